@@ -1,0 +1,32 @@
+import type { JuteReader } from '../../../protocol/jute/reader';
+import type { JuteWriter } from '../../../protocol/jute/writer';
+import type { Id } from '../../../protocol/jute/data';
+import type { WatchManager } from '../../watch';
+import type { ClientConnection } from '../connection';
+
+/**
+ * What a connection-level op may use. These ops act on the connection or the server (watches,
+ * auth ids, pings, sync) rather than on the data tree, so they are not txns and are not in the
+ * tree's op table.
+ */
+export interface ConnOpHost {
+  readonly watches: WatchManager;
+  lastZxid(): bigint;
+  /** Puts a request into the connection's reply FIFO and sends whatever is ready. */
+  enqueue(conn: ClientConnection, xid: number, opCode: number, exec: (out: JuteWriter) => void, opts?: { barrierZxid?: bigint; closeAfter?: boolean }): void;
+  /** Node facts for SetWatches: undefined when the node does not exist. */
+  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined;
+  /** Sends watch notifications for the deliveries that target `conn` and other connections. */
+  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void;
+  authenticate(scheme: string, auth: Buffer | null): Id[] | undefined;
+  closeSession(conn: ClientConnection, xid: number): void;
+  /** Highest zxid proposed so far: a sync completes once it has committed. */
+  syncBarrier(): bigint;
+  readonly reconfigEnabled: boolean;
+}
+
+export interface ConnOp {
+  readonly code: number;
+  readonly name: string;
+  handle(host: ConnOpHost, conn: ClientConnection, xid: number, r: JuteReader): void;
+}

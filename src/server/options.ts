@@ -1,0 +1,63 @@
+import type { NotificationZxid } from './replies';
+
+/**
+ * Everything the running server needs, already resolved (defaults applied, derived values
+ * computed). Built from a zoo.cfg by `optionsFromConfig` or directly by tests/embedders.
+ */
+export interface ServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  dataDir: string;
+  dataLogDir?: string;
+  serverId: number;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  /** Per-IP connection cap; 0 = unlimited. */
+  maxClientCnxns: number;
+  /** jute.maxbuffer: largest frame accepted. */
+  maxFrameBytes: number;
+  /** Requests a connection may have outstanding before its socket is paused. */
+  globalOutstandingLimit: number;
+  /** Four-letter words allowed; '*' = all. */
+  fourLetterWhitelist: ReadonlySet<string> | '*';
+  snapCount: number;
+  snapRetainCount: number;
+  /** 0 = no automatic purge. */
+  purgeIntervalHours: number;
+  ttlEnabled: boolean;
+  superDigest?: string;
+  containerCheckIntervalMs: number;
+  /** A connection must finish its handshake within this many ms. */
+  handshakeTimeoutMs: number;
+  notificationZxid: NotificationZxid;
+  reconfigEnabled: boolean;
+  /** Text for `conf` (key=value lines). */
+  configSummary?: Record<string, string | number>;
+}
+
+export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataDir: string }): ServerOptions {
+  const tickTimeMs = overrides.tickTimeMs ?? 2000;
+  return {
+    host: '127.0.0.1',
+    port: 2181,
+    serverId: 1,
+    tickTimeMs,
+    minSessionTimeoutMs: tickTimeMs * 2,
+    maxSessionTimeoutMs: tickTimeMs * 20,
+    maxClientCnxns: 60,
+    maxFrameBytes: 0xfffff,
+    globalOutstandingLimit: 1000,
+    fourLetterWhitelist: new Set(['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi']),
+    snapCount: 100000,
+    snapRetainCount: 3,
+    purgeIntervalHours: 0,
+    ttlEnabled: true,
+    containerCheckIntervalMs: 60000,
+    handshakeTimeoutMs: 10000,
+    notificationZxid: 'trigger',
+    reconfigEnabled: false,
+    ...overrides,
+  };
+}

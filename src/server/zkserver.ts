@@ -1,0 +1,524 @@
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { ErrorCode, OpCode, opCodeName } from '../../protocol/jute/constants';
+import { JuteReader } from '../../protocol/jute/reader';
+import type { JuteWriter } from '../../protocol/jute/writer';
+import { JuteDecodeError } from '../../protocol/jute/errors';
+import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
+import type { Id } from '../../protocol/jute/data';
+import { opTable } from '../ops';
+import { applyTxn, encodeTxn, type Txn, type ZkDatabase } from '../tree';
+import { Prep } from '../pipeline/prep';
+import { authenticate } from '../acl';
+import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
+import { WatchManager } from '../watch';
+import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+import { SoloReplicator } from '../quorum/solo';
+import type { Replicator } from '../quorum/replicator';
+import { zxidHex } from '../quorum/zxid';
+import { ClientConnection, type ConnectionHost } from './connection';
+import { connOpTable, type ConnOpHost } from './connops/table';
+import { writeNotification, writeReply } from './replies';
+import type { PendingRequest } from './pending';
+import type { ServerOptions } from './options';
+import { recoverDatabase } from './recovery';
+import { FourLetterWords } from './fourletter';
+import { ServerStats } from './stats';
+import { Housekeeping } from './housekeeping';
+
+/** A txn in flight: who asked for it and how to answer once it is applied. */
+interface InFlight {
+  txn: Txn;
+  conn?: ClientConnection;
+  pending?: PendingRequest;
+  /** Builds the reply from the apply result. */
+  respond?: (out: JuteWriter, result: unknown) => void;
+}
+
+const EXPIRED_PASSWD = Buffer.alloc(16);
+
+/**
+ * The composition root of one server: listener, connections, the write path
+ * (prep -> log -> commit -> apply -> respond) and housekeeping timers. All protocol decisions are
+ * made by the pure modules it wires together; this class owns sockets, clocks and storage.
+ */
+export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost {
+  readonly maxFrameBytes: number;
+  readonly watches: WatchManager;
+  readonly reconfigEnabled: boolean;
+  readonly stats = new ServerStats();
+  readonly sessions: SessionTracker;
+  readonly db: ZkDatabase;
+  private readonly prep: Prep;
+  private readonly replicator: Replicator;
+  private readonly idGen: SessionIdGenerator;
+  private readonly listener: net.Server;
+  private readonly connections = new Map<number, ClientConnection>();
+  private readonly connsByIp = new Map<string, number>();
+  private readonly connBySession = new Map<bigint, ClientConnection>();
+  private readonly inFlight = new Map<bigint, InFlight>();
+  private readonly dirty = new Set<ClientConnection>();
+  private readonly fourLetter: FourLetterWords;
+  private readonly housekeeping: Housekeeping;
+  private flushScheduled = false;
+  private stopped = false;
+  private fatalError: Error | undefined;
+  readonly startedAt = Date.now();
+
+  private constructor(
+    readonly options: ServerOptions,
+    readonly store: Store,
+    db: ZkDatabase,
+    readonly logger: Logger,
+  ) {
+    super();
+    this.maxFrameBytes = options.maxFrameBytes;
+    this.reconfigEnabled = options.reconfigEnabled;
+    this.db = db;
+    this.watches = new WatchManager();
+    this.sessions = new SessionTracker({ tickTimeMs: options.tickTimeMs });
+    this.idGen = new SessionIdGenerator({ serverId: options.serverId, startMs: Date.now() });
+    this.prep = new Prep(db);
+    this.replicator = new SoloReplicator(store, (entries) => this.onCommit(entries));
+    // Sessions restored from disk get a full timeout from now, as ZooKeeper does on restart.
+    const now = Date.now();
+    for (const [sid, s] of db.sessions) {
+      this.idGen.observe(sid);
+      this.sessions.add(sid, s.timeoutMs, now);
+    }
+    this.fourLetter = new FourLetterWords(this);
+    this.housekeeping = new Housekeeping(this);
+    this.listener = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
+  }
+
+  /** Opens the store, recovers the tree and starts listening. */
+  static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
+    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger });
+    let server: ZkServer;
+    try {
+      const db = recoverDatabase(store, logger);
+      server = new ZkServer(options, store, db, logger);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.listener.once('error', reject);
+      server.listener.listen({ host: options.host, port: options.port, backlog: 511 }, () => {
+        server.listener.off('error', reject);
+        resolve();
+      });
+    });
+    server.housekeeping.start();
+    logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
+    return server;
+  }
+
+  get port(): number {
+    const addr = this.listener.address();
+    return typeof addr === 'object' && addr ? addr.port : this.options.port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  allConnections(): IterableIterator<ClientConnection> {
+    return this.connections.values();
+  }
+
+  get mode(): string {
+    return 'standalone';
+  }
+
+  epoch(): number {
+    return this.replicator.epoch();
+  }
+
+  lastZxid(): bigint {
+    return this.db.lastProcessedZxid;
+  }
+
+  outstandingRequests(): number {
+    let n = 0;
+    for (const c of this.connections.values()) n += c.outstanding;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private onSocket(socket: net.Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const ip = socket.remoteAddress ?? '';
+    const count = this.connsByIp.get(ip) ?? 0;
+    if (this.options.maxClientCnxns > 0 && count >= this.options.maxClientCnxns) {
+      this.logger.warn({ ip, max: this.options.maxClientCnxns }, `Too many connections from ${ip} - max is ${this.options.maxClientCnxns}`);
+      this.stats.rejectedConnections++;
+      socket.destroy();
+      return;
+    }
+    this.connsByIp.set(ip, count + 1);
+    const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
+    (conn as unknown as { ipKey: string }).ipKey = ip;
+    this.connections.set(conn.id, conn);
+  }
+
+  onClosed(conn: ClientConnection, reason: string): void {
+    if (!this.connections.delete(conn.id)) return;
+    const ip = (conn as unknown as { ipKey: string }).ipKey;
+    const n = (this.connsByIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.connsByIp.delete(ip);
+    else this.connsByIp.set(ip, n);
+    this.dirty.delete(conn);
+    // Watches belong to the connection; the session lives on until it expires or is closed.
+    this.watches.removeConnection(conn.id);
+    if (conn.sessionId !== 0n && this.connBySession.get(conn.sessionId) === conn) this.connBySession.delete(conn.sessionId);
+    this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
+  }
+
+  markDirty(conn: ClientConnection): void {
+    this.dirty.add(conn);
+    this.scheduleFlush();
+  }
+
+  onQueueDrained(conn: ClientConnection): void {
+    conn.maybeResume(this.options.globalOutstandingLimit);
+  }
+
+  onPrelude(conn: ClientConnection, first4: number, rest: Buffer): 'fourLetter' | 'needMore' | 'protocol' {
+    return this.fourLetter.onPrelude(conn, first4, rest);
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  onConnectFrame(conn: ClientConnection, payload: Buffer): void {
+    let req;
+    try {
+      req = readConnectRequest(new JuteReader(payload, 0, payload.length, { maxBufferBytes: this.maxFrameBytes }));
+    } catch (err) {
+      conn.destroy(`bad ConnectRequest: ${(err as Error).message}`);
+      return;
+    }
+    // A client that has seen a newer state than ours must try another server (no reply).
+    if (req.lastZxidSeen > this.lastZxid()) {
+      this.logger.info({ client: hex(req.lastZxidSeen), ours: hex(this.lastZxid()) }, 'client has seen a newer zxid; closing');
+      conn.destroy('client lastZxidSeen ahead of server');
+      return;
+    }
+    conn.clientSentReadOnly = req.readOnly !== undefined;
+    const timeoutMs = negotiateTimeout(req.timeOut, {
+      minSessionTimeoutMs: this.options.minSessionTimeoutMs,
+      maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
+    });
+    if (req.sessionId === 0n) this.createSession(conn, timeoutMs);
+    else this.resumeSession(conn, req.sessionId, req.passwd, timeoutMs);
+  }
+
+  private writeConnectResponse(out: JuteWriter, conn: ClientConnection, timeOut: number, sessionId: bigint, passwd: Buffer): void {
+    out.beginFrame();
+    writeConnectResponse(out, {
+      protocolVersion: 0,
+      timeOut,
+      sessionId,
+      passwd,
+      readOnly: conn.clientSentReadOnly ? false : undefined,
+    });
+    out.endFrame();
+  }
+
+  private createSession(conn: ClientConnection, timeoutMs: number): void {
+    const sessionId = this.idGen.next();
+    const passwd = randomBytes(16);
+    conn.sessionId = sessionId;
+    conn.timeoutMs = timeoutMs;
+    this.connBySession.set(sessionId, conn);
+    const pending: PendingRequest = { xid: 0, opCode: OpCode.createSession, receivedAt: Date.now() };
+    conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
+    const zxid = this.replicator.nextZxid();
+    const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(Date.now()) });
+    this.propose(txn, {
+      conn,
+      pending,
+      respond: (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, passwd),
+    });
+  }
+
+  private resumeSession(conn: ClientConnection, sessionId: bigint, passwd: Buffer | null, timeoutMs: number): void {
+    const session = this.db.sessions.get(sessionId);
+    const valid = session !== undefined && passwd !== null && session.passwd.equals(passwd) && this.sessions.touch(sessionId, Date.now());
+    if (!valid) {
+      // Unknown, expired or wrong password: the client sees SESSION_EXPIRED. Never attach.
+      this.writeConnectResponse(conn.out, conn, 0, 0n, EXPIRED_PASSWD);
+      conn.closeAfterReplies();
+      return;
+    }
+    const previous = this.connBySession.get(sessionId);
+    if (previous && previous !== conn) previous.destroy('session moved to a new connection');
+    conn.sessionId = sessionId;
+    conn.timeoutMs = timeoutMs;
+    this.connBySession.set(sessionId, conn);
+    this.sessions.add(sessionId, timeoutMs, Date.now());
+    this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, session.passwd));
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  onRequestFrame(conn: ClientConnection, payload: Buffer): void {
+    const now = Date.now();
+    const r = new JuteReader(payload, 0, payload.length, { maxBufferBytes: this.maxFrameBytes });
+    let header;
+    try {
+      header = readRequestHeader(r);
+    } catch {
+      conn.destroy('frame shorter than a RequestHeader');
+      return;
+    }
+    this.stats.packetsReceived++;
+    conn.stats.lastCxid = header.xid;
+    conn.stats.lastOp = opCodeName.get(header.type) ?? 'UNKNOWN';
+    if (conn.sessionId !== 0n) this.sessions.touch(conn.sessionId, now);
+    try {
+      this.dispatch(conn, header.xid, header.type, r, now);
+    } catch (err) {
+      if (!(err instanceof JuteDecodeError)) throw err;
+      // A read-side body that fails to decode: MarshallingError, connection stays open.
+      this.enqueue(conn, header.xid, header.type, (out) => writeReply(out, header.xid, this.lastZxid(), ErrorCode.marshallingError));
+    }
+  }
+
+  private dispatch(conn: ClientConnection, xid: number, opCode: number, r: JuteReader, now: number): void {
+    const connOp = connOpTable.get(opCode);
+    if (connOp) {
+      connOp.handle(this, conn, xid, r);
+      return;
+    }
+    const op = opTable.get(opCode);
+    if (!op || op.kind === 'standaloneCheck') {
+      // Unknown opcode (and `check` outside multi): Unimplemented, then close, as ZooKeeper's
+      // UnimplementedRequestProcessor does. Nothing is logged as a txn.
+      this.enqueue(conn, xid, opCode, (out) => writeReply(out, xid, -1n, ErrorCode.unimplemented), { closeAfter: true });
+      return;
+    }
+    if (op.kind === 'read') {
+      const req = op.decode(r);
+      const caller = { sessionId: conn.sessionId, authIds: conn.authIds as readonly Id[] };
+      this.enqueue(conn, xid, opCode, (out) => {
+        const outcome = op.run(this.db, req, caller);
+        // The op decides whether a watch is left (exists leaves one on NoNode, getData does not).
+        if (outcome.watch) this.watches.add(conn.id, outcome.watch.path, outcome.watch.kind);
+        writeReply(out, xid, this.lastZxid(), outcome.err, outcome.encode);
+      });
+      return;
+    }
+    // A write: prep decides everything now (against the tree plus changes still in flight), the
+    // txn takes a zxid even if it failed, and the reply is built when it is applied.
+    let body: unknown;
+    try {
+      body = op.decode(r);
+    } catch (err) {
+      if (!(err instanceof JuteDecodeError)) throw err;
+      body = err;
+    }
+    const pending: PendingRequest = { xid, opCode, receivedAt: now };
+    conn.enqueue(pending, this.options.globalOutstandingLimit);
+    const txn = this.prep.prep(
+      { opCode, body },
+      {
+        zxid: this.replicator.nextZxid(),
+        now: BigInt(now),
+        session: { id: conn.sessionId, authIds: conn.authIds },
+        ttlEnabled: this.options.ttlEnabled,
+        superDigest: this.options.superDigest,
+      },
+    );
+    this.propose(txn, {
+      conn,
+      pending,
+      respond: (out, result) => {
+        const { err, body: encodeBody } = op.reply(result as never);
+        writeReply(out, xid, txn.zxid, err, encodeBody);
+      },
+    });
+  }
+
+  enqueue(
+    conn: ClientConnection,
+    xid: number,
+    opCode: number,
+    exec: (out: JuteWriter) => void,
+    opts: { barrierZxid?: bigint; closeAfter?: boolean } = {},
+  ): void {
+    conn.enqueue({ xid, opCode, receivedAt: Date.now(), exec, ...opts }, this.options.globalOutstandingLimit);
+    conn.drain(Date.now(), this.replicator.lastCommittedZxid());
+  }
+
+  syncBarrier(): bigint {
+    return this.replicator.lastProposedZxid();
+  }
+
+  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined {
+    const node = this.db.tree.get(path);
+    return node ? { mzxid: node.stat.mzxid, pzxid: node.stat.pzxid } : undefined;
+  }
+
+  authenticate(scheme: string, auth: Buffer | null): Id[] | undefined {
+    return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest);
+  }
+
+  closeSession(conn: ClientConnection, xid: number): void {
+    const pending: PendingRequest = { xid, opCode: OpCode.closeSession, receivedAt: Date.now(), closeAfter: true };
+    conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
+    this.sessions.setClosing(conn.sessionId);
+    this.proposeCloseSession(conn.sessionId, {
+      conn,
+      pending,
+      respond: (out) => writeReply(out, xid, this.lastZxid(), ErrorCode.ok),
+    });
+  }
+
+  /** Session expiry (from housekeeping): a closeSession txn decided here, replayed everywhere. */
+  expireSession(sessionId: bigint): void {
+    this.logger.info({ session: hex(sessionId) }, 'session expired');
+    this.proposeCloseSession(sessionId, {});
+  }
+
+  private proposeCloseSession(sessionId: bigint, inflight: Omit<InFlight, 'txn'>): void {
+    const txn = this.prep.prepCloseSession(sessionId, { zxid: this.replicator.nextZxid(), now: BigInt(Date.now()) });
+    this.propose(txn, inflight);
+  }
+
+  /** Internal deletes of empty containers and expired TTL nodes (ContainerManager's job). */
+  submitInternalWrite(opCode: number, body: unknown): void {
+    const txn = this.prep.prep(
+      { opCode, body },
+      {
+        zxid: this.replicator.nextZxid(),
+        now: BigInt(Date.now()),
+        session: { id: 0n, authIds: [{ scheme: 'super', id: '' }] },
+        ttlEnabled: this.options.ttlEnabled,
+        superDigest: this.options.superDigest,
+      },
+    );
+    this.propose(txn, {});
+  }
+
+  // ---------------------------------------------------------------- write path
+
+  private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
+    this.inFlight.set(txn.zxid, { txn, ...inflight });
+    this.replicator.propose({ zxid: txn.zxid, data: encodeTxn(txn) });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    // setImmediate runs after the poll phase: every socket that was readable this turn has been
+    // parsed, so one storage transaction covers all of them (group commit).
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped) return;
+    try {
+      this.replicator.flush();
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    for (const conn of this.dirty) conn.flushOutput();
+    this.dirty.clear();
+    this.housekeeping.afterFlush();
+  }
+
+  /** Called by the replicator with committed entries in zxid order. */
+  private onCommit(entries: readonly LogEntry[]): void {
+    const now = Date.now();
+    for (const entry of entries) {
+      const inflight = this.inFlight.get(entry.zxid);
+      if (!inflight) throw new Error(`committed zxid ${zxidHex(entry.zxid)} has no in-flight txn`);
+      this.inFlight.delete(entry.zxid);
+      this.applyCommitted(inflight, now);
+    }
+  }
+
+  private applyCommitted(inflight: InFlight, now: number): void {
+    const { txn } = inflight;
+    const { result, events } = applyTxn(this.db, txn);
+    this.prep.committed(txn.zxid);
+    this.housekeeping.noteTxn();
+    this.afterSessionTxn(txn, now);
+    // Notifications first: a client must see the watch event before any reply showing the change.
+    if (events.length > 0) this.deliver(this.watches.trigger(events));
+    const { conn, pending, respond } = inflight;
+    if (conn && pending && respond && conn.isOpen) {
+      pending.reply = (out) => respond(out, result);
+      conn.drain(now, txn.zxid);
+    }
+  }
+
+  /** Keeps the expiry tracker and connection map in step with session txns. */
+  private afterSessionTxn(txn: Txn, now: number): void {
+    if (txn.body.type === 'createSession') {
+      this.sessions.add(txn.sessionId, txn.body.timeoutMs, now);
+    } else if (txn.body.type === 'closeSession') {
+      this.sessions.remove(txn.sessionId);
+      const conn = this.connBySession.get(txn.sessionId);
+      this.connBySession.delete(txn.sessionId);
+      // An expired session's connection is closed; a client-requested close closes after its reply.
+      if (conn && !conn.closing) conn.closeAfterReplies();
+    }
+  }
+
+  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void {
+    for (const d of deliveries) {
+      const conn = this.connections.get(d.conn);
+      if (!conn || !conn.isOpen) continue;
+      writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
+      this.stats.notificationsSent++;
+      this.markDirty(conn);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Fail-stop: a storage error means nothing more may be acknowledged. */
+  private fail(err: Error): void {
+    this.fatalError = err;
+    this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
+    for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
+    void this.close();
+    this.emit('fatal', err);
+  }
+
+  get fatal(): Error | undefined {
+    return this.fatalError;
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.housekeeping.stop();
+    await new Promise<void>((resolve) => {
+      this.listener.close(() => resolve());
+      for (const c of [...this.connections.values()]) c.destroy('server shutting down');
+    });
+    try {
+      this.store.close();
+    } catch (err) {
+      this.logger.warn({ err }, 'store close failed');
+    }
+    this.logger.info('server stopped');
+  }
+}
+
+function hex(v: bigint): string {
+  return '0x' + v.toString(16);
+}
