@@ -1,0 +1,112 @@
+import type { LogEntry, SnapshotInfo } from './types';
+
+/**
+ * Pure rules shared by the SQLite and in-memory stores, so both enforce the same log shape.
+ * zxid = epoch << 32 | counter; within an epoch counters are contiguous, and a new epoch's
+ * history starts at counter 1 (ZAB invariant Z4).
+ */
+const COUNTER_MASK = 0xffffffffn;
+
+export function epochOfZxid(zxid: bigint): bigint {
+  return zxid >> 32n;
+}
+
+export function counterOfZxid(zxid: bigint): bigint {
+  return zxid & COUNTER_MASK;
+}
+
+export function hex(zxid: bigint): string {
+  return '0x' + zxid.toString(16);
+}
+
+/** Can `next` directly follow `prev` in a log? (prev 0n = nothing before it) */
+/** zxids are stored as SQLite INTEGER (signed 64-bit), like ZooKeeper's Java long. */
+export const ZXID_MAX = (1n << 63n) - 1n;
+
+export function checkZxid(zxid: bigint, what: string): void {
+  if (typeof zxid !== 'bigint' || zxid < 0n || zxid > ZXID_MAX) throw new Error(`${what} ${String(zxid)} is not a valid zxid`);
+}
+
+export function isSuccessor(prev: bigint, next: bigint): boolean {
+  if (next <= prev) return false;
+  if (epochOfZxid(next) === epochOfZxid(prev)) return next === prev + 1n;
+  return counterOfZxid(next) === 1n;
+}
+
+/**
+ * Checks that a batch extends the log from `last` (the store's lastZxid after any truncation).
+ * A violation is a bug in the caller, never user input, so it throws a plain Error.
+ */
+export function checkAppend(last: bigint, entries: readonly LogEntry[]): void {
+  let prev = last;
+  for (const e of entries) {
+    if (!Buffer.isBuffer(e.data)) throw new Error('log entry data must be a Buffer');
+    checkZxid(e.zxid, 'log entry zxid');
+    if (!isSuccessor(prev, e.zxid)) {
+      throw new Error(`log append out of order: ${hex(e.zxid)} cannot follow ${hex(prev)}`);
+    }
+    prev = e.zxid;
+  }
+}
+
+export function checkTruncate(truncateAfter: bigint, latestSnapshotZxid: bigint | undefined): void {
+  checkZxid(truncateAfter, 'truncateAfter');
+  // Snapshots only ever hold committed state, and ZAB never truncates committed txns: truncating
+  // below a snapshot means the caller's view of history is wrong.
+  if (latestSnapshotZxid !== undefined && truncateAfter < latestSnapshotZxid) {
+    throw new Error(`cannot truncate the log after ${hex(truncateAfter)}: snapshot ${hex(latestSnapshotZxid)} is newer`);
+  }
+}
+
+export function checkHardState(hs: { acceptedEpoch: number; currentEpoch: number }): void {
+  const ok = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
+  if (!ok(hs.acceptedEpoch) || !ok(hs.currentEpoch)) throw new Error(`invalid hard state ${JSON.stringify(hs)}`);
+}
+
+/**
+ * A log that ends below the newest snapshot is superseded history: the snapshot came from a SNAP
+ * sync and the old log was (or, after a crash, is about to be) dropped. Never true otherwise, since
+ * snapshots are taken of applied state, which is always logged first.
+ */
+export function isStaleLog(lastLog: bigint | undefined, latestSnapshot: bigint | undefined): boolean {
+  return lastLog !== undefined && latestSnapshot !== undefined && lastLog < latestSnapshot;
+}
+
+/** What purge removes: snapshots older than the N newest, and log entries covered by the oldest kept. */
+export function planPurge(snapshots: readonly SnapshotInfo[], retainSnapshots: number): { removeBelow: bigint; logUpTo: bigint } | undefined {
+  // ZooKeeper's autopurge treats a retain count under 3 as 3.
+  const keep = Math.max(3, Math.floor(retainSnapshots));
+  if (snapshots.length <= keep) return undefined;
+  const sorted = [...snapshots].sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
+  const oldestKept = sorted[sorted.length - keep].zxid;
+  return { removeBelow: oldestKept, logUpTo: oldestKept };
+}
+
+/**
+ * Startup consistency of the durable history (RELIABILITY D2). Returns a reason when the store must
+ * refuse to start, or undefined when the history is usable.
+ *  - `gap`: first adjacent pair of log zxids that is not a legal succession, if any;
+ *  - the log must be reachable from the latest snapshot (or from nothing when there is none).
+ */
+export function historyProblem(h: {
+  firstLog: bigint | undefined;
+  gap: { prev: bigint; next: bigint } | undefined;
+  latestSnapshot: bigint | undefined;
+  firstLogAfterSnapshot: bigint | undefined;
+  lastLog: bigint | undefined;
+  acceptedEpoch: number;
+}): string | undefined {
+  if (h.gap) return `txn log has a hole: ${hex(h.gap.next)} follows ${hex(h.gap.prev)}`;
+  if (h.firstLog === undefined || h.lastLog === undefined) return undefined;
+  if (h.latestSnapshot === undefined) {
+    if (counterOfZxid(h.firstLog) !== 1n) return `txn log starts at ${hex(h.firstLog)} but there is no snapshot: earlier txns are missing`;
+  } else if (h.firstLogAfterSnapshot !== undefined && !isSuccessor(h.latestSnapshot, h.firstLogAfterSnapshot)) {
+    // Entries at or below the snapshot are fine; the first one after it must continue it.
+    const pred = h.firstLog > h.latestSnapshot ? 'the log starts' : 'the log continues';
+    return `${pred} at ${hex(h.firstLogAfterSnapshot)} but the newest snapshot is at ${hex(h.latestSnapshot)}: txns are missing`;
+  }
+  if (epochOfZxid(h.lastLog) > BigInt(h.acceptedEpoch)) {
+    return `txn log reaches epoch ${epochOfZxid(h.lastLog)} but acceptedEpoch is ${h.acceptedEpoch}: epoch metadata is missing`;
+  }
+  return undefined;
+}
