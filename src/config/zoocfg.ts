@@ -1,0 +1,472 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
+import { parseProperties, type PropertyEntry } from './properties';
+
+/**
+ * zoo.cfg as an Apache ZooKeeper install reads it (QuorumPeerConfig.parseProperties), turned into a
+ * typed object plus a list of problems with line numbers. Parsing is pure; `loadConfig` adds the
+ * file-system parts (reading the file, resolving dataDir, reading myid).
+ */
+
+export interface ConfigIssue {
+  /** 1-based line in zoo.cfg; 0 for problems that belong to no line. */
+  line: number;
+  key?: string;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export type PeerRole = 'participant' | 'observer';
+
+export interface ServerSpec {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: PeerRole;
+  clientHost?: string;
+  clientPort?: number;
+}
+
+export interface ZooCfg {
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+  /**
+   * Absolute or as written (resolved when a baseDir is given). Missing dataDir is an error; only
+   * with `requireDataDir: false` can it come back as '' (meaning "not set").
+   */
+  dataDir: string;
+  dataLogDir?: string;
+  clientPort?: number;
+  clientPortAddress?: string;
+  secureClientPort?: number;
+  maxClientCnxns: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  autopurgeSnapRetainCount: number;
+  /** Hours; 0 = no automatic purge. */
+  autopurgePurgeInterval: number;
+  /** Raw entries of 4lw.commands.whitelist ('*' = all); see fourlw.parseWhitelist. */
+  fourLetterWordWhitelist: string[];
+  juteMaxBuffer: number;
+  snapCount: number;
+  globalOutstandingLimit: number;
+  /** `user:base64(sha1(user:password))` from DigestAuthenticationProvider.superDigest. */
+  superDigest?: string;
+  /** TTL nodes (ZooKeeper's default is false; ours is true). */
+  extendedTypesEnabled: boolean;
+  reconfigEnabled: boolean;
+  standaloneEnabled: boolean;
+  servers: ServerSpec[];
+  peerType?: PeerRole;
+  myid?: number;
+  /** True when the server list makes this an ensemble member (ZooKeeper's isDistributed()). */
+  quorumMode: boolean;
+}
+
+export interface ParseResult {
+  config: ZooCfg;
+  issues: ConfigIssue[];
+}
+
+/**
+ * Four-letter words allowed when the file does not say. ZooKeeper's own default is `srvr` only;
+ * health checks (kazoo's ruok, monitoring scripts) expect more, so ours also allows the read-only
+ * status words. Same set as server/options.ts defaultServerOptions.
+ */
+export const DEFAULT_FOUR_LETTER_WHITELIST: readonly string[] = ['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi'];
+
+const DEFAULT_TICK_TIME = 2000;
+
+function defaults(): ZooCfg {
+  return {
+    tickTime: DEFAULT_TICK_TIME,
+    initLimit: 10,
+    syncLimit: 5,
+    dataDir: '',
+    maxClientCnxns: 60,
+    // -1 = "derive from tickTime", resolved after every line is read (ZooKeeper does the same).
+    minSessionTimeout: -1,
+    maxSessionTimeout: -1,
+    autopurgeSnapRetainCount: 3,
+    autopurgePurgeInterval: 0,
+    fourLetterWordWhitelist: [...DEFAULT_FOUR_LETTER_WHITELIST],
+    juteMaxBuffer: JUTE_MAX_BUFFER_DEFAULT,
+    snapCount: 100000,
+    globalOutstandingLimit: 1000,
+    extendedTypesEnabled: true,
+    reconfigEnabled: false,
+    standaloneEnabled: true,
+    servers: [],
+    quorumMode: false,
+  };
+}
+
+/** Per-parse state handed to the key handlers. */
+interface Ctx {
+  cfg: ZooCfg;
+  issues: ConfigIssue[];
+  entry: PropertyEntry;
+  lines: Map<string, number>;
+  serverLines: Map<number, number>;
+}
+
+function issue(ctx: Ctx, severity: ConfigIssue['severity'], message: string): void {
+  ctx.issues.push({ line: ctx.entry.line, key: ctx.entry.key, severity, message });
+}
+
+/** Java's Integer.parseInt: optional sign, decimal digits, 32-bit range. */
+function parseJavaInt(ctx: Ctx, value: string, opts: { min?: number; hex?: boolean } = {}): number | undefined {
+  let n: number;
+  if (opts.hex && /^0[xX][0-9a-fA-F]+$/.test(value)) n = parseInt(value.slice(2), 16);
+  else if (/^[+-]?\d+$/.test(value)) n = Number(value);
+  else {
+    issue(ctx, 'error', `${ctx.entry.key} must be an integer, got '${value}'`);
+    return undefined;
+  }
+  if (n > 0x7fffffff || n < -0x80000000) {
+    issue(ctx, 'error', `${ctx.entry.key} is out of range: ${value}`);
+    return undefined;
+  }
+  if (opts.min !== undefined && n < opts.min) {
+    issue(ctx, 'error', `${ctx.entry.key} must be at least ${opts.min}, got ${n}`);
+    return undefined;
+  }
+  return n;
+}
+
+function parseBool(ctx: Ctx, value: string): boolean | undefined {
+  const v = value.toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  issue(ctx, 'error', `invalid option '${value}' for ${ctx.entry.key}; use 'true' or 'false'`);
+  return undefined;
+}
+
+function parsePort(ctx: Ctx, value: string, what: string, allowZero: boolean): number | undefined {
+  if (!/^\d+$/.test(value)) {
+    issue(ctx, 'error', `${what} must be a port number, got '${value}'`);
+    return undefined;
+  }
+  const n = Number(value);
+  if (n > 65535 || (!allowZero && n === 0)) {
+    issue(ctx, 'error', `${what} ${n} is out of range (${allowZero ? 0 : 1}-65535)`);
+    return undefined;
+  }
+  return n;
+}
+
+type Handler = (ctx: Ctx, value: string) => void;
+
+function intKey(field: keyof ZooCfg, opts: { min?: number; hex?: boolean } = {}): Handler {
+  return (ctx, value) => {
+    const n = parseJavaInt(ctx, value, opts);
+    if (n !== undefined) (ctx.cfg as unknown as Record<string, unknown>)[field] = n;
+  };
+}
+
+function boolKey(field: keyof ZooCfg): Handler {
+  return (ctx, value) => {
+    const b = parseBool(ctx, value);
+    if (b !== undefined) (ctx.cfg as unknown as Record<string, unknown>)[field] = b;
+  };
+}
+
+function stringKey(field: keyof ZooCfg): Handler {
+  return (ctx, value) => {
+    if (value === '') issue(ctx, 'error', `${ctx.entry.key} is empty`);
+    else (ctx.cfg as unknown as Record<string, unknown>)[field] = value;
+  };
+}
+
+/** Keys we understand. */
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  tickTime: intKey('tickTime', { min: 1 }),
+  initLimit: intKey('initLimit', { min: 1 }),
+  syncLimit: intKey('syncLimit', { min: 1 }),
+  dataDir: stringKey('dataDir'),
+  dataLogDir: stringKey('dataLogDir'),
+  clientPort: (ctx, v) => {
+    const p = parsePort(ctx, v, 'clientPort', true);
+    if (p !== undefined) ctx.cfg.clientPort = p;
+  },
+  clientPortAddress: stringKey('clientPortAddress'),
+  secureClientPort: (ctx, v) => {
+    const p = parsePort(ctx, v, 'secureClientPort', true);
+    if (p !== undefined) ctx.cfg.secureClientPort = p;
+    issue(ctx, 'warning', 'secureClientPort is not supported (no TLS listener); ignored');
+  },
+  maxClientCnxns: intKey('maxClientCnxns', { min: 0 }),
+  minSessionTimeout: intKey('minSessionTimeout', { min: -1 }),
+  maxSessionTimeout: intKey('maxSessionTimeout', { min: -1 }),
+  'autopurge.snapRetainCount': (ctx, v) => {
+    const n = parseJavaInt(ctx, v);
+    if (n === undefined) return;
+    if (n < 3) {
+      // DatadirCleanupManager: fewer than 3 is raised to 3 with a warning.
+      issue(ctx, 'warning', `autopurge.snapRetainCount ${n} is below the minimum; using 3`);
+      ctx.cfg.autopurgeSnapRetainCount = 3;
+    } else ctx.cfg.autopurgeSnapRetainCount = n;
+  },
+  'autopurge.purgeInterval': (ctx, v) => {
+    const n = parseJavaInt(ctx, v);
+    if (n !== undefined) ctx.cfg.autopurgePurgeInterval = Math.max(0, n);
+  },
+  '4lw.commands.whitelist': (ctx, v) => {
+    ctx.cfg.fourLetterWordWhitelist = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  },
+  'jute.maxbuffer': intKey('juteMaxBuffer', { min: 1, hex: true }),
+  snapCount: intKey('snapCount', { min: 2 }),
+  globalOutstandingLimit: intKey('globalOutstandingLimit', { min: 1 }),
+  'DigestAuthenticationProvider.superDigest': (ctx, v) => {
+    if (!/^[^:]+:[A-Za-z0-9+/]+=*$/.test(v)) issue(ctx, 'error', `superDigest must look like user:base64(sha1(user:password)), got '${v}'`);
+    else ctx.cfg.superDigest = v;
+  },
+  extendedTypesEnabled: boolKey('extendedTypesEnabled'),
+  reconfigEnabled: boolKey('reconfigEnabled'),
+  standaloneEnabled: boolKey('standaloneEnabled'),
+  peerType: (ctx, v) => {
+    const t = v.toLowerCase();
+    if (t === 'observer' || t === 'participant') ctx.cfg.peerType = t;
+    else issue(ctx, 'error', `unrecognised peerType '${v}' (participant or observer)`);
+  },
+};
+
+/** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
+const IGNORED_KEYS = new Set([
+  'quorumListenOnAllIPs', 'audit.enable', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
+  'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog', 'sslQuorum', 'portUnification',
+  'serverCnxnFactory', 'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
+  'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',
+  'connectToLearnerMasterLimit', 'secureClientPortAddress', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
+  'commitLogCount', 'digest.enabled', 'sslQuorumReloadCertFiles', 'dynamicConfigFile', 'authProvider.1',
+  'requestThrottleLimit', 'requestThrottleStallTime', 'requestThrottleDropStale', 'connectionMaxTokens',
+  'connectionTokenFillTime', 'connectionTokenFillCount', 'connectionFreezeTime', 'connectionDropIncrease',
+  'connectionDropDecrease', 'connectionDecreaseRatio', 'skipACL', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
+]);
+
+/** Prefixes of ZooKeeper key families we ignore. */
+const IGNORED_PREFIXES = ['admin.', 'metricsProvider.', 'ssl.', 'authProvider.', 'quorum.auth.', 'multiAddress.', 'group.', 'weight.', 'zookeeper.'];
+
+function isIgnored(key: string): boolean {
+  return IGNORED_KEYS.has(key) || IGNORED_PREFIXES.some((p) => key.startsWith(p));
+}
+
+/** host or [ipv6] followed by ':'-separated fields. */
+function splitHostFields(s: string): { host: string; fields: string[] } | undefined {
+  if (s.startsWith('[')) {
+    const end = s.indexOf(']');
+    if (end < 0) return undefined;
+    const rest = s.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    return { host: s.slice(1, end), fields: rest === '' ? [] : rest.slice(1).split(':') };
+  }
+  const [host, ...fields] = s.split(':');
+  return { host: host ?? '', fields };
+}
+
+const SERVER_FORM = 'expected host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]';
+
+/** `server.N=host:2888:3888[:observer][;[clientHost:]clientPort]` (QuorumPeer.QuorumServer). */
+function parseServerLine(ctx: Ctx, idText: string, value: string): void {
+  if (!/^\d+$/.test(idText)) {
+    issue(ctx, 'error', `server id '${idText}' is not a number`);
+    return;
+  }
+  const id = Number(idText);
+  // Session ids carry the server id in their top byte, so ids above 255 would collide.
+  if (id > 255) {
+    issue(ctx, 'error', `server id ${id} is out of range (0-255)`);
+    return;
+  }
+  if (value.includes('|')) {
+    issue(ctx, 'error', `server.${id}: multiple addresses ('|') are not supported`);
+    return;
+  }
+  const [addr = '', client, ...extra] = value.split(';');
+  const parts = splitHostFields(addr.trim());
+  if (extra.length > 0 || !parts || parts.host === '' || parts.fields.length < 2 || parts.fields.length > 3) {
+    issue(ctx, 'error', `server.${id}=${value}: ${SERVER_FORM}`);
+    return;
+  }
+  const quorumPort = parsePort(ctx, parts.fields[0]!, `server.${id} quorum port`, false);
+  const electionPort = parsePort(ctx, parts.fields[1]!, `server.${id} election port`, false);
+  const roleText = (parts.fields[2] ?? 'participant').toLowerCase();
+  if (roleText !== 'participant' && roleText !== 'observer') {
+    issue(ctx, 'error', `server.${id}: unrecognised peer type '${parts.fields[2]}'`);
+    return;
+  }
+  if (quorumPort === undefined || electionPort === undefined) return;
+  const spec: ServerSpec = { id, host: parts.host, quorumPort, electionPort, role: roleText };
+  if (client !== undefined && !parseClientPart(ctx, id, client.trim(), spec)) return;
+  const previous = ctx.serverLines.get(id);
+  if (previous !== undefined) {
+    issue(ctx, 'error', `duplicate server id ${id} (first defined on line ${previous})`);
+    return;
+  }
+  ctx.serverLines.set(id, ctx.entry.line);
+  ctx.cfg.servers.push(spec);
+}
+
+function parseClientPart(ctx: Ctx, id: number, client: string, spec: ServerSpec): boolean {
+  const parts = /^\d+$/.test(client) ? { host: undefined, fields: [client] } : splitHostFields(client);
+  if (!parts || parts.fields.length !== 1 || parts.host === '') {
+    issue(ctx, 'error', `server.${id}: bad client address '${client}'; ${SERVER_FORM}`);
+    return false;
+  }
+  const port = parsePort(ctx, parts.fields[0]!, `server.${id} client port`, false);
+  if (port === undefined) return false;
+  spec.clientPort = port;
+  if (parts.host !== undefined) spec.clientHost = parts.host;
+  return true;
+}
+
+function applyEntry(ctx: Ctx): void {
+  const { key, value: raw } = ctx.entry;
+  // QuorumPeerConfig trims every value.
+  const value = raw.trim();
+  const firstLine = ctx.lines.get(key);
+  if (firstLine !== undefined && !key.startsWith('server.')) {
+    issue(ctx, 'warning', `${key} is set again (first on line ${firstLine}); the later value wins`);
+  }
+  ctx.lines.set(key, ctx.entry.line);
+  if (key.startsWith('server.')) return parseServerLine(ctx, key.slice('server.'.length), value);
+  const handler = HANDLERS[key];
+  if (handler) return handler(ctx, value);
+  if (isIgnored(key)) return issue(ctx, 'warning', `${key} is not supported by zabkeeper; ignored`);
+  issue(ctx, 'warning', `unknown key ${key}; ignored (ZooKeeper would turn it into the system property zookeeper.${key})`);
+}
+
+/** Cross-key checks and derived values, after every line has been read. */
+function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, opts: ParseOptions): void {
+  const lineOf = (k: string): number => lines.get(k) ?? 0;
+  if (cfg.minSessionTimeout === -1) cfg.minSessionTimeout = cfg.tickTime * 2;
+  if (cfg.maxSessionTimeout === -1) cfg.maxSessionTimeout = cfg.tickTime * 20;
+  if (cfg.minSessionTimeout > cfg.maxSessionTimeout) {
+    const line = Math.max(lineOf('minSessionTimeout'), lineOf('maxSessionTimeout'));
+    issues.push({
+      line,
+      key: lineOf('maxSessionTimeout') >= lineOf('minSessionTimeout') ? 'maxSessionTimeout' : 'minSessionTimeout',
+      severity: 'error',
+      message: `minSessionTimeout (${cfg.minSessionTimeout}) must not be larger than maxSessionTimeout (${cfg.maxSessionTimeout})`,
+    });
+  }
+  if (cfg.dataDir === '' && opts.requireDataDir !== false) {
+    issues.push({ line: 0, key: 'dataDir', severity: 'error', message: 'dataDir is not set' });
+  }
+  if (cfg.dataLogDir !== undefined && cfg.dataDir === '' && opts.requireDataDir !== false) {
+    issues.push({ line: lineOf('dataLogDir'), key: 'dataLogDir', severity: 'error', message: 'dataLogDir is set but dataDir is not' });
+  }
+  if (cfg.clientPortAddress !== undefined && cfg.clientPort === undefined) {
+    issues.push({ line: lineOf('clientPortAddress'), key: 'clientPortAddress', severity: 'error', message: 'clientPortAddress is set but clientPort is not set' });
+  }
+  cfg.servers.sort((a, b) => a.id - b.id);
+  // ZooKeeper runs a lone participant standalone unless standaloneEnabled=false.
+  cfg.quorumMode = cfg.servers.length > 1 || (cfg.servers.length === 1 && !cfg.standaloneEnabled);
+  if (cfg.servers.length === 1 && cfg.standaloneEnabled) {
+    issues.push({ line: lineOf(`server.${cfg.servers[0]!.id}`), severity: 'warning', message: 'only one server specified; running standalone' });
+  }
+  if (cfg.quorumMode && cfg.servers.every((s) => s.role === 'observer')) {
+    issues.push({ line: 0, severity: 'error', message: 'the server list has no participants' });
+  }
+  if (cfg.clientPort === undefined && !cfg.servers.some((s) => s.clientPort !== undefined)) {
+    issues.push({ line: 0, key: 'clientPort', severity: 'warning', message: 'clientPort is not set' });
+  }
+}
+
+export interface ParseOptions {
+  /** Relative dataDir/dataLogDir are resolved against this (ZooKeeper uses the process cwd). */
+  baseDir?: string;
+  /** false: a missing dataDir is not an error (development mode picks its own). */
+  requireDataDir?: boolean;
+}
+
+export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult {
+  const config = defaults();
+  const issues: ConfigIssue[] = [];
+  const lines = new Map<string, number>();
+  const serverLines = new Map<number, number>();
+  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines });
+  finish(config, issues, lines, opts);
+  if (opts.baseDir !== undefined) {
+    if (config.dataDir !== '') config.dataDir = path.resolve(opts.baseDir, config.dataDir);
+    if (config.dataLogDir !== undefined) config.dataLogDir = path.resolve(opts.baseDir, config.dataLogDir);
+  }
+  issues.sort((a, b) => a.line - b.line);
+  return { config, issues };
+}
+
+/** Applies dataDir/myid (QuorumPeerConfig.setupMyId): pure given the file's text (undefined = absent). */
+export function applyMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
+  const { config, issues } = result;
+  const at = (severity: ConfigIssue['severity'], message: string): void => {
+    issues.push({ line: dataDirLine, key: 'dataDir', severity, message });
+  };
+  if (myidText === undefined) {
+    if (config.quorumMode) at('error', `${myidPath} file is missing`);
+    return;
+  }
+  const first = (myidText.split(/\r?\n/)[0] ?? '').trim();
+  if (!/^\d+$/.test(first) || Number(first) > 255) {
+    at('error', `${myidPath}: server id '${first}' is not a number between 0 and 255`);
+    return;
+  }
+  config.myid = Number(first);
+  if (!config.quorumMode) return;
+  const me = config.servers.find((s) => s.id === config.myid);
+  if (!me) {
+    at('error', `myid ${config.myid} (from ${myidPath}) is not in the server list`);
+    return;
+  }
+  if (config.peerType !== undefined && config.peerType !== me.role) {
+    at('warning', `peerType ${config.peerType} does not match server.${me.id}'s role ${me.role}; using the server list`);
+  }
+}
+
+/** Reads zoo.cfg, resolves relative dirs against the process cwd, reads dataDir/myid if present. */
+export function loadConfig(file: string, opts: { requireDataDir?: boolean } = {}): ParseResult {
+  const text = fs.readFileSync(file, 'utf8');
+  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir });
+  const dataDir = result.config.dataDir;
+  if (dataDir !== '') {
+    const myidPath = path.join(dataDir, 'myid');
+    let myidText: string | undefined;
+    try {
+      myidText = fs.readFileSync(myidPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const dataDirLine = parseProperties(text).find((e) => e.key === 'dataDir')?.line ?? 0;
+    applyMyId(result, myidText, myidPath, dataDirLine);
+    result.issues.sort((a, b) => a.line - b.line);
+  }
+  return result;
+}
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(file: string, issues: ConfigIssue[]) {
+    const name = path.basename(file);
+    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line}: ${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Throws ConfigError listing every error (warnings are left for the caller to log). */
+export function assertNoErrors(result: ParseResult, file: string): ZooCfg {
+  const errors = result.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(file, errors);
+  return result.config;
+}
+
+/** `file:LINE: message` for logging warnings. */
+export function formatIssue(file: string, i: ConfigIssue): string {
+  return `${path.basename(file)}:${i.line}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}`;
+}

@@ -1,0 +1,14 @@
+export {
+  FOUR_LETTER_WORDS,
+  TELNET_CLOSE,
+  isFourLetterWord,
+  parseWhitelist,
+  notInWhitelistMessage,
+  decideFourLetter,
+  type FourLetterWord,
+  type FourLetterDecision,
+} from './commands';
+export { formatFourLetter, formatSetTraceMask, connectionLine, fourLetterOpName, NOT_SERVING } from './format';
+export type { ServerSnapshot, ConnSnapshot, ConfSnapshot, LatencyStats, LeaderMetrics, ServerMode } from './snapshot';
+export { watchFields, sessionFields } from './fromState';
+export { javaHex, javaDouble, javaDate, javaSocketAddress, round4 } from './java';

@@ -1,0 +1,2 @@
+export { SessionTracker, type ExpiryBucket } from './tracker';
+export { SessionIdGenerator, negotiateTimeout, sessionServerId } from './ids';

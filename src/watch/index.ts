@@ -1,0 +1,1 @@
+export { WatchManager, SET_WATCHES_ZXID, type WatchKind, type Delivery, type WatchLists, type NodeFacts } from './manager';

@@ -1,0 +1,319 @@
+import { EventType, WatcherType } from '../../protocol/jute/constants';
+import type { WatchEvent } from '../tree/events';
+
+/**
+ * Watch bookkeeping keyed by connection id, modelled on ZooKeeper 3.9's two WatchManagers:
+ *   data table  - one-shot data and exist watches (STANDARD), persistent watches, recursive watches
+ *   child table - one-shot child watches (STANDARD), persistent watches
+ * (a persistent watch sits in both tables; a recursive one only in the data table, which is why it
+ * never sees NodeChildrenChanged). Pure: it decides who is told; the server writes the bytes.
+ */
+
+export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'persistentRecursive';
+
+/** ZooKeeper's WatcherMode. */
+type Mode = 'standard' | 'persistent' | 'recursive';
+
+export interface Delivery {
+  conn: number;
+  /** EventType */
+  type: number;
+  path: string;
+  zxid: bigint;
+}
+
+export interface WatchLists {
+  data: string[];
+  exist: string[];
+  child: string[];
+  persistent: string[];
+  persistentRecursive: string[];
+}
+
+export interface NodeFacts {
+  exists: boolean;
+  mzxid: bigint;
+  pzxid: bigint;
+}
+
+/**
+ * zxid put on notifications made by setWatches: they are not caused by one txn, so they carry -1
+ * (WatchedEvent.NO_ZXID), as ZooKeeper's DataTree.setWatches does.
+ */
+export const SET_WATCHES_ZXID = -1n;
+
+/** One table: path -> connection -> modes it holds on that path. */
+class WatchTable {
+  readonly byPath = new Map<string, Map<number, Set<Mode>>>();
+  readonly byConn = new Map<number, Set<string>>();
+  /** Number of recursive registrations, so the ancestor walk is skipped when there are none. */
+  recursiveCount = 0;
+
+  add(conn: number, path: string, mode: Mode): void {
+    let conns = this.byPath.get(path);
+    if (!conns) this.byPath.set(path, (conns = new Map()));
+    let modes = conns.get(conn);
+    if (!modes) conns.set(conn, (modes = new Set()));
+    if (modes.has(mode)) return;
+    modes.add(mode);
+    if (mode === 'recursive') this.recursiveCount++;
+    let paths = this.byConn.get(conn);
+    if (!paths) this.byConn.set(conn, (paths = new Set()));
+    paths.add(path);
+  }
+
+  modes(conn: number, path: string): ReadonlySet<Mode> | undefined {
+    return this.byPath.get(path)?.get(conn);
+  }
+
+  /** Removes the given modes (all if undefined); true if anything was removed. */
+  remove(conn: number, path: string, only?: Mode): boolean {
+    const conns = this.byPath.get(path);
+    const modes = conns?.get(conn);
+    if (!conns || !modes) return false;
+    let removed = false;
+    for (const m of [...modes]) {
+      if (only !== undefined && m !== only) continue;
+      modes.delete(m);
+      if (m === 'recursive') this.recursiveCount--;
+      removed = true;
+    }
+    if (modes.size === 0) {
+      conns.delete(conn);
+      if (conns.size === 0) this.byPath.delete(path);
+      const paths = this.byConn.get(conn);
+      paths?.delete(path);
+      if (paths && paths.size === 0) this.byConn.delete(conn);
+    }
+    return removed;
+  }
+
+  removeConnection(conn: number): void {
+    for (const path of [...(this.byConn.get(conn) ?? [])]) this.remove(conn, path);
+  }
+
+  /**
+   * WatchManager.triggerWatch: on `path` every mode fires (one-shot ones are removed); on
+   * ancestors only recursive watches fire. Adds the connections told to `out` unless in `skip`.
+   */
+  fire(path: string, skip: ReadonlySet<number>, out: Set<number>, walkAncestors: boolean): void {
+    for (const [conn, modes] of [...(this.byPath.get(path) ?? [])]) {
+      if (modes.has('standard')) this.remove(conn, path, 'standard');
+      if (!skip.has(conn)) out.add(conn);
+    }
+    if (!walkAncestors || this.recursiveCount === 0) return;
+    for (const ancestor of ancestorsOf(path)) {
+      for (const [conn, modes] of this.byPath.get(ancestor) ?? []) {
+        if (modes.has('recursive') && !skip.has(conn)) out.add(conn);
+      }
+    }
+  }
+
+  count(): number {
+    let n = 0;
+    for (const conns of this.byPath.values()) for (const modes of conns.values()) n += modes.size;
+    return n;
+  }
+}
+
+/** "/a/b/c" -> "/a/b", "/a", "/". */
+function ancestorsOf(path: string): string[] {
+  const out: string[] = [];
+  let p = path;
+  while (p !== '/' && p.length > 0) {
+    const i = p.lastIndexOf('/');
+    p = i <= 0 ? '/' : p.slice(0, i);
+    out.push(p);
+  }
+  return out;
+}
+
+/** Which tables an event type fires (see src/tree/events.ts). */
+const EVENT_TABLES: Readonly<Record<number, { data: boolean; child: boolean }>> = {
+  [EventType.nodeCreated]: { data: true, child: false },
+  [EventType.nodeDataChanged]: { data: true, child: false },
+  [EventType.nodeDeleted]: { data: true, child: true },
+  [EventType.nodeChildrenChanged]: { data: false, child: true },
+};
+
+export class WatchManager {
+  private readonly data = new WatchTable();
+  private readonly child = new WatchTable();
+
+  add(conn: number, path: string, kind: WatchKind): void {
+    switch (kind) {
+      case 'data':
+      case 'exist':
+        this.data.add(conn, path, 'standard');
+        return;
+      case 'child':
+        this.child.add(conn, path, 'standard');
+        return;
+      case 'persistent':
+        this.data.add(conn, path, 'persistent');
+        this.child.add(conn, path, 'persistent');
+        return;
+      case 'persistentRecursive':
+        this.data.add(conn, path, 'recursive');
+        return;
+    }
+  }
+
+  /** Fires watches for each event in order; a connection is told at most once per event. */
+  trigger(events: readonly WatchEvent[]): Delivery[] {
+    const out: Delivery[] = [];
+    for (const ev of events) {
+      const tables = EVENT_TABLES[ev.type];
+      if (!tables) continue;
+      const told = new Set<number>();
+      // Data table first, then the child table suppressed by those already told (DataTree.deleteNode).
+      if (tables.data) this.data.fire(ev.path, told, told, true);
+      if (tables.child) this.child.fire(ev.path, new Set(told), told, false);
+      for (const conn of told) out.push({ conn, type: ev.type, path: ev.path, zxid: ev.zxid });
+    }
+    return out;
+  }
+
+  removeConnection(conn: number): void {
+    this.data.removeConnection(conn);
+    this.child.removeConnection(conn);
+  }
+
+  /**
+   * checkWatches (DataTree.containsWatcher, 3.9): Children/Data look at one-shot watches of that
+   * table, Any at every watch in either table, Persistent/PersistentRecursive at that mode.
+   */
+  has(conn: number, path: string, type: number): boolean {
+    const d = this.data.modes(conn, path);
+    const c = this.child.modes(conn, path);
+    switch (type) {
+      case WatcherType.children:
+        return c?.has('standard') ?? false;
+      case WatcherType.data:
+        return d?.has('standard') ?? false;
+      case WatcherType.any:
+        return (d?.size ?? 0) > 0 || (c?.size ?? 0) > 0;
+      case WatcherType.persistent:
+        return (d?.has('persistent') ?? false) || (c?.has('persistent') ?? false);
+      case WatcherType.persistentRecursive:
+        return d?.has('recursive') ?? false;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * removeWatches (DataTree.removeWatch, 3.9): the same selection as `has`, removing what matches.
+   * False means NoWatcher.
+   */
+  remove(conn: number, path: string, type: number): boolean {
+    switch (type) {
+      case WatcherType.children:
+        return this.child.remove(conn, path, 'standard');
+      case WatcherType.data:
+        return this.data.remove(conn, path, 'standard');
+      case WatcherType.any: {
+        const c = this.child.remove(conn, path);
+        const d = this.data.remove(conn, path);
+        return c || d;
+      }
+      case WatcherType.persistent: {
+        const c = this.child.remove(conn, path, 'persistent');
+        const d = this.data.remove(conn, path, 'persistent');
+        return c || d;
+      }
+      case WatcherType.persistentRecursive:
+        return this.data.remove(conn, path, 'recursive');
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * DataTree.setWatches on reconnect: anything that changed after relativeZxid fires now (with zxid
+   * SET_WATCHES_ZXID), everything else is re-armed. Persistent kinds are always re-armed.
+   */
+  setWatches(conn: number, relativeZxid: bigint, lists: WatchLists, lookup: (path: string) => NodeFacts): Delivery[] {
+    const out: Delivery[] = [];
+    const fire = (type: number, path: string): void => {
+      out.push({ conn, type, path, zxid: SET_WATCHES_ZXID });
+    };
+    for (const path of lists.data) {
+      const n = lookup(path);
+      if (!n.exists) fire(EventType.nodeDeleted, path);
+      else if (n.mzxid > relativeZxid) fire(EventType.nodeDataChanged, path);
+      else this.add(conn, path, 'data');
+    }
+    for (const path of lists.exist) {
+      if (lookup(path).exists) fire(EventType.nodeCreated, path);
+      else this.add(conn, path, 'exist');
+    }
+    for (const path of lists.child) {
+      const n = lookup(path);
+      if (!n.exists) fire(EventType.nodeDeleted, path);
+      else if (n.pzxid > relativeZxid) fire(EventType.nodeChildrenChanged, path);
+      else this.add(conn, path, 'child');
+    }
+    for (const path of lists.persistent) this.add(conn, path, 'persistent');
+    for (const path of lists.persistentRecursive) this.add(conn, path, 'persistentRecursive');
+    return out;
+  }
+
+  // ------------------------------------------------------------ introspection (four-letter words)
+
+  /**
+   * Total registrations, as mntr's zk_watch_count (dataWatches.size() + childWatches.size()): a
+   * persistent watch counts twice, since it sits in both tables.
+   */
+  count(): number {
+    return this.data.count() + this.child.count();
+  }
+
+  /** Connections with at least one watch in the chosen tables. */
+  connectionCount(tables: 'data' | 'all' = 'all'): number {
+    return this.byConnection(tables).size;
+  }
+
+  /** Distinct watched paths in the chosen tables. */
+  pathCount(tables: 'data' | 'all' = 'all'): number {
+    return this.byPath(tables).size;
+  }
+
+  /**
+   * Paths watched per connection. ZooKeeper's wchc/wchs/wchp print only the data table; pass
+   * 'data' to reproduce that exactly, 'all' (default) to include child watches too.
+   */
+  byConnection(tables: 'data' | 'all' = 'all'): Map<number, string[]> {
+    const out = new Map<number, Set<string>>();
+    for (const t of this.tablesFor(tables)) {
+      for (const [conn, paths] of t.byConn) {
+        let s = out.get(conn);
+        if (!s) out.set(conn, (s = new Set()));
+        for (const p of paths) s.add(p);
+      }
+    }
+    return new Map([...out].map(([k, v]) => [k, [...v]]));
+  }
+
+  /** Connections watching each path (see byConnection for `tables`). */
+  byPath(tables: 'data' | 'all' = 'all'): Map<string, number[]> {
+    const out = new Map<string, Set<number>>();
+    for (const t of this.tablesFor(tables)) {
+      for (const [path, conns] of t.byPath) {
+        let s = out.get(path);
+        if (!s) out.set(path, (s = new Set()));
+        for (const c of conns.keys()) s.add(c);
+      }
+    }
+    return new Map([...out].map(([k, v]) => [k, [...v]]));
+  }
+
+  /** Registrations in the data table only: the "Total watches" of ZooKeeper's wchs. */
+  dataTableCount(): number {
+    return this.data.count();
+  }
+
+  private tablesFor(tables: 'data' | 'all'): WatchTable[] {
+    return tables === 'data' ? [this.data] : [this.data, this.child];
+  }
+}
