@@ -19,6 +19,8 @@ export interface ConnectionHost {
   markDirty(conn: ClientConnection): void;
   /** Called whenever a connection's queue shrinks (backpressure release). */
   onQueueDrained(conn: ClientConnection): void;
+  /** Server-wide latency accounting for srvr/mntr. */
+  noteReply(latencyMs: number): void;
 }
 
 export const ConnState = {
@@ -93,6 +95,10 @@ export class ClientConnection {
       if (this.state === ConnState.prelude || this.state === ConnState.handshake) this.destroy('handshake timeout');
     }, handshakeTimeoutMs);
     this.handshakeTimer.unref();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   get isOpen(): boolean {
@@ -200,6 +206,7 @@ export class ClientConnection {
     s.minLatencyMs = s.latencyCount === 1 ? lat : Math.min(s.minLatencyMs, lat);
     s.maxLatencyMs = Math.max(s.maxLatencyMs, lat);
     s.lastResponseAt = now;
+    this.host.noteReply(lat);
   }
 
   /** Writes raw bytes outside the FIFO (watch notifications, handshake replies, 4lw text). */
@@ -248,6 +255,7 @@ export class ClientConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.queue.length = 0;
     if (hard) this.socket.destroy();
+    else this.socket.end();
     this.host.onClosed(this, reason);
   }
 

@@ -2,7 +2,8 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ErrorCode, OpCode, opCodeName } from '../../protocol/jute/constants';
+import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { fourLetterOpName } from '../fourlw';
 import { JuteReader } from '../../protocol/jute/reader';
 import type { JuteWriter } from '../../protocol/jute/writer';
 import { JuteDecodeError } from '../../protocol/jute/errors';
@@ -187,6 +188,14 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.scheduleFlush();
   }
 
+  noteReply(latencyMs: number): void {
+    this.stats.noteLatency(latencyMs);
+  }
+
+  canPropose(): boolean {
+    return this.replicator.canPropose && !this.stopped;
+  }
+
   onQueueDrained(conn: ClientConnection): void {
     conn.maybeResume(this.options.globalOutstandingLimit);
   }
@@ -281,7 +290,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.stats.packetsReceived++;
     conn.stats.lastCxid = header.xid;
-    conn.stats.lastOp = opCodeName.get(header.type) ?? 'UNKNOWN';
+    conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) this.sessions.touch(conn.sessionId, now);
     try {
       this.dispatch(conn, header.xid, header.type, r, now);
@@ -441,6 +450,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Called by the replicator with committed entries in zxid order. */
   private onCommit(entries: readonly LogEntry[]): void {
     const now = Date.now();
+    this.stats.noteBatch(entries.length);
     for (const entry of entries) {
       const inflight = this.inFlight.get(entry.zxid);
       if (!inflight) throw new Error(`committed zxid ${zxidHex(entry.zxid)} has no in-flight txn`);
@@ -504,12 +514,16 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   async close(): Promise<void> {
     if (this.stopped) return;
+    // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
+    // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
+    // them on another server or after restart, and their ephemerals stay.
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const c of this.connections.values()) c.socket.pause();
+    if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
-    await new Promise<void>((resolve) => {
-      this.listener.close(() => resolve());
-      for (const c of [...this.connections.values()]) c.destroy('server shutting down');
-    });
+    for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
+    await closed;
     try {
       this.store.close();
     } catch (err) {

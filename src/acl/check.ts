@@ -1,0 +1,75 @@
+import type { ACL, Id } from '../../protocol/jute/data';
+import { isValidDigestId } from './digest';
+import { ipMatches, isValidIpAcl } from './ip';
+
+/** The schemes this server knows, with ZooKeeper's provider semantics. */
+interface SchemeProvider {
+  /** Ids of this scheme count as "authenticated" for the `auth` ACL expansion. */
+  authenticated: boolean;
+  isValid(id: string): boolean;
+  matches(callerId: string, aclId: string): boolean;
+}
+
+const providers: ReadonlyMap<string, SchemeProvider> = new Map<string, SchemeProvider>([
+  ['digest', { authenticated: true, isValid: isValidDigestId, matches: (c, a) => c === a }],
+  ['ip', { authenticated: false, isValid: isValidIpAcl, matches: ipMatches }],
+]);
+
+export function isSuper(authIds: readonly Id[]): boolean {
+  return authIds.some((id) => id.scheme === 'super');
+}
+
+/**
+ * ZooKeeperServer.checkACL: an empty ACL allows everything; a super id bypasses; otherwise some
+ * entry whose perms intersect `perm` must be world:anyone or match one of the caller's ids.
+ */
+export function checkAcl(acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean {
+  if (acl.length === 0 || isSuper(authIds)) return true;
+  for (const a of acl) {
+    if ((a.perms & perm) === 0) continue;
+    if (a.id.scheme === 'world' && a.id.id === 'anyone') return true;
+    const p = providers.get(a.id.scheme);
+    if (p && authIds.some((c) => c.scheme === a.id.scheme && p.matches(c.id, a.id.id))) return true;
+  }
+  return false;
+}
+
+function sameAcl(a: ACL, b: ACL): boolean {
+  return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
+}
+
+/**
+ * PrepRequestProcessor.fixupACL: drops duplicates, expands `auth` into the caller's authenticated
+ * ids and validates every other id. Returns the ACL to store, or undefined for InvalidACL.
+ */
+export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[]): ACL[] | undefined {
+  if (!acl || acl.length === 0) return undefined;
+  const unique: ACL[] = [];
+  for (const a of acl) if (!unique.some((u) => sameAcl(u, a))) unique.push(a);
+  const out: ACL[] = [];
+  for (const a of unique) {
+    const scheme = a.id.scheme ?? '';
+    const id = a.id.id ?? '';
+    if (scheme === 'world' && id === 'anyone') out.push({ perms: a.perms, id: { scheme, id } });
+    else if (scheme === 'auth') {
+      const ids = authIds.filter((c) => providers.get(c.scheme)?.authenticated);
+      if (ids.length === 0) return undefined;
+      for (const c of ids) out.push({ perms: a.perms, id: { scheme: c.scheme, id: c.id } });
+    } else {
+      const p = providers.get(scheme);
+      if (!p || !p.isValid(id)) return undefined;
+      out.push({ perms: a.perms, id: { scheme, id } });
+    }
+  }
+  return out;
+}
+
+/** 3.9 getACL for callers without ADMIN: digest ids keep the user and hide the hash ("user:x"). */
+export function redactAcl(acl: readonly ACL[]): ACL[] {
+  return acl.map((a) => {
+    if (a.id.scheme !== 'digest') return a;
+    const colon = a.id.id.indexOf(':');
+    const user = colon < 0 ? a.id.id : a.id.id.substring(0, colon);
+    return { perms: a.perms, id: { scheme: 'digest', id: `${user}:x` } };
+  });
+}

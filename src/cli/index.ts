@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import path from 'node:path';
+import { loadConfig, assertNoErrors, ConfigError } from '../config';
+import { createLogger } from '../util/logger';
+import { ZkServer } from '../server/zkserver';
+import { defaultServerOptions, type ServerOptions } from '../server/options';
+import { optionsFromConfig } from '../server/fromConfig';
+import { PACKAGE_VERSION } from '../util/version';
+
+/**
+ * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
+ * SIGTERM/SIGINT (connections closed, storage closed) so supervisors and Ctrl-C behave.
+ */
+function intArg(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+async function runServer(options: ServerOptions): Promise<void> {
+  const logger = createLogger({ name: 'zabkeeper' });
+  for (const w of pendingWarnings.splice(0)) logger.warn(w);
+  let server: ZkServer;
+  try {
+    server = await ZkServer.start(options, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'server failed to start');
+    process.exitCode = 1;
+    return;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  server.on('fatal', () => {
+    // Fail-stop: a storage failure must not leave a process that looks alive.
+    setTimeout(() => process.exit(2), 100).unref();
+  });
+}
+
+const pendingWarnings: string[] = [];
+
+function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
+  if (typeof flags.config === 'string') {
+    const result = loadConfig(flags.config);
+    assertNoErrors(result, flags.config);
+    for (const issue of result.issues) pendingWarnings.push(`${path.basename(flags.config)}:${issue.line}: ${issue.message}`);
+    const overrides: Partial<ServerOptions> = {};
+    if (flags.port !== undefined) overrides.port = flags.port as number;
+    if (flags.host !== undefined) overrides.host = flags.host as string;
+    return optionsFromConfig(result.config, overrides);
+  }
+  return defaultServerOptions({
+    dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
+    host: (flags.host as string | undefined) ?? '127.0.0.1',
+    port: (flags.port as number | undefined) ?? 2181,
+    tickTimeMs: (flags.tickTime as number | undefined) ?? 2000,
+    fourLetterWhitelist: '*',
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('zabkeeper')
+    .description('A ZooKeeper-compatible coordination server')
+    .version(PACKAGE_VERSION);
+
+  program
+    .command('server')
+    .description('run one server in the foreground (standalone, or a member of the ensemble in zoo.cfg)')
+    .option('-c, --config <zoo.cfg>', 'ZooKeeper-format configuration file')
+    .option('-p, --port <port>', 'client port (overrides clientPort)', intArg('port'))
+    .option('--host <address>', 'client port address (overrides clientPortAddress)')
+    .option('-d, --data-dir <dir>', 'data directory when no --config is given', './data')
+    .option('--tick-time <ms>', 'tickTime when no --config is given', intArg('tick-time'))
+    .action(async (flags) => runServer(serverOptionsFromFlags(flags)));
+
+  program
+    .command('dev')
+    .description('local development server on 127.0.0.1:2181 with data under ./data (what `npm start` runs)')
+    .option('-p, --port <port>', 'client port', intArg('port'), 2181)
+    .option('-d, --data-dir <dir>', 'data directory', './data')
+    .action(async (flags) => runServer(serverOptionsFromFlags({ ...flags, host: '127.0.0.1' })));
+
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(3);
+      }
+      process.stderr.write(`zabkeeper: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,228 @@
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { JuteReader } from '../../protocol/jute/reader';
+import { JuteWriter } from '../../protocol/jute/writer';
+import { FrameDecoder } from '../../protocol/jute/framer';
+import { OpCode, Xid } from '../../protocol/jute/constants';
+import {
+  readConnectResponse,
+  readReplyHeader,
+  readWatcherEvent,
+  writeConnectRequest,
+  writeRequestHeader,
+  type ConnectResponse,
+  type WatcherEvent,
+} from '../../protocol/jute/records';
+
+export interface WireConnectOptions {
+  host: string;
+  port: number;
+  sessionTimeoutMs?: number;
+  sessionId?: bigint;
+  passwd?: Buffer;
+  lastZxidSeen?: bigint;
+  /** Send the trailing readOnly byte of ConnectRequest (3.4+ clients do). */
+  readOnly?: boolean;
+  connectTimeoutMs?: number;
+  maxFrameBytes?: number;
+}
+
+export interface WireReply<T> {
+  xid: number;
+  zxid: bigint;
+  err: number;
+  body: T | undefined;
+}
+
+export interface Notification extends WatcherEvent {
+  zxid: bigint;
+}
+
+interface Waiter {
+  xid: number;
+  read?: (r: JuteReader) => unknown;
+  onReply?: (reply: WireReply<unknown>) => void;
+  resolve(reply: WireReply<unknown>): void;
+  reject(err: Error): void;
+}
+
+export class WireClosedError extends Error {
+  constructor(message = 'connection closed') {
+    super(message);
+    this.name = 'WireClosedError';
+  }
+}
+
+/**
+ * One TCP connection speaking ZooKeeper's client protocol: handshake, pipelined requests matched
+ * to replies in order, notifications as events. It knows nothing about reconnects or sessions
+ * beyond the handshake; the client library builds those on top. Requests written in one turn
+ * leave in one socket write.
+ */
+export class WireConnection extends EventEmitter {
+  private readonly decoder: FrameDecoder;
+  private readonly out = new JuteWriter(4096);
+  private readonly waiters: Waiter[] = [];
+  private flushScheduled = false;
+  private nextXid = 1;
+  private closed = false;
+  session!: ConnectResponse;
+
+  private constructor(
+    readonly socket: net.Socket,
+    maxFrameBytes: number,
+  ) {
+    super();
+    this.decoder = new FrameDecoder({ maxFrameBytes });
+  }
+
+  static connect(o: WireConnectOptions): Promise<WireConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: o.host, port: o.port, noDelay: true });
+      const conn = new WireConnection(socket, o.maxFrameBytes ?? 0xfffff + 1024);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${o.host}:${o.port} timed out`));
+      }, o.connectTimeoutMs ?? 10_000);
+      let handshakeDone = false;
+      socket.once('connect', () => {
+        const w = new JuteWriter(64);
+        w.beginFrame();
+        writeConnectRequest(w, {
+          protocolVersion: 0,
+          lastZxidSeen: o.lastZxidSeen ?? 0n,
+          timeOut: o.sessionTimeoutMs ?? 30_000,
+          sessionId: o.sessionId ?? 0n,
+          passwd: o.passwd ?? Buffer.alloc(16),
+          readOnly: o.readOnly === undefined ? false : o.readOnly,
+        });
+        w.endFrame();
+        socket.write(w.toBuffer());
+      });
+      socket.on('data', (chunk) => {
+        try {
+          conn.decoder.push(chunk, (frame) => {
+            if (!handshakeDone) {
+              handshakeDone = true;
+              clearTimeout(timer);
+              conn.session = readConnectResponse(new JuteReader(frame));
+              resolve(conn);
+              return;
+            }
+            conn.onFrame(frame);
+          });
+        } catch (err) {
+          conn.fail(err as Error);
+        }
+      });
+      socket.on('error', (err) => {
+        clearTimeout(timer);
+        if (!handshakeDone) reject(err);
+        conn.fail(err);
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        if (!handshakeDone) reject(new WireClosedError('closed during handshake'));
+        conn.fail(new WireClosedError());
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Sends one request; the promise settles with its reply (err != 0 is a value, not a throw).
+   * `onReply` runs synchronously while the reply frame is handled, before any later frame (such as
+   * a notification in the same chunk) is looked at: the client registers watches there.
+   */
+  request<T>(
+    opCode: number,
+    write?: (w: JuteWriter) => void,
+    read?: (r: JuteReader) => T,
+    xid?: number,
+    onReply?: (reply: WireReply<T>) => void,
+  ): Promise<WireReply<T>> {
+    if (this.closed) return Promise.reject(new WireClosedError());
+    const id = xid ?? this.nextXid++;
+    return new Promise<WireReply<T>>((resolve, reject) => {
+      this.out.beginFrame();
+      writeRequestHeader(this.out, { xid: id, type: opCode });
+      if (write) write(this.out);
+      this.out.endFrame();
+      this.waiters.push({
+        xid: id,
+        read,
+        onReply: onReply as ((r: WireReply<unknown>) => void) | undefined,
+        resolve: resolve as (r: WireReply<unknown>) => void,
+        reject,
+      });
+      this.scheduleFlush();
+    });
+  }
+
+  ping(): Promise<WireReply<void>> {
+    return this.request<void>(OpCode.ping, undefined, undefined, Xid.ping);
+  }
+
+  /** Writes raw bytes (hostile-input tests). */
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    this.socket.destroy();
+    this.fail(new WireClosedError());
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      if (this.out.length === 0 || this.closed) return;
+      this.socket.write(this.out.toBuffer());
+      this.out.reset();
+    });
+  }
+
+  private onFrame(frame: Buffer): void {
+    const r = new JuteReader(frame);
+    const header = readReplyHeader(r);
+    if (header.xid === Xid.notification) {
+      const ev = readWatcherEvent(r);
+      this.emit('notification', { ...ev, zxid: header.zxid } satisfies Notification);
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (!waiter) {
+      this.fail(new Error(`unexpected reply xid ${header.xid}`));
+      return;
+    }
+    if (waiter.xid !== header.xid) {
+      waiter.reject(new Error(`reply out of order: expected xid ${waiter.xid}, got ${header.xid}`));
+      this.fail(new Error('reply out of order'));
+      return;
+    }
+    let body: unknown;
+    try {
+      if (header.err === 0 && waiter.read) body = waiter.read(r);
+    } catch (err) {
+      // An undecodable reply poisons the stream: fail this request too, then the connection.
+      waiter.reject(err as Error);
+      throw err;
+    }
+    const reply = { xid: header.xid, zxid: header.zxid, err: header.err, body };
+    if (waiter.onReply) waiter.onReply(reply);
+    waiter.resolve(reply);
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.emit('close', err);
+  }
+}

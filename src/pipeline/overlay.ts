@@ -1,0 +1,107 @@
+import type { ACL, Stat } from '../../protocol/jute/data';
+import type { NodeKind, ZkDatabase } from '../tree';
+
+/** What prep needs to know about a node: its latest stat, ACL and kind (tree or in flight). */
+export interface NodeState {
+  stat: Stat;
+  acl: ACL[];
+  kind: NodeKind;
+}
+
+/** A change still in flight (ZooKeeper's ChangeRecord): `state` null means deleted. */
+interface ChangeRecord {
+  zxid: bigint;
+  path: string;
+  state: NodeState | null;
+}
+
+function cloneState(s: NodeState): NodeState {
+  return { stat: { ...s.stat }, acl: s.acl, kind: s.kind };
+}
+
+/**
+ * The outstanding-changes overlay: the latest prepped state of every path touched by a txn that
+ * is not yet applied, layered over the tree. Records leave when their zxid is committed (by then
+ * the tree shows the same thing).
+ */
+export class Overlay {
+  private readonly queue: ChangeRecord[] = [];
+  private readonly byPath = new Map<string, ChangeRecord>();
+  /** Sessions created / closed by txns not yet applied, with that txn's zxid. */
+  readonly pendingSessions = new Map<bigint, bigint>();
+  readonly closingSessions = new Map<bigint, bigint>();
+
+  constructor(readonly db: ZkDatabase) {}
+
+  /** Latest state of `path`: undefined when it does not exist. Always a private copy. */
+  get(path: string): NodeState | undefined {
+    const rec = this.byPath.get(path);
+    if (rec) return rec.state ? cloneState(rec.state) : undefined;
+    const n = this.db.tree.get(path);
+    return n ? { stat: { ...n.stat }, acl: n.acl, kind: n.kind } : undefined;
+  }
+
+  put(zxid: bigint, path: string, state: NodeState | null): void {
+    const rec: ChangeRecord = { zxid, path, state: state ? cloneState(state) : null };
+    this.queue.push(rec);
+    this.byPath.set(path, rec);
+  }
+
+  /** Paths of in-flight records (for closeSession's scan of ephemerals created in flight). */
+  inFlightPaths(): IterableIterator<string> {
+    return this.byPath.keys();
+  }
+
+  sessionLive(sessionId: bigint): boolean {
+    if (this.closingSessions.has(sessionId)) return false;
+    return this.db.sessions.has(sessionId) || this.pendingSessions.has(sessionId);
+  }
+
+  /** Drops everything decided by txns up to `zxid`: the tree now reflects them. */
+  committed(zxid: bigint): void {
+    let n = 0;
+    while (n < this.queue.length && this.queue[n].zxid <= zxid) {
+      const rec = this.queue[n++];
+      if (this.byPath.get(rec.path) === rec) this.byPath.delete(rec.path);
+    }
+    if (n > 0) this.queue.splice(0, n);
+    for (const sessions of [this.pendingSessions, this.closingSessions]) {
+      for (const [id, z] of sessions) if (z <= zxid) sessions.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+}
+
+/**
+ * Changes of one request (a multi or a single write) staged over the overlay: later ops see earlier
+ * ops' effects, and nothing reaches the overlay unless the whole request succeeds.
+ */
+export class Batch {
+  private readonly staged = new Map<string, NodeState | null>();
+
+  constructor(readonly overlay: Overlay) {}
+
+  get(path: string): NodeState | undefined {
+    if (this.staged.has(path)) {
+      const s = this.staged.get(path);
+      return s ? cloneState(s) : undefined;
+    }
+    return this.overlay.get(path);
+  }
+
+  put(path: string, state: NodeState | null): void {
+    this.staged.set(path, state ? cloneState(state) : null);
+  }
+
+  stagedEntries(): IterableIterator<[string, NodeState | null]> {
+    return this.staged.entries();
+  }
+
+  flush(zxid: bigint): void {
+    for (const [path, state] of this.staged) this.overlay.put(zxid, path, state);
+    this.staged.clear();
+  }
+}

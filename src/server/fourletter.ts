@@ -1,0 +1,162 @@
+import os from 'node:os';
+import { decideFourLetter, formatFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
+import type { ClientConnection } from './connection';
+import type { ZkServer } from './zkserver';
+import { PACKAGE_VERSION } from '../util/version';
+
+const VERSION = `3.8.4-zabkeeper-${PACKAGE_VERSION}`;
+
+/**
+ * The shell side of the four-letter words: decides from the first 4 bytes whether a connection is
+ * a 4lw (src/fourlw decides, pure), performs the few side effects (crst, srst, stmk), renders the
+ * answer from a snapshot of live state, writes it and closes, as ZooKeeper does.
+ */
+export class FourLetterWords {
+  private traceMask = 0n;
+
+  constructor(private readonly server: ZkServer) {}
+
+  onPrelude(conn: ClientConnection, first4: number, rest: Buffer): 'fourLetter' | 'needMore' | 'protocol' {
+    const decision = decideFourLetter(first4, this.server.options.fourLetterWhitelist);
+    if (decision.kind === 'notFourLetter') return 'protocol';
+    if (decision.kind === 'refuse') {
+      this.answer(conn, decision.text);
+      return 'fourLetter';
+    }
+    const cmd = decision.cmd;
+    if (cmd === 'stmk') {
+      // stmk carries an 8-byte trace mask after the command.
+      if (rest.length < 8) return 'needMore';
+      this.traceMask = rest.readBigInt64BE(0);
+      this.answer(conn, formatSetTraceMask(this.traceMask));
+      return 'fourLetter';
+    }
+    if (cmd === 'crst') for (const c of this.server.allConnections()) c.resetStats();
+    if (cmd === 'srst') this.server.stats.reset();
+    const text = formatFourLetter(cmd, this.snapshot()) ?? `${cmd} is not supported by this server.\n`;
+    this.answer(conn, text);
+    return 'fourLetter';
+  }
+
+  private answer(conn: ClientConnection, text: string): void {
+    conn.writeRaw(text);
+    conn.endGracefully();
+  }
+
+  /** Everything the formatters print, read from live state at this moment. */
+  snapshot(): ServerSnapshot {
+    const s = this.server;
+    const o = s.options;
+    const tree = s.db.tree;
+    const sessionOf = new Map<number, bigint>();
+    const conns: ConnSnapshot[] = [];
+    for (const c of s.allConnections()) {
+      sessionOf.set(c.id, c.sessionId);
+      if (c.sessionId === 0n) continue;
+      conns.push(connSnapshot(c));
+    }
+    const watchesBySession: [bigint, string[]][] = [...s.watches.byConnection('data')].map(([conn, paths]) => [sessionOf.get(conn) ?? 0n, paths]);
+    const watchesByPath: [string, bigint[]][] = [...s.watches.byPath('data')].map(([path, connIds]) => [path, connIds.map((id) => sessionOf.get(id) ?? 0n)]);
+    const ephemerals: [bigint, string[]][] = tree.sessionsWithEphemerals().map((sid) => [sid, tree.getEphemerals(sid)]);
+    const sizes = s.store.sizes();
+    const st = s.stats;
+    return {
+      serving: !s.fatal,
+      version: VERSION,
+      mode: 'standalone',
+      zxid: s.lastZxid(),
+      latency: { min: st.minLatencyMs, avg: st.avgLatencyMs, max: st.maxLatencyMs },
+      packetsReceived: st.packetsReceived,
+      packetsSent: st.packetsSent,
+      outstanding: s.outstandingRequests(),
+      nodeCount: tree.nodeCount,
+      connections: conns,
+      uptimeMs: Date.now() - s.startedAt,
+      watchCount: s.watches.count(),
+      ephemeralsCount: ephemerals.reduce((n, [, paths]) => n + paths.length, 0),
+      approximateDataSize: tree.approximateDataSize,
+      globalSessions: s.db.sessions.size,
+      localSessions: 0,
+      clientResponseSize: { last: -1, min: -1, max: -1 },
+      authFailedCount: 0,
+      extraMetrics: [
+        ['zabkeeper_txns_committed', st.txnsCommitted],
+        ['zabkeeper_commit_batches', st.commitBatches],
+        ['zabkeeper_largest_commit_batch', st.largestCommitBatch],
+        ['zabkeeper_snapshots_taken', st.snapshotsTaken],
+        ['zabkeeper_notifications_sent', st.notificationsSent],
+        ['zabkeeper_rejected_connections', st.rejectedConnections],
+        ['zabkeeper_epoch', s.epoch()],
+      ],
+      conf: {
+        clientPort: s.port,
+        secureClientPort: -1,
+        dataDir: s.store.describe().dataDir,
+        dataDirSize: sizes.dataBytes,
+        dataLogDir: s.store.describe().dataLogDir,
+        dataLogSize: sizes.logBytes,
+        tickTime: o.tickTimeMs,
+        maxClientCnxns: o.maxClientCnxns,
+        minSessionTimeout: o.minSessionTimeoutMs,
+        maxSessionTimeout: o.maxSessionTimeoutMs,
+        clientPortListenBacklog: -1,
+        serverId: o.serverId,
+      },
+      sessionBuckets: s.sessions.dumpBuckets().map((b) => ({ expiresAtMs: b.expiresAt, sessions: b.sessions })),
+      sessionCount: s.db.sessions.size,
+      ephemerals,
+      watchSummary: {
+        connections: s.watches.connectionCount('data'),
+        paths: s.watches.pathCount('data'),
+        total: s.watches.dataTableCount(),
+      },
+      watchesBySession,
+      watchesByPath,
+      env: environment(),
+      traceMask: Number(this.traceMask),
+      readOnly: false,
+    };
+  }
+}
+
+function connSnapshot(c: ClientConnection): ConnSnapshot {
+  const st = c.stats;
+  return {
+    remoteAddress: c.remoteAddress,
+    remotePort: c.remotePort,
+    interestOps: c.isPaused ? 0 : 1,
+    queued: c.outstanding,
+    packetsReceived: st.packetsReceived,
+    packetsSent: st.packetsSent,
+    sessionId: c.sessionId,
+    lastOp: st.lastOp,
+    establishedMs: c.establishedAt,
+    timeoutMs: c.timeoutMs,
+    lastCxid: st.lastCxid,
+    lastZxid: st.lastZxid,
+    lastResponseMs: st.lastResponseAt,
+    lastLatency: st.lastLatencyMs,
+    minLatency: st.minLatencyMs,
+    avgLatency: st.latencyCount === 0 ? 0 : Math.floor(st.totalLatencyMs / st.latencyCount),
+    maxLatency: st.maxLatencyMs,
+  };
+}
+
+/** What `envi` prints: the JVM's environment facts, mapped to ours. */
+function environment(): [string, string][] {
+  return [
+    ['zookeeper.version', VERSION],
+    ['host.name', os.hostname()],
+    ['node.version', process.version],
+    ['node.platform', process.platform],
+    ['os.name', os.type()],
+    ['os.arch', os.arch()],
+    ['os.version', os.release()],
+    ['user.name', os.userInfo().username],
+    ['user.home', os.homedir()],
+    ['user.dir', process.cwd()],
+    ['os.memory.free', `${Math.round(os.freemem() / 1048576)}MB`],
+    ['os.memory.max', `${Math.round(os.totalmem() / 1048576)}MB`],
+    ['os.memory.total', `${Math.round(process.memoryUsage().rss / 1048576)}MB`],
+  ];
+}

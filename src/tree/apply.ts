@@ -1,0 +1,150 @@
+import { EventType, ErrorCode } from '../../protocol/jute/constants';
+import type { Stat } from '../../protocol/jute/data';
+import { copyStat, newNode, type ZNode } from './datatree';
+import type { ZkDatabase } from './database';
+import type { WatchEvent } from './events';
+import { parentOf } from './paths';
+import type { CreateTxnBody, Txn, TxnBody } from './txn';
+
+/** Per-op outcome inside a multi, in op order. */
+export type SubResult =
+  | { type: 'create'; opCode: number; path: string; stat: Stat }
+  | { type: 'delete' }
+  | { type: 'setData'; stat: Stat }
+  | { type: 'check' }
+  | { type: 'error'; err: number };
+
+/** What the reply to a write needs. `err` is the reply header error (0 for any multi). */
+export interface ApplyResult {
+  err: number;
+  /** create: the final path. */
+  path?: string;
+  /** create / setData / setACL: the Stat after the change, as clients see it. */
+  stat?: Stat;
+  /** multi: one result per op. */
+  results?: SubResult[];
+}
+
+interface Ctx {
+  db: ZkDatabase;
+  txn: Txn;
+  events: WatchEvent[];
+}
+
+function mustGet(db: ZkDatabase, path: string): ZNode {
+  const n = db.tree.get(path);
+  // prep guarantees existence; a miss here means the log and the tree disagree.
+  if (!n) throw new Error(`apply: ${path} does not exist`);
+  return n;
+}
+
+function event(ctx: Ctx, type: EventType, path: string): void {
+  ctx.events.push({ type, path, zxid: ctx.txn.zxid });
+}
+
+function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
+  const parentPath = parentOf(b.path)!;
+  const parent = mustGet(ctx.db, parentPath);
+  const node = newNode({
+    data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl,
+  });
+  ctx.db.tree.insert(b.path, node);
+  parent.stat.cversion = b.parentCVersion;
+  parent.stat.pzxid = ctx.txn.zxid;
+  event(ctx, EventType.nodeCreated, b.path);
+  event(ctx, EventType.nodeChildrenChanged, parentPath);
+  return { type: 'create', opCode: b.opCode, path: b.path, stat: copyStat(node) };
+}
+
+function deleteNode(ctx: Ctx, path: string): void {
+  const parentPath = parentOf(path)!;
+  const parent = mustGet(ctx.db, parentPath);
+  ctx.db.tree.remove(path);
+  // ZooKeeper leaves its stored create counter alone; the visible cversion counts the delete.
+  parent.stat.cversion += 1;
+  parent.stat.pzxid = ctx.txn.zxid;
+  event(ctx, EventType.nodeDeleted, path);
+  event(ctx, EventType.nodeChildrenChanged, parentPath);
+}
+
+function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: number): SubResult & { type: 'setData' } {
+  const node = mustGet(ctx.db, path);
+  ctx.db.tree.setData(node, data);
+  node.stat.version = version;
+  node.stat.mtime = ctx.txn.time;
+  node.stat.mzxid = ctx.txn.zxid;
+  event(ctx, EventType.nodeDataChanged, path);
+  return { type: 'setData', stat: copyStat(node) };
+}
+
+/** Ephemerals of a session in creation order, so replay and events are deterministic. */
+function sessionEphemerals(db: ZkDatabase, sessionId: bigint): string[] {
+  const czxid = (p: string) => db.tree.get(p)!.stat.czxid;
+  return db.tree.getEphemerals(sessionId).sort((a, b) => (czxid(a) < czxid(b) ? -1 : czxid(a) > czxid(b) ? 1 : a < b ? -1 : 1));
+}
+
+/** Applies one op; returns its sub-result (used directly for single ops and per op for multi). */
+function applyOp(ctx: Ctx, body: TxnBody): SubResult {
+  switch (body.type) {
+    case 'create':
+      return applyCreate(ctx, body);
+    case 'delete':
+      deleteNode(ctx, body.path);
+      return { type: 'delete' };
+    case 'setData':
+      return applySetData(ctx, body.path, body.data, body.version);
+    case 'check':
+      return { type: 'check' };
+    case 'error':
+      return { type: 'error', err: body.err };
+    default:
+      throw new Error(`apply: ${body.type} cannot appear inside a multi`);
+  }
+}
+
+type Handler = (ctx: Ctx, body: never) => ApplyResult;
+
+/** One handler per txn type. */
+const handlers: { [K in TxnBody['type']]: (ctx: Ctx, body: Extract<TxnBody, { type: K }>) => ApplyResult } = {
+  createSession: (ctx, b) => {
+    ctx.db.sessions.set(ctx.txn.sessionId, { timeoutMs: b.timeoutMs, passwd: b.passwd });
+    return { err: ErrorCode.ok };
+  },
+  closeSession: (ctx) => {
+    for (const path of sessionEphemerals(ctx.db, ctx.txn.sessionId)) deleteNode(ctx, path);
+    ctx.db.sessions.delete(ctx.txn.sessionId);
+    return { err: ErrorCode.ok };
+  },
+  create: (ctx, b) => {
+    const r = applyCreate(ctx, b) as Extract<SubResult, { type: 'create' }>;
+    return { err: ErrorCode.ok, path: r.path, stat: r.stat };
+  },
+  delete: (ctx, b) => {
+    deleteNode(ctx, b.path);
+    return { err: ErrorCode.ok };
+  },
+  setData: (ctx, b) => ({ err: ErrorCode.ok, stat: applySetData(ctx, b.path, b.data, b.version).stat }),
+  setACL: (ctx, b) => {
+    const node = mustGet(ctx.db, b.path);
+    node.acl = b.acl;
+    node.stat.aversion = b.aversion;
+    return { err: ErrorCode.ok, stat: copyStat(node) };
+  },
+  check: () => ({ err: ErrorCode.ok }),
+  multi: (ctx, b) => ({ err: ErrorCode.ok, results: b.ops.map((op) => applyOp(ctx, op)) }),
+  error: (_ctx, b) => ({ err: b.err }),
+  multiError: (_ctx, b) => ({ err: ErrorCode.ok, results: b.results.map((err) => ({ type: 'error', err })) }),
+};
+
+/**
+ * Applies a committed txn to the database. Deterministic: uses only the txn's own fields (its
+ * zxid and time), mutates `db` and returns the reply data plus the watch events to deliver. Never
+ * fires anything itself.
+ */
+export function applyTxn(db: ZkDatabase, txn: Txn): { result: ApplyResult; events: WatchEvent[] } {
+  const ctx: Ctx = { db, txn, events: [] };
+  const handler = handlers[txn.body.type] as Handler;
+  const result = handler(ctx, txn.body as never);
+  db.lastProcessedZxid = txn.zxid;
+  return { result, events: ctx.events };
+}
