@@ -9,9 +9,9 @@ import { generateDigest } from './digest';
 export function authenticate(scheme: string, auth: Buffer, superDigest?: string): Id[] | undefined {
   if (scheme === 'digest') {
     const id = generateDigest(auth.toString('utf8'));
-    const ids: Id[] = [{ scheme: 'digest', id }];
-    if (superDigest !== undefined && superDigest !== '' && id === superDigest) ids.push({ scheme: 'super', id: '' });
-    return ids;
+    // Same order as DigestAuthenticationProvider: super (if it matches) is added before the digest id.
+    const isSuperUser = superDigest !== undefined && superDigest !== '' && id === superDigest;
+    return isSuperUser ? [{ scheme: 'super', id: '' }, { scheme: 'digest', id }] : [{ scheme: 'digest', id }];
   }
   if (scheme === 'ip') return [];
   return undefined;

@@ -70,10 +70,14 @@ function requirePerm(o: OpCtx, node: NodeState, perm: number): void {
   if (!checkAcl(node.acl, perm, o.ctx.session.authIds)) fail(ErrorCode.noAuth);
 }
 
-/** checkAndIncVersion: -1 matches anything; returns the next version (int32 wrap like Java). */
+/**
+ * checkAndIncVersion: -1 matches anything; returns the next version with Java int32 wrap-around,
+ * skipping -1 (ZOOKEEPER-4743: a stored -1 could never be matched, since -1 means "any").
+ */
 function checkVersion(current: number, expected: number): number {
   if (expected !== -1 && expected !== current) fail(ErrorCode.badVersion);
-  return (current + 1) | 0;
+  const next = (current + 1) | 0;
+  return next === -1 ? 0 : next;
 }
 
 function checkDataSize(o: OpCtx, data: Buffer | null): void {
@@ -111,7 +115,7 @@ function createModeFor(o: OpCtx, opCode: number, flags: number, ttl: bigint): Cr
   return mode;
 }
 
-/** pRequest2TxnCreate, check for check in ZooKeeper's order. */
+/** pRequest2TxnCreate: the same checks in ZooKeeper's order (each failure decides the error code). */
 function prepCreate(o: OpCtx, opCode: number, req: CreateRequest | CreateTTLRequest): TxnBody {
   const ttl = opCode === OpCode.createTTL ? (req as CreateTTLRequest).ttl : -1n;
   const mode = createModeFor(o, opCode, req.flags, ttl);
@@ -139,6 +143,7 @@ function prepCreate(o: OpCtx, opCode: number, req: CreateRequest | CreateTTLRequ
 
 /** Removes `path` from the batch view and updates its parent (shared by delete, deleteContainer, closeSession). */
 function stageDelete(o: OpCtx, path: string, parentPath: string, parent: NodeState): void {
+  parent.stat.numChildren -= 1;
   parent.stat.cversion += 1;
   parent.stat.pzxid = o.ctx.zxid;
   o.batch.put(parentPath, parent);

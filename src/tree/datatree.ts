@@ -89,10 +89,18 @@ export class DataTree {
 
   /** Count of every descendant of `path` (not the node itself). */
   countDescendants(path: string): number {
-    const n = this.nodes.get(path);
-    if (!n) return 0;
+    // Iterative: a client can build a tree deep enough to overflow the JS stack.
     let count = 0;
-    for (const name of n.children) count += 1 + this.countDescendants(childPath(path, name));
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p);
+      if (!n) continue;
+      for (const name of n.children) {
+        count++;
+        stack.push(childPath(p, name));
+      }
+    }
     return count;
   }
 
