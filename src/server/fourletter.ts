@@ -69,7 +69,8 @@ export class FourLetterWords {
       packetsReceived: st.packetsReceived,
       packetsSent: st.packetsSent,
       outstanding: s.outstandingRequests(),
-      nodeCount: tree.nodeCount,
+      // ZooKeeper counts the root twice ("" and "/"), so a fresh server reports 5; match it.
+      nodeCount: tree.nodeCount + 1,
       connections: conns,
       uptimeMs: Date.now() - s.startedAt,
       watchCount: s.watches.count(),
