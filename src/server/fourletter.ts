@@ -1,10 +1,25 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { decideFourLetter, formatFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
 import type { ClientConnection } from './connection';
 import type { ZkServer } from './zkserver';
 import { PACKAGE_VERSION } from '../util/version';
 
-const VERSION = `3.8.4-zabkeeper-${PACKAGE_VERSION}`;
+/**
+ * srvr/stat print `Zookeeper version: <version>-<build>, built on <date> UTC`; monitoring scripts
+ * parse that shape, so we keep it. Our build stamp is the compiled file's time.
+ */
+const VERSION = `3.8.4-zabkeeper-${PACKAGE_VERSION}, built on ${buildDate()} UTC`;
+
+function buildDate(): string {
+  let ms = Date.now();
+  try {
+    ms = fs.statSync(__filename).mtimeMs;
+  } catch {
+    // running from an in-memory transform: use now
+  }
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
 
 /**
  * The shell side of the four-letter words: decides from the first 4 bytes whether a connection is

@@ -1,4 +1,5 @@
 import type { NotificationZxid } from './replies';
+import type { Failpoints } from '../storage';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -33,6 +34,8 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   notificationZxid: NotificationZxid;
   reconfigEnabled: boolean;
+  /** Test-only storage fault injection (never set from configuration). */
+  storageFailpoints?: Failpoints;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
 }

@@ -97,7 +97,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Opens the store, recovers the tree and starts listening. */
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger });
+    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
     let server: ZkServer;
     try {
       const db = recoverDatabase(store, logger);

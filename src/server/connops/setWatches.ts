@@ -1,4 +1,4 @@
-import { ErrorCode, OpCode, Xid } from '../../../protocol/jute/constants';
+import { ErrorCode, OpCode } from '../../../protocol/jute/constants';
 import { readSetWatches, readSetWatches2 } from '../../../protocol/jute/records';
 import { writeReply } from '../replies';
 import type { ConnOp, ConnOpHost } from './types';
@@ -14,11 +14,12 @@ interface WatchLists {
 }
 
 /**
- * SetWatches / SetWatches2 (xid -8), sent on reconnect: anything that changed after relativeZxid
+ * SetWatches / SetWatches2 (xid -8 from Java clients), sent on reconnect: anything that changed after relativeZxid
  * fires at once, the rest is re-armed. The notifications go out before the -8 reply.
  */
-function rearm(host: ConnOpHost, conn: ClientConnection, opCode: number, lists: WatchLists): void {
-  host.enqueue(conn, Xid.setWatches, opCode, (out) => {
+function rearm(host: ConnOpHost, conn: ClientConnection, xid: number, opCode: number, lists: WatchLists): void {
+  // The reply echoes the request's xid: Java clients use -8, node-zookeeper-client an ordinary xid.
+  host.enqueue(conn, xid, opCode, (out) => {
     const fired = host.watches.setWatches(
       conn.id,
       lists.relativeZxid,
@@ -35,22 +36,22 @@ function rearm(host: ConnOpHost, conn: ClientConnection, opCode: number, lists: 
       },
     );
     host.deliver(fired);
-    writeReply(out, Xid.setWatches, host.lastZxid(), ErrorCode.ok);
+    writeReply(out, xid, host.lastZxid(), ErrorCode.ok);
   });
 }
 
 export const setWatches: ConnOp = {
   code: OpCode.setWatches,
   name: 'setWatches',
-  handle(host, conn, _xid, r) {
-    rearm(host, conn, OpCode.setWatches, readSetWatches(r));
+  handle(host, conn, xid, r) {
+    rearm(host, conn, xid, OpCode.setWatches, readSetWatches(r));
   },
 };
 
 export const setWatches2: ConnOp = {
   code: OpCode.setWatches2,
   name: 'setWatches2',
-  handle(host, conn, _xid, r) {
-    rearm(host, conn, OpCode.setWatches2, readSetWatches2(r));
+  handle(host, conn, xid, r) {
+    rearm(host, conn, xid, OpCode.setWatches2, readSetWatches2(r));
   },
 };

@@ -1,0 +1,113 @@
+/**
+ * Runs Apache's zkCli.sh (one JVM, commands on stdin) and normalizes its transcript so runs against
+ * different servers (or different runs) can be compared line for line.
+ */
+import { execFile } from 'child_process';
+
+export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
+
+/** Runs the commands through ONE zkCli process; stdout and stderr share one pipe to keep their order. */
+export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'bash',
+      ['-c', `exec "${ZKCLI}" -server "$1" 2>&1`, 'zkcli', connectString],
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout) => {
+        // zkCli exits non-zero when the last command failed; the transcript is what we check.
+        if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) reject(new Error(`zkCli timed out:\n${stdout}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin!.end(commands.join('\n') + '\n');
+  });
+}
+
+export interface Normalized {
+  /** Command output without watcher blocks, blank lines or logging noise, volatile fields replaced. */
+  lines: string[];
+  /** `WatchedEvent ...` lines in the order the event thread printed them. */
+  events: string[];
+}
+
+const EPOCH = 'Thu Jan 01 00:00:00 UTC 1970';
+
+/**
+ * Watcher output comes from zkCli's event thread and interleaves with command output at random, so it
+ * is split out (its own order is deterministic). zxids become Z1, Z2... by first appearance (keeps the
+ * equalities that matter, e.g. cZxid == mZxid, without tying the test to absolute numbering); times
+ * and session ids are masked; lists whose order the server does not define are sorted.
+ */
+export function normalize(raw: string): Normalized {
+  const zxids = new Map<string, string>();
+  const zxid = (hex: string) => {
+    if (hex === '0x0') return hex;
+    if (!zxids.has(hex)) zxids.set(hex, `Z${zxids.size + 1}`);
+    return zxids.get(hex)!;
+  };
+  const lines: string[] = [];
+  const events: string[] = [];
+  for (const line of raw.split('\n')) {
+    if (line.trim() === '' || line === 'WATCHER::' || line.startsWith('SLF4J:')) continue;
+    if (line.startsWith('WatchedEvent ')) {
+      events.push(line);
+      continue;
+    }
+    lines.push(
+      line
+        .replace(/^Connecting to 127\.0\.0\.1:\d+$/, 'Connecting to 127.0.0.1:<PORT>')
+        .replace(/^([cmp]Zxid) = (0x[0-9a-f]+)$/, (_m, k: string, v: string) => `${k} = ${zxid(v)}`)
+        .replace(/^([cm]time) = (.+)$/, (m, k: string, v: string) => (v === EPOCH ? m : `${k} = <TIME>`))
+        .replace(/^ephemeralOwner = 0x[0-9a-f]*[1-9a-f][0-9a-f]*$/, 'ephemeralOwner = <SESSION>')
+        .replace(/^\[(.*)\]$/, (_m, items: string) => `[${items.split(', ').sort().join(', ')}]`),
+    );
+  }
+  return { lines: sortWhoAmI(sortPathBlocks(lines)), events };
+}
+
+/** whoami lists the connection's auth ids; Apache keeps them in a hash set, so the order is undefined. */
+function sortWhoAmI(lines: string[]): string[] {
+  const out = lines.slice();
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] !== 'Auth scheme: User') continue;
+    let j = i + 1;
+    while (j < out.length && /^[a-z0-9]+: \S+$/.test(out[j])) j++;
+    out.splice(i + 1, j - i - 1, ...out.slice(i + 1, j).sort());
+    i = j - 1;
+  }
+  return out;
+}
+
+/** `ls -R` prints a breadth-first walk in the server's child order; sort each run of path lines. */
+function sortPathBlocks(lines: string[]): string[] {
+  const out: string[] = [];
+  let block: string[] = [];
+  const flush = () => {
+    out.push(...block.sort());
+    block = [];
+  };
+  for (const l of lines) {
+    if (/^\/\S*$/.test(l)) block.push(l);
+    else {
+      flush();
+      out.push(l);
+    }
+  }
+  flush();
+  return out;
+}
+
+export function render(n: Normalized): string {
+  return [...n.lines, '--- watcher events (event thread order) ---', ...n.events].join('\n') + '\n';
+}
+
+/** True if `needles` occur in `hay` in this order (not necessarily adjacent). */
+export function missingInOrder(hay: string[], needles: string[]): string | undefined {
+  let i = 0;
+  for (const n of needles) {
+    while (i < hay.length && hay[i] !== n) i++;
+    if (i === hay.length) return n;
+    i++;
+  }
+  return undefined;
+}
