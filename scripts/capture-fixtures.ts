@@ -144,7 +144,14 @@ async function main(): Promise<void> {
     await proxy.close();
     await server.stop();
   }
-  for (const f of fixtures) fs.writeFileSync(path.join(outDir, `${f.name}.json`), JSON.stringify(f, null, 2) + '\n');
+  for (const f of fixtures) {
+    const file = path.join(outDir, `${f.name}.json`);
+    // Keep the record annotations (records + decoded, checked by test/protocol/fixtures.test.ts)
+    // when the captured bytes did not change; new or changed frames must be annotated again.
+    const previous = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { hex?: string; records?: unknown; decoded?: unknown }) : undefined;
+    const kept = previous && previous.hex === f.hex ? { records: previous.records, decoded: previous.decoded } : {};
+    fs.writeFileSync(file, JSON.stringify({ ...f, ...kept }, null, 2) + '\n');
+  }
   process.stdout.write(`wrote ${fixtures.length} fixtures to ${outDir}\n`);
 }
 
