@@ -76,9 +76,9 @@ export class FourLetterWords {
     const sizes = s.store.sizes();
     const st = s.stats;
     return {
-      serving: !s.fatal,
+      serving: s.isServing,
       version: VERSION,
-      mode: 'standalone',
+      mode: s.mode,
       zxid: s.lastZxid(),
       latency: { min: st.minLatencyMs, avg: st.avgLatencyMs, max: st.maxLatencyMs },
       packetsReceived: st.packetsReceived,

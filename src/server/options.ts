@@ -1,5 +1,6 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
+import type { EnsembleOptions } from './ensemble';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -34,6 +35,8 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   notificationZxid: NotificationZxid;
   reconfigEnabled: boolean;
+  /** Set when zoo.cfg lists server.N lines: this server is a member of a replicated ensemble. */
+  ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */
   storageFailpoints?: Failpoints;
   /** Text for `conf` (key=value lines). */

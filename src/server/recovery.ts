@@ -12,7 +12,7 @@ const REPLAY_PAGE = 10_000;
  * (a log that skips past the snapshot, a txn that fails to decode) stops the server: starting with
  * a silently shorter history would un-acknowledge writes.
  */
-export function recoverDatabase(store: Store, logger: Logger): ZkDatabase {
+export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean } = {}): ZkDatabase {
   const started = Date.now();
   const snap = store.latestSnapshot();
   const db = snap ? loadSnapshot(snap.data, snap.zxid) : createDatabase();
@@ -26,7 +26,7 @@ export function recoverDatabase(store: Store, logger: Logger): ZkDatabase {
   }
   let replayed = 0;
   let after = db.lastProcessedZxid;
-  for (;;) {
+  for (; opts.replayLog !== false; ) {
     const page = store.readLog(after, REPLAY_PAGE);
     if (page.length === 0) break;
     for (const entry of page) {

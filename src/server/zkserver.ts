@@ -10,13 +10,18 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, encodeTxn, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
 import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
 import { SoloReplicator } from '../quorum/solo';
+import { ZabReplicator, type ZabHost } from '../quorum/zab';
+import type { RoleEvent } from '../quorum/core';
+import type { PeerMessage } from '../../protocol/peer/messages';
+import { decodeForward, encodeForward, type Forward } from './forward';
+import { buildEnsemble } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
 import { ClientConnection, type ConnectionHost } from './connection';
@@ -38,22 +43,46 @@ interface InFlight {
   respond?: (out: JuteWriter, result: unknown) => void;
 }
 
+/** A request a learner forwarded to the leader, answered when its txn commits here. */
+interface Awaiting {
+  conn: ClientConnection;
+  pending: PendingRequest;
+  respond: (out: JuteWriter, result: unknown, txn: Txn) => void;
+}
+
 const EXPIRED_PASSWD = Buffer.alloc(16);
+
+/** Key for matching a committed txn to the learner-side request that caused it. */
+function awaitKey(sessionId: bigint, cxid: number | string): string {
+  return `${sessionId}:${cxid}`;
+}
 
 /**
  * The composition root of one server: listener, connections, the write path
  * (prep -> log -> commit -> apply -> respond) and housekeeping timers. All protocol decisions are
  * made by the pure modules it wires together; this class owns sockets, clocks and storage.
  */
-export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost {
+export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost, ZabHost {
   readonly maxFrameBytes: number;
   readonly watches: WatchManager;
   readonly reconfigEnabled: boolean;
   readonly stats = new ServerStats();
   readonly sessions: SessionTracker;
-  readonly db: ZkDatabase;
-  private readonly prep: Prep;
-  private readonly replicator: Replicator;
+  db: ZkDatabase;
+  private prep: Prep;
+  private replicator!: Replicator;
+  private zab: ZabReplicator | undefined;
+  /** Clients are served only while this server is in a working quorum (always, standalone). */
+  private serving = true;
+  private role: RoleEvent | undefined;
+  private readonly awaiting = new Map<string, Awaiting>();
+  /** Learner: sessions touched since the last report to the leader. */
+  private readonly touched = new Set<bigint>();
+  /** Learner: syncs waiting for the leader's answer, in send order. */
+  private readonly syncWaiters: PendingRequest[] = [];
+  /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
+  private readonly barrierWaiting = new Set<ClientConnection>();
+  private touchTimer: NodeJS.Timeout | undefined;
   private readonly idGen: SessionIdGenerator;
   private readonly listener: net.Server;
   private readonly connections = new Map<number, ClientConnection>();
@@ -64,6 +93,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly fourLetter: FourLetterWords;
   private readonly housekeeping: Housekeeping;
   private flushScheduled = false;
+  /** Closes the peer transport (set by buildEnsemble). */
+  ensembleShutdown: (() => Promise<void>) | undefined;
   private stopped = false;
   private fatalError: Error | undefined;
   readonly startedAt = Date.now();
@@ -82,7 +113,6 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.sessions = new SessionTracker({ tickTimeMs: options.tickTimeMs });
     this.idGen = new SessionIdGenerator({ serverId: options.serverId, startMs: Date.now() });
     this.prep = new Prep(db);
-    this.replicator = new SoloReplicator(store, (entries) => this.onCommit(entries));
     // Sessions restored from disk get a full timeout from now, as ZooKeeper does on restart.
     const now = Date.now();
     for (const [sid, s] of db.sessions) {
@@ -95,13 +125,23 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
-  /** Opens the store, recovers the tree and starts listening. */
+  /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
     const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
     let server: ZkServer;
     try {
-      const db = recoverDatabase(store, logger);
+      // In an ensemble the log may hold proposals that were never committed: only the snapshot is
+      // applied now, the logged rest is applied when the new leader commits it.
+      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
       server = new ZkServer(options, store, db, logger);
+      if (options.ensemble) {
+        const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        server.zab = replicator;
+        server.replicator = replicator;
+        server.serving = false;
+      } else {
+        server.replicator = new SoloReplicator(store, (entries) => server.applyCommitted(entries));
+      }
     } catch (err) {
       store.close();
       throw err;
@@ -114,6 +154,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       });
     });
     server.housekeeping.start();
+    if (server.zab) {
+      server.zab.start();
+      server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
+      server.touchTimer.unref();
+    }
     logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
     return server;
   }
@@ -131,8 +176,18 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     return this.connections.values();
   }
 
-  get mode(): string {
-    return 'standalone';
+  get mode(): 'standalone' | 'leader' | 'follower' | 'observer' {
+    if (!this.zab) return 'standalone';
+    const role = this.role?.role;
+    return role === 'leading' ? 'leader' : role === 'observing' ? 'observer' : 'follower';
+  }
+
+  get isServing(): boolean {
+    return this.serving && !this.fatalError;
+  }
+
+  quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
+    return this.zab?.status();
   }
 
   epoch(): number {
@@ -214,6 +269,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       conn.destroy(`bad ConnectRequest: ${(err as Error).message}`);
       return;
     }
+    if (!this.isServing) {
+      // Not in a quorum: the client must try another server (ZooKeeper closes too).
+      conn.destroy('server is not serving (no quorum)');
+      return;
+    }
     // A client that has seen a newer state than ours must try another server (no reply).
     if (req.lastZxidSeen > this.lastZxid()) {
       this.logger.info({ client: hex(req.lastZxidSeen), ours: hex(this.lastZxid()) }, 'client has seen a newer zxid; closing');
@@ -249,6 +309,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.connBySession.set(sessionId, conn);
     const pending: PendingRequest = { xid: 0, opCode: OpCode.createSession, receivedAt: Date.now() };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
+    const respond = (out: JuteWriter) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, passwd);
+    if (!this.replicator.canPropose) {
+      this.forward(conn, pending, awaitKey(sessionId, 'create'), { kind: 'createSession', sessionId, timeoutMs, passwd }, respond);
+      return;
+    }
     const zxid = this.replicator.nextZxid();
     const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(Date.now()) });
     this.propose(txn, {
@@ -273,6 +338,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
     this.sessions.add(sessionId, timeoutMs, Date.now());
+    if (this.zab) this.touched.add(sessionId);
     this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, session.passwd));
   }
 
@@ -291,9 +357,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.stats.packetsReceived++;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
-    if (conn.sessionId !== 0n) this.sessions.touch(conn.sessionId, now);
+    if (conn.sessionId !== 0n) {
+      this.sessions.touch(conn.sessionId, now);
+      if (this.zab) this.touched.add(conn.sessionId);
+    }
     try {
-      this.dispatch(conn, header.xid, header.type, r, now);
+      this.dispatch(conn, header.xid, header.type, r, payload, now);
     } catch (err) {
       if (!(err instanceof JuteDecodeError)) throw err;
       // A read-side body that fails to decode: MarshallingError, connection stays open.
@@ -301,7 +370,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
   }
 
-  private dispatch(conn: ClientConnection, xid: number, opCode: number, r: JuteReader, now: number): void {
+  private dispatch(conn: ClientConnection, xid: number, opCode: number, r: JuteReader, payload: Buffer, now: number): void {
     const connOp = connOpTable.get(opCode);
     if (connOp) {
       connOp.handle(this, conn, xid, r);
@@ -325,6 +394,19 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       });
       return;
     }
+    const respond = (out: JuteWriter, result: unknown, txn: Txn) => {
+      const { err, body: encodeBody } = op.reply(result as never);
+      writeReply(out, xid, txn.zxid, err, encodeBody);
+    };
+    if (!this.replicator.canPropose) {
+      // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
+      // committed txn, matched by session id and cxid.
+      const pending: PendingRequest = { xid, opCode, receivedAt: now };
+      conn.enqueue(pending, this.options.globalOutstandingLimit);
+      const body = Buffer.from(payload.subarray(r.offset));
+      this.forward(conn, pending, awaitKey(conn.sessionId, xid), { kind: 'write', sessionId: conn.sessionId, cxid: xid, opCode, body, authIds: conn.authIds }, respond);
+      return;
+    }
     // A write: prep decides everything now (against the tree plus changes still in flight), the
     // txn takes a zxid even if it failed, and the reply is built when it is applied.
     let body: unknown;
@@ -344,16 +426,27 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
         session: { id: conn.sessionId, authIds: conn.authIds },
         ttlEnabled: this.options.ttlEnabled,
         superDigest: this.options.superDigest,
+        cxid: xid,
       },
     );
-    this.propose(txn, {
-      conn,
-      pending,
-      respond: (out, result) => {
-        const { err, body: encodeBody } = op.reply(result as never);
-        writeReply(out, xid, txn.zxid, err, encodeBody);
-      },
-    });
+    this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
+  }
+
+  /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
+  private forward(conn: ClientConnection, pending: PendingRequest, key: string, f: Forward, respond: Awaiting['respond']): void {
+    if (!this.zab || !this.zab.sendToLeader({ type: 'request', data: encodeForward(f) })) {
+      conn.destroy('no leader to forward to');
+      return;
+    }
+    this.awaiting.set(key, { conn, pending, respond });
+  }
+
+  /** Learner: tells the leader which sessions are alive (ZooKeeper piggybacks this on PINGs). */
+  private reportTouches(): void {
+    if (!this.zab || this.replicator.canPropose || this.touched.size === 0) return;
+    const sessions = [...this.touched];
+    this.touched.clear();
+    this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'touch', sessions }) });
   }
 
   enqueue(
@@ -367,8 +460,24 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.drain(Date.now(), this.replicator.lastCommittedZxid());
   }
 
-  syncBarrier(): bigint {
-    return this.replicator.lastProposedZxid();
+  /**
+   * sync: on the leader (or standalone) the reply waits until everything proposed so far has
+   * committed; on a learner it first asks the leader how far it has proposed, then waits until
+   * this server has applied that far (ZOOKEEPER-1675: a real round trip, not a local no-op).
+   */
+  sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void {
+    this.barrierWaiting.add(conn);
+    if (this.replicator.canPropose || !this.zab) {
+      this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
+      return;
+    }
+    const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: Date.now(), exec, barrierZxid: 1n << 62n };
+    conn.enqueue(pending, this.options.globalOutstandingLimit);
+    if (!this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'sync' }) })) {
+      conn.destroy('no leader for sync');
+      return;
+    }
+    this.syncWaiters.push(pending);
   }
 
   nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined {
@@ -384,6 +493,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const pending: PendingRequest = { xid, opCode: OpCode.closeSession, receivedAt: Date.now(), closeAfter: true };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
     this.sessions.setClosing(conn.sessionId);
+    if (!this.replicator.canPropose) {
+      this.forward(conn, pending, awaitKey(conn.sessionId, 'close'), { kind: 'closeSession', sessionId: conn.sessionId }, (out) => writeReply(out, xid, this.lastZxid(), ErrorCode.ok));
+      return;
+    }
     this.proposeCloseSession(conn.sessionId, {
       conn,
       pending,
@@ -447,19 +560,30 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping.afterFlush();
   }
 
-  /** Called by the replicator with committed entries in zxid order. */
-  private onCommit(entries: readonly LogEntry[]): void {
+  /** Called by the replicator with committed entries in zxid order (every server applies them). */
+  applyCommitted(entries: readonly LogEntry[]): void {
     const now = Date.now();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
+      // Entries at or below what is applied (a snapshot we just loaded covers them) are skipped.
+      if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
-      if (!inflight) throw new Error(`committed zxid ${zxidHex(entry.zxid)} has no in-flight txn`);
-      this.inFlight.delete(entry.zxid);
-      this.applyCommitted(inflight, now);
+      if (inflight) this.inFlight.delete(entry.zxid);
+      this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
+    }
+    this.drainBarriers(now);
+  }
+
+  private drainBarriers(now: number): void {
+    if (this.barrierWaiting.size === 0) return;
+    const committed = this.replicator.lastCommittedZxid();
+    for (const c of this.barrierWaiting) {
+      c.drain(now, committed);
+      if (!c.isOpen || !c.queue.some((p) => p.barrierZxid !== undefined)) this.barrierWaiting.delete(c);
     }
   }
 
-  private applyCommitted(inflight: InFlight, now: number): void {
+  private applyOne(inflight: InFlight, now: number): void {
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
     this.prep.committed(txn.zxid);
@@ -471,7 +595,134 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);
       conn.drain(now, txn.zxid);
+      return;
     }
+    this.answerForwarded(txn, result, now);
+  }
+
+  /** Learner side: the txn for a request we forwarded has committed; answer it in FIFO order. */
+  private answerForwarded(txn: Txn, result: unknown, now: number): void {
+    if (this.awaiting.size === 0) return;
+    const type = txn.body.type;
+    const key = awaitKey(txn.sessionId, type === 'createSession' ? 'create' : type === 'closeSession' && txn.cxid === 0 ? 'close' : txn.cxid);
+    const waiting = this.awaiting.get(key);
+    if (!waiting) return;
+    this.awaiting.delete(key);
+    if (!waiting.conn.isOpen) return;
+    waiting.pending.reply = (out) => waiting.respond(out, result, txn);
+    waiting.conn.drain(now, txn.zxid);
+  }
+
+  // ---------------------------------------------------------------- ensemble (ZabHost)
+
+  installSnapshot(zxid: bigint, data: Buffer): void {
+    const db = deserializeSnapshot(data);
+    if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
+    this.db = db;
+    this.prep = new Prep(db);
+    this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
+  }
+
+  snapshotForSync(): { zxid: bigint; data: Buffer } {
+    return { zxid: this.db.lastProcessedZxid, data: serializeSnapshot(this.db) };
+  }
+
+  onRoleEvent(ev: RoleEvent): void {
+    const wasServing = this.serving;
+    this.role = ev;
+    this.serving = ev.phase === 'broadcast';
+    this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
+    if (ev.role === 'leading' && ev.phase === 'broadcast') this.becomeLeader();
+    if (wasServing && !this.serving) this.dropClients('lost the quorum');
+  }
+
+  /** A new leader decides everything from its own applied state: fresh prep, sessions re-armed. */
+  private becomeLeader(): void {
+    this.prep = new Prep(this.db);
+    const now = Date.now();
+    for (const [sid, s] of this.db.sessions) {
+      this.idGen.observe(sid);
+      if (!this.sessions.has(sid)) this.sessions.add(sid, s.timeoutMs, now);
+      else this.sessions.touch(sid, now);
+    }
+  }
+
+  /**
+   * Leaving the quorum: every client is disconnected so it reconnects to a server that can serve
+   * it (its session lives on). Requests forwarded to a dead leader can never be answered.
+   */
+  private dropClients(reason: string): void {
+    this.logger.warn({ clients: this.connections.size, reason }, 'closing client connections');
+    for (const c of [...this.connections.values()]) c.destroy(reason);
+    this.awaiting.clear();
+    this.syncWaiters.length = 0;
+    this.inFlight.clear();
+  }
+
+  onForwarded(from: number, msg: PeerMessage): void {
+    if (msg.type !== 'request' || !this.replicator.canPropose) return;
+    let f: Forward;
+    try {
+      f = decodeForward(msg.data);
+    } catch (err) {
+      this.logger.warn({ peer: from, err: (err as Error).message }, 'malformed forwarded request');
+      return;
+    }
+    const now = Date.now();
+    switch (f.kind) {
+      case 'write':
+        return this.prepForwardedWrite(f, now);
+      case 'createSession': {
+        const txn = this.prep.prepCreateSession({ sessionId: f.sessionId, timeoutMs: f.timeoutMs, passwd: f.passwd }, { zxid: this.replicator.nextZxid(), now: BigInt(now) });
+        this.idGen.observe(f.sessionId);
+        return this.propose(txn, {});
+      }
+      case 'closeSession':
+        this.sessions.setClosing(f.sessionId);
+        return this.proposeCloseSession(f.sessionId, {});
+      case 'touch':
+        for (const sid of f.sessions) {
+          const s = this.db.sessions.get(sid);
+          if (s && !this.sessions.touch(sid, now) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, now);
+        }
+        return;
+      case 'sync':
+        this.zab?.sendTo(from, { type: 'sync', zxid: this.replicator.lastProposedZxid() });
+        return;
+    }
+  }
+
+  private prepForwardedWrite(f: Extract<Forward, { kind: 'write' }>, now: number): void {
+    const op = opTable.get(f.opCode);
+    if (!op || op.kind !== 'write') return;
+    let body: unknown;
+    try {
+      body = op.decode(new JuteReader(f.body, 0, f.body.length, { maxBufferBytes: this.maxFrameBytes }));
+    } catch (err) {
+      if (!(err instanceof JuteDecodeError)) throw err;
+      body = err;
+    }
+    const txn = this.prep.prep(
+      { opCode: f.opCode, body },
+      {
+        zxid: this.replicator.nextZxid(),
+        now: BigInt(now),
+        session: { id: f.sessionId, authIds: f.authIds },
+        ttlEnabled: this.options.ttlEnabled,
+        superDigest: this.options.superDigest,
+        cxid: f.cxid,
+      },
+    );
+    this.propose(txn, {});
+  }
+
+  /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */
+  onLeaderMessage(msg: PeerMessage): void {
+    if (msg.type !== 'sync') return;
+    const pending = this.syncWaiters.shift();
+    if (!pending) return;
+    pending.barrierZxid = msg.zxid;
+    this.drainBarriers(Date.now());
   }
 
   /** Keeps the expiry tracker and connection map in step with session txns. */
@@ -522,6 +773,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
+    if (this.touchTimer) clearInterval(this.touchTimer);
+    this.zab?.stop();
+    await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
     try {

@@ -12,12 +12,6 @@ export const sync: ConnOp = {
   name: 'sync',
   handle(host, conn, xid, r) {
     const req = readSyncRequest(r);
-    host.enqueue(
-      conn,
-      xid,
-      OpCode.sync,
-      (out) => writeReply(out, xid, host.lastZxid(), ErrorCode.ok, (w) => writeSyncResponse(w, { path: req.path })),
-      { barrierZxid: host.syncBarrier() },
-    );
+    host.sync(conn, xid, (out) => writeReply(out, xid, host.lastZxid(), ErrorCode.ok, (w) => writeSyncResponse(w, { path: req.path })));
   },
 };

@@ -20,8 +20,8 @@ export interface ConnOpHost {
   deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void;
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined;
   closeSession(conn: ClientConnection, xid: number): void;
-  /** Highest zxid proposed so far: a sync completes once it has committed. */
-  syncBarrier(): bigint;
+  /** Queues a sync: `exec` runs once everything proposed before it (quorum-wide) has been applied here. */
+  sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void;
   readonly reconfigEnabled: boolean;
 }
 

@@ -1,0 +1,222 @@
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { FrameDecoder } from '../../protocol/jute/framer';
+import type { PeerMessage } from '../../protocol/peer/messages';
+
+/** One member of the ensemble as the transport sees it: where its peer listener is. */
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+}
+
+/** Frame bodies (the 4-byte length prefix is the transport's). */
+export interface PeerBodyCodec {
+  encode(msg: PeerMessage): Buffer;
+  decode(body: Buffer): PeerMessage;
+}
+
+export interface PeerTransportOptions {
+  self: number;
+  listen: { host: string; port: number };
+  peers: readonly PeerAddress[];
+  codec: PeerBodyCodec;
+  logger: Logger;
+  maxFrameBytes: number;
+  /** Reconnect backoff bounds in ms. */
+  backoff?: { minMs: number; maxMs: number };
+  /** How long a dial may take before it is abandoned (an unreachable peer must never block). */
+  connectTimeoutMs?: number;
+}
+
+const MAGIC = 0x5a424b50; // "ZBKP"
+const HELLO_BYTES = 8;
+
+interface Link {
+  socket: net.Socket;
+  out: Buffer[];
+  scheduled: boolean;
+}
+
+/**
+ * One TCP connection per pair of servers. The server with the larger id dials (ZooKeeper's
+ * QuorumCnxManager tie-break), so two servers never keep two connections. The dialer opens with
+ * an 8-byte hello (magic + its id). Messages to a peer leave in FIFO order, batched into one write
+ * per turn. A broken connection is reported once as `down` and redialed with backoff; sends to a
+ * peer that is down are dropped (ZAB and FLE retransmit what matters on `up`).
+ *
+ * Events: `up` (peerId), `down` (peerId), `message` (peerId, PeerMessage).
+ */
+export class PeerTransport extends EventEmitter {
+  private readonly server: net.Server;
+  private readonly links = new Map<number, Link>();
+  private readonly dialTimers = new Map<number, NodeJS.Timeout>();
+  private readonly backoffMs = new Map<number, number>();
+  private readonly peers: Map<number, PeerAddress>;
+  private closed = false;
+
+  constructor(private readonly o: PeerTransportOptions) {
+    super();
+    this.peers = new Map(o.peers.filter((p) => p.id !== o.self).map((p) => [p.id, p]));
+    this.server = net.createServer((socket) => this.onInbound(socket));
+    this.server.on('error', (err) => o.logger.error({ err }, 'peer listener error'));
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.o.listen.host, port: this.o.listen.port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    for (const id of this.peers.keys()) if (id < this.o.self) this.dial(id);
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : this.o.listen.port;
+  }
+
+  isUp(peer: number): boolean {
+    return this.links.has(peer);
+  }
+
+  send(to: number, msg: PeerMessage): boolean {
+    const link = this.links.get(to);
+    if (!link) return false;
+    const body = this.o.codec.encode(msg);
+    const head = Buffer.allocUnsafe(4);
+    head.writeInt32BE(body.length);
+    link.out.push(head, body);
+    if (!link.scheduled) {
+      link.scheduled = true;
+      setImmediate(() => this.flushLink(to, link));
+    }
+    return true;
+  }
+
+  /** Drops the connection to `peer` (protocol violation, or the core asked); it is redialed later. */
+  disconnect(peer: number): void {
+    const link = this.links.get(peer);
+    if (link) link.socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.dialTimers.values()) clearTimeout(t);
+    this.dialTimers.clear();
+    for (const link of this.links.values()) {
+      this.flushLink(-1, link);
+      link.socket.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private flushLink(_peer: number, link: Link): void {
+    link.scheduled = false;
+    if (link.out.length === 0 || link.socket.destroyed) return;
+    const chunks = link.out;
+    link.out = [];
+    link.socket.cork();
+    for (const c of chunks) link.socket.write(c);
+    link.socket.uncork();
+  }
+
+  private dial(id: number): void {
+    if (this.closed || this.links.has(id) || this.dialTimers.has(id)) return;
+    const addr = this.peers.get(id)!;
+    const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+    socket.setTimeout(this.o.connectTimeoutMs ?? 5000, () => socket.destroy());
+    let established = false;
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      const hello = Buffer.allocUnsafe(HELLO_BYTES);
+      hello.writeUInt32BE(MAGIC, 0);
+      hello.writeInt32BE(this.o.self, 4);
+      socket.write(hello);
+      established = true;
+      this.backoffMs.delete(id);
+      this.attach(id, socket, Buffer.alloc(0));
+    });
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      if (!established) this.scheduleRedial(id);
+    });
+  }
+
+  private scheduleRedial(id: number): void {
+    if (this.closed || this.dialTimers.has(id) || id >= this.o.self) return;
+    const { minMs, maxMs } = this.o.backoff ?? { minMs: 50, maxMs: 2000 };
+    const last = this.backoffMs.get(id) ?? minMs / 2;
+    const next = Math.min(maxMs, last * 2);
+    this.backoffMs.set(id, next);
+    // Jitter keeps servers that restarted together from dialing in lockstep.
+    const t = setTimeout(() => {
+      this.dialTimers.delete(id);
+      this.dial(id);
+    }, next * (0.5 + Math.random() / 2));
+    t.unref();
+    this.dialTimers.set(id, t);
+  }
+
+  private onInbound(socket: net.Socket): void {
+    if (this.closed) return void socket.destroy();
+    socket.setNoDelay(true);
+    socket.setTimeout(this.o.connectTimeoutMs ?? 5000, () => socket.destroy());
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < HELLO_BYTES) return;
+      socket.off('data', onData);
+      socket.setTimeout(0);
+      const magic = buf.readUInt32BE(0);
+      const id = buf.readInt32BE(4);
+      // Only known members with a larger id dial us; anything else is not a peer of this ensemble.
+      if (magic !== MAGIC || !this.peers.has(id) || id <= this.o.self) {
+        this.o.logger.warn({ remote: socket.remoteAddress, id }, 'rejected peer connection');
+        socket.destroy();
+        return;
+      }
+      const old = this.links.get(id);
+      if (old) old.socket.destroy();
+      this.attach(id, socket, buf.subarray(HELLO_BYTES));
+    };
+    socket.on('data', onData);
+    socket.on('error', () => undefined);
+  }
+
+  private attach(id: number, socket: net.Socket, initial: Buffer): void {
+    const link: Link = { socket, out: [], scheduled: false };
+    const decoder = new FrameDecoder({ maxFrameBytes: this.o.maxFrameBytes });
+    this.links.set(id, link);
+    const onFrame = (body: Buffer) => {
+      let msg: PeerMessage;
+      try {
+        msg = this.o.codec.decode(body);
+      } catch (err) {
+        this.o.logger.warn({ peer: id, err: (err as Error).message }, 'malformed peer frame; dropping connection');
+        socket.destroy();
+        return;
+      }
+      this.emit('message', id, msg);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk, onFrame);
+      } catch (err) {
+        this.o.logger.warn({ peer: id, err: (err as Error).message }, 'bad peer framing; dropping connection');
+        socket.destroy();
+      }
+    });
+    socket.once('close', () => {
+      if (this.links.get(id) !== link) return;
+      this.links.delete(id);
+      this.emit('down', id);
+      this.scheduleRedial(id);
+    });
+    this.emit('up', id);
+    if (initial.length > 0) socket.emit('data', initial);
+  }
+}

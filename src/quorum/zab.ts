@@ -1,0 +1,177 @@
+import type { Logger } from 'pino';
+import type { PeerMessage } from '../../protocol/peer/messages';
+import type { LogEntry, Store } from '../storage';
+import type { QuorumCore, Ready, RoleEvent } from './core';
+import type { Replicator } from './replicator';
+import type { PeerTransport } from './transport';
+import { counterOf, epochOf, makeZxid, zxidHex } from './zxid';
+
+/** What the driver needs from the server it replicates for. */
+export interface ZabHost {
+  /** Committed txns in zxid order: apply them and answer any waiting client. */
+  applyCommitted(entries: readonly LogEntry[]): void;
+  /** A SNAP sync replaced our state: load it (it is already durable). */
+  installSnapshot(zxid: bigint, data: Buffer): void;
+  onRoleEvent(ev: RoleEvent): void;
+  /** REQUEST / REVALIDATE / SYNC from a learner (leader side). */
+  onForwarded(from: number, msg: PeerMessage): void;
+  /** SYNC answers and other server-layer messages the leader sends back (learner side). */
+  onLeaderMessage(msg: PeerMessage): void;
+}
+
+const SERVER_LAYER = new Set(['request', 'revalidate', 'sync']);
+
+/**
+ * The imperative shell around the pure QuorumCore: it feeds the core ticks, peer up/down and
+ * messages, then executes each Ready in the order the core demands — persist (one SQLite
+ * transaction), send, disconnect, apply, advance. Inputs that arrive in one event-loop turn are
+ * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
+ */
+export class ZabReplicator implements Replicator {
+  private scheduled = false;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastCommitted = 0n;
+  private stopped = false;
+
+  constructor(
+    private readonly core: QuorumCore,
+    private readonly store: Store,
+    private readonly transport: PeerTransport,
+    private readonly host: ZabHost,
+    private readonly logger: Logger,
+    private readonly tickMs: number,
+    appliedZxid: bigint,
+  ) {
+    this.lastCommitted = appliedZxid;
+  }
+
+  start(): void {
+    this.transport.on('up', (peer: number) => this.input(() => this.core.peerUp(peer)));
+    this.transport.on('down', (peer: number) => this.input(() => this.core.peerDown(peer)));
+    this.transport.on('message', (peer: number, msg: PeerMessage) => {
+      // Server-layer answers from the leader (sync replies) bypass the core.
+      if (msg.type === 'sync' && this.isLeader(peer)) {
+        this.host.onLeaderMessage(msg);
+        return;
+      }
+      this.input(() => this.core.step(peer, msg));
+    });
+    this.tickTimer = setInterval(() => this.input(() => this.core.tick()), this.tickMs);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+  }
+
+  get canPropose(): boolean {
+    return this.core.canPropose();
+  }
+
+  /** The zxid the core will give the next proposal (prep needs it before the txn is encoded). */
+  nextZxid(): bigint {
+    const s = this.core.status();
+    const counter = epochOf(s.lastZxid) === s.epoch ? counterOf(s.lastZxid) : 0n;
+    return makeZxid(s.epoch, counter + 1n);
+  }
+
+  propose(entry: LogEntry): void {
+    const zxid = this.core.propose(entry.data);
+    if (zxid !== entry.zxid) throw new Error(`core assigned ${zxid === undefined ? 'nothing' : zxidHex(zxid)} to txn ${zxidHex(entry.zxid)}`);
+    this.schedule();
+  }
+
+  flush(): void {
+    this.processReady();
+  }
+
+  lastProposedZxid(): bigint {
+    return this.core.status().lastZxid;
+  }
+
+  lastCommittedZxid(): bigint {
+    return this.lastCommitted;
+  }
+
+  epoch(): number {
+    return this.core.status().epoch;
+  }
+
+  status(): ReturnType<QuorumCore['status']> {
+    return this.core.status();
+  }
+
+  leaderId(): number | undefined {
+    return this.core.status().leader;
+  }
+
+  /** Server-layer messages (forwarded writes, session touches, sync) to the current leader. */
+  sendToLeader(msg: PeerMessage): boolean {
+    const leader = this.leaderId();
+    if (leader === undefined || leader === this.core.id) return false;
+    return this.transport.send(leader, msg);
+  }
+
+  sendTo(peer: number, msg: PeerMessage): boolean {
+    return this.transport.send(peer, msg);
+  }
+
+  private isLeader(peer: number): boolean {
+    return this.core.status().leader === peer && this.core.status().role !== 'leading';
+  }
+
+  private input(fn: () => void): void {
+    if (this.stopped) return;
+    fn();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.processReady();
+    });
+  }
+
+  /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */
+  private processReady(): void {
+    while (!this.stopped && this.core.hasReady()) {
+      const r = this.core.ready();
+      this.persist(r);
+      for (const m of r.messages) this.transport.send(m.to, m.msg);
+      for (const peer of r.disconnect) this.transport.disconnect(peer);
+      if (r.committed.length > 0) {
+        this.lastCommitted = r.committed[r.committed.length - 1].zxid;
+        this.host.applyCommitted(r.committed);
+      }
+      for (const ev of r.roleEvents) this.host.onRoleEvent(ev);
+      for (const f of r.forwarded) {
+        if (SERVER_LAYER.has(f.msg.type)) this.host.onForwarded(f.from, f.msg);
+      }
+      for (const e of r.errors) this.logger.warn({ error: e }, 'peer protocol violation');
+      this.core.advance(r);
+    }
+  }
+
+  /** Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). */
+  private persist(r: Ready): void {
+    if (r.snapshot) {
+      const { zxid, data } = r.snapshot;
+      // Drop any log beyond the snapshot, then save it: saving a snapshot past the log end clears the log.
+      if (this.store.lastZxid() > zxid) this.store.persist({ truncateAfter: zxid });
+      this.store.saveSnapshot(zxid, data, Date.now());
+      this.host.installSnapshot(zxid, data);
+      this.lastCommitted = zxid;
+    }
+    if (r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
+      this.store.persist({
+        hardState: r.hardState,
+        truncateAfter: r.truncateAfter,
+        entries: r.entries.map((e) => ({ zxid: e.zxid, data: e.data })),
+      });
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import { Packr } from 'msgpackr';
+import type { ServerSpec } from '../config';
+import type { PeerMessage } from '../../protocol/peer/messages';
+import { QuorumCore } from '../quorum/core';
+import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import { ZabReplicator, type ZabHost } from '../quorum/zab';
+import type { Store } from '../storage';
+import { Prng } from '../util/prng';
+import type { ServerOptions } from './options';
+
+/** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
+export interface EnsembleOptions {
+  myid: number;
+  servers: readonly ServerSpec[];
+  initLimit: number;
+  syncLimit: number;
+}
+
+/** Largest peer frame: a SNAP carries the whole tree. */
+const MAX_PEER_FRAME = 512 * 1024 * 1024;
+const PEER_VERSION = 1;
+const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
+
+/** Peer frame body: a version byte, then the msgpack'd message. */
+export const peerBodyCodec: PeerBodyCodec = {
+  encode(msg: PeerMessage): Buffer {
+    const body = packr.pack(msg);
+    const out = Buffer.allocUnsafe(body.length + 1);
+    out[0] = PEER_VERSION;
+    body.copy(out, 1);
+    return out;
+  },
+  decode(buf: Buffer): PeerMessage {
+    if (buf.length < 2 || buf[0] !== PEER_VERSION) throw new Error(`unsupported peer frame version ${buf[0]}`);
+    const msg = packr.unpack(buf.subarray(1)) as PeerMessage;
+    if (msg === null || typeof msg !== 'object' || typeof (msg as { type?: unknown }).type !== 'string') throw new Error('peer frame is not a message');
+    return normalizeBigints(msg);
+  },
+};
+
+/** msgpack turns small 64-bit values into numbers; zxids and session ids are always bigint here. */
+const BIGINT_FIELDS = new Set(['zxid', 'lastZxid', 'base', 'sessionId']);
+function normalizeBigints<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(normalizeBigints) as T;
+  if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+    const o = v as Record<string, unknown>;
+    for (const [k, x] of Object.entries(o)) {
+      if (BIGINT_FIELDS.has(k) && typeof x === 'number') o[k] = BigInt(x);
+      else if (x !== null && typeof x === 'object' && !Buffer.isBuffer(x)) o[k] = normalizeBigints(x);
+    }
+  }
+  return v;
+}
+
+/**
+ * Wires a server into its ensemble: the pure QuorumCore (started from durable state only), the
+ * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
+ */
+export async function buildEnsemble(
+  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined },
+  store: Store,
+  appliedZxid: bigint,
+  options: ServerOptions,
+  logger: Logger,
+): Promise<{ replicator: ZabReplicator }> {
+  const e = options.ensemble!;
+  const self = e.servers.find((s) => s.id === e.myid);
+  if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
+  const snap = store.latestSnapshot();
+  const snapshotZxid = snap?.zxid ?? 0n;
+  const log = store.readLog(snapshotZxid);
+  const hs = store.hardState();
+  const core = new QuorumCore(
+    {
+      id: e.myid,
+      voters: e.servers.filter((s) => s.role !== 'observer').map((s) => s.id),
+      observers: e.servers.filter((s) => s.role === 'observer').map((s) => s.id),
+      electionTimeoutTicks: 2,
+      syncLimitTicks: e.syncLimit,
+      initLimitTicks: e.initLimit,
+      rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
+    },
+    { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
+    { hooks: { snapshot: () => host.snapshotForSync() } },
+  );
+  const transport = new PeerTransport({
+    self: e.myid,
+    listen: { host: self.host, port: self.quorumPort },
+    peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
+    codec: peerBodyCodec,
+    logger: logger.child({ component: 'peers' }),
+    maxFrameBytes: MAX_PEER_FRAME,
+  });
+  await transport.start();
+  host.ensembleShutdown = () => transport.close();
+  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), options.tickTimeMs, appliedZxid);
+  logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
+  return { replicator };
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { ZkServer } from '../../src/server/zkserver';
+import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
+import type { ServerSpec } from '../../src/config';
+import { freePort } from './ports';
+
+/** An in-process ensemble on loopback: one ZkServer per member, each with its own data dir. */
+export interface InProcEnsemble {
+  servers: (ZkServer | undefined)[];
+  options: ServerOptions[];
+  clientPorts: number[];
+  connectString: string;
+  start(i: number): Promise<void>;
+  stop(i: number): Promise<void>;
+  leaderIndex(): number;
+  waitServing(timeoutMs?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}): Promise<InProcEnsemble> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
+  const specs: ServerSpec[] = [];
+  const clientPorts: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role: 'participant' });
+    clientPorts.push(await freePort());
+  }
+  const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
+  const options = specs.map((s, i) =>
+    defaultServerOptions({
+      port: clientPorts[i],
+      dataDir: path.join(root, `s${s.id}`),
+      serverId: s.id,
+      tickTimeMs: 100,
+      fourLetterWhitelist: '*',
+      ensemble: { myid: s.id, servers: specs, initLimit: 10, syncLimit: 5 },
+      ...overrides,
+    }),
+  );
+  const servers: (ZkServer | undefined)[] = new Array(n).fill(undefined);
+  const ens: InProcEnsemble = {
+    servers,
+    options,
+    clientPorts,
+    connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(','),
+    async start(i) {
+      servers[i] = await ZkServer.start(options[i], logger.child({ server: i + 1 }));
+    },
+    async stop(i) {
+      const s = servers[i];
+      servers[i] = undefined;
+      if (s) await s.close();
+    },
+    leaderIndex() {
+      return servers.findIndex((s) => s?.mode === 'leader' && s.isServing);
+    },
+    async waitServing(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const live = servers.filter((s): s is ZkServer => s !== undefined);
+        const leader = ens.leaderIndex();
+        if (leader >= 0 && live.every((s) => s.isServing)) return leader;
+        if (Date.now() > deadline) {
+          throw new Error(`ensemble not serving: ${servers.map((s, i) => `${i + 1}:${s ? `${s.mode}/${s.isServing}` : 'down'}`).join(' ')}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async close() {
+      for (let i = 0; i < n; i++) await ens.stop(i);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+  for (let i = 0; i < n; i++) await ens.start(i);
+  return ens;
+}
