@@ -7,6 +7,8 @@ import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
 import { optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
+import { runShell } from '../shell';
+import { runLocalEnsemble } from './ensemble';
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -70,7 +72,9 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
 export function buildProgram(): Command {
   const program = new Command('zabkeeper')
     .description('A ZooKeeper-compatible coordination server')
-    .version(PACKAGE_VERSION);
+    .version(PACKAGE_VERSION)
+    // Root options only before the subcommand, so `shell` receives zkCli's `-server`, `-r`, ... raw.
+    .enablePositionalOptions();
 
   program
     .command('server')
@@ -88,6 +92,29 @@ export function buildProgram(): Command {
     .option('-p, --port <port>', 'client port', intArg('port'), 2181)
     .option('-d, --data-dir <dir>', 'data directory', './data')
     .action(async (flags) => runServer(serverOptionsFromFlags({ ...flags, host: '127.0.0.1' })));
+
+  program
+    .command('ensemble')
+    .description('run a local ensemble of separate server processes on loopback in the foreground')
+    .option('-n, --servers <n>', 'number of servers', intArg('servers'), 3)
+    .option('-p, --base-port <port>', 'client port of server 1 (the others follow)', intArg('base-port'), 2181)
+    .option('-d, --data-dir <dir>', 'parent of each member\'s data directory', './data')
+    .option('--tick-time <ms>', 'tickTime', intArg('tick-time'), 2000)
+    .action(async (flags) => {
+      await runLocalEnsemble({ servers: flags.servers, basePort: flags.basePort, dataDir: flags.dataDir, tickTime: flags.tickTime, host: '127.0.0.1' }, __filename);
+    });
+
+  program
+    .command('shell')
+    .description('zkCli.sh-compatible shell: shell [-server host:port[/chroot]] [-timeout ms] [--json] [-c cmd] [cmd args...]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[args...]', "zkCli's options and an optional command (see `zabkeeper shell -h`)")
+    .action(async (args: string[]) => {
+      process.exit(await runShell(args));
+    });
 
   return program;
 }

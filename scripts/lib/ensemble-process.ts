@@ -1,0 +1,145 @@
+/**
+ * Starts a replicated ensemble of real server processes on loopback — zabkeeper or Apache
+ * ZooKeeper 3.8 (QuorumPeerMain) — from the same zoo.cfg files and myid files, for the ensemble
+ * tests and the side-by-side benchmark. Node builtins only, so dist/scripts can use it.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { apacheClasspath, baseCfg, fourLetter, freePort, zabkeeperCli, zooCfgText, type TargetKind } from './zk-process';
+
+export interface EnsembleMember {
+  id: number;
+  clientPort: number;
+  dataDir: string;
+  cfgPath: string;
+  running(): boolean;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  mode(): Promise<string>;
+}
+
+export interface TestEnsemble {
+  kind: TargetKind;
+  members: EnsembleMember[];
+  connectString: string;
+  /** Index of the current leader (polls srvr until one answers "leader"). */
+  waitLeader(timeoutMs?: number): Promise<number>;
+  /** Waits until every running member serves (srvr answers with a Mode). */
+  waitServing(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startEnsemble(kind: TargetKind, n: number, opts: { tickTime?: number; extraCfg?: Record<string, string> } = {}): Promise<TestEnsemble> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
+  const tickTime = opts.tickTime ?? 200;
+  const ports = [];
+  for (let i = 1; i <= n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const serverLines: Record<string, string> = {};
+  ports.forEach((p, k) => (serverLines[`server.${k + 1}`] = `${HOST}:${p.quorum}:${p.election};${HOST}:${p.client}`));
+  const children = new Map<number, ChildProcess>();
+  const members: EnsembleMember[] = ports.map((p, k) => {
+    const id = k + 1;
+    const dataDir = path.join(root, `s${id}`);
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'myid'), `${id}\n`);
+    const cfgPath = path.join(root, `zoo${id}.cfg`);
+    fs.writeFileSync(cfgPath, zooCfgText({ ...baseCfg(p.client, dataDir, tickTime), initLimit: '10', syncLimit: '5', ...serverLines, ...(opts.extraCfg ?? {}) }));
+    const logPath = path.join(root, `s${id}.log`);
+    const m: EnsembleMember = {
+      id,
+      clientPort: p.client,
+      dataDir,
+      cfgPath,
+      running: () => children.has(id),
+      async start() {
+        if (children.has(id)) return;
+        const out = fs.openSync(logPath, 'a');
+        const child =
+          kind === 'apache'
+            ? spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
+            : spawn(process.execPath, [requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
+        fs.closeSync(out);
+        live.add(child);
+        child.once('exit', () => {
+          live.delete(child);
+          if (children.get(id) === child) children.delete(id);
+        });
+        children.set(id, child);
+        const deadline = Date.now() + 30_000;
+        while ((await fourLetter(p.client, 'ruok', 1000).catch(() => '')) !== 'imok') {
+          if (!children.has(id)) throw new Error(`member ${id} exited; log:\n${fs.readFileSync(logPath, 'utf8').slice(-3000)}`);
+          if (Date.now() > deadline) throw new Error(`member ${id} did not answer ruok`);
+          await sleep(100);
+        }
+      },
+      async kill9() {
+        const c = children.get(id);
+        if (!c) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGKILL');
+        await exited;
+      },
+      async stop() {
+        const c = children.get(id);
+        if (!c) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      },
+      async mode() {
+        const text = await fourLetter(p.client, 'srvr', 2000).catch(() => '');
+        return /Mode: (\w+)/.exec(text)?.[1] ?? 'none';
+      },
+    };
+    return m;
+  });
+  const ens: TestEnsemble = {
+    kind,
+    members,
+    connectString: ports.map((p) => `${HOST}:${p.client}`).join(','),
+    async waitLeader(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        for (let k = 0; k < members.length; k++) {
+          if (members[k].running() && (await members[k].mode()) === 'leader') return k;
+        }
+        if (Date.now() > deadline) throw new Error('no leader elected');
+        await sleep(100);
+      }
+    },
+    async waitServing(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const modes = await Promise.all(members.filter((m) => m.running()).map((m) => m.mode()));
+        if (modes.every((m) => m === 'leader' || m === 'follower' || m === 'observer') && modes.includes('leader')) return;
+        if (Date.now() > deadline) throw new Error(`ensemble not serving: ${modes.join(',')}`);
+        await sleep(100);
+      }
+    },
+    async stop() {
+      await Promise.all(members.map((m) => m.stop()));
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+  await Promise.all(members.map((m) => m.start()));
+  return ens;
+}
+
+function requireCli(): string {
+  const cli = zabkeeperCli();
+  if (!fs.existsSync(cli)) throw new Error(`${cli} does not exist (run \`npm run build\` first)`);
+  return cli;
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
