@@ -12,7 +12,11 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-export type TargetKind = 'apache' | 'zabkeeper';
+/**
+ * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
+ * `apache-ensemble` proves the ensemble-specific expectations on Apache ZooKeeper itself.
+ */
+export type TargetKind = 'apache' | 'zabkeeper' | 'zabkeeper-ensemble' | 'apache-ensemble';
 
 export interface StartOptions {
   tickTime?: number;

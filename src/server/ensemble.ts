@@ -17,6 +17,19 @@ export interface EnsembleOptions {
   syncLimit: number;
 }
 
+/**
+ * /zookeeper/config as ZooKeeper 3.5+ writes it: one `server.N=host:quorum:election:role;client`
+ * line per member, then `version=<hex>` (0 for a static configuration). Curator's EnsembleTracker
+ * and `zkCli config` read it.
+ */
+export function ensembleConfigText(servers: readonly ServerSpec[]): string {
+  const lines = servers.map((s) => {
+    const client = s.clientPort !== undefined ? `;${s.clientHost ?? '0.0.0.0'}:${s.clientPort}` : '';
+    return `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}${client}`;
+  });
+  return [...lines, 'version=0'].join('\n');
+}
+
 /** Largest peer frame: a SNAP carries the whole tree. */
 const MAX_PEER_FRAME = 512 * 1024 * 1024;
 const PEER_VERSION = 1;

@@ -4,6 +4,7 @@ import { decideFourLetter, formatFourLetter, formatSetTraceMask, type ConnSnapsh
 import type { ClientConnection } from './connection';
 import type { ZkServer } from './zkserver';
 import { PACKAGE_VERSION } from '../util/version';
+import { ensembleConfigText } from './ensemble';
 
 /**
  * srvr/stat print `Zookeeper version: <version>-<build>, built on <date> UTC`; monitoring scripts
@@ -61,7 +62,6 @@ export class FourLetterWords {
   /** Everything the formatters print, read from live state at this moment. */
   snapshot(): ServerSnapshot {
     const s = this.server;
-    const o = s.options;
     const tree = s.db.tree;
     const sessionOf = new Map<number, bigint>();
     const conns: ConnSnapshot[] = [];
@@ -73,7 +73,6 @@ export class FourLetterWords {
     const watchesBySession: [bigint, string[]][] = [...s.watches.byConnection('data')].map(([conn, paths]) => [sessionOf.get(conn) ?? 0n, paths]);
     const watchesByPath: [string, bigint[]][] = [...s.watches.byPath('data')].map(([path, connIds]) => [path, connIds.map((id) => sessionOf.get(id) ?? 0n)]);
     const ephemerals: [bigint, string[]][] = tree.sessionsWithEphemerals().map((sid) => [sid, tree.getEphemerals(sid)]);
-    const sizes = s.store.sizes();
     const st = s.stats;
     return {
       serving: s.isServing,
@@ -104,20 +103,7 @@ export class FourLetterWords {
         ['zabkeeper_rejected_connections', st.rejectedConnections],
         ['zabkeeper_epoch', s.epoch()],
       ],
-      conf: {
-        clientPort: s.port,
-        secureClientPort: -1,
-        dataDir: s.store.describe().dataDir,
-        dataDirSize: sizes.dataBytes,
-        dataLogDir: s.store.describe().dataLogDir,
-        dataLogSize: sizes.logBytes,
-        tickTime: o.tickTimeMs,
-        maxClientCnxns: o.maxClientCnxns,
-        minSessionTimeout: o.minSessionTimeoutMs,
-        maxSessionTimeout: o.maxSessionTimeoutMs,
-        clientPortListenBacklog: -1,
-        serverId: o.serverId,
-      },
+      conf: this.baseConf(),
       sessionBuckets: s.sessions.dumpBuckets().map((b) => ({ expiresAtMs: b.expiresAt, sessions: b.sessions })),
       sessionCount: s.db.sessions.size,
       ephemerals,
@@ -131,6 +117,53 @@ export class FourLetterWords {
       env: environment(),
       traceMask: Number(this.traceMask),
       readOnly: false,
+      ...this.quorumFields(),
+    };
+  }
+
+  private baseConf(): ServerSnapshot['conf'] {
+    const s = this.server;
+    const o = s.options;
+    const sizes = s.store.sizes();
+    return {
+      clientPort: s.port,
+      secureClientPort: -1,
+      dataDir: s.store.describe().dataDir,
+      dataDirSize: sizes.dataBytes,
+      dataLogDir: s.store.describe().dataLogDir,
+      dataLogSize: sizes.logBytes,
+      tickTime: o.tickTimeMs,
+      maxClientCnxns: o.maxClientCnxns,
+      minSessionTimeout: o.minSessionTimeoutMs,
+      maxSessionTimeout: o.maxSessionTimeoutMs,
+      clientPortListenBacklog: -1,
+      serverId: o.serverId,
+    };
+  }
+
+  /** Ensemble-only facts: peer state, quorum size and the quorum lines of `conf`. */
+  private quorumFields(): Partial<ServerSnapshot> {
+    const e = this.server.options.ensemble;
+    const q = this.server.quorumStatus();
+    if (!e || !q) return {};
+    const self = e.servers.find((m) => m.id === e.myid)!;
+    const mode = this.server.mode;
+    const voters = e.servers.filter((m) => m.role !== 'observer').length;
+    return {
+      peerState: `${mode === 'leader' ? 'leading' : mode === 'observer' ? 'observing' : q.role === 'looking' ? 'looking' : 'following'} - ${q.phase}`,
+      quorumSize: voters,
+      conf: {
+        ...this.baseConf(),
+        quorum: {
+          initLimit: e.initLimit,
+          syncLimit: e.syncLimit,
+          electionAlg: 3,
+          electionPort: self.electionPort,
+          quorumPort: self.quorumPort,
+          peerType: self.role === 'observer' ? 1 : 0,
+          membership: ensembleConfigText(e.servers),
+        },
+      },
     };
   }
 }

@@ -21,7 +21,7 @@ import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { decodeForward, encodeForward, type Forward } from './forward';
-import { buildEnsemble } from './ensemble';
+import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
 import { ClientConnection, type ConnectionHost } from './connection';
@@ -135,6 +135,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
       server = new ZkServer(options, store, db, logger);
       if (options.ensemble) {
+        server.publishEnsembleConfig();
         const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
         server.zab = replicator;
         server.replicator = replicator;
@@ -620,7 +621,18 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
+    this.publishEnsembleConfig();
     this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
+  }
+
+  /**
+   * Every member writes the same static membership into /zookeeper/config locally (it is config,
+   * not a txn; all members have the same text, so their trees stay identical).
+   */
+  private publishEnsembleConfig(): void {
+    const e = this.options.ensemble;
+    const node = this.db.tree.get('/zookeeper/config');
+    if (e && node) this.db.tree.setData(node, Buffer.from(ensembleConfigText(e.servers)));
   }
 
   snapshotForSync(): { zxid: bigint; data: Buffer } {

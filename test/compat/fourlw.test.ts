@@ -3,7 +3,7 @@
  * (latencies, counts, paths) vary, so only the format is compared, plus a few values we control.
  */
 import * as zookeeper from 'node-zookeeper-client';
-import { compatTargets, startServer, TestServer } from '../harness/servers';
+import { compatTargets, isEnsemble, startServer, TestServer } from '../harness/servers';
 
 const NUM = '\\d+';
 const DBL = '\\d+\\.\\d+';
@@ -16,14 +16,15 @@ function expectLines(text: string, patterns: RegExp[]): void {
   lines.forEach((line, i) => expect(line).toMatch(patterns[i]));
 }
 
-const statsLines = (): RegExp[] => [
+const statsLines = (kind: string): RegExp[] => [
   new RegExp(`^Latency min/avg/max: ${NUM}/${DBL}/${NUM}$`),
   new RegExp(`^Received: ${NUM}$`),
   new RegExp(`^Sent: ${NUM}$`),
   new RegExp(`^Connections: ${NUM}$`),
   new RegExp(`^Outstanding: ${NUM}$`),
   new RegExp(`^Zxid: ${ZXID}$`),
-  /^Mode: standalone$/,
+  // An ensemble member reports its role instead of standalone.
+  isEnsemble(kind) ? /^Mode: (leader|follower)$/ : /^Mode: standalone$/,
   new RegExp(`^Node count: ${NUM}$`),
 ];
 const VERSION_LINE = /^Zookeeper version: \S+.*, built on .+$/;
@@ -35,7 +36,8 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
 
   beforeAll(async () => {
     server = await startServer(kind);
-    client = zookeeper.createClient(server.connectString, { sessionTimeout: 10000, retries: 0 });
+    // The 4lw target itself (member 1 of an ensemble), so cons/stat see this client.
+    client = zookeeper.createClient(`127.0.0.1:${server.port}`, { sessionTimeout: 10000, retries: 0 });
     await new Promise<void>((resolve) => {
       client.once('connected', () => resolve());
       client.connect();
@@ -62,7 +64,7 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
 
   test('srvr layout', async () => {
     const out = await server.fourLetter('srvr');
-    expectLines(out, [VERSION_LINE, ...statsLines()]);
+    expectLines(out, [VERSION_LINE, ...statsLines(kind)]);
     expect(out).toMatch(/^Connections: [1-9]\d*$/m);
   });
 
@@ -74,7 +76,7 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
     const blank = lines.indexOf('', 2);
     expect(blank).toBeGreaterThan(2);
     for (const l of lines.slice(2, blank)) expect(l).toMatch(CLIENT_LINE);
-    expectLines(lines.slice(blank + 1).join('\n'), statsLines());
+    expectLines(lines.slice(blank + 1).join('\n'), statsLines(kind));
   });
 
   test('mntr: zk_version and zk_server_state first, then tab-separated zk_ metrics', async () => {
@@ -82,7 +84,13 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
     const lines = out.slice(0, -1).split('\n');
     expect(out.endsWith('\n')).toBe(true);
     expect(lines[0]).toMatch(/^zk_version\t.+$/);
-    expect(lines[1]).toBe('zk_server_state\tstandalone');
+    if (isEnsemble(kind)) {
+      expect(lines[1]).toMatch(/^zk_server_state\t(leader|follower)$/);
+      expect(lines).toContain('zk_quorum_size\t3');
+      expect(lines.some((l) => /^zk_peer_state\t(leading|following) - broadcast$/.test(l))).toBe(true);
+    } else {
+      expect(lines[1]).toBe('zk_server_state\tstandalone');
+    }
     for (const l of lines) expect(l).toMatch(/^zk_[a-z0-9_]+\t\S.*$/);
     const map = new Map(lines.map((l) => l.split('\t') as [string, string]));
     for (const key of [
@@ -95,8 +103,12 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
     expect(Number(map.get('zk_watch_count'))).toBeGreaterThanOrEqual(1);
   });
 
-  test('conf: standalone keys in order', async () => {
+  test('conf: standalone keys in order (plus the quorum block in an ensemble)', async () => {
     const out = await server.fourLetter('conf');
+    const quorum = isEnsemble(kind)
+      ? [/^initLimit=10$/, /^syncLimit=5$/, /^electionAlg=3$/, /^electionPort=\d+$/, /^quorumPort=\d+$/, /^peerType=0$/, /^membership: $/,
+         /^server\.1=127\.0\.0\.1:\d+:\d+:participant;127\.0\.0\.1:\d+$/, /^server\.2=\S+$/, /^server\.3=\S+$/, /^version=0$/]
+      : [];
     expectLines(out, [
       new RegExp(`^clientPort=${server.port}$`),
       /^secureClientPort=-?\d+$/,
@@ -110,6 +122,7 @@ describe.each(compatTargets())('four-letter words against %s', (kind) => {
       /^maxSessionTimeout=40000$/,
       /^clientPortListenBacklog=-?\d+$/,
       /^serverId=\d+$/,
+      ...quorum,
     ]);
     expect(out).toContain(`dataDir=${server.dataDir}`);
   });

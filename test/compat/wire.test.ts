@@ -2,7 +2,7 @@
  * Wire-level behaviour with hand-built frames. Where Apache 3.8.0 (what CI installs) and zabkeeper
  * intentionally differ, the expectation is chosen per target and the reason is written next to it.
  */
-import { compatTargets, startServer, TargetKind, TestServer } from '../harness/servers';
+import { compatTargets, isApache, startServer, TargetKind, TestServer } from '../harness/servers';
 import { connectRequest, ops, parseReply, RawConn, request, Writer } from '../harness/rawclient';
 
 const OPEN_ACL = (w: Writer) => w.int(1).int(31).ustring('world').ustring('anyone');
@@ -26,13 +26,13 @@ async function reply(c: RawConn): Promise<ReturnType<typeof parseReply>> {
  * Result type of a create2 sub-op inside multi: 3.8.0/3.8.1 answer type 1 with only the path
  * (ZOOKEEPER-4026, fixed in 3.8.2/3.9.0); zabkeeper follows 3.9 (type 15, path + Stat).
  */
-const multiCreate2Type = (kind: TargetKind): number => (kind === 'apache' ? 1 : 15);
+const multiCreate2Type = (kind: TargetKind): number => (isApache(kind) ? 1 : 15);
 
 /**
  * Notification header zxid. Apache ≤3.8 sends -1; 3.9 (ZOOKEEPER-4655) sends the zxid of the txn that
  * fired the watch. zabkeeper follows 3.9, which clients accept (they ignore notification zxids).
  */
-const notificationZxid = (kind: TargetKind, triggerZxid: bigint): bigint => (kind === 'apache' ? -1n : triggerZxid);
+const notificationZxid = (kind: TargetKind, triggerZxid: bigint): bigint => (isApache(kind) ? -1n : triggerZxid);
 
 describe.each(compatTargets())('wire protocol against %s', (kind) => {
   let server: TestServer;
@@ -259,7 +259,7 @@ describe.each(compatTargets())('wire protocol against %s', (kind) => {
   test('standalone check (13): per-target behaviour', async () => {
     const c = track(await session(server));
     c.send(ops.check(3, '/', -1));
-    if (kind === 'apache') {
+    if (isApache(kind)) {
       // 3.8.0 bug (fixed in 3.9.3, ZOOKEEPER-2623): NPE in the final processor, no reply at all.
       expect(await c.next(1500)).toBeNull();
     } else {

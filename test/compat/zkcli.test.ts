@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { compatTargets, startServer, TestServer } from '../harness/servers';
+import { compatTargets, isEnsemble, startServer, TestServer } from '../harness/servers';
 import { missingInOrder, Normalized, normalize, render, runZkCli } from './zkcli';
 
 const GOLDEN = path.join(__dirname, 'golden', 'zkcli.txt');
@@ -248,6 +248,16 @@ describe.each(compatTargets())('zkCli.sh against %s', (kind) => {
       'Path must not end with / character',
       'Path must start with / character',
     ]);
+  });
+
+  test('config prints the membership: nothing standalone, server.N lines + version in an ensemble', () => {
+    if (!isEnsemble(kind)) {
+      expect(out.config).toEqual([]);
+      return;
+    }
+    expect(out.config.length).toBe(4);
+    for (let i = 1; i <= 3; i++) expect(out.config[i - 1]).toMatch(new RegExp(`^server\\.${i}=127\\.0\\.0\\.1:\\d+:\\d+:participant;127\\.0\\.0\\.1:\\d+$`));
+    expect(out.config[3]).toBe('version=0');
   });
 
   test('normalized transcript equals the golden one recorded from Apache 3.8', () => {

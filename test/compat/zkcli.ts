@@ -28,6 +28,8 @@ export interface Normalized {
   lines: string[];
   /** `WatchedEvent ...` lines in the order the event thread printed them. */
   events: string[];
+  /** `config` output: ensemble membership lines (empty for a standalone server). */
+  config: string[];
 }
 
 const EPOCH = 'Thu Jan 01 00:00:00 UTC 1970';
@@ -47,10 +49,17 @@ export function normalize(raw: string): Normalized {
   };
   const lines: string[] = [];
   const events: string[] = [];
+  const config: string[] = [];
   for (const line of raw.split('\n')) {
     if (line.trim() === '' || line === 'WATCHER::' || line.startsWith('SLF4J:')) continue;
     if (line.startsWith('WatchedEvent ')) {
       events.push(line);
+      continue;
+    }
+    // `config` prints the ensemble membership (nothing on a standalone server); its ports are
+    // random, so it is checked on its own rather than in the transcript.
+    if (/^server\.\d+=\S+$/.test(line) || /^version=[0-9a-f]+$/.test(line)) {
+      config.push(line);
       continue;
     }
     lines.push(
@@ -62,7 +71,7 @@ export function normalize(raw: string): Normalized {
         .replace(/^\[(.*)\]$/, (_m, items: string) => `[${items.split(', ').sort().join(', ')}]`),
     );
   }
-  return { lines: sortWhoAmI(sortPathBlocks(lines)), events };
+  return { lines: sortWhoAmI(sortPathBlocks(lines)), events, config };
 }
 
 /** whoami lists the connection's auth ids; Apache keeps them in a hash set, so the order is undefined. */

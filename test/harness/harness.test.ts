@@ -6,7 +6,7 @@ import { parseTargets } from './servers';
 
 describe('parseTargets', () => {
   test('defaults to both targets, zabkeeper first', () => {
-    expect(parseTargets(undefined)).toEqual(['zabkeeper', 'apache']);
+    expect(parseTargets(undefined)).toEqual(['zabkeeper', 'apache', 'zabkeeper-ensemble']);
   });
   test('parses a comma list', () => {
     expect(parseTargets('apache')).toEqual(['apache']);
