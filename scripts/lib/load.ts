@@ -21,6 +21,8 @@ export type Workload = 'setData' | 'getData' | 'createSeq';
 export interface LoadOptions {
   host: string;
   port: number;
+  /** Spread connections over these ports (an ensemble's members); default [port]. */
+  ports?: number[];
   connections: number;
   depth: number;
   durationMs: number;
@@ -58,7 +60,8 @@ async function create(c: WireConnection, path: string, data: Buffer | null): Pro
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const conns = await Promise.all(Array.from({ length: o.connections }, () => WireConnection.connect({ host: o.host, port: o.port, sessionTimeoutMs: 30_000 })));
+  const ports = o.ports ?? [o.port];
+  const conns = await Promise.all(Array.from({ length: o.connections }, (_, i) => WireConnection.connect({ host: o.host, port: ports[i % ports.length], sessionTimeoutMs: 30_000 })));
   const value = Buffer.alloc(o.valueBytes, 0x62);
   const latencies: number[] = [];
   let ops = 0;
