@@ -97,6 +97,11 @@ export class PeerTransport extends EventEmitter {
     return true;
   }
 
+  /** Writes everything queued for every peer now (the driver calls this at the end of a Ready). */
+  flushAll(): void {
+    for (const [id, link] of this.links) if (link.out.length > 0) this.flushLink(id, link);
+  }
+
   /** Drops the connection to `peer` (protocol violation, or the core asked); it is redialed later. */
   disconnect(peer: number): void {
     const link = this.links.get(peer);

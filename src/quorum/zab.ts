@@ -17,6 +17,8 @@ export interface ZabHost {
   onForwarded(from: number, msg: PeerMessage): void;
   /** SYNC answers and other server-layer messages the leader sends back (learner side). */
   onLeaderMessage(msg: PeerMessage): void;
+  /** After a batch of Readys: send client replies now rather than a turn later. */
+  afterReady(): void;
 }
 
 const SERVER_LAYER = new Set(['request', 'revalidate', 'sync']);
@@ -138,7 +140,9 @@ export class ZabReplicator implements Replicator {
 
   /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */
   private processReady(): void {
+    let worked = false;
     while (!this.stopped && this.core.hasReady()) {
+      worked = true;
       const r = this.core.ready();
       this.persist(r);
       for (const m of r.messages) this.transport.send(m.to, m.msg);
@@ -154,6 +158,10 @@ export class ZabReplicator implements Replicator {
       for (const e of r.errors) this.logger.warn({ error: e }, 'peer protocol violation');
       this.core.advance(r);
     }
+    if (!worked) return;
+    // Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away.
+    this.transport.flushAll();
+    this.host.afterReady();
   }
 
   /** Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). */

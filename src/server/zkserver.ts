@@ -728,6 +728,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.propose(txn, {});
   }
 
+  afterReady(): void {
+    for (const conn of this.dirty) conn.flushOutput();
+    this.dirty.clear();
+  }
+
   /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */
   onLeaderMessage(msg: PeerMessage): void {
     if (msg.type !== 'sync') return;

@@ -14,8 +14,7 @@ import {
 } from './types';
 import { type RecordedVote, compareVotes, quorumSize, quorumValue, sameVote, supporters } from './vote';
 
-/** Leader-side view of one learner connection. */
-/** @internal */
+/** @internal Leader-side view of one learner connection. */
 export interface LearnerHandle {
   sid: number;
   observer: boolean;
@@ -29,8 +28,10 @@ export interface LearnerHandle {
   ackedZxid: bigint;
   /** Latest leader tick echoed back by this learner: the start of its lease contribution. */
   leaseTick: number;
-  /** Observers: commits up to here were covered by the sync; INFORM the rest. */
+  /** Observers: commits up to here were covered by the sync or INFORMed; INFORM the rest. */
   syncedTo: bigint;
+  /** The zxid in the NEWLEADER we sent: the learner's NEWLEADER ACK must echo it. */
+  newLeaderZxid: bigint;
 }
 
 /** @internal */
@@ -250,6 +251,25 @@ export class QuorumCore {
       if (!h.observer && (h.stage === 'syncing' || h.stage === 'active')) this.send(h.sid, { type: 'proposal', zxid, data });
     }
     return zxid;
+  }
+
+  /**
+   * Learner only: send a REQUEST / REVALIDATE / SYNC to the leader over the quorum connection, in
+   * order with the core's own messages. False when there is no synced leader to send to.
+   */
+  sendToLeader(msg: MessageOf<'request' | 'revalidate' | 'sync'>): boolean {
+    const l = this.learn;
+    if (!l || (l.phase !== 'synced' && l.phase !== 'broadcast') || !this.connected.has(l.leader)) return false;
+    this.send(l.leader, msg);
+    return true;
+  }
+
+  /** Leader only: answer a learner's REVALIDATE / SYNC. False when `sid` is not a synced learner. */
+  sendToLearner(sid: number, msg: MessageOf<'revalidate' | 'sync'>): boolean {
+    const h = this.lead?.learners.get(sid);
+    if (!h || (h.stage !== 'syncing' && h.stage !== 'active')) return false;
+    this.send(sid, msg);
+    return true;
   }
 
   /** The shell saved a snapshot at `zxid` (<= applied): entries up to it may leave memory. */
@@ -629,6 +649,7 @@ export class QuorumCore {
       ackedZxid: 0n,
       leaseTick: -1,
       syncedTo: 0n,
+      newLeaderZxid: -1n,
     };
     lead.learners.set(from, h);
     if (lead.phase === 'discovery') this.maybeChooseEpoch(lead);
@@ -715,6 +736,7 @@ export class QuorumCore {
     this.send(h.sid, { type: 'newleader', epoch: lead.epoch, zxid: last });
     h.stage = 'syncing';
     h.syncedTo = last;
+    h.newLeaderZxid = last;
     h.leaseTick = this.now;
   }
 
@@ -729,7 +751,7 @@ export class QuorumCore {
     const h = lead.learners.get(from);
     if (!h) throw new ProtocolViolation('ACK from an unknown learner');
     if (msg.newLeader) {
-      if (h.stage !== 'syncing' || msg.zxid !== h.syncedTo) throw new ProtocolViolation('unexpected NEWLEADER ACK');
+      if (h.stage !== 'syncing' || msg.zxid !== h.newLeaderZxid) throw new ProtocolViolation('unexpected NEWLEADER ACK');
       h.stage = 'active';
       h.ackedZxid = msg.zxid;
       if (lead.phase === 'sync') return this.maybeEstablish(lead);
@@ -914,6 +936,7 @@ export class QuorumCore {
       sink.snapshot = b.snapshot;
     }
     if (b.truncateAfter !== undefined) {
+      if (b.truncateAfter < this.log.base()) throw new ProtocolViolation('TRUNC below our snapshot');
       this.log.truncateAfter(b.truncateAfter);
       sink.truncateAfter = b.truncateAfter;
     }
