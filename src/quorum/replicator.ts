@@ -20,6 +20,8 @@ export interface Replicator {
   lastCommittedZxid(): bigint;
   /** Current epoch, for srvr/mntr. */
   epoch(): number;
+  /** A snapshot at `zxid` is durable: log entries up to it may leave memory. */
+  compactLog?(zxid: bigint): void;
 }
 
 export type CommitListener = (entries: readonly LogEntry[]) => void;

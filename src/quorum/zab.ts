@@ -100,6 +100,10 @@ export class ZabReplicator implements Replicator {
     return this.core.status().epoch;
   }
 
+  compactLog(zxid: bigint): void {
+    if (zxid <= this.core.status().committedZxid) this.core.compact(zxid);
+  }
+
   status(): ReturnType<QuorumCore['status']> {
     return this.core.status();
   }

@@ -18,6 +18,8 @@ export interface HousekeepingHost {
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
   expireSession(sessionId: bigint): void;
+  /** A snapshot is durable at `zxid` (the replicator may drop its in-memory log up to it). */
+  snapshotSaved(zxid: bigint): void;
   submitInternalWrite(opCode: number, body: unknown): void;
 }
 
@@ -63,6 +65,7 @@ export class Housekeeping {
     const started = Date.now();
     const data = serializeSnapshot(db);
     store.saveSnapshot(db.lastProcessedZxid, data, Date.now());
+    this.host.snapshotSaved(db.lastProcessedZxid);
     stats.snapshotsTaken++;
     this.txnsSinceSnapshot = 0;
     this.snapThreshold = randomizedSnapCount(this.host.options.snapCount);

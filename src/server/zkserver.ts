@@ -731,6 +731,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   afterReady(): void {
     for (const conn of this.dirty) conn.flushOutput();
     this.dirty.clear();
+    this.housekeeping.afterFlush();
+  }
+
+  snapshotSaved(zxid: bigint): void {
+    this.replicator.compactLog?.(zxid);
   }
 
   /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */

@@ -86,3 +86,29 @@ describe('3-server ensemble in one process', () => {
     again.close();
   });
 });
+
+describe('ensemble with frequent snapshots', () => {
+  test('a follower far behind a compacted leader log is brought up to date (SNAP or DIFF)', async () => {
+    const ens = await startInProcEnsemble(3, { snapCount: 40 });
+    try {
+      const leader = await ens.waitServing();
+      const lagging = (leader + 1) % 3;
+      await ens.stop(lagging);
+      const c = await connect(ens.clientPorts[leader]);
+      await rq.create(c, '/far', null);
+      for (let i = 0; i < 300; i++) expect((await rq.create(c, `/far/n${i}`, Buffer.from(String(i)))).err).toBe(0);
+      c.close();
+      expect(ens.servers[leader]!.store.listSnapshots().length).toBeGreaterThan(0);
+      await ens.start(lagging);
+      await ens.waitServing();
+      const f = await connect(ens.clientPorts[lagging]);
+      await sync(f, '/far');
+      expect((await rq.getChildren(f, '/far')).body!.children.length).toBe(300);
+      f.close();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(new Set(ens.servers.map((s) => treeDigest(s!.db))).size).toBe(1);
+    } finally {
+      await ens.close();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Public types of the client library (kept apart from client.ts so recipes and users can import
+ * them without pulling in the socket code).
+ */
+import { CreateFlags, EventType, KeeperState } from '../../protocol/jute/constants';
+import type { ACL, Stat } from '../../protocol/jute/data';
+import type { ZkError } from './errors';
+import type { OverflowPolicy } from './stream';
+
+/** Curator's connection-state vocabulary. */
+export type ConnectionState = 'connected' | 'suspended' | 'reconnected' | 'lost' | 'readOnly' | 'authFailed' | 'closed';
+
+export type EventTypeName = keyof typeof EventType;
+export type KeeperStateName = keyof typeof KeeperState;
+
+/**
+ * A watch firing. `type: 'none'` events carry connection state changes to persistent watches
+ * (disconnected, syncConnected, expired, closed) and end one-shot watches that can no longer fire
+ * (expired, closed): one-shot watch promises never reject.
+ */
+export interface WatchedEvent {
+  type: EventTypeName;
+  state: KeeperStateName;
+  /** Client-side path (chroot stripped). */
+  path: string;
+  /** Triggering zxid (3.9 servers and zabkeeper; -1 from 3.8). Absent on client-made events. */
+  zxid?: bigint;
+}
+
+export type CreateMode = keyof typeof CreateFlags;
+
+export type Data = Buffer | Uint8Array | string | null;
+
+export interface ClientOptions {
+  /** Requested session timeout; the server clamps it. Default 30000. */
+  sessionTimeoutMs?: number;
+  /** How long connect()/createClient() wait for the first session before rejecting. Default: sessionTimeoutMs. */
+  connectTimeoutMs?: number;
+  /** Accept read-only servers (state 'readOnly'). Default false. */
+  canBeReadOnly?: boolean;
+  /** Credentials sent on every (re)connect, before anything else. */
+  auth?: { scheme: string; auth: string | Buffer }[];
+  /** Shuffle the host list once at start (default true), like the Java client. */
+  shuffleHosts?: boolean;
+  /** Random source for shuffling and backoff jitter (tests pass a seeded one). */
+  random?: () => number;
+  /** Base delay between rounds of failed connection attempts (doubles up to 2 s). Default 100. */
+  reconnectDelayMs?: number;
+  /** Largest reply frame accepted. Default jute.maxbuffer + slack. */
+  maxFrameBytes?: number;
+  /** Default buffer size for persistent watches and state iterators. Default 1024. */
+  watchBufferSize?: number;
+}
+
+export interface CallOptions {
+  /** Aborting rejects the call with AbortError; a request already sent still runs server-side. */
+  signal?: AbortSignal;
+}
+
+export interface WatchOption<W extends boolean> extends CallOptions {
+  watch?: W;
+}
+
+/** Adds `watch: Promise<WatchedEvent>` to a result when the call asked for a watch. */
+export type Watched<W extends boolean, T> = W extends true ? T & { watch: Promise<WatchedEvent> } : T;
+
+export interface CreateOptions extends CallOptions {
+  mode?: CreateMode;
+  acl?: readonly ACL[];
+  /** Required for the TTL modes. */
+  ttlMs?: number | bigint;
+  /** Create missing parents (as persistent nodes) and retry once. */
+  createParents?: boolean;
+}
+
+export interface CreateResult {
+  path: string;
+  stat: Stat;
+}
+
+export interface VersionOption extends CallOptions {
+  /** -1 (default) matches any version. */
+  version?: number;
+}
+
+export type WatcherTypeName = 'children' | 'data' | 'any' | 'persistent' | 'persistentRecursive';
+
+export interface AddWatchOptions extends CallOptions {
+  /** Default 'persistentRecursive'. */
+  mode?: 'persistent' | 'persistentRecursive';
+  /** Events buffered before the overflow policy applies. Default ClientOptions.watchBufferSize. */
+  bufferSize?: number;
+  /** Default 'error': the iterator throws WatchOverflowError and the watch is removed. */
+  overflow?: OverflowPolicy;
+}
+
+/** Results of a committed transaction, one per op, in order. */
+export type MultiResult =
+  | { type: 'create'; path: string; stat?: Stat }
+  | { type: 'delete' }
+  | { type: 'setData'; stat: Stat }
+  | { type: 'check' };
+
+export type ReadOp = { type: 'getData'; path: string } | { type: 'getChildren'; path: string };
+
+export type ReadResult =
+  | { type: 'getData'; data: Buffer | null; stat: Stat }
+  | { type: 'getChildren'; children: string[] }
+  | { type: 'error'; error: ZkError };
