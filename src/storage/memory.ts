@@ -1,4 +1,4 @@
-import { checkAppend, checkHardState, checkTruncate, checkZxid, historyProblem, isStaleLog, isSuccessor, planPurge } from './rules';
+import { checkAppend, checkHardState, checkTruncate, checkZxid, historyProblem, isStaleLog, maxOf, isSuccessor, planPurge } from './rules';
 import {
   StorageFatalError,
   StoreCorruptError,
@@ -197,10 +197,4 @@ class MemoryStore implements Store {
     this.checkOpen();
     if (this.failed) throw new StorageFatalError(`store failed earlier and accepts no more writes: ${this.failed.message}`, { cause: this.failed });
   }
-}
-
-function maxOf(a: bigint | undefined, b: bigint | undefined): bigint {
-  const x = a ?? 0n;
-  const y = b ?? 0n;
-  return x > y ? x : y;
 }

@@ -110,3 +110,10 @@ export function historyProblem(h: {
   }
   return undefined;
 }
+
+/** The larger of two optional zxids (absent = 0). */
+export function maxOf(a: bigint | undefined, b: bigint | undefined): bigint {
+  const x = a ?? 0n;
+  const y = b ?? 0n;
+  return x > y ? x : y;
+}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { lockDir, type DirLock } from './lock';
-import { checkAppend, checkHardState, checkTruncate, checkZxid, hex, historyProblem, isStaleLog, planPurge } from './rules';
+import { checkAppend, checkHardState, checkTruncate, checkZxid, hex, historyProblem, isStaleLog, maxOf, planPurge } from './rules';
 import {
   StorageFatalError,
   StoreCorruptError,
@@ -392,12 +392,6 @@ class SqliteStore implements Store {
     this.checkOpen();
     if (this.failed) throw new StorageFatalError(`store failed earlier and accepts no more writes: ${this.failed.message}`, { cause: this.failed });
   }
-}
-
-function maxOf(a: bigint | undefined, b: bigint | undefined): bigint {
-  const x = a ?? 0n;
-  const y = b ?? 0n;
-  return x > y ? x : y;
 }
 
 function fileBytes(file: string): number {
