@@ -22,6 +22,7 @@ export interface ZabHost {
 }
 
 const SERVER_LAYER = new Set(['request', 'revalidate', 'sync']);
+const LEADER_BROADCAST = new Set(['proposal', 'commit', 'ping', 'inform']);
 
 /**
  * The imperative shell around the pure QuorumCore: it feeds the core ticks, peer up/down and
@@ -148,8 +149,16 @@ export class ZabReplicator implements Replicator {
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
       const r = this.core.ready();
-      this.persist(r);
-      for (const m of r.messages) this.transport.send(m.to, m.msg);
+      if (this.canSendBeforePersist(r)) {
+        // A leader's PROPOSALs may go out while it writes them itself (ZooKeeper and Raft do the
+        // same): the core counts the leader's own ACK only after advance(), i.e. once durable.
+        for (const m of r.messages) this.transport.send(m.to, m.msg);
+        this.transport.flushAll();
+        this.persist(r);
+      } else {
+        this.persist(r);
+        for (const m of r.messages) this.transport.send(m.to, m.msg);
+      }
       for (const peer of r.disconnect) this.transport.disconnect(peer);
       if (r.committed.length > 0) {
         this.lastCommitted = r.committed[r.committed.length - 1].zxid;
@@ -166,6 +175,16 @@ export class ZabReplicator implements Replicator {
     // Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away.
     this.transport.flushAll();
     this.host.afterReady();
+  }
+
+  /**
+   * True for a leader's broadcast traffic only: new entries plus PROPOSAL/COMMIT/PING/INFORM.
+   * Anything that changes epochs, truncates or installs a snapshot keeps persist-then-send.
+   */
+  private canSendBeforePersist(r: Ready): boolean {
+    if (r.hardState || r.snapshot || r.truncateAfter !== undefined || r.messages.length === 0) return false;
+    if (this.core.status().role !== 'leading') return false;
+    return r.messages.every((m) => LEADER_BROADCAST.has(m.msg.type));
   }
 
   /** Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). */
