@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage';
@@ -59,7 +60,18 @@ export class ZabReplicator implements Replicator {
       }
       this.input(() => this.core.step(peer, msg));
     });
-    this.tickTimer = setInterval(() => this.input(() => this.core.tick()), this.tickMs);
+    // Ticks follow a monotonic clock: after a stall (GC, SIGSTOP) the missed ticks are delivered
+    // at once, so lease and timeout arithmetic in the core never runs on stale time.
+    let last = performance.now();
+    this.tickTimer = setInterval(() => {
+      const now = performance.now();
+      const due = Math.floor((now - last) / this.tickMs);
+      if (due <= 0) return;
+      last += due * this.tickMs;
+      this.input(() => {
+        for (let i = 0; i < due; i++) this.core.tick();
+      });
+    }, Math.max(5, Math.floor(this.tickMs / 4)));
     this.schedule();
   }
 
@@ -81,7 +93,14 @@ export class ZabReplicator implements Replicator {
 
   propose(entry: LogEntry): void {
     const zxid = this.core.propose(entry.data);
-    if (zxid !== entry.zxid) throw new Error(`core assigned ${zxid === undefined ? 'nothing' : zxidHex(zxid)} to txn ${zxidHex(entry.zxid)}`);
+    if (zxid === undefined) {
+      // Counter exhausted (or leadership just lost): the core steps down; the role event that
+      // follows drops every client, so the waiting request fails with a connection loss.
+      this.logger.warn({ zxid: zxidHex(entry.zxid) }, 'proposal refused by the core; leader stepping down');
+      this.schedule();
+      return;
+    }
+    if (zxid !== entry.zxid) throw new Error(`core assigned ${zxidHex(zxid)} to txn ${zxidHex(entry.zxid)}`);
     this.schedule();
   }
 

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { Packr } from 'msgpackr';
 import type { ServerSpec } from '../config';
-import type { PeerMessage } from '../../protocol/peer/messages';
+import { decodePayload, encodePayload } from '../../protocol/peer/codec';
 import { QuorumCore } from '../quorum/core';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
@@ -32,39 +31,9 @@ export function ensembleConfigText(servers: readonly ServerSpec[]): string {
 
 /** Largest peer frame: a SNAP carries the whole tree. */
 const MAX_PEER_FRAME = 512 * 1024 * 1024;
-const PEER_VERSION = 1;
-const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
-/** Peer frame body: a version byte, then the msgpack'd message. */
-export const peerBodyCodec: PeerBodyCodec = {
-  encode(msg: PeerMessage): Buffer {
-    const body = packr.pack(msg);
-    const out = Buffer.allocUnsafe(body.length + 1);
-    out[0] = PEER_VERSION;
-    body.copy(out, 1);
-    return out;
-  },
-  decode(buf: Buffer): PeerMessage {
-    if (buf.length < 2 || buf[0] !== PEER_VERSION) throw new Error(`unsupported peer frame version ${buf[0]}`);
-    const msg = packr.unpack(buf.subarray(1)) as PeerMessage;
-    if (msg === null || typeof msg !== 'object' || typeof (msg as { type?: unknown }).type !== 'string') throw new Error('peer frame is not a message');
-    return normalizeBigints(msg);
-  },
-};
-
-/** msgpack turns small 64-bit values into numbers; zxids and session ids are always bigint here. */
-const BIGINT_FIELDS = new Set(['zxid', 'lastZxid', 'base', 'sessionId']);
-function normalizeBigints<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(normalizeBigints) as T;
-  if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
-    const o = v as Record<string, unknown>;
-    for (const [k, x] of Object.entries(o)) {
-      if (BIGINT_FIELDS.has(k) && typeof x === 'number') o[k] = BigInt(x);
-      else if (x !== null && typeof x === 'object' && !Buffer.isBuffer(x)) o[k] = normalizeBigints(x);
-    }
-  }
-  return v;
-}
+/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts). */
+export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: decodePayload };
 
 /**
  * Wires a server into its ensemble: the pure QuorumCore (started from durable state only), the

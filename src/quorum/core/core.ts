@@ -651,6 +651,13 @@ export class QuorumCore {
       syncedTo: 0n,
       newLeaderZxid: -1n,
     };
+    if (!observer && lead.phase !== 'discovery' && msg.acceptedEpoch > lead.epoch) {
+      // This voter accepted a newer epoch (from a leader that never got established) and will
+      // refuse ours. ZooKeeper leaves it out until the next election; we step down so that the
+      // next epoch, chosen above its acceptedEpoch, includes it and every server converges.
+      this.disconnect(from);
+      return this.stepDown();
+    }
     lead.learners.set(from, h);
     if (lead.phase === 'discovery') this.maybeChooseEpoch(lead);
     else this.sendLeaderInfo(lead, h);
@@ -857,11 +864,9 @@ export class QuorumCore {
   /** @internal handlers below are called through the table. */
   onLeaderInfo(l: LearnerState, msg: MessageOf<'leaderinfo'>): void {
     if (l.phase !== 'discovery') throw new ProtocolViolation('LEADERINFO outside discovery');
-    if (l.observer) {
-      if (msg.epoch < this.currentEpoch) throw new ProtocolViolation('observer: leader epoch behind ours');
-    } else if (msg.epoch < this.acceptedEpoch) {
-      throw new ProtocolViolation('leader epoch below our acceptedEpoch'); // Z3
-    }
+    // Z3: never go back to an epoch below one we accepted. Not a protocol violation: the leader
+    // picked its epoch before hearing from us. Look again; the leader makes room (onLearnerInfo).
+    if (msg.epoch < (l.observer ? this.currentEpoch : this.acceptedEpoch)) return this.abandonLeader();
     if (msg.epoch > this.acceptedEpoch) {
       this.acceptedEpoch = msg.epoch;
       this.queueHardState(); // durable before the ACKEPOCH below leaves
