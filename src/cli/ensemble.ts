@@ -53,7 +53,8 @@ export async function runLocalEnsemble(o: LocalEnsembleOptions, cliPath: string)
     fs.writeFileSync(path.join(dir, 'myid'), `${i}\n`);
     const cfg = path.resolve(o.dataDir, `zoo${i}.cfg`);
     fs.writeFileSync(cfg, memberConfig(o, i));
-    const child = spawn(process.execPath, [cliPath, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel ties each member to this process: if we die (even by SIGKILL), they stop.
+    const child = spawn(process.execPath, [cliPath, 'server', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[server ${i}] ${line}\n`));
     }

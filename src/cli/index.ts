@@ -42,6 +42,8 @@ async function runServer(options: ServerOptions): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by `zabkeeper ensemble`: stop with the parent, however it ended.
+  if (process.send) process.on('disconnect', () => stop('parent exited'));
   server.on('fatal', () => {
     // Fail-stop: a storage failure must not leave a process that looks alive.
     setTimeout(() => process.exit(2), 100).unref();
