@@ -128,6 +128,10 @@ export class ZabReplicator implements Replicator {
     return this.core.status();
   }
 
+  learnerStatus(): ReturnType<QuorumCore['learnerStatus']> {
+    return this.core.learnerStatus();
+  }
+
   leaderId(): number | undefined {
     return this.core.status().leader;
   }

@@ -74,7 +74,7 @@ export class FourLetterWords {
     const watchesByPath: [string, bigint[]][] = [...s.watches.byPath('data')].map(([path, connIds]) => [path, connIds.map((id) => sessionOf.get(id) ?? 0n)]);
     const ephemerals: [bigint, string[]][] = tree.sessionsWithEphemerals().map((sid) => [sid, tree.getEphemerals(sid)]);
     const st = s.stats;
-    return {
+    const base: ServerSnapshot = {
       serving: s.isServing,
       version: VERSION,
       mode: s.mode,
@@ -117,8 +117,9 @@ export class FourLetterWords {
       env: environment(),
       traceMask: Number(this.traceMask),
       readOnly: false,
-      ...this.quorumFields(),
     };
+    const q = this.quorumFields();
+    return { ...base, ...q, extraMetrics: [...(base.extraMetrics ?? []), ...(q.extraMetrics ?? [])] };
   }
 
   private baseConf(): ServerSnapshot['conf'] {
@@ -149,7 +150,22 @@ export class FourLetterWords {
     const self = e.servers.find((m) => m.id === e.myid)!;
     const mode = this.server.mode;
     const voters = e.servers.filter((m) => m.role !== 'observer').length;
+    const learners = this.server.learnerStatus();
+    const leader = learners && {
+      learners: learners.length,
+      syncedFollowers: learners.filter((l) => !l.observer && l.stage === 'active').length,
+      syncedNonVotingFollowers: 0,
+      syncedObservers: learners.filter((l) => l.observer && l.stage === 'active').length,
+      pendingSyncs: learners.filter((l) => l.stage === 'syncing').length,
+      leaderUptimeMs: this.server.leaderSince ? Date.now() - this.server.leaderSince : 0,
+      lastProposalSize: this.server.proposalSizes.last,
+      maxProposalSize: this.server.proposalSizes.max,
+      minProposalSize: this.server.proposalSizes.min,
+    };
     return {
+      leader,
+      // Per learner: how far its log is durable, so an operator sees who lags (zabkeeper's own metric).
+      extraMetrics: (learners ?? []).map((l) => [`zabkeeper_learner_${l.sid}_acked_zxid`, l.ackedZxid] as [string, bigint]),
       peerState: `${mode === 'leader' ? 'leading' : mode === 'observer' ? 'observing' : q.role === 'looking' ? 'looking' : 'following'} - ${q.phase}`,
       quorumSize: voters,
       conf: {

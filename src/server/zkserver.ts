@@ -191,6 +191,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     return this.zab?.status();
   }
 
+  learnerStatus(): ReturnType<ZabReplicator['learnerStatus']> {
+    return this.zab?.learnerStatus();
+  }
+
+  /** When this server last became an established leader (for zk_leader_uptime). */
+  leaderSince = 0;
+  /** Sizes of proposals this server made (zk_last/min/max_proposal_size); -1 until one is made. */
+  readonly proposalSizes = { last: -1, min: -1, max: -1 };
+
   epoch(): number {
     return this.replicator.epoch();
   }
@@ -535,7 +544,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
     this.inFlight.set(txn.zxid, { txn, ...inflight });
-    this.replicator.propose({ zxid: txn.zxid, data: encodeTxn(txn) });
+    const data = encodeTxn(txn);
+    const ps = this.proposalSizes;
+    ps.last = data.length;
+    ps.min = ps.min < 0 ? data.length : Math.min(ps.min, data.length);
+    ps.max = Math.max(ps.max, data.length);
+    this.replicator.propose({ zxid: txn.zxid, data });
     this.scheduleFlush();
   }
 
@@ -644,7 +658,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.role = ev;
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
-    if (ev.role === 'leading' && ev.phase === 'broadcast') this.becomeLeader();
+    if (ev.role === 'leading' && ev.phase === 'broadcast') {
+      this.leaderSince = Date.now();
+      this.becomeLeader();
+    }
     if (wasServing && !this.serving) this.dropClients('lost the quorum');
   }
 

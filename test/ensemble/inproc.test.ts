@@ -4,6 +4,7 @@ import { requests as rq } from '../../src/client/requests';
 import { treeDigest } from '../../src/tree';
 import { startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
 import { writeSyncRequest } from '../../protocol/jute/records';
+import { fourLetter } from '../harness/cli';
 
 const connect = (port: number, o: Partial<Parameters<typeof WireConnection.connect>[0]> = {}) =>
   WireConnection.connect({ host: '127.0.0.1', port, sessionTimeoutMs: 6000, ...o });
@@ -38,6 +39,17 @@ describe('3-server ensemble in one process', () => {
     c.close();
     other.close();
     l.close();
+  });
+
+  test('the leader reports its synced followers in mntr; members report their role in srvr', async () => {
+    const leader = await ens.waitServing();
+    const mntr = await fourLetter(ens.clientPorts[leader], 'mntr');
+    expect(mntr).toMatch(/^zk_server_state\tleader$/m);
+    expect(mntr).toMatch(/^zk_synced_followers\t2$/m);
+    expect(mntr).toMatch(/^zk_learners\t2$/m);
+    expect(mntr).toMatch(/^zk_pending_syncs\t0$/m);
+    expect(mntr).toMatch(/^zk_peer_state\tleading - broadcast$/m);
+    expect(await fourLetter(ens.clientPorts[(leader + 1) % 3], 'srvr')).toMatch(/^Mode: follower$/m);
   });
 
   test('ephemerals of a session created on a follower vanish everywhere when it closes', async () => {

@@ -168,6 +168,12 @@ export class QuorumCore {
     };
   }
 
+  /** Leader only: each learner's sync stage and durable position (for srvr/mntr), else undefined. */
+  learnerStatus(): { sid: number; observer: boolean; stage: LearnerHandle['stage']; ackedZxid: bigint }[] | undefined {
+    if (!this.lead) return undefined;
+    return [...this.lead.learners.values()].map((h) => ({ sid: h.sid, observer: h.observer, stage: h.stage, ackedZxid: h.ackedZxid }));
+  }
+
   /** Whether `zxid` is in our history (logged, or the snapshot point). */
   hasLogged(zxid: bigint): boolean {
     return this.log.has(zxid) || (zxid < this.log.base() && zxid >= 0n);
