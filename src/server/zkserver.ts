@@ -83,6 +83,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
   private touchTimer: NodeJS.Timeout | undefined;
+  /** Leader: which server each session is attached to (ZooKeeper's session owner). */
+  private readonly sessionOwner = new Map<bigint, number>();
   private readonly idGen: SessionIdGenerator;
   private readonly listener: net.Server;
   private readonly connections = new Map<number, ClientConnection>();
@@ -162,6 +164,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
     return server;
+  }
+
+  /** This server's id in the ensemble (its own id standalone). */
+  get myId(): number {
+    return this.options.ensemble?.myid ?? this.options.serverId;
   }
 
   get port(): number {
@@ -325,6 +332,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     const zxid = this.replicator.nextZxid();
+    if (this.zab) this.sessionOwner.set(sessionId, this.myId);
     const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(Date.now()) });
     this.propose(txn, {
       conn,
@@ -348,7 +356,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
     this.sessions.add(sessionId, timeoutMs, Date.now());
-    if (this.zab) this.touched.add(sessionId);
+    if (this.zab) {
+      this.touched.add(sessionId);
+      if (this.replicator.canPropose) this.sessionOwner.set(sessionId, this.myId);
+      else this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'revalidate', sessionId }) });
+    }
     this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, session.passwd));
   }
 
@@ -428,18 +440,25 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     const pending: PendingRequest = { xid, opCode, receivedAt: now };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
-    const txn = this.prep.prep(
-      { opCode, body },
-      {
-        zxid: this.replicator.nextZxid(),
-        now: BigInt(now),
-        session: { id: conn.sessionId, authIds: conn.authIds },
-        ttlEnabled: this.options.ttlEnabled,
-        superDigest: this.options.superDigest,
-        cxid: xid,
-      },
-    );
+    const txn = this.prepWrite(opCode, body, conn.sessionId, conn.authIds, xid, this.myId, now);
     this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
+  }
+
+  /**
+   * Leader side of every client write, local or forwarded. A session that has moved to another
+   * server may not write through its old one: that request becomes a SessionMoved error txn
+   * (ZooKeeper's checkSession with an owner), so a stale connection can never act for the session.
+   */
+  private prepWrite(opCode: number, body: unknown, sessionId: bigint, authIds: readonly Id[], cxid: number, via: number, now: number): Txn {
+    const zxid = this.replicator.nextZxid();
+    const owner = this.sessionOwner.get(sessionId);
+    if (owner !== undefined && owner !== via) {
+      return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
+    }
+    return this.prep.prep(
+      { opCode, body },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid },
+    );
   }
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
@@ -668,6 +687,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** A new leader decides everything from its own applied state: fresh prep, sessions re-armed. */
   private becomeLeader(): void {
     this.prep = new Prep(this.db);
+    // Ownership is re-learned from the learners' claims; until then any server may act for a session.
+    this.sessionOwner.clear();
     const now = Date.now();
     for (const [sid, s] of this.db.sessions) {
       this.idGen.observe(sid);
@@ -700,13 +721,20 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const now = Date.now();
     switch (f.kind) {
       case 'write':
-        return this.prepForwardedWrite(f, now);
+        return this.prepForwardedWrite(f, from, now);
+      case 'revalidate':
+        // The client resumed its session on `from`: requests through any other server now fail.
+        if (this.db.sessions.has(f.sessionId)) this.sessionOwner.set(f.sessionId, from);
+        return;
       case 'createSession': {
+        this.sessionOwner.set(f.sessionId, from);
         const txn = this.prep.prepCreateSession({ sessionId: f.sessionId, timeoutMs: f.timeoutMs, passwd: f.passwd }, { zxid: this.replicator.nextZxid(), now: BigInt(now) });
         this.idGen.observe(f.sessionId);
         return this.propose(txn, {});
       }
       case 'closeSession':
+        // A server the session has moved away from may not close it.
+        if ((this.sessionOwner.get(f.sessionId) ?? from) !== from) return;
         this.sessions.setClosing(f.sessionId);
         return this.proposeCloseSession(f.sessionId, {});
       case 'touch':
@@ -721,7 +749,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
   }
 
-  private prepForwardedWrite(f: Extract<Forward, { kind: 'write' }>, now: number): void {
+  private prepForwardedWrite(f: Extract<Forward, { kind: 'write' }>, from: number, now: number): void {
     const op = opTable.get(f.opCode);
     if (!op || op.kind !== 'write') return;
     let body: unknown;
@@ -731,18 +759,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (!(err instanceof JuteDecodeError)) throw err;
       body = err;
     }
-    const txn = this.prep.prep(
-      { opCode: f.opCode, body },
-      {
-        zxid: this.replicator.nextZxid(),
-        now: BigInt(now),
-        session: { id: f.sessionId, authIds: f.authIds },
-        ttlEnabled: this.options.ttlEnabled,
-        superDigest: this.options.superDigest,
-        cxid: f.cxid,
-      },
-    );
-    this.propose(txn, {});
+    this.propose(this.prepWrite(f.opCode, body, f.sessionId, f.authIds, f.cxid, from, now), {});
   }
 
   afterReady(): void {
@@ -770,6 +787,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       this.sessions.add(txn.sessionId, txn.body.timeoutMs, now);
     } else if (txn.body.type === 'closeSession') {
       this.sessions.remove(txn.sessionId);
+      this.sessionOwner.delete(txn.sessionId);
       const conn = this.connBySession.get(txn.sessionId);
       this.connBySession.delete(txn.sessionId);
       // An expired session's connection is closed; a client-requested close closes after its reply.

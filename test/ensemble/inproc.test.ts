@@ -64,6 +64,25 @@ describe('3-server ensemble in one process', () => {
     l.close();
   });
 
+  test('a session resumed on another server: its old connection gets SessionMoved, the new one works', async () => {
+    const leader = await ens.waitServing();
+    const a = (leader + 1) % 3;
+    const b = (leader + 2) % 3;
+    const oldConn = await connect(ens.clientPorts[a]);
+    expect((await rq.create(oldConn, '/moved', null)).err).toBe(ErrorCode.ok);
+    const { sessionId, passwd } = oldConn.session;
+    const newConn = await connect(ens.clientPorts[b], { sessionId, passwd: passwd! });
+    expect(newConn.session.sessionId).toBe(sessionId);
+    // Through the new server the session works (its claim reaches the leader before this write).
+    expect((await rq.setData(newConn, '/moved', Buffer.from('new'))).err).toBe(ErrorCode.ok);
+    // The stale connection on the old server may no longer act for the session.
+    expect((await rq.setData(oldConn, '/moved', Buffer.from('old'))).err).toBe(ErrorCode.sessionMoved);
+    await sync(newConn, '/moved');
+    expect((await rq.getData(newConn, '/moved')).body!.data!.toString()).toBe('new');
+    oldConn.close();
+    newConn.close();
+  });
+
   test('leader failure: a new leader serves, the session moves, nothing acknowledged is lost', async () => {
     const leader = await ens.waitServing();
     const survivor = (leader + 1) % 3;
