@@ -143,3 +143,26 @@ describe('ensemble with frequent snapshots', () => {
     }
   });
 });
+
+describe('ensemble with an observer', () => {
+  test('an observer serves reads and forwards writes but never votes', async () => {
+    const ens = await startInProcEnsemble(4, {}, { observers: 1 });
+    try {
+      await ens.waitServing();
+      const observer = ens.servers[3]!;
+      expect(observer.mode).toBe('observer');
+      const c = await connect(ens.clientPorts[3]);
+      expect((await rq.create(c, '/from-observer', Buffer.from('o'))).err).toBe(ErrorCode.ok);
+      const leader = ens.leaderIndex();
+      expect(leader).toBeLessThan(3);
+      const l = await connect(ens.clientPorts[leader]);
+      await sync(l, '/');
+      expect((await rq.getData(l, '/from-observer')).body!.data!.toString()).toBe('o');
+      expect(await fourLetter(ens.clientPorts[3], 'srvr')).toMatch(/^Mode: observer$/m);
+      c.close();
+      l.close();
+    } finally {
+      await ens.close();
+    }
+  });
+});

@@ -20,12 +20,14 @@ export interface InProcEnsemble {
   close(): Promise<void>;
 }
 
-export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}): Promise<InProcEnsemble> {
+export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}, opts: { observers?: number } = {}): Promise<InProcEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
   const specs: ServerSpec[] = [];
   const clientPorts: number[] = [];
   for (let i = 1; i <= n; i++) {
-    specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role: 'participant' });
+    // The last `observers` members follow without voting (zoo.cfg `:observer`).
+    const role = i > n - (opts.observers ?? 0) ? 'observer' : 'participant';
+    specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role });
     clientPorts.push(await freePort());
   }
   const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
