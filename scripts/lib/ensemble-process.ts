@@ -19,6 +19,8 @@ export interface EnsembleMember {
   stop(): Promise<void>;
   start(): Promise<void>;
   mode(): Promise<string>;
+  /** Sends a signal to the running process (SIGSTOP/SIGCONT to pause and resume it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export interface TestEnsemble {
@@ -93,6 +95,9 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: { tickTim
         const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(t);
+      },
+      signal(sig) {
+        children.get(id)?.kill(sig);
       },
       async mode() {
         const text = await fourLetter(p.client, 'srvr', 2000).catch(() => '');

@@ -220,6 +220,9 @@ export class ZabReplicator implements Replicator {
       this.host.installSnapshot(zxid, data);
       this.lastCommitted = zxid;
     }
+    if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
+      this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
+    }
     if (r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
       this.store.persist({
         hardState: r.hardState,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { writeSyncRequest } from '../../protocol/jute/records';
 import { WireConnection } from '../../src/client/wire';
@@ -95,6 +96,36 @@ describe('3-server ensemble of real processes', () => {
     expect(w.acked.filter((p) => !present.has(p))).toEqual([]);
     // eslint-disable-next-line no-console
     console.log(`kill -9 all: ${w.acked.length} acknowledged, ${present.size} present after restart, 0 missing`);
+  });
+
+  test('a leader that logged a write no follower got is truncated when it rejoins (TRUNC)', async () => {
+    const leader = await ens.waitLeader();
+    const followers = [0, 1, 2].filter((i) => i !== leader);
+    const c = await connect(ens.members[leader].clientPort);
+    expect((await rq.create(c, '/diverge', null)).err).toBe(ErrorCode.ok);
+    // Followers frozen, so the leader logs the proposal but gets no ACK. Then every process dies:
+    // the PROPOSAL the kernel buffered for the frozen followers dies unread with them.
+    for (const f of followers) ens.members[f].signal('SIGSTOP');
+    const doomed = rq.create(c, '/diverge/uncommitted', null).then((r) => `replied ${r.err}`, () => 'connection lost');
+    await new Promise((r) => setTimeout(r, 150));
+    await ens.members[leader].kill9();
+    await Promise.all(followers.map((f) => ens.members[f].kill9()));
+    // Never acknowledged: cut off.
+    expect(await doomed).toBe('connection lost');
+    await Promise.all(followers.map((f) => ens.members[f].start()));
+    const newLeader = await ens.waitLeader();
+    expect(followers).toContain(newLeader);
+    const c2 = await connect(ens.members[newLeader].clientPort);
+    expect((await rq.create(c2, '/diverge/committed', null)).err).toBe(ErrorCode.ok);
+    c2.close();
+    await ens.members[leader].start();
+    await ens.waitServing();
+    for (const m of ens.members) {
+      expect([...(await syncedChildren(m.clientPort, '/diverge'))].sort()).toEqual(['committed']);
+    }
+    const oldLog = fs.readFileSync(ens.members[leader].cfgPath.replace(/zoo(\d+)\.cfg$/, 's$1.log'), 'utf8');
+    expect(oldLog).toMatch(/\(TRUNC\)/);
+    c.close();
   });
 
   test('a follower that missed writes catches up after restart', async () => {
