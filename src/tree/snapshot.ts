@@ -75,7 +75,8 @@ export function deserializeSnapshot(buf: Buffer): ZkDatabase {
       czxid: big(czxid), mzxid: big(mzxid), ctime: big(ctime), mtime: big(mtime), version, cversion, aversion,
       ephemeralOwner: big(ephemeralOwner), dataLength: data?.length ?? 0, numChildren: 0, pzxid: big(pzxid),
     };
-    const node: ZNode = { data, acl: acl.map((a) => ({ perms: a.perms, id: { ...a.id } })), stat, children: new Set(), kind };
+    // Nodes with equal ACLs share one list: ACL lists are replaced on setACL, never mutated.
+    const node: ZNode = { data, acl, stat, children: new Set(), kind };
     if (ttl !== null) node.ttl = big(ttl);
     tree.insert(path, node);
   }
