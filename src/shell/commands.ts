@@ -330,21 +330,32 @@ const set: CommandDef = {
   },
 };
 
+/** get/stat parse: a path is required, and zkCli's deprecated `cmd path watch` form still works. */
+function parseWatchedRead(def: () => CommandDef, hint: string, spec: OptionsSpec): CommandDef['parse'] {
+  return (p, words, ctx) => {
+    minArgs(2, () => usageOf(def()))(p);
+    return deprecatedWatchForm(def().name, hint, spec)(p, words, ctx);
+  };
+}
+
+/** A read that may leave a one-shot watch: the shell prints its event once it fires. */
+async function watchedRead<T extends object>(ctx: CommandContext, path: string, watch: boolean, call: () => Promise<T>): Promise<T> {
+  checkPath(path);
+  const r = await zkCall(path, call);
+  if (watch) ctx.watchOnce((r as { watch?: Promise<WatchedEvent> }).watch);
+  return r;
+}
+
 const getSpec: OptionsSpec = { opts: [flag('s', 'stats'), flag('w', 'watch')] };
 const get: CommandDef = {
   name: 'get',
   optionStr: '[-s] [-w] path',
   options: getSpec,
-  parse(p, words, ctx) {
-    minArgs(2, () => usageOf(get))(p);
-    return deprecatedWatchForm('get', 'get [-s] [-w] path', getSpec)(p, words, ctx);
-  },
+  parse: parseWatchedRead(() => get, 'get [-s] [-w] path', getSpec),
   async run(ctx, p) {
     const path = p.args[1]!;
     const watch = p.opts.has('w');
-    checkPath(path);
-    const r = await zkCall(path, () => ctx.zk.getData(path, { watch }));
-    if (watch) ctx.watchOnce((r as { watch?: Promise<WatchedEvent> }).watch);
+    const r = await watchedRead(ctx, path, watch, () => ctx.zk.getData(path, { watch }));
     ctx.out(utf8(r.data));
     if (p.opts.has('s')) printStat(ctx, r.stat);
     return { path, data: r.data === null ? null : r.data.toString('utf8'), stat: statJson(r.stat) };
@@ -374,9 +385,7 @@ const ls: CommandDef = {
       }, (w) => ctx.watchOnce(w));
       return { path, paths };
     }
-    checkPath(path);
-    const r = await zkCall(path, () => ctx.zk.getChildren(path, { watch }));
-    if (watch) ctx.watchOnce((r as { watch?: Promise<WatchedEvent> }).watch);
+    const r = await watchedRead(ctx, path, watch, () => ctx.zk.getChildren(path, { watch }));
     const children = r.children.slice().sort();
     ctx.out(javaList(children));
     if (p.opts.has('s')) printStat(ctx, r.stat);
@@ -443,16 +452,11 @@ const stat: CommandDef = {
   name: 'stat',
   optionStr: '[-w] path',
   options: statSpec,
-  parse(p, words, ctx) {
-    minArgs(2, () => usageOf(stat))(p);
-    return deprecatedWatchForm('stat', 'stat [-w] path', statSpec)(p, words, ctx);
-  },
+  parse: parseWatchedRead(() => stat, 'stat [-w] path', statSpec),
   async run(ctx, p) {
     const path = p.args[1]!;
     const watch = p.opts.has('w');
-    checkPath(path);
-    const r = await zkCall(path, () => ctx.zk.exists(path, { watch }));
-    if (watch) ctx.watchOnce((r as { watch?: Promise<WatchedEvent> }).watch);
+    const r = await watchedRead(ctx, path, watch, () => ctx.zk.exists(path, { watch }));
     if (r.stat === null) throw new CliError(cliErrorMessage(ErrorCode.noNode, path), 1, ErrorCode.noNode, path);
     printStat(ctx, r.stat);
     return { path, stat: statJson(r.stat) };
