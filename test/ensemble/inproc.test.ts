@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
@@ -39,6 +40,34 @@ describe('3-server ensemble in one process', () => {
     c.close();
     other.close();
     l.close();
+  });
+
+  test('garbage on a peer port is refused and the ensemble keeps serving', async () => {
+    const leader = await ens.waitServing();
+    const target = ens.options[leader].ensemble!.servers[leader];
+    const send = (bytes: Buffer) =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port: target.quorumPort }, () => s.write(bytes));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(true));
+        setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 3000);
+      });
+    const hello = (magic: number, id: number) => {
+      const b = Buffer.alloc(8);
+      b.writeUInt32BE(magic, 0);
+      b.writeInt32BE(id, 4);
+      return b;
+    };
+    expect(await send(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toBe(true); // wrong magic
+    expect(await send(hello(0x5a424b50, 99))).toBe(true); // not a member
+    expect(await send(hello(0x5a424b50, -1))).toBe(true);
+    const c = await connect(ens.clientPorts[(leader + 1) % 3]);
+    expect((await rq.create(c, '/after-garbage', null)).err).toBe(ErrorCode.ok);
+    c.close();
+    expect(ens.leaderIndex()).toBe(leader);
   });
 
   test('the leader reports its synced followers in mntr; members report their role in srvr', async () => {
