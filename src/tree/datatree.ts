@@ -13,6 +13,13 @@ export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
  * the create counter and shows `2 * stored - numChildren`; both views are kept consistent because
  * the stored counter is always `(cversion + numChildren) / 2` (see `childCreates`).
  */
+/**
+ * Leaves (most nodes) share this empty set instead of owning one: 300k idle Sets are most of the
+ * garbage a snapshot load makes. insert() gives a node its own set with its first child; nothing
+ * else adds children, and deleting from it is a no-op.
+ */
+export const NO_CHILDREN: Set<string> = new Set<string>();
+
 export interface ZNode {
   data: Buffer | null;
   acl: ACL[];
@@ -111,6 +118,7 @@ export class DataTree {
     if (parent !== undefined) {
       const p = this.nodes.get(parent);
       if (!p) throw new Error(`insert: parent of ${path} missing`);
+      if (p.children === NO_CHILDREN) p.children = new Set();
       p.children.add(basename(path));
       p.stat.numChildren = p.children.size;
     }
@@ -176,7 +184,7 @@ export function newNode(args: {
   stat.mtime = args.time;
   stat.ephemeralOwner = args.ephemeralOwner;
   stat.dataLength = args.data?.length ?? 0;
-  const node: ZNode = { data: args.data, acl: args.acl, stat, children: new Set(), kind: args.kind };
+  const node: ZNode = { data: args.data, acl: args.acl, stat, children: NO_CHILDREN, kind: args.kind };
   if (args.ttl !== undefined) node.ttl = args.ttl;
   return node;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { ACL, Stat } from '../../protocol/jute/data';
-import { DataTree, type NodeKind, type ZNode } from './datatree';
+import { DataTree, NO_CHILDREN, type NodeKind, type ZNode } from './datatree';
 import type { ZkDatabase } from './database';
 
 const SNAPSHOT_FORMAT = 2;
@@ -76,7 +76,7 @@ export function deserializeSnapshot(buf: Buffer): ZkDatabase {
       ephemeralOwner: big(ephemeralOwner), dataLength: data?.length ?? 0, numChildren: 0, pzxid: big(pzxid),
     };
     // Nodes with equal ACLs share one list: ACL lists are replaced on setACL, never mutated.
-    const node: ZNode = { data, acl, stat, children: new Set(), kind };
+    const node: ZNode = { data, acl, stat, children: NO_CHILDREN, kind };
     if (ttl !== null) node.ttl = big(ttl);
     tree.insert(path, node);
   }
