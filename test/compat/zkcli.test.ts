@@ -208,7 +208,7 @@ describe.each(compatTargets())('zkCli.sh against %s', (kind) => {
       'WatchedEvent state:SyncConnected type:DataWatchRemoved path:/a',
       'WatchedEvent state:Closed type:None path:null',
       'WatchedEvent state:SyncConnected type:None path:null',
-      'WatchedEvent state:Closed type:None path:null',
+      // (the Closed event of the final `quit` races zkCli's own JVM exit; normalize() drops it)
     ]);
     expectInOrder(['printwatches is on', 'printwatches is off']);
   });
