@@ -126,12 +126,13 @@ export class FourLetterWords {
     const s = this.server;
     const o = s.options;
     const sizes = s.store.sizes();
+    const dirs = s.store.describe();
     return {
       clientPort: s.port,
       secureClientPort: -1,
-      dataDir: s.store.describe().dataDir,
+      dataDir: dirs.dataDir,
       dataDirSize: sizes.dataBytes,
-      dataLogDir: s.store.describe().dataLogDir,
+      dataLogDir: dirs.dataLogDir,
       dataLogSize: sizes.logBytes,
       tickTime: o.tickTimeMs,
       maxClientCnxns: o.maxClientCnxns,

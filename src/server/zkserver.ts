@@ -24,7 +24,7 @@ import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
-import { ClientConnection, type ConnectionHost } from './connection';
+import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';
 import { writeNotification, writeReply } from './replies';
 import type { PendingRequest } from './pending';
@@ -228,7 +228,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       socket.destroy();
       return;
     }
-    const ip = socket.remoteAddress ?? '';
+    // Per-IP limit keyed like ACLs: `::ffff:1.2.3.4` and `1.2.3.4` are the same client.
+    const ip = normalizeAddress(socket.remoteAddress ?? '');
     const count = this.connsByIp.get(ip) ?? 0;
     if (this.options.maxClientCnxns > 0 && count >= this.options.maxClientCnxns) {
       this.logger.warn({ ip, max: this.options.maxClientCnxns }, `Too many connections from ${ip} - max is ${this.options.maxClientCnxns}`);
@@ -238,13 +239,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.connsByIp.set(ip, count + 1);
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
-    (conn as unknown as { ipKey: string }).ipKey = ip;
     this.connections.set(conn.id, conn);
   }
 
   onClosed(conn: ClientConnection, reason: string): void {
     if (!this.connections.delete(conn.id)) return;
-    const ip = (conn as unknown as { ipKey: string }).ipKey;
+    const ip = conn.remoteAddress;
     const n = (this.connsByIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.connsByIp.delete(ip);
     else this.connsByIp.set(ip, n);
