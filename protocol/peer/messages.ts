@@ -48,10 +48,14 @@ export type PeerMessage =
   | { type: 'ack'; zxid: bigint; newLeader: boolean }
   | { type: 'commit'; zxid: bigint }
   | { type: 'inform'; zxid: bigint; data: Buffer }
-  | { type: 'ping'; tick: number }
+  /** Leader -> learner: lease round `round`; the learner echoes the same message back. */
+  | { type: 'ping'; round: number }
+  /** Any peer -> any peer on an otherwise idle link, so a silent peer is noticed by timeout. */
+  | { type: 'heartbeat' }
   // Learner -> leader services (carried for the server layer; the core passes them through)
   | { type: 'request'; data: Buffer }
   | { type: 'revalidate'; sessionId: bigint; timeoutMs: number; valid: boolean }
+  /** Learner -> leader: a client sync (zxid unused, 0). Leader -> learner: the answer, once a quorum confirmed the leader. */
   | { type: 'sync'; zxid: bigint };
 
 export type PeerMessageType = PeerMessage['type'];

@@ -21,7 +21,7 @@ export interface Proxy {
   frames: RecordedChunk[];
   /** Destroys every open connection (both sides); new connections are still accepted. */
   cutAll(): void;
-  /** Stops forwarding (bytes are buffered by TCP/socket pause) until resume(). */
+  /** Stops forwarding: bytes, ends and resets are held (nobody is told) until resume() replays them. */
   pause(): void;
   resume(): void;
   close(): Promise<void>;
@@ -33,26 +33,31 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promis
   let paused = false;
   let nextConn = 0;
 
+  // While paused, everything a socket reports — bytes, its end, a reset, its close — is held and
+  // replayed in order on resume: the other side is told nothing, as with iptables DROP.
+  const held: Array<() => void> = [];
+  const relay = (fn: () => void) => (paused ? held.push(fn) : fn());
+
   const server = net.createServer((client) => {
     const conn = nextConn++;
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    if (paused) {
-      client.pause();
-      upstream.pause();
-    }
     const pipe = (from: net.Socket, to: net.Socket, direction: Direction) => {
-      from.on('data', (data) => {
-        frames.push({ direction, conn, data: Buffer.from(data) });
-        to.write(data);
-      });
-      from.on('end', () => to.end());
-      from.on('error', () => to.destroy());
-      from.on('close', () => {
-        to.destroy();
-        pairs.delete(pair);
-      });
+      from.on('data', (data) =>
+        relay(() => {
+          frames.push({ direction, conn, data: Buffer.from(data) });
+          to.write(data);
+        }),
+      );
+      from.on('end', () => relay(() => to.end()));
+      from.on('error', () => relay(() => to.destroy()));
+      from.on('close', () =>
+        relay(() => {
+          to.destroy();
+          pairs.delete(pair);
+        }),
+      );
     };
     pipe(client, upstream, 'client');
     pipe(upstream, client, 'server');
@@ -74,17 +79,10 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promis
         },
         pause: () => {
           paused = true;
-          for (const [a, b] of pairs) {
-            a.pause();
-            b.pause();
-          }
         },
         resume: () => {
           paused = false;
-          for (const [a, b] of pairs) {
-            a.resume();
-            b.resume();
-          }
+          for (const fn of held.splice(0)) fn();
         },
         close: () =>
           new Promise<void>((res) => {

@@ -78,7 +78,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly awaiting = new Map<string, Awaiting>();
   /** Learner: sessions touched since the last report to the leader. */
   private readonly touched = new Set<bigint>();
-  /** Learner: syncs waiting for the leader's answer, in send order. */
+  /** syncs waiting for the quorum's answer, in request order. */
   private readonly syncWaiters: PendingRequest[] = [];
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
@@ -490,20 +490,22 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   /**
-   * sync: on the leader (or standalone) the reply waits until everything proposed so far has
-   * committed; on a learner it first asks the leader how far it has proposed, then waits until
-   * this server has applied that far (ZOOKEEPER-1675: a real round trip, not a local no-op).
+   * sync (ZOOKEEPER-1675: a quorum round trip, not a local no-op). Standalone, the reply waits
+   * until everything proposed so far has committed. In an ensemble the leader's core answers with
+   * how far it has proposed, but only once a quorum has confirmed it still leads after the request
+   * arrived, so a deposed leader never answers from stale data; this server then waits until it
+   * has applied that far.
    */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void {
     this.barrierWaiting.add(conn);
-    if (this.replicator.canPropose || !this.zab) {
+    if (!this.zab) {
       this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
       return;
     }
     const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: Date.now(), exec, barrierZxid: 1n << 62n };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
-    if (!this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'sync' }) })) {
-      conn.destroy('no leader for sync');
+    if (!this.zab.requestSync()) {
+      conn.destroy('no quorum for sync');
       return;
     }
     this.syncWaiters.push(pending);
@@ -743,9 +745,6 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           if (s && !this.sessions.touch(sid, now) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, now);
         }
         return;
-      case 'sync':
-        this.zab?.sendTo(from, { type: 'sync', zxid: this.replicator.lastProposedZxid() });
-        return;
     }
   }
 
@@ -772,12 +771,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.replicator.compactLog?.(zxid);
   }
 
-  /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */
-  onLeaderMessage(msg: PeerMessage): void {
-    if (msg.type !== 'sync') return;
+  /** The quorum answered the oldest waiting sync: it completes once this server has applied that far. */
+  onSyncAnswer(zxid: bigint): void {
     const pending = this.syncWaiters.shift();
     if (!pending) return;
-    pending.barrierZxid = msg.zxid;
+    pending.barrierZxid = zxid;
     this.drainBarriers(Date.now());
   }
 

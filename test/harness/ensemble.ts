@@ -6,6 +6,7 @@ import { ZkServer } from '../../src/server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
 import { freePort } from './ports';
+import { startProxy, type Proxy } from './proxy';
 
 /** An in-process ensemble on loopback: one ZkServer per member, each with its own data dir. */
 export interface InProcEnsemble {
@@ -17,10 +18,20 @@ export interface InProcEnsemble {
   stop(i: number): Promise<void>;
   leaderIndex(): number;
   waitServing(timeoutMs?: number): Promise<number>;
+  /**
+   * With `proxied`: silently stop the peer link between members i and j (0-based) in both
+   * directions — bytes are held, nobody is told, as with iptables DROP — or let it flow again.
+   */
+  cut(i: number, j: number): void;
+  heal(i: number, j: number): void;
   close(): Promise<void>;
 }
 
-export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}, opts: { observers?: number } = {}): Promise<InProcEnsemble> {
+export async function startInProcEnsemble(
+  n: number,
+  overrides: Partial<ServerOptions> = {},
+  opts: { observers?: number; proxied?: boolean; ensemble?: { initLimit?: number; syncLimit?: number } } = {},
+): Promise<InProcEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
   const specs: ServerSpec[] = [];
   const clientPorts: number[] = [];
@@ -30,7 +41,32 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
     specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role });
     clientPorts.push(await freePort());
   }
+  // Proxied: member a reaches every member b < a (the larger id dials) through its own proxy, so
+  // each link can be cut silently on its own. Only a's view of b's address changes.
+  const proxies = new Map<string, Proxy>();
+  const viewOf = async (a: ServerSpec): Promise<ServerSpec[]> => {
+    if (!opts.proxied) return specs;
+    const view: ServerSpec[] = [];
+    for (const b of specs) {
+      if (b.id >= a.id) view.push(b);
+      else {
+        const p = await startProxy(b.quorumPort);
+        proxies.set(`${a.id}-${b.id}`, p);
+        view.push({ ...b, quorumPort: p.port });
+      }
+    }
+    return view;
+  };
+  const proxyOf = (i: number, j: number): Proxy => {
+    const [a, b] = i > j ? [i + 1, j + 1] : [j + 1, i + 1];
+    const p = proxies.get(`${a}-${b}`);
+    if (!p) throw new Error(`no proxy between members ${i} and ${j} (start the ensemble with proxied: true)`);
+    return p;
+  };
   const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
+  const views = await Promise.all(specs.map(viewOf));
+  // syncLimit 10 x tickTime 100: a 1 s lease, so event-loop stalls on a busy CI machine do not
+  // depose the leader mid-test (the simulator and the Getting Started test cover small limits).
   const options = specs.map((s, i) =>
     defaultServerOptions({
       port: clientPorts[i],
@@ -38,7 +74,7 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
       serverId: s.id,
       tickTimeMs: 100,
       fourLetterWhitelist: '*',
-      ensemble: { myid: s.id, servers: specs, initLimit: 10, syncLimit: 5 },
+      ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 10, syncLimit: opts.ensemble?.syncLimit ?? 10 },
       ...overrides,
     }),
   );
@@ -71,8 +107,12 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    cut: (i, j) => proxyOf(i, j).pause(),
+    heal: (i, j) => proxyOf(i, j).resume(),
     async close() {
+      for (const p of proxies.values()) p.resume();
       for (let i = 0; i < n; i++) await ens.stop(i);
+      for (const p of proxies.values()) await p.close();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

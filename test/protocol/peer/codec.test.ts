@@ -38,7 +38,8 @@ const message: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ type: fc.constantFrom('snap' as const, 'proposal' as const, 'inform' as const), zxid, data: bytes }),
   fc.record({ type: fc.constant('newleader' as const), epoch, zxid }),
   fc.record({ type: fc.constant('ack' as const), zxid, newLeader: fc.boolean() }),
-  fc.record({ type: fc.constant('ping' as const), tick: count }),
+  fc.record({ type: fc.constant('ping' as const), round: count }),
+  fc.record({ type: fc.constant('heartbeat' as const) }),
   fc.record({ type: fc.constant('request' as const), data: bytes }),
   fc.record({
     type: fc.constant('revalidate' as const),
@@ -53,7 +54,8 @@ const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 describe('peer codec: golden frames', () => {
   // Built by hand from the layout (length, version, msgpack array), not from the encoder.
   const golden: Array<[string, PeerMessage]> = [
-    ['00000004 | 01 | 92 0f 05', { type: 'ping', tick: 5 }],
+    ['00000004 | 01 | 92 0f 05', { type: 'ping', round: 5 }],
+    ['00000003 | 01 | 91 13', { type: 'heartbeat' }],
     ['0000000c | 01 | 92 0d d3 00000001 00000002', { type: 'commit', zxid: 0x100000002n }],
     ['0000000f | 01 | 93 0b d3 00000002 00000001 c4 01 78', { type: 'proposal', zxid: 0x200000001n, data: Buffer.from('x') }],
     ['0000000d | 01 | 93 0c d3 00000001 00000003 c3', { type: 'ack', zxid: 0x100000003n, newLeader: true }],
@@ -152,9 +154,9 @@ describe('peer codec: malformed input is rejected', () => {
   });
 
   it('fields of the wrong type or out of range', () => {
-    expect(bad([15, -1])).toThrow(/ping.tick/);
-    expect(bad([15, 1.5])).toThrow(/ping.tick/);
-    expect(bad([15, 'x'])).toThrow(/ping.tick/);
+    expect(bad([15, -1])).toThrow(/ping.round/);
+    expect(bad([15, 1.5])).toThrow(/ping.round/);
+    expect(bad([15, 'x'])).toThrow(/ping.round/);
     expect(bad([13, -5n])).toThrow(/commit.zxid/);
     expect(bad([12, 1n, 1])).toThrow(/ack.newLeader: expected a boolean/);
     expect(bad([11, 1n, 'text'])).toThrow(/proposal.data: expected bytes/);

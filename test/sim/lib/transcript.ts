@@ -162,6 +162,12 @@ export class Conversation {
     return this.drain();
   }
 
+  /** A client of this (leader) server asks for sync. */
+  sync(): this {
+    this.lines.push(`> requestSync -> ${this.core.requestSync() ? 'queued' : 'refused'}`);
+    return this.drain();
+  }
+
   compact(z: string): this {
     this.lines.push(`> compact ${z}`);
     this.core.compact(zx(z));
@@ -240,7 +246,9 @@ export class Conversation {
     if (r.committed.length > 0) out.push(`  commit: ${r.committed.map((e) => fmtZxid(e.zxid)).join(' ')}`);
     for (const ev of r.roleEvents) out.push(`  role: ${ev.role}/${ev.phase} leader=${ev.leader === undefined ? '-' : `n${ev.leader}`} epoch=${ev.epoch}`);
     for (const f of r.forwarded) out.push(`  forwarded from n${f.from}: ${fmtMsg(f.msg)}`);
+    for (const z of r.syncs) out.push(`  sync answered: apply up to ${fmtZxid(z)}`);
     for (const e of r.errors) out.push(`  error: ${e}`);
+    for (const n of r.notes) out.push(`  note: ${n}`);
     if (!quiet) this.lines.push(...out);
   }
 }
