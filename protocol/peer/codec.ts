@@ -114,7 +114,7 @@ const FIELDS: Record<PeerMessageType, { tag: number; fields: ReadonlyArray<reado
   ack: { tag: 12, fields: [['zxid', 'zxid'], ['newLeader', 'bool']] },
   commit: { tag: 13, fields: [['zxid', 'zxid']] },
   inform: { tag: 14, fields: [['zxid', 'zxid'], ['data', 'bytes']] },
-  ping: { tag: 15, fields: [['round', 'count']] },
+  ping: { tag: 15, fields: [['round', 'count'], ['echoed', 'count']] },
   request: { tag: 16, fields: [['data', 'bytes']] },
   revalidate: { tag: 17, fields: [['sessionId', 'session'], ['timeoutMs', 'ms'], ['valid', 'bool']] },
   sync: { tag: 18, fields: [['zxid', 'zxid']] },

@@ -48,8 +48,11 @@ export type PeerMessage =
   | { type: 'ack'; zxid: bigint; newLeader: boolean }
   | { type: 'commit'; zxid: bigint }
   | { type: 'inform'; zxid: bigint; data: Buffer }
-  /** Leader -> learner: lease round `round`; the learner echoes the same message back. */
-  | { type: 'ping'; round: number }
+  /**
+   * Leader -> learner: lease round `round`, and `echoed`, the highest round this learner's echoes
+   * have reached so far. Learner -> leader: the echo of `round` (`echoed` 0).
+   */
+  | { type: 'ping'; round: number; echoed: number }
   /** Any peer -> any peer on an otherwise idle link, so a silent peer is noticed by timeout. */
   | { type: 'heartbeat' }
   // Learner -> leader services (carried for the server layer; the core passes them through)

@@ -126,6 +126,11 @@ export class ZabReplicator implements Replicator {
     return this.core.status();
   }
 
+  /** Core ticks since the leader last confirmed it hears us (QuorumCore.contactAge). */
+  contactAge(): number {
+    return this.core.contactAge();
+  }
+
   learnerStatus(): ReturnType<QuorumCore['learnerStatus']> {
     return this.core.learnerStatus();
   }

@@ -24,6 +24,7 @@ import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
+import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';
 import { writeNotification, writeReply } from './replies';
@@ -83,6 +84,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
   private touchTimer: NodeJS.Timeout | undefined;
+  /** The quorum core's tick (tickTime/10) in an ensemble. */
+  private coreTickMs = 0;
   /** Leader: which server each session is attached to (ZooKeeper's session owner). */
   private readonly sessionOwner = new Map<bigint, number>();
   private readonly idGen: SessionIdGenerator;
@@ -138,8 +141,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server = new ZkServer(options, store, db, logger);
       if (options.ensemble) {
         server.publishEnsembleConfig();
-        const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        const { replicator, timing } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
         server.zab = replicator;
+        server.coreTickMs = timing.coreTickMs;
         server.replicator = replicator;
         server.serving = false;
       } else {
@@ -159,7 +163,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     server.housekeeping.start();
     if (server.zab) {
       server.zab.start();
-      server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
+      // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
+      // the leader can expire their sessions) counts on both this often.
+      server.touchTimer = setInterval(() => {
+        server.reportTouches();
+        server.checkContact();
+      }, server.coreTickMs);
       server.touchTimer.unref();
     }
     logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
@@ -302,6 +311,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       minSessionTimeoutMs: this.options.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
     });
+    if (this.contactAgeMs() >= contactLimitMs(timeoutMs)) {
+      conn.destroy('no recent round trip with the leader');
+      return;
+    }
     if (req.sessionId === 0n) this.createSession(conn, timeoutMs);
     else this.resumeSession(conn, req.sessionId, req.passwd, timeoutMs);
   }
@@ -468,6 +481,25 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.awaiting.set(key, { conn, pending, respond });
+  }
+
+  /** Milliseconds since this server last knew its leader hears it (0 on the leader; Infinity when not serving). */
+  private contactAgeMs(): number {
+    return this.zab ? this.zab.contactAge() * this.coreTickMs : 0;
+  }
+
+  /**
+   * A follower cut off from its leader (in either direction) disconnects each client once it has
+   * gone a quarter of that client's session timeout without a confirmed round trip, long before
+   * the leader could expire the session (contactLimitMs): the client hears Disconnected and moves
+   * to a server that has a quorum, so a lock holder never outlives its lock unknowingly.
+   */
+  private checkContact(): void {
+    const age = this.contactAgeMs();
+    if (age === 0 || !this.serving) return;
+    for (const c of [...this.connections.values()]) {
+      if (c.sessionId !== 0n && age >= contactLimitMs(c.timeoutMs)) c.destroy('no recent round trip with the leader');
+    }
   }
 
   /** Learner: tells the leader which sessions are alive (ZooKeeper piggybacks this on PINGs). */

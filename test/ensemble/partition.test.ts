@@ -1,9 +1,11 @@
 /**
  * Proves members that leave silently (no FIN, no RST: a cut that holds the bytes, as iptables DROP
- * does) are noticed by timeouts, and that a leader cut off from its quorum never answers `sync`
- * from stale data (issue 9 item 7), with in-process members whose peer links run through proxies.
+ * does) are noticed by timeouts, that a leader cut off from its quorum never answers `sync` from
+ * stale data (issue 9 item 7), and that a follower cut off from its leader disconnects its clients
+ * before the leader can expire their sessions (item 8), with in-process members whose peer links
+ * run through proxies.
  */
-import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { writeSyncRequest } from '../../protocol/jute/records';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
@@ -72,6 +74,43 @@ describe('silent departures', () => {
         .catch(() => 'sync failed');
       expect(['sync failed', 'read after']).toContain(outcome);
       stale.close();
+    } finally {
+      await ens.close();
+    }
+  });
+});
+
+describe('a follower cut off from its leader', () => {
+  test('disconnects its clients before the leader can expire their sessions (no two lock holders)', async () => {
+    // tickTime 200, minSessionTimeout 800: the leader may expire an idle session 800 ms after the
+    // follower's last report; the follower must drop its clients well before (a quarter of 800 ms
+    // after its last round trip with the leader). syncLimit 10 (2 s) is far longer: the follower
+    // still believes it follows when the session could expire.
+    const ens = await startInProcEnsemble(3, { tickTimeMs: 200, minSessionTimeoutMs: 800, maxSessionTimeoutMs: 8000 }, { proxied: true });
+    try {
+      const leader = await ens.waitServing();
+      const follower = (leader + 1) % 3;
+      const holder = await connect(ens.clientPorts[follower], { sessionTimeoutMs: 800 });
+      expect((await rq.create(holder, '/lock', null, CreateFlags.ephemeral)).err).toBe(ErrorCode.ok);
+      const observer = await connect(ens.clientPorts[leader]);
+      expect((await rq.exists(observer, '/lock', true)).err).toBe(ErrorCode.ok);
+      const order: string[] = [];
+      const seen = new Promise<void>((resolve) => {
+        const note = (what: string) => {
+          if (!order.includes(what)) order.push(what);
+          if (order.length === 2) resolve();
+        };
+        holder.once('close', () => note('lock holder disconnected'));
+        observer.on('notification', (n: { path: string }) => n.path === '/lock' && note('lock released by session expiry'));
+      });
+      // The holder keeps its session busy, as a lock holder's client library would.
+      const pinger = setInterval(() => holder.ping().catch(() => undefined), 100);
+      ens.cut(leader, follower);
+      const bound = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`waited 15 s for both events; saw ${JSON.stringify(order)}`)), 15_000));
+      await Promise.race([seen, bound]);
+      clearInterval(pinger);
+      expect(order).toEqual(['lock holder disconnected', 'lock released by session expiry']);
+      observer.close();
     } finally {
       await ens.close();
     }

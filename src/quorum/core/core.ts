@@ -68,6 +68,12 @@ export interface LearnerState {
   startTick: number;
   lastHeard: number;
   buf: SyncBuffer | undefined;
+  /** When our NEWLEADER ACK left; the UPTODATE that answers it confirms a round trip from then. */
+  ackTick: number;
+  /** Send tick of each recent echo, by round, until the leader confirms one (PING.echoed). */
+  echoSent: Map<number, number>;
+  /** Send tick of the newest echo the leader confirmed it received. */
+  contactTick: number;
 }
 
 /** Persistence the planted bugs hold back until the next Ready. */
@@ -176,6 +182,19 @@ export class QuorumCore {
       round: this.round,
       tick: this.now,
     };
+  }
+
+  /**
+   * Core ticks since this server last had proof that its leader hears it: for a learner in
+   * broadcast, since it sent the newest echo its leader confirmed (PING.echoed) — everything it sent
+   * before, its clients' session touches included, reached the leader. 0 for an established
+   * leader; Infinity otherwise. The server disconnects a client once this exceeds a quarter of the
+   * client's session timeout (quorumTiming explains why), long before the leader could expire it.
+   */
+  contactAge(): number {
+    if (this.lead) return this.lead.phase === 'broadcast' ? 0 : Infinity;
+    const l = this.learn;
+    return l && l.phase === 'broadcast' ? this.now - l.contactTick : Infinity;
   }
 
   /** Leader only: each learner's sync stage and durable position (for srvr/mntr), else undefined. */
@@ -698,7 +717,7 @@ export class QuorumCore {
     }
     lead.nextPingTick = this.now + (this.cfg.pingIntervalTicks ?? 1);
     for (const h of lead.learners.values()) {
-      if (h.stage === 'syncing' || h.stage === 'active') this.send(h.sid, { type: 'ping', round: lead.round });
+      if (h.stage === 'syncing' || h.stage === 'active') this.send(h.sid, { type: 'ping', round: lead.round, echoed: h.echoRound });
     }
   }
 
@@ -973,6 +992,9 @@ export class QuorumCore {
       startTick: this.now,
       lastHeard: this.now,
       buf: undefined,
+      ackTick: this.now,
+      echoSent: new Map(),
+      contactTick: this.now,
     };
     this.learn = l;
     this.roleEvent();
@@ -1001,9 +1023,9 @@ export class QuorumCore {
    */
   private tickLearner(l: LearnerState): void {
     if (l.phase === 'synced' || l.phase === 'broadcast') {
-      if (this.now - l.lastHeard >= this.cfg.syncLimitTicks) this.abandonLeader();
+      if (this.now - l.lastHeard >= this.cfg.syncLimitTicks) return this.abandonLeader();
     } else if (this.now - l.startTick >= this.cfg.initLimitTicks) {
-      this.abandonLeader();
+      return this.abandonLeader();
     }
   }
 
@@ -1114,6 +1136,7 @@ export class QuorumCore {
     this.currentEpoch = msg.epoch;
     this.queueHardState();
     l.phase = 'synced';
+    l.ackTick = this.now;
     this.send(l.leader, { type: 'ack', zxid: msg.zxid, newLeader: true });
   }
 
@@ -1142,12 +1165,22 @@ export class QuorumCore {
     if (l.phase !== 'synced') throw new ProtocolViolation('UPTODATE before NEWLEADER');
     if (msg.zxid > this.log.lastZxid()) throw new ProtocolViolation('UPTODATE beyond our log');
     l.phase = 'broadcast';
+    l.contactTick = l.ackTick; // the leader sent UPTODATE after it got our NEWLEADER ACK
     this.roleEvent();
     this.commitTo(msg.zxid);
   }
 
   onLeaderPing(l: LearnerState, msg: MessageOf<'ping'>): void {
-    if (l.phase === 'synced' || l.phase === 'broadcast') this.send(l.leader, { type: 'ping', round: msg.round });
+    if (l.phase !== 'synced' && l.phase !== 'broadcast') return;
+    const confirmed = l.echoSent.get(msg.echoed);
+    if (confirmed !== undefined && confirmed > l.contactTick) l.contactTick = confirmed;
+    // Rounds up to the confirmed one, or too old to matter, are done with (Map keeps insertion order).
+    for (const [r, t] of l.echoSent) {
+      if (r > msg.echoed && this.now - t < this.cfg.syncLimitTicks) break;
+      l.echoSent.delete(r);
+    }
+    l.echoSent.set(msg.round, this.now);
+    this.send(l.leader, { type: 'ping', round: msg.round, echoed: 0 });
   }
 
   onSyncAnswer(l: LearnerState, msg: MessageOf<'sync'>): void {

@@ -21,6 +21,7 @@ export interface QuorumConfig {
   rng: RandomSource;
   /** Ticks between leader PINGs (default 1). */
   pingIntervalTicks?: number;
+
   /** Largest zxid counter a leader may use before it must start a new epoch (test hook). */
   counterMax?: bigint;
 }

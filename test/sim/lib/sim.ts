@@ -731,7 +731,7 @@ export class Simulation {
    * acknowledged before the sync was sent (checked in checkSyncs).
    */
   private onSync(): void {
-    const serving = this.leaders((c) => c.status().phase === 'broadcast' && c.status().role !== 'looking');
+    const serving = this.leaders((c) => c.status().phase === 'broadcast');
     if (serving.length > 0) {
       const n = this.rng.pick(serving);
       const core = n.core!;

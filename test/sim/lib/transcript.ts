@@ -182,6 +182,12 @@ export class Conversation {
     return this;
   }
 
+  /** How long since this learner's leader last confirmed it hears us (QuorumCore.contactAge). */
+  contact(): this {
+    this.lines.push(`= contact age ${this.core.contactAge()} ticks`);
+    return this;
+  }
+
   status(): this {
     const s = this.core.status();
     const d = this.disk;
