@@ -6,7 +6,7 @@
  *
  *   npm run soak -- --streak 10 --hogs 2 [--max-runs 30] [--jest "test/ensemble test/shell"]
  *
- * Each run's full jest output goes to <out>/run-<n>.log (default out: a temp dir, printed).
+ * Each run's full jest output goes to <out-prefix>XXXXXX/run-<n>.log (a fresh dir, printed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,7 +32,7 @@ function parseArgs(argv: string[]): SoakArgs {
     maxRuns: Number(get('max-runs') ?? streak * 3),
     hogs: Number(get('hogs') ?? os.cpus().length),
     jestArgs: (get('jest') ?? '').split(/\s+/).filter((s) => s !== ''),
-    out: get('out') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-soak-')),
+    out: fs.mkdtempSync(get('out') ?? path.join(os.tmpdir(), 'zabkeeper-soak-')),
   };
 }
 
