@@ -73,7 +73,6 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
     host: (flags.host as string | undefined) ?? '127.0.0.1',
     port: (flags.port as number | undefined) ?? 2181,
     tickTimeMs: (flags.tickTime as number | undefined) ?? 2000,
-    fourLetterWhitelist: '*',
   });
 }
 

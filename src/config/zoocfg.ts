@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
 import { parseProperties, type PropertyEntry } from './properties';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 
 /**
  * zoo.cfg as an Apache ZooKeeper install reads it (QuorumPeerConfig.parseProperties), turned into a
@@ -79,12 +80,8 @@ export interface ClientAddress {
   port: number;
 }
 
-/**
- * Four-letter words allowed when the file does not say. ZooKeeper's own default is `srvr` only;
- * health checks (kazoo's ruok, monitoring scripts) expect more, so ours also allows the read-only
- * status words. Same set as server/options.ts defaultServerOptions.
- */
-export const DEFAULT_FOUR_LETTER_WHITELIST: readonly string[] = ['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi'];
+/** Four-letter words allowed when the file does not say (the same default as without a file). */
+export { DEFAULT_FOUR_LETTER_WHITELIST };
 
 const DEFAULT_TICK_TIME = 2000;
 
