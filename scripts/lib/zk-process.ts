@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort, zooCfgText } from '../../src/testing/ports';
 
 /**
  * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
@@ -69,22 +70,7 @@ export function zabkeeperCli(): string {
   return path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
-/** zoo.cfg text: Java properties, key=value per line. */
-export function zooCfgText(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+export { freePort, zooCfgText };
 
 export function baseCfg(port: number, dataDir: string, tickTime: number): Record<string, string> {
   return {

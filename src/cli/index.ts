@@ -9,6 +9,7 @@ import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
+import { serveParentControl } from '../testing/control';
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -44,6 +45,8 @@ async function runServer(options: ServerOptions): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by `zabkeeper ensemble`: stop with the parent, however it ended.
   if (process.send) process.on('disconnect', () => stop('parent exited'));
+  // Started by a test harness (startTestCluster): answer its expireSession/status requests.
+  serveParentControl(server);
   server.on('fatal', () => {
     // Fail-stop: a storage failure must not leave a process that looks alive.
     setTimeout(() => process.exit(2), 100).unref();

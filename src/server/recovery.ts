@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
-import { StoreCorruptError, type Store } from '../storage';
+import { StoreCorruptError, type Store } from '../storage/types';
 import { counterOf, zxidHex } from '../quorum/zxid';
 
 const REPLAY_PAGE = 10_000;

@@ -15,7 +15,8 @@ import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
-import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+// Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
+import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -127,9 +128,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
-  /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
-  static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+  /**
+   * Opens the store (SQLite in dataDir unless `deps.store` is given: an in-memory store for
+   * `startTestServer({ storage: 'memory' })`), recovers the tree and starts listening (and, in an
+   * ensemble, electing). SQLite is loaded only here, so a memory-store server runs without it.
+   */
+  static async start(options: ServerOptions, logger: Logger, deps: { store?: Store } = {}): Promise<ZkServer> {
+    const store =
+      deps.store ??
+      (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { startServer, type TargetKind, type TestServer } from '../harness/servers';
 import { ZkClient, type ClientOptions } from '../../src/client';
-import { startTestServer } from '../../src/client/testing';
+import { startTestServer } from '../../src/testing/server';
 
 /** tickTime 500 ms: sessions may be as short as 1 s, so expiry tests stay quick. */
 export const TICK_MS = 500;

@@ -19,7 +19,7 @@ import {
   retry,
   type RetryPolicy,
 } from '../../src/client';
-import { startTestServer, type TestServer } from '../../src/client/testing';
+import { startTestServer, type TestServer } from '../../src/testing/server';
 import { startProxy, type Proxy } from '../harness/proxy';
 import { ClientPool, eventually, uniq } from './helpers';
 
@@ -41,7 +41,7 @@ describe('policies (pure)', () => {
   test('RetryNTimes, RetryOneTime, RetryUntilElapsed, RetryForever', () => {
     expect(delays(new RetryNTimes(2, 7), 3)).toEqual([7, 7, undefined]);
     expect(delays(new RetryOneTime(5), 2)).toEqual([5, undefined]);
-    const until = new RetryUntilElapsed(1000, 20);
+    const until: RetryPolicy = new RetryUntilElapsed(1000, 20);
     expect([until.delayMs(50, 999, Math.random), until.delayMs(0, 1000, Math.random)]).toEqual([20, undefined]);
     expect(delays(new RetryForever(3), 100).every((d) => d === 3)).toBe(true);
   });
