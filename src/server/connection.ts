@@ -64,6 +64,8 @@ export class ClientConnection {
   timeoutMs = 0;
   /** Whether the client sent the readOnly byte (decides the ConnectResponse length). */
   clientSentReadOnly = false;
+  /** zabkeeper extensions granted in the handshake (undefined: the client asked for none). */
+  features: number | undefined;
   authIds: Id[];
   stats: ConnStats = freshStats();
   readonly queue: PendingRequest[] = [];
@@ -255,7 +257,10 @@ export class ClientConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.queue.length = 0;
     if (hard) this.socket.destroy();
-    else this.socket.end();
+    // Graceful: what is written still goes out, then the socket is released. Only end()ing it
+    // would leave a paused socket (server shutdown pauses them all) half-open forever, never
+    // reading the peer's FIN: the listener's close() would then never complete.
+    else this.socket.end(() => this.socket.destroy());
     this.host.onClosed(this, reason);
   }
 

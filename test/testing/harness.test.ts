@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createClient, type ZkClient } from '../../src/client';
+import { LeaderLatch } from '../../src/recipes';
 import { startTestServer } from '../../src/testing/server';
 import { startTestCluster, type TestCluster } from '../../src/testing/cluster';
 import { until } from '../harness/wait';
@@ -78,6 +79,27 @@ const { createClient } = require(${JSON.stringify(path.join(DIST, 'entries/clien
       await server.stop();
     }
   });
+});
+
+test('stop() completes right after an expired session\'s latch and clients close (regression: a half-closed socket paused by shutdown kept the listener open forever)', async () => {
+  const server = await startTestServer();
+  const zk = await createClient(server.connectString);
+  const other = await createClient(server.connectString);
+  const a = new LeaderLatch(zk, '/election', { id: 'a' });
+  await a.start();
+  expect(await a.await({ timeoutMs: 10_000 })).toBe(true);
+  const b = new LeaderLatch(other, '/election', { id: 'b' });
+  await b.start();
+  await server.expireSession(zk.sessionId);
+  expect(await b.await({ timeoutMs: 10_000 })).toBe(true);
+  await a.close();
+  await b.close();
+  await other.close();
+  await zk.close();
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('stop() did not complete within 10 s'), 10_000)));
+  expect(await Promise.race([server.stop().then(() => 'stopped'), stuck])).toBe('stopped');
+  clearTimeout(timer);
 });
 
 describe('startTestCluster', () => {
