@@ -13,6 +13,7 @@ import {
   type ConnectResponse,
   type WatcherEvent,
 } from '../../protocol/jute/records';
+import { Feature, readEventDetail, type EventDetail } from '../../protocol/jute/extensions';
 
 export interface WireConnectOptions {
   host: string;
@@ -25,6 +26,8 @@ export interface WireConnectOptions {
   readOnly?: boolean;
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** zabkeeper extensions to ask for (protocol/jute/extensions.ts); Apache servers ignore the ask. */
+  features?: number;
 }
 
 export interface WireReply<T> {
@@ -36,6 +39,8 @@ export interface WireReply<T> {
 
 export interface Notification extends WatcherEvent {
   zxid: bigint;
+  /** Stat/data after the event (connections granted Feature.resumableWatches only). */
+  detail?: EventDetail;
 }
 
 interface Waiter {
@@ -106,6 +111,7 @@ export class WireConnection extends EventEmitter {
           sessionId: o.sessionId ?? 0n,
           passwd: o.passwd ?? Buffer.alloc(16),
           readOnly: o.readOnly === undefined ? false : o.readOnly,
+          ...(o.features !== undefined ? { features: o.features } : {}),
         });
         w.endFrame();
         socket.write(w.toBuffer());
@@ -144,6 +150,11 @@ export class WireConnection extends EventEmitter {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Whether the server granted a zabkeeper extension (never, from Apache ZooKeeper). */
+  hasFeature(f: number): boolean {
+    return ((this.session?.features ?? 0) & f) !== 0;
   }
 
   /**
@@ -206,7 +217,8 @@ export class WireConnection extends EventEmitter {
     const header = readReplyHeader(r);
     if (header.xid === Xid.notification) {
       const ev = readWatcherEvent(r);
-      this.emit('notification', { ...ev, zxid: header.zxid } satisfies Notification);
+      const detail = this.hasFeature(Feature.resumableWatches) && !r.atEnd() ? readEventDetail(r) : undefined;
+      this.emit('notification', { ...ev, zxid: header.zxid, ...(detail ? { detail } : {}) } satisfies Notification);
       return;
     }
     // The waiter stays queued until its reply decodes, so that a broken stream fails it (with the

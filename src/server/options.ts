@@ -1,6 +1,7 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
+import type { HistoryLimits } from '../watch/history';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 
 /**
@@ -40,6 +41,8 @@ export interface ServerOptions {
   ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */
   storageFailpoints?: Failpoints;
+  /** Limits of the event history behind resumable watches (defaults: DEFAULT_HISTORY_LIMITS). */
+  watchHistory?: Partial<HistoryLimits>;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
 }

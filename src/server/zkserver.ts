@@ -34,6 +34,9 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
+import { detailLookup, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
+import { historyEventsOf, type WatchHistory } from '../watch/history';
+import { Feature } from '../../protocol/jute/extensions';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -107,6 +110,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly store: Store,
     db: ZkDatabase,
     readonly logger: Logger,
+    /** Every applied event, for resumable watches (./resumable.ts). */
+    readonly history: WatchHistory,
   ) {
     super();
     this.maxFrameBytes = options.maxFrameBytes;
@@ -141,8 +146,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
-      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
-      server = new ZkServer(options, store, db, logger);
+      const history = newWatchHistory(options);
+      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history });
+      server = new ZkServer(options, store, db, logger, history);
       if (options.ensemble) {
         server.publishEnsembleConfig();
         const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
@@ -305,6 +311,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     conn.clientSentReadOnly = req.readOnly !== undefined;
+    conn.features = grantFeatures(req.features);
     const timeoutMs = negotiateTimeout(req.timeOut, {
       minSessionTimeoutMs: this.options.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
@@ -321,6 +328,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       sessionId,
       passwd,
       readOnly: conn.clientSentReadOnly ? false : undefined,
+      ...(conn.features !== undefined ? { features: conn.features } : {}),
     });
     out.endFrame();
   }
@@ -637,7 +645,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
-    if (events.length > 0) this.deliver(this.watches.trigger(events, this.mayRead));
+    if (events.length > 0) {
+      const recorded = historyEventsOf(this.db, events);
+      this.history.record(recorded);
+      this.deliver(this.watches.trigger(events, this.mayRead), detailLookup(recorded));
+    }
     const { conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);
@@ -667,6 +679,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
+    this.history.reset(zxid); // events before the snapshot were never applied here
     this.publishEnsembleConfig();
     this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
   }
@@ -808,11 +821,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
   }
 
-  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void {
+  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[], detail?: DetailLookup): void {
     for (const d of deliveries) {
       const conn = this.connections.get(d.conn);
       if (!conn || !conn.isOpen) continue;
-      writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
+      if (hasFeature(conn.features, Feature.resumableWatches)) writeDetailedNotification(conn.out, d, detail?.(d));
+      else writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
       this.stats.notificationsSent++;
       this.markDirty(conn);
     }
