@@ -45,6 +45,8 @@ export interface Normalized {
 }
 
 const EPOCH = 'Thu Jan 01 00:00:00 UTC 1970';
+const CLOSED = 'WatchedEvent state:Closed type:None path:null';
+const CONNECTED = 'WatchedEvent state:SyncConnected type:None path:null';
 
 /**
  * Watcher output comes from zkCli's event thread and interleaves with command output at random, so it
@@ -86,7 +88,13 @@ export function normalize(raw: string): Normalized {
   // `quit` closes the session and exits the JVM at once: whether zkCli's event thread prints that
   // last Closed event before the exit is a race inside zkCli (seen missing against both servers'
   // slower closes), so the final Closed event is not part of the comparison.
-  if (events[events.length - 1] === 'WatchedEvent state:Closed type:None path:null') events.pop();
+  if (events[events.length - 1] === CLOSED) events.pop();
+  // `close` then `connect`: the closed session's Closed event comes from its own event thread and
+  // the new session's SyncConnected from another, so zkCli prints them in either order (seen both
+  // ways under load). Canonical order: Closed first.
+  for (let i = 1; i < events.length; i++) {
+    if (events[i] === CLOSED && events[i - 1] === CONNECTED) [events[i - 1], events[i]] = [CLOSED, CONNECTED];
+  }
   return { lines: sortWhoAmI(sortPathBlocks(lines)), events, config };
 }
 
