@@ -36,12 +36,24 @@ function procState(pid: number): string {
   }
 }
 
-/** Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie. */
+/** Threads of `pid` still listed (a dead multi-threaded process keeps its fds until the last one exits). */
+function threads(pid: number): number {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie whose other
+ * threads are gone too: dead, files closed, pid still visible.
+ */
 function waitZombieSync(pid: number, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = procState(pid);
-    if (s === 'Z' || s === 'gone') return;
+    if (s === 'gone' || (s === 'Z' && threads(pid) <= 1)) return;
     if (Date.now() > deadline) throw new Error(`process ${pid} did not die within ${timeoutMs} ms (state ${s})`);
   }
 }
