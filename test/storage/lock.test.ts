@@ -36,25 +36,28 @@ function procState(pid: number): string {
   }
 }
 
-/** Threads of `pid` still listed (a dead multi-threaded process keeps its fds until the last one exits). */
-function threads(pid: number): number {
+/** Every thread's state letter: the leader turns 'Z' while Node's other threads may still be exiting. */
+function threadStates(pid: number): string[] {
+  let tids: string[];
   try {
-    return fs.readdirSync(`/proc/${pid}/task`).length;
+    tids = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
-    return 0;
+    return [];
   }
+  return tids.map((tid) => procState(Number(tid))).filter((s) => s !== 'gone');
 }
 
 /**
- * Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie whose other
- * threads are gone too: dead, files closed, pid still visible.
+ * Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie whose threads
+ * have all exited: only then has the kernel closed its files, which is when any supervisor
+ * (waitpid) would restart it. Its pid stays visible until we reap it.
  */
 function waitZombieSync(pid: number, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = procState(pid);
-    if (s === 'gone' || (s === 'Z' && threads(pid) <= 1)) return;
-    if (Date.now() > deadline) throw new Error(`process ${pid} did not die within ${timeoutMs} ms (state ${s})`);
+    const states = threadStates(pid);
+    if (states.every((s) => s === 'Z')) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not die within ${timeoutMs} ms (thread states ${states.join('')})`);
   }
 }
 
