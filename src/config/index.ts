@@ -1,6 +1,7 @@
 export {
   parseZooCfg,
   loadConfig,
+  serverJvmFlags,
   applyMyId,
   assertNoErrors,
   formatIssue,
@@ -14,3 +15,4 @@ export {
   type ParseOptions,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
+export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';
