@@ -5,7 +5,7 @@ import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags } 
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
-import { optionsFromConfig } from '../server/fromConfig';
+import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
@@ -60,7 +60,13 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
     const overrides: Partial<ServerOptions> = {};
     if (flags.port !== undefined) overrides.port = flags.port as number;
     if (flags.host !== undefined) overrides.host = flags.host as string;
-    return optionsFromConfig(result.config, overrides);
+    try {
+      return optionsFromConfig(result.config, overrides);
+    } catch (err) {
+      // Refuse to start rather than pick a port the operator never configured.
+      if (err instanceof NoClientPortError) throw new ConfigError(flags.config, [{ line: 0, key: 'clientPort', severity: 'error', message: err.message }]);
+      throw err;
+    }
   }
   // No zoo.cfg: JVM flags (SERVER_JVMFLAGS/JVMFLAGS) are still honoured or refused, never ignored.
   const fromEnv = parseZooCfg('', { requireDataDir: false, jvmFlags: serverJvmFlags(process.env) });

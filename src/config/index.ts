@@ -3,6 +3,7 @@ export {
   loadConfig,
   serverJvmFlags,
   applyMyId,
+  resolveClientAddress,
   assertNoErrors,
   formatIssue,
   ConfigError,
@@ -13,6 +14,7 @@ export {
   type ConfigIssue,
   type ParseResult,
   type ParseOptions,
+  type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
 export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';
