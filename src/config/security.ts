@@ -322,8 +322,8 @@ function cipherProblem(name: string): string | undefined {
  * no intermediate build runs a hardened config unprotected. A `false` boolean asks for nothing.
  */
 const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] = [
-  { match: (k) => k.startsWith('ssl.') || ['secureClientPort', 'secureClientPortAddress', 'client.portUnification', 'client.certReload', 'sslQuorum', 'portUnification', 'sslQuorumReloadCertFiles'].includes(k), feature: 'TLS' },
-  { match: (k) => k.startsWith('authProvider.') || k.startsWith('superUser') || k.startsWith('X509AuthenticationProvider.') || k.startsWith('SASLAuthenticationProvider.'), feature: 'SASL and x509 authentication' },
+  { match: (k) => k.startsWith('ssl.quorum.') || ['client.portUnification', 'sslQuorum', 'portUnification', 'sslQuorumReloadCertFiles'].includes(k), feature: 'TLS' },
+  { match: (k) => k.startsWith('authProvider.') || k.startsWith('superUser') || k.startsWith('SASLAuthenticationProvider.'), feature: 'SASL authentication' },
   { match: (k) => k.startsWith('enforce.auth.') || k === 'sessionRequireClientSASLAuth', feature: 'enforce.auth' },
   { match: (k) => k === 'java.security.auth.login.config' || k === 'sasl.serverconfig', feature: 'SASL' },
   { match: (k) => k.startsWith('quorum.auth.'), feature: 'quorum authentication' },
@@ -331,7 +331,7 @@ const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] =
 ];
 
 function notYet(key: string, value: string): string | undefined {
-  const harmless = isFalse(value) || (key.startsWith('authProvider.') && ['digest', 'ip'].includes(AUTH_PROVIDER_CLASSES[value.trim()] ?? ''));
+  const harmless = isFalse(value) || (key.startsWith('authProvider.') && ['digest', 'ip', 'x509'].includes(AUTH_PROVIDER_CLASSES[value.trim()] ?? ''));
   if (harmless) return undefined;
   return NOT_YET.find((n) => n.match(key))?.feature;
 }

@@ -4,7 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseZooCfg, parseJvmFlags, documentedKeys } from '../../src/config';
 import { requireBuiltCli } from '../harness/cli';
-import { listeningPorts } from './helpers';
+import { fourLetterTls, listeningPorts } from './helpers';
+import { makePki } from './pki';
+import { until } from '../harness/wait';
+import { freePort } from '../../scripts/lib/zk-process';
 
 /**
  * Fail closed: a hardened ZooKeeper config either runs with every protection it asks for or the
@@ -48,7 +51,8 @@ const TABLE: Row[] = [
   { name: 'quorum SASL required but not enabled (ZooKeeper\'s own rule)', cfg: 'quorum.auth.serverRequireSasl=true\nquorum.auth.learnerRequireSasl=true\n', refuses: { key: 'quorum.auth.serverRequireSasl', says: 'quorum.auth.enableSasl is disabled' } },
   { name: 'allowSaslFailedClients', cfg: '', jvm: '-Dzookeeper.allowSaslFailedClients=true', refuses: { key: 'allowSaslFailedClients', says: '-Dzookeeper.allowSaslFailedClients' } },
   // Not built yet: refused until each feature lands (each step updates its rows).
-  { name: 'only a secure client port', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/server.pem\nssl.trustStore.location=/etc/zk/ca.pem\n', refuses: { key: 'secureClientPort', says: 'TLS' } },
+  { name: 'a secure client port without a key store', cfg: 'secureClientPort=2281\n', refuses: { key: 'secureClientPort', says: 'ssl.keyStore.location' } },
+  { name: 'secureClientPortAddress without secureClientPort', cfg: 'secureClientPortAddress=127.0.0.1\n', refuses: { key: 'secureClientPortAddress' } },
   { name: 'sslQuorum', cfg: 'sslQuorum=true\nssl.quorum.keyStore.location=/etc/zk/q.pem\nssl.quorum.trustStore.location=/etc/zk/ca.pem\n', refuses: { key: 'sslQuorum', says: 'TLS' } },
   { name: 'a SASL provider with the JAAS file as a JVM flag', cfg: 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n', jvm: '-Djava.security.auth.login.config=/etc/zk/jaas.conf', refuses: { key: 'authProvider.1', says: 'SASL' } },
   { name: 'enforce.auth with sasl', cfg: 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\nenforce.auth.enabled=true\nenforce.auth.schemes=sasl\n', refuses: { key: 'enforce.auth.enabled' } },
@@ -92,7 +96,7 @@ describe('the real server process', () => {
   /** Runs `zabkeeper server`; resolves with its exit code and output once it exits (bounded). */
   function run(cfgText: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
     const cfg = path.join(dir, `zoo-${Math.random().toString(36).slice(2)}.cfg`);
-    fs.writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\nclientPortAddress=127.0.0.1\n` + cfgText);
+    fs.writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\n` + cfgText);
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [requireBuiltCli(), 'server', '--config', cfg], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -111,13 +115,32 @@ describe('the real server process', () => {
   }
 
   test.each([
-    ['only a secure client port', 'secureClientPort=2281\nssl.keyStore.location=/nonexistent/server.pem\n', {}, 'secureClientPort'],
-    ['a SASL provider given as JVM flags', 'clientPort=0\n', { SERVER_JVMFLAGS: '-Dzookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider -Djava.security.auth.login.config=/etc/zk/jaas.conf' }, 'authProvider.1'],
-    ['a JKS trust store', 'clientPort=0\nssl.trustStore.location=/etc/zk/truststore.jks\n', {}, 'ssl.trustStore.location'],
+    ['a secure client port whose key store is missing', 'secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\nssl.keyStore.location=/nonexistent/server.pem\n', {}, 'ssl.keyStore.location'],
+    ['a SASL provider given as JVM flags', 'clientPort=2999\nclientPortAddress=127.0.0.1\n', { SERVER_JVMFLAGS: '-Dzookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider -Djava.security.auth.login.config=/etc/zk/jaas.conf' }, 'authProvider.1'],
+    ['a JKS trust store', 'clientPort=2999\nclientPortAddress=127.0.0.1\nssl.trustStore.location=/etc/zk/truststore.jks\n', {}, 'ssl.trustStore.location'],
   ] as const)('%s: exits non-zero naming the key, before opening any port', async (_name, cfgText, env, key) => {
     const { code, out } = await run(cfgText, env);
     expect(code).not.toBe(0);
     expect(out).toContain(key);
-    expect(out).toMatch(/invalid configuration/);
+    expect(out).toMatch(/invalid configuration|failed to start/);
+  });
+
+  test('a config with only secureClientPort listens on that port and on nothing else', async () => {
+    const pki = makePki();
+    const port = await freePort();
+    const cfg = path.join(dir, 'secure-only.cfg');
+    fs.writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/secure-only\nsecureClientPort=${port}\nsecureClientPortAddress=127.0.0.1\nssl.keyStore.location=${pki.server.pem}\nssl.trustStore.location=${pki.ca}\nssl.clientAuth=none\n`);
+    const child = spawn(process.execPath, [requireBuiltCli(), 'server', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await until(async () => (await fourLetterTls(port, 'ruok', { ca: fs.readFileSync(pki.ca), servername: 'localhost' })) === 'imok', () => `ruok over TLS on ${port} (stderr: ${err})`, 20_000, 100);
+      expect(await listeningPorts(child.pid!)).toEqual([port]);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      pki.remove();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import tls from 'node:tls';
 
 /**
  * TCP ports a process listens on (Linux /proc): its socket inodes matched against LISTEN rows of
@@ -22,4 +23,19 @@ export async function listeningPorts(pid: number): Promise<number[]> {
     }
   }
   return [...ports].sort((a, b) => a - b);
+}
+
+/** A four-letter word's answer over TLS. */
+export function fourLetterTls(port: number, cmd: string, opts: tls.ConnectionOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ...opts }, () => s.write(cmd));
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+    s.setTimeout(5000, () => {
+      s.destroy();
+      reject(new Error(`4lw ${cmd} over TLS: no answer in 5 s`));
+    });
+  });
 }
