@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
-import { loadConfig, assertNoErrors, ConfigError } from '../config';
+import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags } from '../config';
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
@@ -77,6 +77,10 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
       throw err;
     }
   }
+  // No zoo.cfg: JVM flags (SERVER_JVMFLAGS/JVMFLAGS) are still honoured or refused, never ignored.
+  const fromEnv = parseZooCfg('', { requireDataDir: false, jvmFlags: serverJvmFlags(process.env) });
+  assertNoErrors(fromEnv, 'SERVER_JVMFLAGS/JVMFLAGS');
+  for (const issue of fromEnv.issues) pendingWarnings.push(issue.message);
   return defaultServerOptions({
     dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
     host: (flags.host as string | undefined) ?? '127.0.0.1',
