@@ -323,11 +323,7 @@ function cipherProblem(name: string): string | undefined {
  */
 const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] = [
   { match: (k) => k.startsWith('ssl.quorum.') || ['client.portUnification', 'sslQuorum', 'portUnification', 'sslQuorumReloadCertFiles'].includes(k), feature: 'TLS' },
-  { match: (k) => k.startsWith('authProvider.') || k.startsWith('superUser') || k.startsWith('SASLAuthenticationProvider.'), feature: 'SASL authentication' },
-  { match: (k) => k.startsWith('enforce.auth.') || k === 'sessionRequireClientSASLAuth', feature: 'enforce.auth' },
-  { match: (k) => k === 'java.security.auth.login.config' || k === 'sasl.serverconfig', feature: 'SASL' },
   { match: (k) => k.startsWith('quorum.auth.'), feature: 'quorum authentication' },
-  { match: (k) => k === 'DigestAuthenticationProvider.enabled' || k === 'DigestAuthenticationProvider.digestAlg', feature: 'digest provider options' },
 ];
 
 function notYet(key: string, value: string): string | undefined {
