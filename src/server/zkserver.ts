@@ -839,8 +839,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Fail-stop: a storage error means nothing more may be acknowledged. */
+  /** ZabHost: the replication driver hit a store error (or a broken invariant) and stopped. */
+  onFatal(err: Error): void {
+    this.fail(err);
+  }
+
+  /**
+   * Fail-stop: a storage error means nothing more may be acknowledged. Logs, closes every client
+   * connection and the listener, stops replication, then emits 'fatal' (the CLI exits with code 2).
+   */
   private fail(err: Error): void {
+    if (this.fatalError) return;
     this.fatalError = err;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
