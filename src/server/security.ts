@@ -44,7 +44,7 @@ export class ClientSecurity {
   /** Reads the stores now (throwing TlsConfigError on a bad one). */
   static create(config: SecurityConfig, logger: Logger): ClientSecurity {
     const sec = new ClientSecurity(config, logger);
-    if (config.jaasFile !== undefined) sec.saslUsers = loadSaslUsers(config);
+    if (config.jaasFile !== undefined) sec.saslUsers = loadSaslUsers(config, logger);
     if (config.secureClientPort !== undefined) {
       const s = config.clientTls;
       const material = loadTlsMaterial(s);
@@ -158,7 +158,7 @@ export class ClientSecurity {
 }
 
 /** Reads the JAAS file's client-port section (sasl.serverconfig, default Server) at start. */
-function loadSaslUsers(config: SecurityConfig): Map<string, string> {
+function loadSaslUsers(config: SecurityConfig, logger: Logger): Map<string, string> | undefined {
   let text: string;
   try {
     text = fs.readFileSync(config.jaasFile!, 'utf8');
@@ -166,7 +166,14 @@ function loadSaslUsers(config: SecurityConfig): Map<string, string> {
     throw new JaasConfigError(`cannot read ${config.jaasFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
-    const users = usersOf(digestSection(parseJaas(text), config.saslServerSection));
+    const sections = parseJaas(text);
+    // As ZooKeeper: a JAAS file without the default Server section (quorum sections only) just
+    // means no SASL on the client port; a section named by sasl.serverconfig must exist.
+    if (!sections.has(config.saslServerSection) && !config.saslServerSectionSet) {
+      logger.info({ jaas: config.jaasFile }, 'no JAAS Server section: no SASL on the client port');
+      return undefined;
+    }
+    const users = usersOf(digestSection(sections, config.saslServerSection));
     if (config.saslSuperPassword !== undefined) users.set('super', config.saslSuperPassword);
     if (users.size === 0) throw new JaasConfigError(`section ${config.saslServerSection} of ${config.jaasFile} has no user_<name>="<password>" options`);
     return users;
