@@ -1,6 +1,8 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
+import type { SecurityConfig } from '../config/security';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -35,6 +37,10 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   notificationZxid: NotificationZxid;
   reconfigEnabled: boolean;
+  /** false: no plaintext client port (zoo.cfg with only secureClientPort). Default true. */
+  listenPlaintext?: boolean;
+  /** TLS, SASL, x509 and enforce.auth settings (src/config/security.ts); undefined = none. */
+  security?: SecurityConfig;
   /** Set when zoo.cfg lists server.N lines: this server is a member of a replicated ensemble. */
   ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */
@@ -55,7 +61,7 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataD
     maxClientCnxns: 60,
     maxFrameBytes: 0xfffff,
     globalOutstandingLimit: 1000,
-    fourLetterWhitelist: new Set(['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi']),
+    fourLetterWhitelist: new Set(DEFAULT_FOUR_LETTER_WHITELIST),
     snapCount: 100000,
     snapRetainCount: 3,
     purgeIntervalHours: 0,
