@@ -178,7 +178,7 @@ export declare interface ZkClient {
 export class ZkClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: string;
-  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy'>> & { maxFrameBytes?: number };
+  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy' | 'tls'>> & Pick<ClientOptions, 'maxFrameBytes' | 'tls'>;
   private readonly resumer: Resumer;
   private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
@@ -225,6 +225,7 @@ export class ZkClient extends EventEmitter {
       watchBufferSize: options.watchBufferSize ?? 1024,
       extensions: options.extensions ?? true,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     };
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
     this.retryPolicy = options.retryPolicy;
@@ -414,6 +415,7 @@ export class ZkClient extends EventEmitter {
           connectTimeoutMs: this.attemptTimeoutMs(),
           ...(this.opts.maxFrameBytes !== undefined ? { maxFrameBytes: this.opts.maxFrameBytes } : {}),
           ...(this.opts.extensions ? { features: Feature.resumableWatches } : {}),
+          ...(this.opts.tls ? { tls: { ...this.opts.tls } } : {}),
         });
       } catch {
         if (++failedInRound >= this.hosts.length) {

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
 import { QuorumCore } from '../quorum/core';
+import { quorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
@@ -53,20 +55,25 @@ export async function buildEnsemble(
   const snapshotZxid = snap?.zxid ?? 0n;
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
+  const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e.initLimit, syncLimit: e.syncLimit });
   const core = new QuorumCore(
     {
       id: e.myid,
       voters: e.servers.filter((s) => s.role !== 'observer').map((s) => s.id),
       observers: e.servers.filter((s) => s.role === 'observer').map((s) => s.id),
-      electionTimeoutTicks: 2,
-      syncLimitTicks: e.syncLimit,
-      initLimitTicks: e.initLimit,
+      electionTimeoutTicks: timing.electionTimeoutTicks,
+      syncLimitTicks: timing.syncLimitTicks,
+      initLimitTicks: timing.initLimitTicks,
+      pingIntervalTicks: timing.pingIntervalTicks,
       rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
     { hooks: { snapshot: () => host.snapshotForSync() } },
   );
+  // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
+  const peerSec = options.security ? quorumSecurity(options.security, logger.child({ component: 'peers' }), 5000) : undefined;
   const transport = new PeerTransport({
+    security: peerSec?.security,
     self: e.myid,
     listen: { host: self.host, port: self.quorumPort },
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
@@ -75,8 +82,11 @@ export async function buildEnsemble(
     maxFrameBytes: MAX_PEER_FRAME,
   });
   await transport.start();
-  host.ensembleShutdown = () => transport.close();
-  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), options.tickTimeMs, appliedZxid);
+  host.ensembleShutdown = () => {
+    peerSec?.stop();
+    return transport.close();
+  };
+  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
   return { replicator };
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
+// Not '../storage': its index loads the SQLite store, which a memory-store server never needs.
 import { StoreCorruptError, type Store } from '../storage/types';
+import { readSnapshotBytes } from '../storage/bodies';
 import { counterOf, zxidHex } from '../quorum/zxid';
 import { historyEventsOf, type WatchHistory } from '../watch/history';
 
@@ -16,7 +18,7 @@ const REPLAY_PAGE = 10_000;
 export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean; history?: WatchHistory } = {}): ZkDatabase {
   const started = Date.now();
   const snap = store.latestSnapshot();
-  const db = snap ? loadSnapshot(snap.data, snap.zxid) : createDatabase();
+  const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
   // Replayed txns are recorded like live ones: resumable watches can resume across a restart.
   opts.history?.reset(db.lastProcessedZxid);
   const first = store.firstLogZxid();
