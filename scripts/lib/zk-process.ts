@@ -12,6 +12,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { freePort, zooCfgText } from '../../src/testing/ports';
+import { fourLetter } from '../../src/console/probe';
 
 /**
  * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
@@ -98,26 +99,7 @@ export function baseCfg(port: number, dataDir: string, tickTime: number): Record
   };
 }
 
-/** Sends a four-letter word and returns everything the server writes before closing. */
-export function fourLetter(port: number, cmd: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect(port, HOST, () => sock.write(cmd));
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`4lw ${cmd}: timeout`));
-    }, timeoutMs);
-    sock.on('data', (d) => chunks.push(d));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+export { fourLetter };
 
 /** A minimal ConnectRequest (with readOnly byte), framed. */
 export function connectRequestFrame(timeoutMs = 10000, lastZxidSeen = 0n, readOnly = true): Buffer {

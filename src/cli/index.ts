@@ -10,6 +10,7 @@ import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
 import { serveParentControl } from '../testing/control';
+import { ConsoleServer, type ConsoleOptions } from '../console/server';
 
 /** Exit codes (README "Exit codes"): 1 failed to start, 2 fail-stop after a storage error, 3 bad configuration. */
 export const EXIT_START_FAILED = 1;
@@ -28,12 +29,22 @@ function intArg(name: string) {
   };
 }
 
-async function runServer(options: ServerOptions): Promise<void> {
+async function runServer(options: ServerOptions, consoleFlags: Record<string, unknown> = {}): Promise<void> {
   const logger = createLogger({ name: 'zabkeeper' });
   for (const w of pendingWarnings.splice(0)) logger.warn(w);
   let server: ZkServer;
+  let webConsole: ConsoleServer | undefined;
   try {
+    const consoleOpts = consoleOptionsFromFlags(consoleFlags);
     server = await ZkServer.start(options, logger);
+    if (consoleOpts) {
+      try {
+        webConsole = await ConsoleServer.start(server, consoleOpts, logger);
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
+    }
   } catch (err) {
     logger.fatal({ err }, 'server failed to start');
     process.exitCode = EXIT_START_FAILED;
@@ -44,7 +55,9 @@ async function runServer(options: ServerOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    void server.close().then(() => process.exit(0));
+    void Promise.resolve(webConsole?.close())
+      .then(() => server.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -63,6 +76,25 @@ async function runServer(options: ServerOptions): Promise<void> {
 }
 
 const pendingWarnings: string[] = [];
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+/** The console's settings from the CLI flags; undefined when no --console-port was given. */
+function consoleOptionsFromFlags(flags: Record<string, unknown>): ConsoleOptions | undefined {
+  if (flags.consolePort === undefined) return undefined;
+  const users = new Map<string, string>();
+  for (const u of (flags.consoleUser as string[] | undefined) ?? []) {
+    const at = u.indexOf(':');
+    if (at <= 0 || at === u.length - 1) throw new InvalidArgumentError(`--console-user ${u}: expected user:digest`);
+    users.set(u.slice(0, at), u.slice(at + 1));
+  }
+  return {
+    port: flags.consolePort as number,
+    ...(typeof flags.consoleAddress === 'string' ? { address: flags.consoleAddress } : {}),
+    enableEdits: flags.consoleEdits === true,
+    users,
+  };
+}
 
 function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
   if (typeof flags.config === 'string') {
@@ -107,14 +139,20 @@ export function buildProgram(): Command {
     .option('--host <address>', 'client port address (overrides clientPortAddress)')
     .option('-d, --data-dir <dir>', 'data directory when no --config is given', './data')
     .option('--tick-time <ms>', 'tickTime when no --config is given', intArg('tick-time'))
-    .action(async (flags) => runServer(serverOptionsFromFlags(flags)));
+    .option('--console-port <port>', 'serve the web console on this port (0 = any free port)', intArg('console-port'))
+    .option('--console-address <address>', 'console bind address (default 127.0.0.1; any other needs --console-user)')
+    .option('--console-edits', 'allow create, edit and delete in the console (off by default)')
+    .option('--console-user <user:digest>', 'console login as a ZooKeeper digest (user:base64(sha1(user:password))); repeatable', collect, [])
+    .action(async (flags) => runServer(serverOptionsFromFlags(flags), flags));
 
   program
     .command('dev')
     .description('local development server on 127.0.0.1:2181 with data under ./data (what `npm start` runs)')
     .option('-p, --port <port>', 'client port', intArg('port'), 2181)
     .option('-d, --data-dir <dir>', 'data directory', './data')
-    .action(async (flags) => runServer(serverOptionsFromFlags({ ...flags, host: '127.0.0.1' })));
+    .option('--console-port <port>', 'serve the web console on this port', intArg('console-port'))
+    .option('--console-edits', 'allow create, edit and delete in the console')
+    .action(async (flags) => runServer(serverOptionsFromFlags({ ...flags, host: '127.0.0.1' }), flags));
 
   program
     .command('ensemble')

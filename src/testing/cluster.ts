@@ -31,6 +31,8 @@ export interface TestClusterOptions {
   config?: Record<string, string>;
   /** How long start, restart and leader() wait. Default 60 s. */
   timeoutMs?: number;
+  /** Serve the web console on every member (on 127.0.0.1, a port of its own: `member.consoleUrl`). */
+  console?: { edits?: boolean };
 }
 
 export interface TestClusterMember {
@@ -43,6 +45,8 @@ export interface TestClusterMember {
   readonly dataDir: string;
   /** Its stdout/stderr (pino JSON), for diagnosing a failed test. */
   readonly logPath: string;
+  /** `http://127.0.0.1:<port>/console/` when the cluster was started with `console`. */
+  readonly consoleUrl: string | undefined;
   readonly running: boolean;
   readonly paused: boolean;
   /** The member's process id while it runs. */
@@ -143,6 +147,8 @@ class Member implements TestClusterMember {
     readonly ports: Ports,
     root: string,
     private readonly cluster: Cluster,
+    private readonly consoleArgs: string[] = [],
+    readonly consoleUrl: string | undefined = undefined,
   ) {
     this.connectString = `${HOST}:${ports.client}`;
     this.dataDir = path.join(root, `s${id}`);
@@ -170,7 +176,7 @@ class Member implements TestClusterMember {
   async start(waitServing: boolean): Promise<void> {
     if (this.child) return;
     const out = fs.openSync(this.logPath, 'a');
-    const child = spawn(process.execPath, [cliPath(), 'server', '--config', this.cfgPath], { stdio: ['ignore', out, out, 'ipc'], cwd: this.dataDir });
+    const child = spawn(process.execPath, [cliPath(), 'server', '--config', this.cfgPath, ...this.consoleArgs], { stdio: ['ignore', out, out, 'ipc'], cwd: this.dataDir });
     fs.closeSync(out);
     this.child = child;
     live.add(child);
@@ -354,7 +360,7 @@ class Cluster implements TestCluster {
     return until('a single serving leader with a majority', timeoutMs, async () => {
       const candidates = this.members.filter((m) => this.component(m.id).size * 2 > this.members.length);
       const statuses = await Promise.all(candidates.map(async (m) => ({ m, s: await m.status() })));
-      const leaders = statuses.filter(({ s }) => s?.mode === 'leader' && s.serving);
+      const leaders = statuses.filter(({ s }) => (s?.mode === 'leader' || s?.mode === 'standalone') && s.serving);
       return leaders.length === 1 ? leaders[0]!.m : undefined;
     });
   }
@@ -364,7 +370,7 @@ class Cluster implements TestCluster {
     await until('every reachable member serving', timeoutMs, async () => {
       const expected = this.members.filter((m) => m.running && !m.paused && !cut(m));
       const statuses = await Promise.all(expected.map((m) => m.status()));
-      return statuses.every((s) => s?.serving) && statuses.some((s) => s?.mode === 'leader') ? true : undefined;
+      return statuses.every((s) => s?.serving) && statuses.some((s) => s?.mode === 'leader' || s?.mode === 'standalone') ? true : undefined;
     });
   }
 
@@ -394,7 +400,14 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   try {
     const ports: Ports[] = [];
     for (let i = 0; i < n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
-    cluster.members = ports.map((p, k) => new Member(k + 1, p, root, cluster));
+    const consoles: (number | undefined)[] = [];
+    for (let i = 0; i < n; i++) consoles.push(opts.console ? await freePort() : undefined);
+    cluster.members = ports.map((p, k) => {
+      const port = consoles[k];
+      if (port === undefined) return new Member(k + 1, p, root, cluster);
+      const args = ['--console-port', String(port), ...(opts.console?.edits ? ['--console-edits'] : [])];
+      return new Member(k + 1, p, root, cluster, args, `http://127.0.0.1:${port}/console/`);
+    });
     // Member j dials every lower id i: through the proxy for the pair (i, j).
     for (const a of cluster.members) {
       for (const b of cluster.members) {

@@ -37,7 +37,9 @@ const { createClient } = require(${JSON.stringify(path.join(DIST, 'entries/clien
   await zk.create('/kept', 'yes');
   await zk.create('/mine', null, { mode: 'ephemeral' });
   const sid = zk.sessionId;
+  const back = new Promise((r) => zk.on('state', (s) => s === 'reconnected' && r()));
   await server.restart();
+  await back; // a read sent before the client noticed the restart would fail with ConnectionLoss
   const data = (await zk.getData('/kept')).data.toString();
   const sameSession = zk.sessionId === sid && (await zk.exists('/mine')).stat !== null;
   await zk.close();
