@@ -46,8 +46,12 @@ export interface TestServer {
 const HOST = '127.0.0.1' as const;
 const READY_DEADLINE_MS = 30_000;
 
-/** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'];
+/**
+ * Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, Jetty,
+ * etc. The servlet API (installed with Jetty) is not in that manifest: without it the AdminServer
+ * cannot load, so it is added for the suites that compare against Apache's AdminServer.
+ */
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar'];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');

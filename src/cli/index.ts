@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, assertNoErrors, ConfigError } from '../config';
 import { createLogger } from '../util/logger';
@@ -57,7 +58,7 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
     const result = loadConfig(flags.config);
     assertNoErrors(result, flags.config);
     for (const issue of result.issues) pendingWarnings.push(`${path.basename(flags.config)}:${issue.line}: ${issue.message}`);
-    const overrides: Partial<ServerOptions> = {};
+    const overrides: Partial<ServerOptions> = { configText: fs.readFileSync(flags.config, 'utf8') };
     if (flags.port !== undefined) overrides.port = flags.port as number;
     if (flags.host !== undefined) overrides.host = flags.host as string;
     return optionsFromConfig(result.config, overrides);

@@ -14,3 +14,11 @@ export {
   type ParseOptions,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
+export {
+  defaultOperationsConfig,
+  PROMETHEUS_PROVIDER,
+  DEFAULT_PROVIDER,
+  type OperationsConfig,
+  type MetricsConfig,
+  type AdminConfig,
+} from './operations';

@@ -28,6 +28,13 @@ export interface PeerTransportOptions {
   backoff?: { minMs: number; maxMs: number };
   /** How long a dial may take before it is abandoned (an unreachable peer must never block). */
   connectTimeoutMs?: number;
+  /** Sees every message queued and received (metrics: peer RTT, ACK latency, proposal counts). */
+  observer?: PeerObserver;
+}
+
+export interface PeerObserver {
+  sent(to: number, msg: PeerMessage): void;
+  received(from: number, msg: PeerMessage): void;
 }
 
 const MAGIC = 0x5a424b50; // "ZBKP"
@@ -87,6 +94,7 @@ export class PeerTransport extends EventEmitter {
     const link = this.links.get(to);
     if (!link) return false;
     const body = this.o.codec.encode(msg);
+    this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(body.length);
     link.out.push(head, body);
@@ -205,6 +213,7 @@ export class PeerTransport extends EventEmitter {
         socket.destroy();
         return;
       }
+      this.o.observer?.received(id, msg);
       this.emit('message', id, msg);
     };
     socket.on('data', (chunk: Buffer) => {

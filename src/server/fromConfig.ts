@@ -39,6 +39,7 @@ export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions>
     superDigest: cfg.superDigest,
     reconfigEnabled: cfg.reconfigEnabled,
     configSummary: summary,
+    operations: cfg.operations,
     // server.N lines make this a member of a replicated ensemble (a single line is standalone).
     ensemble: cfg.servers.length > 1 ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit } : undefined,
     ...overrides,

@@ -1,6 +1,7 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
+import type { OperationsConfig } from '../config/operations';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -41,6 +42,13 @@ export interface ServerOptions {
   storageFailpoints?: Failpoints;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
+  /**
+   * Metrics provider, AdminServer, audit log and quota enforcement. Absent (embedded servers and
+   * tests): no HTTP listeners, no audit, quotas counted but not enforced.
+   */
+  operations?: OperationsConfig;
+  /** zoo.cfg as read at start (the AdminServer's initial_configuration); absent without a file. */
+  configText?: string;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataDir: string }): ServerOptions {

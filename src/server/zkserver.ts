@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -33,6 +34,10 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
+import { ServerMetrics } from '../metrics/hub';
+import { instrumentStore } from '../metrics/store';
+import { startOperations, type Operations } from './operations';
+import type { ServerSnapshot } from '../fourlw';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -41,6 +46,8 @@ interface InFlight {
   pending?: PendingRequest;
   /** Builds the reply from the apply result. */
   respond?: (out: JuteWriter, result: unknown) => void;
+  /** When it was proposed (ms, monotonic): the leader's quorum_ack_latency. */
+  proposedAt?: number;
 }
 
 /** A request a learner forwarded to the leader, answered when its txn commits here. */
@@ -67,6 +74,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly watches: WatchManager;
   readonly reconfigEnabled: boolean;
   readonly stats = new ServerStats();
+  /** ZooKeeper's summaries and counters (mntr, AdminServer monitor, Prometheus). */
+  readonly metrics: ServerMetrics;
+  /** Metrics endpoint, AdminServer, audit log (started last, closed first). */
+  private operations: Operations | undefined;
   readonly sessions: SessionTracker;
   db: ZkDatabase;
   private prep: Prep;
@@ -92,7 +103,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly connBySession = new Map<bigint, ClientConnection>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
-  private readonly fourLetter: FourLetterWords;
+  readonly fourLetter: FourLetterWords;
   private readonly housekeeping: Housekeeping;
   private flushScheduled = false;
   /** Closes the peer transport (set by buildEnsemble). */
@@ -106,8 +117,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly store: Store,
     db: ZkDatabase,
     readonly logger: Logger,
+    metrics: ServerMetrics,
   ) {
     super();
+    this.metrics = metrics;
     this.maxFrameBytes = options.maxFrameBytes;
     this.reconfigEnabled = options.reconfigEnabled;
     this.db = db;
@@ -129,13 +142,16 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+    const metrics = new ServerMetrics(Date.now());
+    const store = instrumentStore(openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints }), metrics);
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
+      const loadStarted = Date.now();
       const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
-      server = new ZkServer(options, store, db, logger);
+      metrics.dbinittime.add(Date.now() - loadStarted);
+      server = new ZkServer(options, store, db, logger, metrics);
       if (options.ensemble) {
         server.publishEnsembleConfig();
         const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
@@ -157,6 +173,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       });
     });
     server.housekeeping.start();
+    try {
+      server.operations = await startOperations(server, options, logger);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     if (server.zab) {
       server.zab.start();
       server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
@@ -192,6 +214,16 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   get isServing(): boolean {
     return this.serving && !this.fatalError;
+  }
+
+  /** Where the metrics endpoint and the AdminServer listen (0 = off). */
+  get operationPorts(): { metrics: number; admin: number } {
+    return { metrics: this.operations?.metricsPort ?? 0, admin: this.operations?.adminPort ?? 0 };
+  }
+
+  /** Everything the four-letter words, the AdminServer and the metrics report, read now. */
+  statusSnapshot(): ServerSnapshot {
+    return this.fourLetter.snapshot();
   }
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
@@ -238,6 +270,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.connsByIp.set(ip, count + 1);
+    this.metrics.counters.connection_request_count++;
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
     this.connections.set(conn.id, conn);
   }
@@ -260,8 +293,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.scheduleFlush();
   }
 
-  noteReply(latencyMs: number): void {
+  noteReply(latencyMs: number, opCode: number, bytes: number): void {
     this.stats.noteLatency(latencyMs);
+    this.metrics.noteReply(hasTxn(opCode), latencyMs, bytes);
   }
 
   canPropose(): boolean {
@@ -377,6 +411,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.stats.packetsReceived++;
+    this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
@@ -562,7 +597,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- write path
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
-    this.inFlight.set(txn.zxid, { txn, ...inflight });
+    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: performance.now() });
     const data = encodeTxn(txn);
     const ps = this.proposalSizes;
     ps.last = data.length;
@@ -603,6 +638,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
+      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(performance.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -675,6 +711,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
+    this.metrics.noteRole(ev, Date.now());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
@@ -810,6 +847,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Fail-stop: a storage error means nothing more may be acknowledged. */
   private fail(err: Error): void {
     this.fatalError = err;
+    this.metrics.counters.unrecoverable_error_count++;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
     void this.close();
@@ -822,6 +860,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   async close(): Promise<void> {
     if (this.stopped) return;
+    const operationsClosed = this.operations?.close();
     // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
@@ -835,6 +874,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
+    await operationsClosed;
     try {
       this.store.close();
     } catch (err) {
@@ -842,6 +882,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.logger.info('server stopped');
   }
+}
+
+/** Requests that become txns (ZooKeeper's updatelatency); everything else counts as a read. */
+const TXN_OPCODES: ReadonlySet<number> = new Set([
+  ...[...opTable].filter(([, op]) => op.kind === 'write').map(([code]) => code),
+  OpCode.createSession,
+  OpCode.closeSession,
+]);
+
+function hasTxn(opCode: number): boolean {
+  return TXN_OPCODES.has(opCode);
 }
 
 function hex(v: bigint): string {

@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import { monitorEntries } from '../fourlw';
+import type { MetricsView } from '../metrics/catalog';
+import { PrometheusExporter } from '../metrics/prometheus';
+import { AdminServer, type AdminHost } from '../admin/server';
+import { serializeSnapshot } from '../tree';
+import type { ServerOptions } from './options';
+import type { ZkServer } from './zkserver';
+
+/** The operator-facing listeners of one server; closed before the server stops. */
+export interface Operations {
+  /** Bound ports (0 when that listener is off). */
+  readonly metricsPort: number;
+  readonly adminPort: number;
+  close(): Promise<void>;
+}
+
+/** What a scrape (or the AdminServer's monitor) reads from the running server. */
+export function metricsView(server: ZkServer): MetricsView {
+  return {
+    monitor: new Map(monitorEntries(server.statusSnapshot())),
+    hub: server.metrics,
+    stats: server.stats,
+    quotas: [],
+  };
+}
+
+/** Secrets a system_properties answer must not show (ZooKeeper shows every system property). */
+const SECRET_KEY = /digest|password|secret|passwd/i;
+
+/** The AdminServer's view of a live server. */
+export function adminHost(server: ZkServer): AdminHost {
+  const o = server.options;
+  return {
+    snapshot: () => server.statusSnapshot(),
+    myId: server.myId,
+    get ensemble() {
+      const e = o.ensemble;
+      const q = server.quorumStatus();
+      if (!e || !q) return undefined;
+      return { servers: e.servers, leaderId: q.leader, epoch: q.epoch, lastZxid: server.lastZxid(), phase: q.phase, isLeader: server.mode === 'leader' };
+    },
+    get learners() {
+      return server.learnerStatus();
+    },
+    lastSnapshot: () => {
+      const snaps = server.store.listSnapshots();
+      const last = snaps[snaps.length - 1];
+      return last && { zxid: last.zxid, createdAtMs: last.createdAt };
+    },
+    initialConfiguration: o.configText ?? '',
+    systemProperties: () => {
+      const props: Record<string, string> = {
+        'file.separator': '/',
+        'line.separator': '\n',
+        'os.arch': process.arch,
+        'os.name': process.platform,
+        'user.dir': process.cwd(),
+        'node.version': process.version,
+      };
+      // ZooKeeper turns every zoo.cfg key it does not parse itself into zookeeper.<key>.
+      for (const line of (o.configText ?? '').split('\n')) {
+        const m = /^\s*([^#!\s=:]+)\s*[=:]\s*(.*)$/.exec(line);
+        if (m && !m[1]!.startsWith('server.')) props[`zookeeper.${m[1]}`] = SECRET_KEY.test(m[1]!) ? '[redacted]' : m[2]!.trim();
+      }
+      return props;
+    },
+    resetConnectionStats: () => {
+      for (const c of server.allConnections()) c.resetStats();
+    },
+    resetServerStats: () => server.stats.reset(),
+    setTraceMask: (mask) => {
+      server.fourLetter.traceMask = mask;
+    },
+    isServing: () => server.isServing,
+    authenticate: (scheme, auth) => server.authenticate(scheme, Buffer.from(auth, 'utf8')),
+    rootAcl: () => server.db.tree.get('/')?.acl ?? [],
+    takeSnapshot: () => ({ zxid: server.db.lastProcessedZxid, data: serializeSnapshot(server.db) }),
+  };
+}
+
+/**
+ * Starts what options.operations asks for: the Prometheus endpoint and the AdminServer. A
+ * listener that cannot bind stops the start (ZooKeeper exits when its metrics provider or
+ * AdminServer cannot start), except the AdminServer nobody asked for: it is on by default, as in
+ * ZooKeeper, and a busy default port must not keep a server from serving clients.
+ */
+export async function startOperations(server: ZkServer, options: ServerOptions, logger: Logger): Promise<Operations> {
+  const ops = options.operations;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  };
+  let metricsPort = 0;
+  let adminPort = 0;
+  try {
+    if (ops?.metrics.provider === 'prometheus') {
+      const exporter = new PrometheusExporter(ops.metrics, () => metricsView(server), server.metrics, logger.child({ component: 'metrics' }));
+      closers.push(() => exporter.close());
+      metricsPort = await exporter.start();
+    }
+    if (ops?.admin.enabled) {
+      const admin = new AdminServer(ops.admin, adminHost(server), logger.child({ component: 'admin' }));
+      try {
+        adminPort = await admin.start();
+        closers.push(() => admin.close());
+      } catch (err) {
+        if (ops.admin.explicit) throw new Error(`AdminServer cannot listen on ${ops.admin.address}:${ops.admin.port}: ${(err as Error).message}`, { cause: err });
+        logger.warn({ err: (err as Error).message, address: ops.admin.address, port: ops.admin.port }, 'AdminServer (on by default) not started; set admin.serverPort or admin.enableServer=false');
+      }
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { metricsPort, adminPort, close };
+}
