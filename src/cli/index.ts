@@ -6,7 +6,7 @@ import { loadConfig, assertNoErrors, ConfigError } from '../config';
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
-import { optionsFromConfig } from '../server/fromConfig';
+import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
@@ -61,14 +61,19 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
     const overrides: Partial<ServerOptions> = { configText: fs.readFileSync(flags.config, 'utf8') };
     if (flags.port !== undefined) overrides.port = flags.port as number;
     if (flags.host !== undefined) overrides.host = flags.host as string;
-    return optionsFromConfig(result.config, overrides);
+    try {
+      return optionsFromConfig(result.config, overrides);
+    } catch (err) {
+      // Refuse to start rather than pick a port the operator never configured.
+      if (err instanceof NoClientPortError) throw new ConfigError(flags.config, [{ line: 0, key: 'clientPort', severity: 'error', message: err.message }]);
+      throw err;
+    }
   }
   return defaultServerOptions({
     dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
     host: (flags.host as string | undefined) ?? '127.0.0.1',
     port: (flags.port as number | undefined) ?? 2181,
     tickTimeMs: (flags.tickTime as number | undefined) ?? 2000,
-    fourLetterWhitelist: '*',
   });
 }
 

@@ -46,11 +46,22 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/**
+ * The connection is gone: closed by either side, reset, or poisoned by a reply we could not
+ * decode. Every way a connection fails surfaces as this one class (the socket or decode error is
+ * its `cause`), so the client can map all of them to ConnectionLoss: raw `ECONNRESET`s never
+ * reach callers.
+ */
 export class WireClosedError extends Error {
-  constructor(message = 'connection closed') {
-    super(message);
+  constructor(message = 'connection closed', cause?: unknown) {
+    super(message, cause !== undefined ? { cause } : undefined);
     this.name = 'WireClosedError';
   }
+}
+
+/** Wraps whatever broke the connection (socket error, decode error) as a WireClosedError. */
+function broken(what: string, err: unknown): WireClosedError {
+  return new WireClosedError(`${what}: ${err instanceof Error ? err.message : String(err)}`, err);
 }
 
 /**
@@ -103,22 +114,25 @@ export class WireConnection extends EventEmitter {
         try {
           conn.decoder.push(chunk, (frame) => {
             if (!handshakeDone) {
+              conn.session = readConnectResponse(new JuteReader(frame));
               handshakeDone = true;
               clearTimeout(timer);
-              conn.session = readConnectResponse(new JuteReader(frame));
               resolve(conn);
               return;
             }
             conn.onFrame(frame);
           });
         } catch (err) {
-          conn.fail(err as Error);
+          const closed = err instanceof WireClosedError ? err : broken('undecodable reply', err);
+          if (!handshakeDone) reject(closed);
+          conn.fail(closed);
         }
       });
       socket.on('error', (err) => {
         clearTimeout(timer);
-        if (!handshakeDone) reject(err);
-        conn.fail(err);
+        const closed = broken(`connection to ${o.host}:${o.port} failed`, err);
+        if (!handshakeDone) reject(closed);
+        conn.fail(closed);
       });
       socket.on('close', () => {
         clearTimeout(timer);
@@ -195,30 +209,19 @@ export class WireConnection extends EventEmitter {
       this.emit('notification', { ...ev, zxid: header.zxid } satisfies Notification);
       return;
     }
-    const waiter = this.waiters.shift();
-    if (!waiter) {
-      this.fail(new Error(`unexpected reply xid ${header.xid}`));
-      return;
-    }
-    if (waiter.xid !== header.xid) {
-      waiter.reject(new Error(`reply out of order: expected xid ${waiter.xid}, got ${header.xid}`));
-      this.fail(new Error('reply out of order'));
-      return;
-    }
-    let body: unknown;
-    try {
-      if (header.err === 0 && waiter.read) body = waiter.read(r);
-    } catch (err) {
-      // An undecodable reply poisons the stream: fail this request too, then the connection.
-      waiter.reject(err as Error);
-      throw err;
-    }
+    // The waiter stays queued until its reply decodes, so that a broken stream fails it (with the
+    // rest) through fail(), like any other in-flight request: its outcome is unknown.
+    const waiter = this.waiters[0];
+    if (!waiter) throw new WireClosedError(`unexpected reply xid ${header.xid}`);
+    if (waiter.xid !== header.xid) throw new WireClosedError(`reply out of order: expected xid ${waiter.xid}, got ${header.xid}`);
+    const body = header.err === 0 && waiter.read ? waiter.read(r) : undefined;
+    this.waiters.shift();
     const reply = { xid: header.xid, zxid: header.zxid, err: header.err, body };
     if (waiter.onReply) waiter.onReply(reply);
     waiter.resolve(reply);
   }
 
-  private fail(err: Error): void {
+  private fail(err: WireClosedError): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();

@@ -2,6 +2,7 @@ export {
   parseZooCfg,
   loadConfig,
   applyMyId,
+  resolveClientAddress,
   assertNoErrors,
   formatIssue,
   ConfigError,
@@ -12,6 +13,7 @@ export {
   type ConfigIssue,
   type ParseResult,
   type ParseOptions,
+  type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
 export {

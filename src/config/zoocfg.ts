@@ -3,6 +3,7 @@ import path from 'node:path';
 import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
 import { parseProperties, type PropertyEntry } from './properties';
 import { applyOperationsKey, defaultOperationsConfig, finishOperations, type OperationsConfig } from './operations';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 
 /**
  * zoo.cfg as an Apache ZooKeeper install reads it (QuorumPeerConfig.parseProperties), turned into a
@@ -72,14 +73,18 @@ export interface ZooCfg {
 export interface ParseResult {
   config: ZooCfg;
   issues: ConfigIssue[];
+  /** Line of the last occurrence of each key (for checks that run after myid is known). */
+  lines?: ReadonlyMap<string, number>;
 }
 
-/**
- * Four-letter words allowed when the file does not say. ZooKeeper's own default is `srvr` only;
- * health checks (kazoo's ruok, monitoring scripts) expect more, so ours also allows the read-only
- * status words. Same set as server/options.ts defaultServerOptions.
- */
-export const DEFAULT_FOUR_LETTER_WHITELIST: readonly string[] = ['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi'];
+/** Where the client listener binds. `0.0.0.0` (or `::`) is ZooKeeper's wildcard. */
+export interface ClientAddress {
+  host: string;
+  port: number;
+}
+
+/** Four-letter words allowed when the file does not say (the same default as without a file). */
+export { DEFAULT_FOUR_LETTER_WHITELIST };
 
 const DEFAULT_TICK_TIME = 2000;
 
@@ -194,7 +199,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   dataLogDir: stringKey('dataLogDir'),
   clientPort: (ctx, v) => {
     const p = parsePort(ctx, v, 'clientPort', true);
-    if (p !== undefined) ctx.cfg.clientPort = p;
+    // QuorumPeerConfig: clientPort=0 means "not set" (the server line may still give one).
+    if (p !== undefined) ctx.cfg.clientPort = p === 0 ? undefined : p;
   },
   clientPortAddress: stringKey('clientPortAddress'),
   secureClientPort: (ctx, v) => {
@@ -404,11 +410,66 @@ export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult 
     if (config.dataLogDir !== undefined) config.dataLogDir = path.resolve(opts.baseDir, config.dataLogDir);
   }
   issues.sort((a, b) => a.line - b.line);
-  return { config, issues };
+  return { config, issues, lines };
 }
 
-/** Applies dataDir/myid (QuorumPeerConfig.setupMyId): pure given the file's text (undefined = absent). */
+const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+const WILDCARD = '0.0.0.0';
+
+/**
+ * ZooKeeper resolves host names before comparing (InetSocketAddress.equals); we stay pure and
+ * compare literally, treating `localhost` as 127.0.0.1, which covers the forms configs use.
+ */
+function sameAddress(a: ClientAddress, b: ClientAddress): boolean {
+  const norm = (h: string) => (h.toLowerCase() === 'localhost' ? '127.0.0.1' : h.toLowerCase());
+  return a.port === b.port && norm(a.host) === norm(b.host);
+}
+
+const formatAddress = (a: ClientAddress) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
+/**
+ * The client address this server binds (QuorumPeerConfig.setupClientPort). With a myid, this
+ * server's own `server.N=...;[host:]port` line wins (the 3.5+ form: the official image writes no
+ * clientPort key at all); `;port` alone means every interface. Otherwise `clientPort` and
+ * `clientPortAddress`. When both are given they must agree: a wildcard clientPortAddress only
+ * compares ports, a specific one the whole address. No address at all: nothing to bind.
+ */
+export function resolveClientAddress(cfg: ZooCfg): { address?: ClientAddress; conflict?: { line: ClientAddress; keys: ClientAddress } } {
+  const keys = cfg.clientPort !== undefined ? { host: cfg.clientPortAddress ?? WILDCARD, port: cfg.clientPort } : undefined;
+  const me = cfg.myid === undefined ? undefined : cfg.servers.find((s) => s.id === cfg.myid);
+  const line = me?.clientPort !== undefined ? { host: me.clientHost ?? WILDCARD, port: me.clientPort } : undefined;
+  if (!line) return keys ? { address: keys } : {};
+  if (keys && (WILDCARDS.has(keys.host) ? keys.port !== line.port : !sameAddress(keys, line))) return { address: line, conflict: { line, keys } };
+  return { address: line };
+}
+
+/** Reports a clientPort/clientPortAddress that disagrees with this server's own line. */
+function checkClientAddress(result: ParseResult): void {
+  const { conflict } = resolveClientAddress(result.config);
+  if (!conflict) return;
+  const id = result.config.myid!;
+  const keys = ['clientPort', 'clientPortAddress']
+    .filter((k) => result.lines?.has(k) && (k !== 'clientPortAddress' || result.config.clientPortAddress !== undefined))
+    .map((k) => `${k} (line ${result.lines!.get(k)})`);
+  result.issues.push({
+    line: result.lines?.get(`server.${id}`) ?? 0,
+    key: `server.${id}`,
+    severity: 'error',
+    message: `server.${id} gives client address ${formatAddress(conflict.line)} but ${keys.join(' and ')} ${keys.length > 1 ? 'give' : 'gives'} ${formatAddress(conflict.keys)}; remove clientPort or make them agree`,
+  });
+}
+
+/**
+ * Applies dataDir/myid (QuorumPeerConfig.setupMyId), then checks the client address that depends
+ * on it (setupClientPort): pure given the file's text (undefined = absent).
+ */
 export function applyMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
+  setupMyId(result, myidText, myidPath, dataDirLine);
+  checkClientAddress(result);
+  result.issues.sort((a, b) => a.line - b.line);
+}
+
+function setupMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
   const { config, issues } = result;
   const at = (severity: ConfigIssue['severity'], message: string): void => {
     issues.push({ line: dataDirLine, key: 'dataDir', severity, message });

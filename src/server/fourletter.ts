@@ -187,8 +187,12 @@ export class FourLetterWords {
     };
     return {
       leader,
-      // Per learner: how far its log is durable, so an operator sees who lags (zabkeeper's own metric).
-      extraMetrics: (learners ?? []).map((l) => [`zabkeeper_learner_${l.sid}_acked_zxid`, l.ackedZxid] as [string, bigint]),
+      // Per learner: how far its log is durable, so an operator sees who lags (zabkeeper's own
+      // metric); and this server's own durable log end (tests wait on it instead of sleeping).
+      extraMetrics: [
+        ['zabkeeper_logged_zxid', q.loggedZxid] as [string, bigint],
+        ...(learners ?? []).map((l) => [`zabkeeper_learner_${l.sid}_acked_zxid`, l.ackedZxid] as [string, bigint]),
+      ],
       peerState: `${mode === 'leader' ? 'leading' : mode === 'observer' ? 'observing' : q.role === 'looking' ? 'looking' : 'following'} - ${q.phase}`,
       quorumSize: voters,
       conf: {

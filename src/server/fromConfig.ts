@@ -1,27 +1,44 @@
 import path from 'node:path';
-import type { ZooCfg } from '../config';
+import { resolveClientAddress, type ZooCfg } from '../config';
 import { defaultServerOptions, type ServerOptions } from './options';
 
+/** Thrown when a zoo.cfg gives this server no client port (ZooKeeper would serve no clients). */
+export class NoClientPortError extends Error {
+  constructor(myid: number | undefined) {
+    super(
+      myid === undefined
+        ? 'no client port: set clientPort'
+        : `no client port: set clientPort, or give this server's line a client port (server.${myid}=host:quorumPort:electionPort;clientPort)`,
+    );
+    this.name = 'NoClientPortError';
+  }
+}
+
 /**
- * Maps a parsed zoo.cfg onto the options of one standalone server. Keys mean what they mean to
- * Apache ZooKeeper; the few places where we differ (TTL nodes on by default) are noted in README.
+ * Maps a parsed zoo.cfg (after applyMyId) onto the options of one server. Keys mean what they
+ * mean to Apache ZooKeeper; the few places where we differ (TTL nodes on by default) are noted in
+ * README. The client address follows ZooKeeper's rules (resolveClientAddress); `overrides.port`
+ * and `overrides.host` (the CLI's --port/--host) win over it.
  */
 export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions> = {}): ServerOptions {
   const whitelist = cfg.fourLetterWordWhitelist;
+  const resolved = resolveClientAddress(cfg).address;
+  if (!resolved && overrides.port === undefined) throw new NoClientPortError(cfg.myid);
+  const client = { host: overrides.host ?? resolved?.host ?? '0.0.0.0', port: overrides.port ?? resolved!.port };
   const summary: Record<string, string | number> = {
-    clientPort: cfg.clientPort ?? 2181,
+    clientPort: client.port,
     dataDir: path.resolve(cfg.dataDir),
     dataLogDir: path.resolve(cfg.dataLogDir ?? cfg.dataDir),
     tickTime: cfg.tickTime,
     maxClientCnxns: cfg.maxClientCnxns,
     minSessionTimeout: cfg.minSessionTimeout,
     maxSessionTimeout: cfg.maxSessionTimeout,
-    clientPortAddress: cfg.clientPortAddress ?? '0.0.0.0',
+    clientPortAddress: client.host,
     serverId: cfg.myid ?? 0,
   };
   return defaultServerOptions({
-    host: cfg.clientPortAddress ?? '0.0.0.0',
-    port: cfg.clientPort ?? 2181,
+    host: client.host,
+    port: client.port,
     dataDir: path.resolve(cfg.dataDir),
     dataLogDir: cfg.dataLogDir ? path.resolve(cfg.dataLogDir) : undefined,
     serverId: cfg.myid ?? 0,

@@ -2,6 +2,7 @@ import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
 import type { OperationsConfig } from '../config/operations';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -63,7 +64,7 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataD
     maxClientCnxns: 60,
     maxFrameBytes: 0xfffff,
     globalOutstandingLimit: 1000,
-    fourLetterWhitelist: new Set(['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi']),
+    fourLetterWhitelist: new Set(DEFAULT_FOUR_LETTER_WHITELIST),
     snapCount: 100000,
     snapRetainCount: 3,
     purgeIntervalHours: 0,

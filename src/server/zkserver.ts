@@ -3,17 +3,17 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
 import { fourLetterOpName } from '../fourlw';
 import { JuteReader } from '../../protocol/jute/reader';
 import type { JuteWriter } from '../../protocol/jute/writer';
 import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
-import type { Id } from '../../protocol/jute/data';
+import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
 import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
-import { authenticate } from '../acl';
+import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
 import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
@@ -544,10 +544,16 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.syncWaiters.push(pending);
   }
 
-  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined {
+  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint; acl: readonly ACL[] } | undefined {
     const node = this.db.tree.get(path);
-    return node ? { mzxid: node.stat.mzxid, pzxid: node.stat.pzxid } : undefined;
+    return node ? { mzxid: node.stat.mzxid, pzxid: node.stat.pzxid, acl: node.acl } : undefined;
   }
+
+  /** Watch delivery filter: the connection's auth ids must give READ on the node (CVE-2024-23944). */
+  readonly mayRead = (connId: number, acl: readonly ACL[]): boolean => {
+    const conn = this.connections.get(connId);
+    return conn !== undefined && checkAcl(acl, Perms.read, conn.authIds);
+  };
 
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined {
     return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest);
@@ -660,7 +666,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
-    if (events.length > 0) this.deliver(this.watches.trigger(events));
+    if (events.length > 0) this.deliver(this.watches.trigger(events, this.mayRead));
     const { conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);

@@ -55,7 +55,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const locks: DirLock[] = [];
   const dbs: Database.Database[] = [];
   try {
-    for (const dir of dirs) locks.push(lockDir(dir, opts.logger));
+    for (const dir of dirs) locks.push(lockDir(dir));
     const dataDb = openDb(path.join(dataDir, DATA_DB_FILE), dbs);
     const logDb = openDb(path.join(dataLogDir, LOG_DB_FILE), dbs);
     initSchemas(dataDb, logDb);

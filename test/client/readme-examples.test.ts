@@ -2,7 +2,8 @@
  * The README's "Using zabkeeper from TypeScript" examples are executed, so they cannot rot.
  *
  * Every ```ts block of that section is type-checked against the real package entry point and then
- * run against a fresh in-process server (startTestServer): `from 'zabkeeper'` points at src/index,
+ * run against a fresh in-process server (startTestServer): `from 'zabkeeper'` points at src/index
+ * (`'zabkeeper/client'` and `'zabkeeper/testing'` at their src/entries files),
  * the connect string `127.0.0.1:2181` becomes the test server's, the block becomes the body of an
  * async function (its import lines stay at the top), TypeScript transpiles it to CommonJS and the
  * result runs with this file's `require`. A block passes when it settles within its timeout without
@@ -21,8 +22,16 @@ import type { ZkClient } from '../../src/client';
 
 const ROOT = path.resolve(__dirname, '../..');
 const README = path.join(ROOT, 'README.md');
-/** src/index.ts (without the extension, so both require() and the type checker resolve it). */
-const ENTRY = path.join(ROOT, 'src', 'index');
+/**
+ * The package's export paths and the sources behind them (without the extension, so both require()
+ * and the type checker resolve them); package.json's `exports` maps the same names to dist/.
+ */
+const ENTRIES: Record<string, string> = {
+  zabkeeper: path.join(ROOT, 'src', 'index'),
+  'zabkeeper/client': path.join(ROOT, 'src', 'entries', 'client'),
+  'zabkeeper/testing': path.join(ROOT, 'src', 'entries', 'testing'),
+};
+const PACKAGE_IMPORT = /from '(zabkeeper(?:\/client|\/testing)?)'/;
 const HEADING = '## Using zabkeeper from TypeScript';
 const README_CONNECT = '127.0.0.1:2181';
 const BLOCK_TIMEOUT_MS = 20_000;
@@ -83,11 +92,11 @@ const IMPORT_LINE = /^import\s.+\sfrom\s+'[^']+';\s*$/;
 
 /**
  * The block as a module: its imports on top, everything else as the body of `example()`.
- * `entry` replaces 'zabkeeper', `connectString` replaces the README's default server.
+ * Package imports point at the sources (ENTRIES), `connectString` replaces the README's default server.
  */
-function asModule(code: string, entry: string, connectString: string): string {
+function asModule(code: string, connectString: string): string {
   const lines = code.split('\n');
-  const imports = lines.filter((l) => IMPORT_LINE.test(l)).map((l) => l.replace(/from 'zabkeeper'/, `from ${JSON.stringify(entry)}`));
+  const imports = lines.filter((l) => IMPORT_LINE.test(l)).map((l) => l.replace(PACKAGE_IMPORT, (_m, name: string) => `from ${JSON.stringify(ENTRIES[name])}`));
   const body = lines.filter((l) => !IMPORT_LINE.test(l)).join('\n').split(README_CONNECT).join(connectString);
   return `${imports.join('\n')}\nexport async function example(): Promise<void> {\n${body}\n}\n`;
 }
@@ -106,7 +115,7 @@ function transpile(source: string, fileName: string): string {
 /** Type errors of all blocks at once (one program, so src/ is checked only once). */
 function typeErrors(examples: readonly Example[]): string[] {
   const dir = path.join(ROOT, 'test', 'client', '__readme__');
-  const files = new Map(examples.map((ex, i) => [path.join(dir, `example-${i}-line-${ex.line}.ts`), asModule(ex.code, ENTRY, README_CONNECT)]));
+  const files = new Map(examples.map((ex, i) => [path.join(dir, `example-${i}-line-${ex.line}.ts`), asModule(ex.code, README_CONNECT)]));
   const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(path.join(ROOT, 'tsconfig.test.json'), ts.sys.readFile).config, ts.sys, ROOT);
   const options: ts.CompilerOptions = { ...parsed.options, noEmit: true, noUnusedLocals: false, declaration: false, sourceMap: false };
   const host = ts.createCompilerHost(options);
@@ -136,25 +145,29 @@ interface Opened {
   servers: { server: TestServer; stopped: boolean }[];
 }
 
-/** The package as the block sees it: the real exports, with createClient/startTestServer tracked. */
-function trackedPackage(opened: Opened): Record<string, unknown> {
+/** One package entry as the block sees it: the real exports, with createClient/startTestServer tracked. */
+function trackedEntry(entry: string, opened: Opened): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const real = require(ENTRY) as typeof import('../../src/index');
-  return {
-    ...real,
-    createClient: async (...args: Parameters<typeof real.createClient>) => {
-      const client = await real.createClient(...args);
+  const real = require(entry) as Partial<typeof import('../../src/index')>;
+  const tracked: Record<string, unknown> = { ...real };
+  const { createClient, startTestServer } = real;
+  if (createClient) {
+    tracked.createClient = async (...args: Parameters<typeof createClient>) => {
+      const client = await createClient(...args);
       opened.clients.push(client);
       return client;
-    },
-    startTestServer: async (...args: Parameters<typeof real.startTestServer>) => {
-      const server = await real.startTestServer(...args);
+    };
+  }
+  if (startTestServer) {
+    tracked.startTestServer = async (...args: Parameters<typeof startTestServer>) => {
+      const server = await startTestServer(...args);
       const entry = { server, stopped: false };
       opened.servers.push(entry);
       const stop = server.stop.bind(server);
       return { ...server, stop: () => ((entry.stopped = true), stop()) };
-    },
-  };
+    };
+  }
+  return tracked;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -173,9 +186,9 @@ async function runExample(ex: Example, connectString: string): Promise<void> {
   function capture(...args: unknown[]): void {
     logs.push(format(...args));
   }
-  const pkg = trackedPackage(opened);
-  const sandboxRequire = (id: string): unknown => (id === ENTRY ? pkg : require(id));
-  const js = transpile(asModule(ex.code, ENTRY, connectString), `README.md:${ex.line}.ts`);
+  const entries = new Map(Object.values(ENTRIES).map((e) => [e, trackedEntry(e, opened)]));
+  const sandboxRequire = (id: string): unknown => entries.get(id) ?? require(id);
+  const js = transpile(asModule(ex.code, connectString), `README.md:${ex.line}.ts`);
   const mod: { exports: { example?: () => Promise<void> } } = { exports: {} };
   new Function('require', 'module', 'exports', 'console', js)(sandboxRequire, mod, mod.exports, quiet);
   let failure: unknown;
@@ -201,10 +214,10 @@ async function runExample(ex: Example, connectString: string): Promise<void> {
 const examples = extractExamples(fs.readFileSync(README, 'utf8'));
 
 describe('README: Using zabkeeper from TypeScript', () => {
-  test(`the section has at least ${MIN_BLOCKS} ts examples, all importing from 'zabkeeper' and asserting`, () => {
+  test(`the section has at least ${MIN_BLOCKS} ts examples, all importing from the package and asserting`, () => {
     expect(examples.length).toBeGreaterThanOrEqual(MIN_BLOCKS);
     for (const ex of examples) {
-      expect(`${ex.line}: ${ex.code}`).toMatch(/from 'zabkeeper';/);
+      expect(`${ex.line}: ${ex.code}`).toMatch(PACKAGE_IMPORT);
       expect(`${ex.line}: ${ex.code}`).toMatch(/\bassert\./);
       // Multi-line imports would end up inside the function body.
       expect(ex.code.split('\n').filter((l) => /^import\s/.test(l) && !IMPORT_LINE.test(l))).toEqual([]);
@@ -226,7 +239,7 @@ describe('README: Using zabkeeper from TypeScript', () => {
     expect(missing).toEqual([]);
   });
 
-  test('every example type-checks against src/index.ts', () => {
+  test('every example type-checks against the package entries', () => {
     expect(typeErrors(examples)).toEqual([]);
   });
 

@@ -6,13 +6,25 @@ import { execFile } from 'child_process';
 
 export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
 
+/**
+ * Environment for every zkCli.sh run. Debian's zkCli has no SLF4J binding, so SLF4J prints its
+ * "Failed to load class" warnings on stderr, the MDC one lazily from the client's I/O thread, where
+ * it lands in the middle of the main thread's output (`Exception in thread "main" SLF4J: ...`).
+ * With the no-op binding on the classpath SLF4J prints nothing and zkCli logs nothing, as before.
+ * zkEnv.sh overwrites CLASSPATH, so the classpath goes in CLIENT_JVMFLAGS, whose -cp comes last
+ * on java's command line and wins.
+ */
+export const ZKCLI_ENV: NodeJS.ProcessEnv = {
+  CLIENT_JVMFLAGS: '-cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar',
+};
+
 /** Runs the commands through ONE zkCli process; stdout and stderr share one pipe to keep their order. */
 export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'bash',
       ['-c', `exec "${ZKCLI}" -server "$1" 2>&1`, 'zkcli', connectString],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV } },
       (err, stdout) => {
         // zkCli exits non-zero when the last command failed; the transcript is what we check.
         if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) reject(new Error(`zkCli timed out:\n${stdout}`));

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ZkServer } from '../../src/server/zkserver';
+import { treeDigest } from '../../src/tree';
+import { until } from './wait';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
 import { freePort } from './ports';
@@ -17,6 +19,11 @@ export interface InProcEnsemble {
   stop(i: number): Promise<void>;
   leaderIndex(): number;
   waitServing(timeoutMs?: number): Promise<number>;
+  /**
+   * Tree digests of the running members, taken in one turn once they have all applied the same
+   * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
+   */
+  convergedDigests(timeoutMs?: number): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -70,6 +77,15 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
         }
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async convergedDigests(timeoutMs = 10_000) {
+      const live = () => servers.filter((s): s is ZkServer => s !== undefined);
+      const zxids = () => live().map((s) => s.db.lastProcessedZxid);
+      return until(
+        () => (new Set(zxids()).size === 1 ? new Set(live().map((s) => treeDigest(s.db))) : undefined),
+        () => `every member to apply the same zxid (now ${zxids().map((z) => `0x${z.toString(16)}`).join(', ')})`,
+        timeoutMs,
+      );
     },
     async close() {
       for (let i = 0; i < n; i++) await ens.stop(i);

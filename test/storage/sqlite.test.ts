@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import {
   DATA_DB_FILE,
@@ -11,6 +10,7 @@ import {
   StoreLockedError,
   type Store,
 } from '../../src/storage';
+import { lockHolder } from '../../src/storage/lock';
 import { storeContract, run, z } from './contract';
 import { tempDir } from './helpers';
 
@@ -66,8 +66,8 @@ describe('sqlite store on disk', () => {
   const expectCorrupt = (message: RegExp): void => {
     expect(() => openStore()).toThrow(StoreCorruptError);
     expect(() => openStore()).toThrow(message);
-    // A refused open must not leave its lock behind.
-    expect(fs.existsSync(path.join(t.dir, LOCK_FILE))).toBe(false);
+    // A refused open must not keep its lock: nobody holds it now.
+    expect(lockHolder(path.join(t.dir, LOCK_FILE))).toBeUndefined();
   };
 
   test('creates the data dir, the two db files and a lock, with WAL + synchronous=FULL', () => {
@@ -77,14 +77,14 @@ describe('sqlite store on disk', () => {
     expect(d.dataDir).toBe(dataDir);
     expect(d.dataLogDir).toBe(dataDir);
     expect(d.files).toEqual([path.join(dataDir, DATA_DB_FILE), path.join(dataDir, LOG_DB_FILE), path.join(dataDir, LOCK_FILE)]);
-    expect(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(lockHolder(path.join(dataDir, LOCK_FILE))).toBe(process.pid);
     s.persist({ hardState: HS1, entries: run(1, 1, 3) });
     s.saveSnapshot(z(1, 3), Buffer.alloc(1000), 1);
     const sizes = s.sizes();
     expect(sizes.logBytes).toBeGreaterThan(0);
     expect(sizes.dataBytes).toBeGreaterThan(1000);
     closeAll();
-    expect(fs.existsSync(path.join(dataDir, LOCK_FILE))).toBe(false);
+    expect(lockHolder(path.join(dataDir, LOCK_FILE))).toBeUndefined();
     const db = new Database(path.join(dataDir, LOG_DB_FILE), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
@@ -104,31 +104,6 @@ describe('sqlite store on disk', () => {
   test('a second open of a locked dir is refused', () => {
     openStore();
     expect(() => openSqliteStore({ dataDir: t.dir })).toThrow(StoreLockedError);
-  });
-
-  test('a lock held by another live process is refused', () => {
-    fs.writeFileSync(path.join(t.dir, LOCK_FILE), `${process.ppid}\n`);
-    expect(() => openSqliteStore({ dataDir: t.dir })).toThrow(/live process/);
-  });
-
-  test('a stale lock from a dead pid is taken over with a warning', () => {
-    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const deadPid = Number(child.stdout.toString());
-    fs.writeFileSync(path.join(t.dir, LOCK_FILE), `${deadPid}\n`);
-    const warnings: unknown[] = [];
-    const logger = { warn: (o: unknown) => warnings.push(o), info: () => undefined } as never;
-    const s = openSqliteStore({ dataDir: t.dir, logger });
-    open.push(s);
-    expect(warnings).toHaveLength(1);
-    expect(fs.readFileSync(path.join(t.dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
-  });
-
-  test('an old lock with no pid (crash while locking) is taken over', () => {
-    const file = path.join(t.dir, LOCK_FILE);
-    fs.writeFileSync(file, '');
-    const old = new Date(Date.now() - 60_000);
-    fs.utimesSync(file, old, old);
-    expect(() => openStore()).not.toThrow();
   });
 
   test('reopen after close preserves everything', () => {

@@ -1,7 +1,7 @@
 import type { JuteReader } from '../../../protocol/jute/reader';
 import type { JuteWriter } from '../../../protocol/jute/writer';
-import type { Id } from '../../../protocol/jute/data';
-import type { WatchManager } from '../../watch';
+import type { ACL, Id } from '../../../protocol/jute/data';
+import type { MayRead, WatchManager } from '../../watch';
 import type { ClientConnection } from '../connection';
 
 /**
@@ -15,7 +15,9 @@ export interface ConnOpHost {
   /** Puts a request into the connection's reply FIFO and sends whatever is ready. */
   enqueue(conn: ClientConnection, xid: number, opCode: number, exec: (out: JuteWriter) => void, opts?: { barrierZxid?: bigint; closeAfter?: boolean }): void;
   /** Node facts for SetWatches: undefined when the node does not exist. */
-  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined;
+  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint; acl: readonly ACL[] } | undefined;
+  /** Whether a connection's auth ids give READ on a node with this ACL (watch delivery filter). */
+  readonly mayRead: MayRead;
   /** Sends watch notifications for the deliveries that target `conn` and other connections. */
   deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void;
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined;
