@@ -22,12 +22,25 @@ export interface AdminHost extends AdminContext {
 const JSON_TYPE = 'application/json';
 
 /**
+ * Commands that reveal znode paths or other clients' sessions. The four-letter words they mirror
+ * are off by default (see fourlw/commands.ts); over HTTP they are answered to loopback callers, and
+ * to others only with credentials (as the snapshot command), when admin.serverAddress exposes them.
+ */
+const REVEALING = new Set(['connections', 'dump', 'watches', 'watches_by_path']);
+
+const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
+
+/**
  * ZooKeeper's AdminServer over node:http: `GET <commandURL>` lists the commands, `GET
  * <commandURL>/<name or alias>?args` answers with the command's JSON (HTTP 200 even for errors,
  * as ZooKeeper 3.8 does). `snapshot` (ZooKeeper 3.9) streams a consistent snapshot to an
  * authenticated caller with ALL permissions on "/", at most once per rateLimiterIntervalInMS.
  * Bound to admin.serverAddress, loopback unless configured otherwise.
  */
+function remoteIp(req: http.IncomingMessage): string {
+  return (req.socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+}
+
 export class AdminServer {
   private server: http.Server | undefined;
   private lastSnapshotAt = Number.NEGATIVE_INFINITY;
@@ -70,6 +83,11 @@ export class AdminServer {
     const name = decodeURIComponent(url.pathname.slice(base.length + 1));
     try {
       if (SNAPSHOT_NAMES.includes(name)) return this.snapshot(req, res);
+      const primary = primaryName(name);
+      if (primary && REVEALING.has(primary) && !isLoopback(remoteIp(req))) {
+        const denied = this.authorize(req);
+        if (denied) return this.json(res, denied.status, { command: primary, error: denied.error });
+      }
       const body = runCommand(this.host, name, url.searchParams, this.host.isServing());
       this.json(res, 200, body);
     } catch (err) {
@@ -82,18 +100,28 @@ export class AdminServer {
     res.writeHead(status, { 'Content-Type': JSON_TYPE }).end(jacksonJson(body));
   }
 
+  /**
+   * ZooKeeper 3.9's admin auth: `Authorization: <scheme> <auth>` through the auth providers, and
+   * the caller's ids (plus its IP) must have ALL permissions on "/". Undefined when allowed.
+   */
+  private authorize(req: http.IncomingMessage): { status: number; error: string } | undefined {
+    const header = req.headers.authorization;
+    if (!header) return { status: 401, error: 'Auth info is missing for the command' };
+    const [scheme = '', ...rest] = header.trim().split(/\s+/);
+    const ids = this.host.authenticate(scheme, rest.join(' '));
+    if (!ids) return { status: 401, error: 'Not authenticated' };
+    if (!checkAcl(this.host.rootAcl(), Perms.all, [{ scheme: 'ip', id: remoteIp(req) }, ...ids])) return { status: 403, error: 'Not authorized' };
+    return undefined;
+  }
+
   /** ZooKeeper 3.9's SnapshotCommand: auth, rate limit, then the snapshot bytes with their zxid in a header. */
   private snapshot(req: http.IncomingMessage, res: http.ServerResponse): void {
     const fail = (status: number, error: string) => this.json(res, status, { command: 'snapshot', error });
     if (!this.cfg.snapshotEnabled) return fail(503, 'snapshot command is disabled');
     if (!this.host.isServing()) return fail(200, 'This ZooKeeper instance is not currently serving requests');
-    const header = req.headers.authorization;
-    if (!header) return fail(401, 'Auth info is missing for the command');
-    const [scheme = '', ...rest] = header.trim().split(/\s+/);
-    const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
-    const ids = this.host.authenticate(scheme, rest.join(' '));
-    if (!ids) return fail(401, 'Not authenticated');
-    if (!checkAcl(this.host.rootAcl(), Perms.all, [{ scheme: 'ip', id: remote }, ...ids])) return fail(403, 'Not authorized');
+    const denied = this.authorize(req);
+    if (denied) return fail(denied.status, denied.error);
+    const remote = remoteIp(req);
     const now = Date.now();
     if (now - this.lastSnapshotAt < this.cfg.rateLimiterIntervalMs) return fail(429, 'Too many requests');
     this.lastSnapshotAt = now;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { ServerMetrics } from '../../src/metrics/hub';
@@ -164,6 +165,28 @@ describe('the AdminServer port', () => {
       await expect(startInProc({ operations: explicit })).rejects.toThrow(/AdminServer cannot listen on 127.0.0.1:\d+/);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('commands that reveal paths or sessions', () => {
+  const external = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+  const maybe = external ? test : test.skip;
+
+  maybe('need credentials from a non-loopback caller, as the snapshot command; loopback callers need none', async () => {
+    const operations = defaultOperationsConfig();
+    operations.admin = { ...operations.admin, address: '0.0.0.0', port: 0 };
+    const s = await startInProc({ operations });
+    try {
+      const { admin } = s.server.operationPorts;
+      expect((await httpGet(external!, admin, '/commands/dump')).status).toBe(401);
+      expect((await httpGet(external!, admin, '/commands/wchp')).status).toBe(401);
+      expect((await httpGet(external!, admin, '/commands/srvr')).status).toBe(200);
+      // World-readable "/" (the default ACL): any authenticated caller, e.g. by IP, passes.
+      expect((await httpGet(external!, admin, '/commands/dump', { Authorization: 'ip' })).status).toBe(200);
+      expect((await httpGet('127.0.0.1', admin, '/commands/dump')).status).toBe(200);
+    } finally {
+      await s.stop();
     }
   });
 });
