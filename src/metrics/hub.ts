@@ -53,6 +53,7 @@ export class ServerMetrics {
   private unavailableSince: number | undefined;
   private serving = false;
   private lastProposalCounted = 0n;
+  private lastQuotaLogMs = Number.NEGATIVE_INFINITY;
   private lastCommitCounted = 0n;
   /** Leader side: when a PING tick / PROPOSAL zxid was sent to each peer (bounded per peer). */
   private readonly pingSent = new Map<number, Map<number, number>>();
@@ -79,8 +80,12 @@ export class ServerMetrics {
     if (entries > 0) this.sync_processor_batch_size.add(entries);
   }
 
-  noteQuotaExceeded(namespace: string): void {
+  /** Counts a hard-quota rejection; true when it is worth a log line (at most one a second, as ZooKeeper's RateLogger). */
+  noteQuotaExceeded(namespace: string, nowMs: number): boolean {
     this.quotaExceeded.set(namespace, (this.quotaExceeded.get(namespace) ?? 0) + 1);
+    if (nowMs - this.lastQuotaLogMs < 1000) return false;
+    this.lastQuotaLogMs = nowMs;
+    return true;
   }
 
   /**

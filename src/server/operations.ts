@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import { monitorEntries } from '../fourlw';
-import type { MetricsView } from '../metrics/catalog';
+import type { MetricsView, NamespaceQuota } from '../metrics/catalog';
 import { PrometheusExporter } from '../metrics/prometheus';
 import { AdminServer, type AdminHost } from '../admin/server';
-import { serializeSnapshot } from '../tree';
+import { quota, serializeSnapshot, type Txn } from '../tree';
+import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import type { MultiOp } from '../../protocol/jute/multi';
 import type { ServerOptions } from './options';
 import type { ZkServer } from './zkserver';
 
@@ -21,8 +23,44 @@ export function metricsView(server: ZkServer): MetricsView {
     monitor: new Map(monitorEntries(server.statusSnapshot())),
     hub: server.metrics,
     stats: server.stats,
-    quotas: [],
+    quotas: namespaceQuotas(server),
   };
+}
+
+/** QuotaMetricsUtils: limits (hard if set, else soft) and usage of every quota, summed per top-level namespace. */
+function namespaceQuotas(server: ZkServer): NamespaceQuota[] {
+  const byNs = new Map<string, NamespaceQuota>();
+  for (const root of quota.quotaRoots(server.db.tree)) {
+    const q = quota.quotaState(server.db.tree, root);
+    if (!q) continue;
+    const namespace = quota.topNamespace(root);
+    const limit = (hard: string, soft: string) => (quota.statValue(q.limits, hard) > -1 ? quota.statValue(q.limits, hard) : quota.statValue(q.limits, soft));
+    const acc = byNs.get(namespace) ?? { namespace, countLimit: 0, bytesLimit: 0, countUsage: 0, bytesUsage: 0 };
+    acc.countLimit += limit(quota.COUNT_HARD, quota.COUNT);
+    acc.bytesLimit += limit(quota.BYTES_HARD, quota.BYTES);
+    acc.countUsage += q.usage.count;
+    acc.bytesUsage += q.usage.bytes;
+    byNs.set(namespace, acc);
+  }
+  return [...byNs.values()];
+}
+
+/** The path a write was rejected for with QuotaExceeded (a multi: the failing op's), else undefined. */
+export function quotaRejectedPath(opCode: number, body: unknown, txn: Txn): string | undefined {
+  const b = txn.body;
+  if (b.type === 'error' && b.err === ErrorCode.quotaExceeded) return (body as { path?: string }).path;
+  if (b.type === 'multiError' && opCode === OpCode.multi) {
+    const i = b.results.indexOf(ErrorCode.quotaExceeded);
+    return i < 0 ? undefined : (body as MultiOp[])[i]?.request.path;
+  }
+  return undefined;
+}
+
+/** quota_exceeded_error_per_namespace, and a log line at most once a second (ZooKeeper's RateLogger). */
+export function noteQuotaExceeded(server: ZkServer, path: string, now: number): void {
+  if (!server.metrics.noteQuotaExceeded(quota.topNamespace(path), now)) return;
+  const root = quota.quotaRootOf(server.db.tree, path);
+  server.logger.warn({ path, quota: root }, `Quota exceeded: ${root} (hard limit; request for ${path} rejected with QuotaExceeded)`);
 }
 
 /** Secrets a system_properties answer must not show (ZooKeeper shows every system property). */

@@ -36,7 +36,7 @@ import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
 import { ServerMetrics } from '../metrics/hub';
 import { instrumentStore } from '../metrics/store';
-import { startOperations, type Operations } from './operations';
+import { noteQuotaExceeded, quotaRejectedPath, startOperations, type Operations } from './operations';
 import type { ServerSnapshot } from '../fourlw';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -490,10 +490,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (owner !== undefined && owner !== via) {
       return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
     }
-    return this.prep.prep(
+    const txn = this.prep.prep(
       { opCode, body },
-      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, enforceQuota: this.options.operations?.enforceQuota },
     );
+    const overQuota = quotaRejectedPath(opCode, body, txn);
+    if (overQuota !== undefined) noteQuotaExceeded(this, overQuota, now);
+    return txn;
   }
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */

@@ -5,3 +5,4 @@ export { encodeTxn, decodeTxn, type Txn, type TxnBody, type TxnType, type Create
 export { serializeSnapshot, deserializeSnapshot, treeDigest, findExpiredContainersAndTtls } from './snapshot';
 export { validatePath, parentOf, basename, childPath, sequenceSuffix, SPECIAL_PATHS } from './paths';
 export type { WatchEvent } from './events';
+export * as quota from './quota';

@@ -110,6 +110,7 @@ describe('a standalone server with metrics and the AdminServer on', () => {
     const operations = defaultOperationsConfig();
     operations.metrics = { ...operations.metrics, provider: 'prometheus', httpHost: '127.0.0.1', httpPort: 0 };
     operations.admin = { ...operations.admin, port: 0, rateLimiterIntervalMs: 60_000 };
+    operations.enforceQuota = true;
     s = await startInProc({ operations, superDigest: 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=' });
   });
   afterAll(() => s.stop());
@@ -129,6 +130,23 @@ describe('a standalone server with metrics and the AdminServer on', () => {
     expect(e.value('quorum_size')).toBeUndefined();
     c.close();
     expect((await httpGet('127.0.0.1', metrics, '/')).status).toBe(404);
+  });
+
+  test('quota gauges per namespace and hard-limit rejections', async () => {
+    const c = await s.connect();
+    await rq.create(c, '/ns', null);
+    await rq.create(c, '/ns/a', Buffer.from('abcd'));
+    await rq.create(c, '/zookeeper/quota/ns', null);
+    await rq.create(c, '/zookeeper/quota/ns/zookeeper_stats', Buffer.from('count=0,bytes=0'));
+    await rq.create(c, '/zookeeper/quota/ns/zookeeper_limits', Buffer.from('count=-1,bytes=-1=;byteHardLimit=10;countHardLimit=-1'));
+    expect((await rq.create(c, '/ns/b', Buffer.from('0123456789'))).err).toBe(-125);
+    c.close();
+    const e = parseExposition((await httpGet('127.0.0.1', s.server.operationPorts.metrics, '/metrics')).body);
+    expect(e.value('quota_bytes_limit_per_namespace', { key: 'ns' })).toBe(10);
+    expect(e.value('quota_count_limit_per_namespace', { key: 'ns' })).toBe(-1);
+    expect(e.value('quota_count_usage_per_namespace', { key: 'ns' })).toBe(2);
+    expect(e.value('quota_bytes_usage_per_namespace', { key: 'ns' })).toBe(4);
+    expect(e.value('quota_exceeded_error_per_namespace', { key: 'ns' })).toBe(1);
   });
 
   test('snapshot (ZooKeeper 3.9) needs credentials with ALL on "/" and is rate limited', async () => {
