@@ -10,6 +10,7 @@ import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
+import { runStatus } from './status';
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -124,18 +125,36 @@ export function buildProgram(): Command {
       process.exit(await runShell(args));
     });
 
+  program
+    .command('status')
+    .description('zkServer.sh status: prints Mode: leader|follower|observer|standalone; exit 0 serving, 1 not running, 2 usage, 3 bad zoo.cfg, 4 not serving')
+    .option('-c, --config <zoo.cfg>', 'zoo.cfg to find the client port in (default $ZOOCFG, else $ZOOCFGDIR/zoo.cfg, else /conf/zoo.cfg)')
+    .option('-s, --server <host:port>', 'ask this address instead of reading zoo.cfg')
+    .option('--json', 'one JSON object: host, port, state, mode, zxid, nodeCount, version')
+    .option('--timeout <ms>', 'how long to wait for the answer', intArg('timeout'), 5000)
+    .action(async (flags) => {
+      process.exitCode = await runStatus({ config: flags.config, server: flags.server, json: flags.json, timeoutMs: flags.timeout });
+    });
+
   return program;
 }
 
-if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((err: unknown) => {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(3);
-      }
-      process.stderr.write(`zabkeeper: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    });
+/**
+ * The command line as both launchers run it (bin/zabkeeper and `node dist/src/cli/index.js`), so
+ * they exit with the same codes: 3 for an invalid zoo.cfg, 1 for any other failure, otherwise the
+ * subcommand's own code.
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(3);
+    }
+    process.stderr.write(`zabkeeper: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
 }
+
+if (require.main === module) void main(process.argv);

@@ -8,12 +8,15 @@ import { ErrorCode, OpCode } from '../../protocol/jute/constants';
 import type { MultiOp } from '../../protocol/jute/multi';
 import type { ServerOptions } from './options';
 import type { ZkServer } from './zkserver';
+import { AuditLog } from './audit';
 
 /** The operator-facing listeners of one server; closed before the server stops. */
 export interface Operations {
   /** Bound ports (0 when that listener is off). */
   readonly metricsPort: number;
   readonly adminPort: number;
+  /** audit.enable=true: the audit log the write path reports to. */
+  readonly audit?: AuditLog;
   close(): Promise<void>;
 }
 
@@ -131,6 +134,11 @@ export async function startOperations(server: ZkServer, options: ServerOptions, 
   };
   let metricsPort = 0;
   let adminPort = 0;
+  const audit = ops?.auditEnabled ? new AuditLog(logger.child({ component: 'audit' })) : undefined;
+  if (audit) {
+    audit.server('serverStart');
+    closers.push(async () => audit.server('serverStop'));
+  }
   try {
     if (ops?.metrics.provider === 'prometheus') {
       const exporter = new PrometheusExporter(ops.metrics, () => metricsView(server), server.metrics, logger.child({ component: 'metrics' }));
@@ -151,5 +159,5 @@ export async function startOperations(server: ZkServer, options: ServerOptions, 
     await close();
     throw err;
   }
-  return { metricsPort, adminPort, close };
+  return { metricsPort, adminPort, audit, close };
 }

@@ -11,7 +11,7 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
@@ -37,6 +37,7 @@ import { Housekeeping } from './housekeeping';
 import { ServerMetrics } from '../metrics/hub';
 import { instrumentStore } from '../metrics/store';
 import { noteQuotaExceeded, quotaRejectedPath, startOperations, type Operations } from './operations';
+import { describeRequest, describeRequestBytes } from './audit';
 import type { ServerSnapshot } from '../fourlw';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -459,6 +460,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
       // committed txn, matched by session id and cxid.
       const pending: PendingRequest = { xid, opCode, receivedAt: now };
+      if (this.operations?.audit) pending.audit = describeRequestBytes(op, payload, r.offset, this.maxFrameBytes);
       conn.enqueue(pending, this.options.globalOutstandingLimit);
       const body = Buffer.from(payload.subarray(r.offset));
       this.forward(conn, pending, awaitKey(conn.sessionId, xid), { kind: 'write', sessionId: conn.sessionId, cxid: xid, opCode, body, authIds: conn.authIds }, respond);
@@ -474,6 +476,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       body = err;
     }
     const pending: PendingRequest = { xid, opCode, receivedAt: now };
+    if (this.operations?.audit) pending.audit = describeRequest(opCode, body);
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     const txn = this.prepWrite(opCode, body, conn.sessionId, conn.authIds, xid, this.myId, now);
     this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
@@ -666,6 +669,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
     this.prep.committed(txn.zxid);
+    this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
@@ -687,6 +691,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const waiting = this.awaiting.get(key);
     if (!waiting) return;
     this.awaiting.delete(key);
+    this.operations?.audit?.applied(txn, result as ApplyResult, [], waiting.conn, waiting.pending);
     if (!waiting.conn.isOpen) return;
     waiting.pending.reply = (out) => waiting.respond(out, result, txn);
     waiting.conn.drain(now, txn.zxid);
