@@ -10,7 +10,7 @@ import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
-import { runStatus } from './status';
+import { runRuok, runStatus } from './status';
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -134,6 +134,16 @@ export function buildProgram(): Command {
     .option('--timeout <ms>', 'how long to wait for the answer', intArg('timeout'), 5000)
     .action(async (flags) => {
       process.exitCode = await runStatus({ config: flags.config, server: flags.server, json: flags.json, timeoutMs: flags.timeout });
+    });
+
+  program
+    .command('ruok')
+    .description('liveness probe: sends ruok; prints the answer; exit 0 for imok, 1 otherwise')
+    .option('-c, --config <zoo.cfg>', 'zoo.cfg to find the client port in (as status)')
+    .option('-s, --server <host:port>', 'ask this address instead of reading zoo.cfg')
+    .option('--timeout <ms>', 'how long to wait for the answer', intArg('timeout'), 5000)
+    .action(async (flags) => {
+      process.exitCode = await runRuok({ config: flags.config, server: flags.server, timeoutMs: flags.timeout });
     });
 
   return program;

@@ -24,8 +24,10 @@ interface Io {
   err(line: string): void;
 }
 
+const defaultIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
 /** Where to connect: from --server, else from zoo.cfg (a wildcard address means this host). */
-function target(o: StatusOptions, io: Io): { host: string; port: number; shown: string } | number {
+function target(o: StatusOptions & { quiet?: boolean }, io: Io): { host: string; port: number; shown: string } | number {
   if (o.server) {
     const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(o.server);
     if (!m) {
@@ -35,7 +37,7 @@ function target(o: StatusOptions, io: Io): { host: string; port: number; shown: 
     return { host: m[1]!, port: Number(m[2]), shown: m[1]! };
   }
   const file = o.config ?? process.env.ZOOCFG ?? path.join(process.env.ZOOCFGDIR ?? '/conf', 'zoo.cfg');
-  io.err(`Using config: ${file}`);
+  if (!o.quiet) io.err(`Using config: ${file}`);
   let address;
   try {
     address = resolveClientAddress(assertNoErrors(loadConfig(file), file)).address;
@@ -51,6 +53,15 @@ function target(o: StatusOptions, io: Io): { host: string; port: number; shown: 
   return { host: wildcard ? '127.0.0.1' : address.host, port: address.port, shown: wildcard ? 'localhost' : address.host };
 }
 
+/** `zabkeeper ruok`: the liveness probe. Prints the answer; exit 0 only for `imok`, else 1 (2, 3 as status). */
+export async function runRuok(o: StatusOptions, io: Io = defaultIo): Promise<number> {
+  const t = target({ ...o, quiet: true }, io);
+  if (typeof t === 'number') return t;
+  const reply = await fourLetterWord(t.host, t.port, 'ruok', o.timeoutMs ?? 5000).catch((err: Error) => `error: ${err.message}`);
+  io.out(reply);
+  return reply === 'imok' ? STATUS_EXIT.serving : STATUS_EXIT.notRunning;
+}
+
 /** srvr's `Key: value` lines as a map. */
 function parseSrvr(text: string): Map<string, string> {
   const fields = new Map<string, string>();
@@ -61,7 +72,7 @@ function parseSrvr(text: string): Map<string, string> {
   return fields;
 }
 
-export async function runStatus(o: StatusOptions, io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+export async function runStatus(o: StatusOptions, io: Io = defaultIo): Promise<number> {
   const t = target(o, io);
   if (typeof t === 'number') return t;
   if (!o.json) io.out(`Client port found: ${t.port}. Client address: ${t.shown}. Client SSL: false.`);
