@@ -21,6 +21,10 @@ export interface EnsembleMember {
   mode(): Promise<string>;
   /** Sends a signal to the running process (SIGSTOP/SIGCONT to pause and resume it). */
   signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code of the running process when it exits by itself or is stopped. */
+  exited(): Promise<number | null>;
+  /** Everything the member has logged so far (all incarnations). */
+  log(): string;
 }
 
 export interface TestEnsemble {
@@ -42,6 +46,7 @@ export interface EnsembleOptions {
   extraCfg?: Record<string, string>;
   /** Per-member keys (e.g. each member's own metrics or AdminServer port), after extraCfg. */
   memberCfg?: (id: number) => Record<string, string>;
+  dataDirOf?: (id: number) => string | undefined;
 }
 
 export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
@@ -54,7 +59,7 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleO
   const children = new Map<number, ChildProcess>();
   const members: EnsembleMember[] = ports.map((p, k) => {
     const id = k + 1;
-    const dataDir = path.join(root, `s${id}`);
+    const dataDir = opts.dataDirOf?.(id) ?? path.join(root, `s${id}`);
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'myid'), `${id}\n`);
     const cfgPath = path.join(root, `zoo${id}.cfg`);
@@ -106,6 +111,12 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleO
       signal(sig) {
         children.get(id)?.kill(sig);
       },
+      exited() {
+        const c = children.get(id);
+        if (!c) return Promise.resolve(null);
+        return new Promise((resolve) => c.once('exit', (code) => resolve(code)));
+      },
+      log: () => fs.readFileSync(logPath, 'utf8'),
       async mode() {
         const text = await fourLetter(p.client, 'srvr', 2000).catch(() => '');
         return /Mode: (\w+)/.exec(text)?.[1] ?? 'none';

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, assertNoErrors, ConfigError } from '../config';
+import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags } from '../config';
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
@@ -11,6 +11,11 @@ import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
 import { runRuok, runStatus } from './status';
+
+/** Exit codes (README "Exit codes"): 1 failed to start, 2 fail-stop after a storage error, 3 bad configuration. */
+export const EXIT_START_FAILED = 1;
+export const EXIT_FATAL = 2;
+export const EXIT_CONFIG = 3;
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -32,7 +37,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     server = await ZkServer.start(options, logger);
   } catch (err) {
     logger.fatal({ err }, 'server failed to start');
-    process.exitCode = 1;
+    process.exitCode = EXIT_START_FAILED;
     return;
   }
   let stopping = false;
@@ -47,8 +52,12 @@ async function runServer(options: ServerOptions): Promise<void> {
   // Started by `zabkeeper ensemble`: stop with the parent, however it ended.
   if (process.send) process.on('disconnect', () => stop('parent exited'));
   server.on('fatal', () => {
-    // Fail-stop: a storage failure must not leave a process that looks alive.
-    setTimeout(() => process.exit(2), 100).unref();
+    // Fail-stop: a storage failure must not leave a process that looks alive. The server is already
+    // closing; exit with EXIT_FATAL once it has (or after a bound), never with 0.
+    process.exitCode = EXIT_FATAL;
+    const exit = () => process.exit(EXIT_FATAL);
+    setTimeout(exit, 2000);
+    void server.close().then(exit, exit);
   });
 }
 
@@ -70,6 +79,10 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
       throw err;
     }
   }
+  // No zoo.cfg: JVM flags (SERVER_JVMFLAGS/JVMFLAGS) are still honoured or refused, never ignored.
+  const fromEnv = parseZooCfg('', { requireDataDir: false, jvmFlags: serverJvmFlags(process.env) });
+  assertNoErrors(fromEnv, 'SERVER_JVMFLAGS/JVMFLAGS');
+  for (const issue of fromEnv.issues) pendingWarnings.push(issue.message);
   return defaultServerOptions({
     dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
     host: (flags.host as string | undefined) ?? '127.0.0.1',
@@ -160,7 +173,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(3);
+      process.exit(EXIT_CONFIG);
     }
     process.stderr.write(`zabkeeper: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

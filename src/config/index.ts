@@ -1,6 +1,7 @@
 export {
   parseZooCfg,
   loadConfig,
+  serverJvmFlags,
   applyMyId,
   resolveClientAddress,
   assertNoErrors,
@@ -24,3 +25,4 @@ export {
   type MetricsConfig,
   type AdminConfig,
 } from './operations';
+export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

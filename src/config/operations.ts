@@ -4,9 +4,9 @@
  * ZooKeeper reads them as system properties (`zookeeper.<key>`) or passes them to its provider;
  * we read them here, with the same names and defaults. Pure: zoocfg.ts hands each entry over.
  *
- * Fail closed: a key ZooKeeper knows that would change security or transport (HTTPS, client
- * certificates, port unification) and that we do not implement is an error when it asks for the
- * non-default behaviour, so the server refuses to start instead of silently serving plain HTTP.
+ * Fail closed: HTTPS for the metrics endpoint is refused here; the AdminServer's HTTPS keys
+ * (admin.forceHttps, admin.portUnification, admin.needClientAuth) are refused by security.ts, which
+ * zoo.cfg consults first.
  */
 
 export const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
@@ -100,14 +100,6 @@ const intKey = (min: number, max: number, set: (ops: OperationsConfig, v: number
   if (v !== undefined) set(ops, v);
 };
 
-/** A ZooKeeper key whose non-default value we do not implement: accepted only at its default. */
-function onlyDefault(defaultValue: string, what: string): KeyHandler {
-  return (_ops, value, report, key) => {
-    if (value.toLowerCase() === defaultValue) report('warning', `${key}=${value} is the default; ignored`);
-    else report('error', `${key}=${value} is not supported (${what}); refusing to start rather than ${what === 'HTTPS' ? 'serve plain HTTP' : 'ignore it'}`);
-  };
-}
-
 const HANDLERS: Readonly<Record<string, KeyHandler>> = {
   'metricsProvider.className': (ops, value, report) => {
     if (value === PROMETHEUS_PROVIDER) ops.metrics.provider = 'prometheus';
@@ -146,9 +138,6 @@ const HANDLERS: Readonly<Record<string, KeyHandler>> = {
     if (value === '11' || value === '1.1') report('warning', `${key}=${value} is the default; ignored`);
     else report('error', `${key}=${value} is not supported (HTTP/1.1 only)`);
   },
-  'admin.portUnification': onlyDefault('false', 'HTTPS'),
-  'admin.forceHttps': onlyDefault('false', 'HTTPS'),
-  'admin.needClientAuth': onlyDefault('false', 'HTTPS client certificates'),
   'admin.snapshot.enabled': boolKey((ops, v) => (ops.admin.snapshotEnabled = v)),
   // restore replaces the whole database from an uploaded snapshot: not offered over HTTP; use
   // `zabkeeper restore` on a stopped server's data dir. Enabling it must not pass silently.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { OpCode } from '../../protocol/jute/constants';
 import { findExpiredContainersAndTtls, serializeSnapshot, type ZkDatabase } from '../tree';
 import type { SessionTracker } from '../session';
-import type { Store } from '../storage';
+import { writeSnapshotBytes, type Store } from '../storage';
 import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
 import { zxidHex } from '../quorum/zxid';
@@ -66,7 +66,7 @@ export class Housekeeping {
     const { db, store, logger, stats } = this.host;
     const started = Date.now();
     const data = serializeSnapshot(db);
-    store.saveSnapshot(db.lastProcessedZxid, data, Date.now());
+    store.saveSnapshot(writeSnapshotBytes(store, db.lastProcessedZxid, data, Date.now()));
     this.host.snapshotSaved(db.lastProcessedZxid);
     stats.snapshotsTaken++;
     this.host.metrics.snapshottime.add(Date.now() - started);

@@ -145,7 +145,10 @@ export async function startOperations(server: ZkServer, options: ServerOptions, 
       closers.push(() => exporter.close());
       metricsPort = await exporter.start();
     }
-    if (ops?.admin.enabled) {
+    // A TLS-only server (no plaintext client port) opens no plain-HTTP listener it was not asked for.
+    const tlsOnly = options.listenPlaintext === false && !ops?.admin.explicit;
+    if (ops?.admin.enabled && tlsOnly) logger.info('AdminServer (on by default) not started: the client port is TLS-only; set admin.enableServer=true to start it (plain HTTP)');
+    if (ops?.admin.enabled && !tlsOnly) {
       const admin = new AdminServer(ops.admin, adminHost(server), logger.child({ component: 'admin' }));
       try {
         adminPort = await admin.start();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
-import { StoreCorruptError, type Store } from '../storage';
+import { readSnapshotBytes, StoreCorruptError, type Store } from '../storage';
 import { counterOf, zxidHex } from '../quorum/zxid';
 
 const REPLAY_PAGE = 10_000;
@@ -15,7 +15,7 @@ const REPLAY_PAGE = 10_000;
 export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean } = {}): ZkDatabase {
   const started = Date.now();
   const snap = store.latestSnapshot();
-  const db = snap ? loadSnapshot(snap.data, snap.zxid) : createDatabase();
+  const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
   const first = store.firstLogZxid();
   if (snap && first !== undefined && first > snap.zxid + 1n && store.lastZxid() > snap.zxid) {
     // A gap is only legal across an epoch boundary (counter restarts at 1).

@@ -78,7 +78,7 @@ describe('operations keys in zoo.cfg', () => {
 
   test('an unknown provider class, HTTPS and client-certificate settings refuse to start', () => {
     expect(errors('metricsProvider.className=com.example.Provider\n')[0]).toMatch(/metrics provider class was not found/);
-    expect(errors('admin.forceHttps=true\n')[0]).toMatch(/not supported \(HTTPS\)/);
+    expect(errors('admin.forceHttps=true\n')[0]).toMatch(/admin.forceHttps/);
     expect(errors('admin.portUnification=true\n')).toHaveLength(1);
     expect(errors('admin.needClientAuth=true\n')).toHaveLength(1);
     expect(errors('metricsProvider.httpsPort=7443\n')).toHaveLength(1);

@@ -1,116 +1,117 @@
 /**
- * A small network lab for tests that need root: N network namespaces on one bridge, each with its
- * own address and an /etc/hosts (ip netns exec bind-mounts /etc/netns/<ns>/hosts) naming every
- * member, as pods on one cluster network see each other. Names carry this process's pid, so
- * parallel runs never collide; labs left behind by dead processes are removed on creation.
+ * The namespace lab for the container test, on the nemesis's topology (scripts/lib/nemesis-net.ts:
+ * member namespaces and a client namespace on a bridge in a hub namespace; nothing is added to the
+ * host's namespace). Adds what pods have: a hostname per member (ip netns exec bind-mounts
+ * /etc/netns/<ns>/hosts), and a probe process living in the client namespace that the test drives
+ * over stdin/stdout (four-letter words and client requests to the members' addresses).
  */
-import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
-
-const PREFIX = 'zo';
+import path from 'node:path';
+import readline from 'node:readline';
+import { buildTopology, planTopology, runTag, teardown, type Topology } from '../../scripts/lib/nemesis-net';
 
 export function canUseNamespaces(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network and PID namespaces)';
-  for (const tool of ['ip', 'unshare']) {
-    try {
-      execFileSync('which', [tool], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool}`;
-    }
+  for (const [cmd, args] of [['ip', ['netns', 'list']], ['unshare', ['--version']]] as const) {
+    if (spawnSync(cmd, args).status !== 0) return `\`${cmd}\` does not work here`;
   }
   return undefined;
 }
 
-function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function tryIp(...args: string[]): void {
-  try {
-    ip(...args);
-  } catch {
-    // already gone
-  }
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Namespaces and bridges of labs whose process is gone (a killed test run) are removed. */
-function removeStaleLabs(): void {
-  const stale = new Set<number>();
-  for (const line of ip('netns', 'list').split('\n')) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-\\d+`).exec(line);
-    if (m && !alive(Number(m[1]))) stale.add(Number(m[1]));
-  }
-  for (const pid of stale) removeLab(`${PREFIX}${pid}`, 16);
-}
-
-function removeLab(tag: string, members: number): void {
-  for (let i = 1; i <= members; i++) {
-    tryIp('netns', 'del', `${tag}-${i}`);
-    fs.rmSync(`/etc/netns/${tag}-${i}`, { recursive: true, force: true });
-  }
-  tryIp('link', 'del', `${tag}br`);
-}
-
-/** A /24 in 10.77.0.0/16 that no interface on this host uses. */
-function freeSubnet(): string {
-  const used = ip('-4', '-o', 'addr').split('\n');
-  for (let k = 0; k < 254; k++) {
-    const x = ((process.pid + k) % 253) + 1;
-    if (!used.some((l) => l.includes(` 10.77.${x}.`))) return `10.77.${x}`;
-  }
-  throw new Error('no free 10.77.x.0/24 subnet for the test network');
-}
-
 export interface Lab {
+  topology: Topology;
   /** Address of member i (1-based). */
   addr(i: number): string;
-  ns(i: number): string;
-  /** Runs a command inside member i's network namespace (a child of this process). */
+  /** Runs a command inside member i's network namespace (the pid returned is the command's: ip netns exec execs). */
   spawnIn(i: number, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess;
+  /** Asks the probe in the client namespace (see PROBE below). */
+  probe<T>(request: Record<string, unknown>): Promise<T>;
   cleanup(): void;
 }
 
-export function createLab(members: number, hostNames: (i: number) => string): Lab {
-  removeStaleLabs();
-  const tag = `${PREFIX}${process.pid}`;
-  const subnet = freeSubnet();
-  const bridge = `${tag}br`;
-  const lab: Lab = {
-    addr: (i) => `${subnet}.${i}`,
-    ns: (i) => `${tag}-${i}`,
-    spawnIn: (i, cmd, args, opts = {}) => spawn('ip', ['netns', 'exec', lab.ns(i), cmd, ...args], opts),
-    cleanup: () => removeLab(tag, members),
+/**
+ * The probe: JSON lines in, JSON lines out. `srvr` gives each address's Mode (or null); `create`
+ * creates paths through one member; `children` syncs and lists through one member.
+ */
+const PROBE = `
+const readline = require('node:readline');
+const { fourLetterWord } = require(process.argv[1] + '/dist/src/client/fourletter.js');
+const { WireConnection } = require(process.argv[1] + '/dist/src/client/wire.js');
+const { requests: rq } = require(process.argv[1] + '/dist/src/client/requests.js');
+const { OpCode } = require(process.argv[1] + '/dist/protocol/jute/constants.js');
+const { writeSyncRequest } = require(process.argv[1] + '/dist/protocol/jute/records.js');
+const connect = (host) => WireConnection.connect({ host, port: 2181, sessionTimeoutMs: 10000, connectTimeoutMs: 5000 });
+const ops = {
+  async srvr(r) {
+    return Promise.all(r.hosts.map(async (h) => (/Mode: (\\w+)/.exec(await fourLetterWord(h, 2181, 'srvr', 2000).catch(() => '')) || [])[1] || null));
+  },
+  async create(r) {
+    const c = await connect(r.host);
+    try {
+      const errs = [];
+      for (const p of r.paths) errs.push((await rq.create(c, p, Buffer.from('x'))).err);
+      return errs;
+    } finally { c.close(); }
+  },
+  async children(r) {
+    const c = await connect(r.host);
+    try {
+      await c.request(OpCode.sync, (w) => writeSyncRequest(w, { path: r.path }));
+      return (await rq.getChildren(c, r.path)).body.children.sort();
+    } finally { c.close(); }
+  },
+};
+readline.createInterface({ input: process.stdin }).on('line', async (line) => {
+  const r = JSON.parse(line);
+  try { process.stdout.write(JSON.stringify({ id: r.id, ok: await ops[r.op](r) }) + '\\n'); }
+  catch (e) { process.stdout.write(JSON.stringify({ id: r.id, error: String(e && e.message || e) }) + '\\n'); }
+});
+`;
+
+export function createLab(members: number, hostNames: (i: number) => string, repoRoot: string): Lab {
+  const topology = planTopology(runTag(process.pid, Math.random()), members);
+  const nsDirs = [...topology.members.map((m) => m.ns), topology.client.ns].map((ns) => `/etc/netns/${ns}`);
+  let probe: ChildProcess | undefined;
+  const cleanup = () => {
+    probe?.stdin?.destroy();
+    probe?.stdout?.destroy();
+    probe?.kill('SIGKILL');
+    teardown(topology);
+    for (const d of nsDirs) fs.rmSync(d, { recursive: true, force: true });
   };
   try {
-    ip('link', 'add', bridge, 'type', 'bridge');
-    ip('addr', 'add', `${subnet}.254/24`, 'dev', bridge);
-    ip('link', 'set', bridge, 'up');
-    const hosts = ['127.0.0.1 localhost', ...Array.from({ length: members }, (_, k) => `${lab.addr(k + 1)} ${hostNames(k + 1)}`)].join('\n') + '\n';
-    for (let i = 1; i <= members; i++) {
-      const ns = lab.ns(i);
-      ip('netns', 'add', ns);
-      ip('link', 'add', `${tag}h${i}`, 'type', 'veth', 'peer', 'name', `${tag}n${i}`, 'netns', ns);
-      ip('link', 'set', `${tag}h${i}`, 'master', bridge, 'up');
-      ip('-n', ns, 'addr', 'add', `${lab.addr(i)}/24`, 'dev', `${tag}n${i}`);
-      ip('-n', ns, 'link', 'set', `${tag}n${i}`, 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-      fs.mkdirSync(`/etc/netns/${ns}`, { recursive: true });
-      fs.writeFileSync(`/etc/netns/${ns}/hosts`, hosts);
+    buildTopology(topology);
+    const hosts = ['127.0.0.1 localhost', ...topology.members.map((m, k) => `${m.ip} ${hostNames(k + 1)}`)].join('\n') + '\n';
+    for (const d of nsDirs) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, 'hosts'), hosts);
     }
+    probe = spawn('ip', ['netns', 'exec', topology.client.ns, process.execPath, '-e', PROBE, repoRoot], { stdio: ['pipe', 'pipe', 'inherit'] });
   } catch (err) {
-    lab.cleanup();
+    cleanup();
     throw err;
   }
-  return lab;
+  const waiting = new Map<number, (r: { ok?: unknown; error?: string }) => void>();
+  readline.createInterface({ input: probe.stdout! }).on('line', (line) => {
+    const r = JSON.parse(line) as { id: number; ok?: unknown; error?: string };
+    waiting.get(r.id)?.(r);
+    waiting.delete(r.id);
+  });
+  let next = 0;
+  const p = probe;
+  return {
+    topology,
+    addr: (i) => topology.members[i - 1]!.ip,
+    spawnIn: (i, cmd, args, opts = {}) => spawn('ip', ['netns', 'exec', topology.members[i - 1]!.ns, cmd, ...args], opts),
+    probe: <T>(request: Record<string, unknown>) =>
+      new Promise<T>((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, (r) => (r.error !== undefined ? reject(new Error(`probe ${String(request.op)}: ${r.error}`)) : resolve(r.ok as T)));
+        p.stdin!.write(JSON.stringify({ ...request, id }) + '\n');
+      }),
+    cleanup,
+  };
 }
 
 /** The pid (in our namespace) of the process `parent` forked: PID 1 of the PID namespace unshare made. */

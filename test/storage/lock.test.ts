@@ -36,13 +36,28 @@ function procState(pid: number): string {
   }
 }
 
-/** Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie. */
+/** Every thread's state letter: the leader turns 'Z' while Node's other threads may still be exiting. */
+function threadStates(pid: number): string[] {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.map((tid) => procState(Number(tid))).filter((s) => s !== 'gone');
+}
+
+/**
+ * Blocks (without yielding, so Node cannot reap the child) until `pid` is a zombie whose threads
+ * have all exited: only then has the kernel closed its files, which is when any supervisor
+ * (waitpid) would restart it. Its pid stays visible until we reap it.
+ */
 function waitZombieSync(pid: number, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = procState(pid);
-    if (s === 'Z' || s === 'gone') return;
-    if (Date.now() > deadline) throw new Error(`process ${pid} did not die within ${timeoutMs} ms (state ${s})`);
+    const states = threadStates(pid);
+    if (states.every((s) => s === 'Z')) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not die within ${timeoutMs} ms (thread states ${states.join('')})`);
   }
 }
 

@@ -6,12 +6,13 @@ import {
   LOCK_FILE,
   LOG_DB_FILE,
   openSqliteStore,
+  readSnapshotBytes,
   StoreCorruptError,
   StoreLockedError,
   type Store,
 } from '../../src/storage';
 import { lockHolder } from '../../src/storage/lock';
-import { storeContract, run, z } from './contract';
+import { save, storeContract, run, z } from './contract';
 import { tempDir } from './helpers';
 
 storeContract('sqlite (one dir)', () => {
@@ -52,7 +53,7 @@ describe('sqlite store on disk', () => {
   const seed = (): void => {
     const s = openStore();
     s.persist({ hardState: HS1, entries: run(1, 1, 10) });
-    s.saveSnapshot(z(1, 5), Buffer.from('snapshot-five'), 1);
+    save(s, z(1, 5), 'snapshot-five');
     closeAll();
   };
   const raw = (file: string, fn: (db: Database.Database) => void): void => {
@@ -79,7 +80,7 @@ describe('sqlite store on disk', () => {
     expect(d.files).toEqual([path.join(dataDir, DATA_DB_FILE), path.join(dataDir, LOG_DB_FILE), path.join(dataDir, LOCK_FILE)]);
     expect(lockHolder(path.join(dataDir, LOCK_FILE))).toBe(process.pid);
     s.persist({ hardState: HS1, entries: run(1, 1, 3) });
-    s.saveSnapshot(z(1, 3), Buffer.alloc(1000), 1);
+    save(s, z(1, 3), Buffer.alloc(1000));
     const sizes = s.sizes();
     expect(sizes.logBytes).toBeGreaterThan(0);
     expect(sizes.dataBytes).toBeGreaterThan(1000);
@@ -111,7 +112,7 @@ describe('sqlite store on disk', () => {
     const s = openStore();
     expect(s.readLog(0n)).toEqual(run(1, 1, 10));
     expect(s.hardState()).toEqual(HS1);
-    expect(s.latestSnapshot()?.data.toString()).toBe('snapshot-five');
+    expect(readSnapshotBytes(s, s.latestSnapshot()!).toString()).toBe('snapshot-five');
   });
 
   test('refuses a data dir holding Apache ZooKeeper data', () => {
@@ -156,7 +157,7 @@ describe('sqlite store on disk', () => {
   test('refuses an unknown schema version', () => {
     seed();
     raw(LOG_DB_FILE, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run());
-    expectCorrupt(/unknown schema version 99/);
+    expectCorrupt(/schema version 99, this build reads version 2/);
   });
 
   test('refuses a txn log whose snapshot db was removed', () => {
@@ -210,8 +211,10 @@ describe('sqlite store on disk', () => {
 
   test('refuses a log that does not start at the beginning when there is no snapshot', () => {
     seed();
-    raw(DATA_DB_FILE, (db) => db.exec('DELETE FROM snapshots'));
-    raw(LOG_DB_FILE, (db) => db.prepare('DELETE FROM log WHERE zxid <= ?').run(z(1, 2)));
+    raw(LOG_DB_FILE, (db) => {
+      db.exec('DELETE FROM snapshots');
+      db.prepare('DELETE FROM log WHERE zxid <= ?').run(z(1, 2));
+    });
     expectCorrupt(/no snapshot/);
   });
 
@@ -221,12 +224,41 @@ describe('sqlite store on disk', () => {
     expectCorrupt(/acceptedEpoch/);
   });
 
-  test('finishes an interrupted snapshot install by dropping the superseded log', () => {
+  test('a body a crash left unnamed is ignored, then dropped by purge', () => {
     seed();
-    raw(DATA_DB_FILE, (db) => db.prepare('INSERT INTO snapshots (zxid, created_at, data) VALUES (?, ?, ?)').run(z(1, 40), 2, Buffer.from('snap')));
+    raw(DATA_DB_FILE, (db) => db.prepare('INSERT INTO snapshot_chunks (key, crc, data) VALUES (?, ?, ?)').run(77 * 2 ** 20, 0, Buffer.alloc(5000)));
     const s = openStore();
-    expect(s.readLog(0n)).toEqual([]);
-    expect(s.lastZxid()).toBe(z(1, 40));
+    expect(s.listSnapshots().map((x) => x.zxid)).toEqual([z(1, 5)]);
+    expect(s.readLog(0n)).toEqual(run(1, 1, 10));
+    expect(s.purge(3).done).toBe(true);
+    closeAll();
+    raw(DATA_DB_FILE, (db) => expect(db.prepare('SELECT COUNT(*) FROM snapshot_chunks WHERE key >= ?').pluck().get(77 * 2 ** 20)).toBe(0));
+  });
+
+  test('refuses a named snapshot whose chunks are gone', () => {
+    seed();
+    raw(DATA_DB_FILE, (db) => db.exec('DELETE FROM snapshot_chunks'));
+    expectCorrupt(/should have 1 chunks .* but has 0.*re-sync/s);
+  });
+
+  test('a damaged txn is refused when read, with how to re-sync the member', () => {
+    seed();
+    raw(LOG_DB_FILE, (db) => {
+      const row = db.prepare('SELECT data FROM log WHERE zxid = ?').get(z(1, 7)) as { data: Buffer };
+      row.data[3] ^= 0x10;
+      db.prepare('UPDATE log SET data = ? WHERE zxid = ?').run(row.data, z(1, 7));
+    });
+    const s = openStore();
+    expect(s.readLog(0n, 6)).toEqual(run(1, 1, 6));
+    expect(() => s.readLog(z(1, 5))).toThrow(StoreCorruptError);
+    expect(() => s.readLog(z(1, 5))).toThrow(/txn 0x100000007 .* is damaged \(checksum mismatch\).*move zabkeeper\.db\* and zabkeeper-log\.db\* out of .*keep the myid file/s);
+  });
+
+  test('a damaged snapshot chunk is refused when read', () => {
+    seed();
+    raw(DATA_DB_FILE, (db) => db.exec("UPDATE snapshot_chunks SET data = CAST('snapshot-fivX' AS BLOB)"));
+    const s = openStore();
+    expect(() => s.readSnapshotChunks(s.latestSnapshot()!, 0, 1)).toThrow(/snapshot 0x100000005 .*chunk 0 fails its checksum.*re-sync/s);
   });
 
   test('zxids with a large epoch round-trip as bigint', () => {
