@@ -11,6 +11,7 @@ import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
 import { runRuok, runStatus } from './status';
+import { addToolCommands } from './tools';
 
 /** Exit codes (README "Exit codes"): 1 failed to start, 2 fail-stop after a storage error, 3 bad configuration. */
 export const EXIT_START_FAILED = 1;
@@ -159,6 +160,7 @@ export function buildProgram(): Command {
       process.exitCode = await runRuok({ config: flags.config, server: flags.server, timeoutMs: flags.timeout });
     });
 
+  addToolCommands(program);
   return program;
 }
 
