@@ -17,9 +17,7 @@
  * namespace, where it mounts the members' tmpfs data dirs (in its own mount namespace, so they
  * vanish with it), starts the members, drives workload and faults, and checks.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   checkCreates,
@@ -31,18 +29,16 @@ import {
   type History,
 } from './lib/nemesis-checkers';
 import { Cluster, FAIL_STOP_EXIT_CODES, mountsUnder, umount, type ClusterConfig } from './lib/nemesis-cluster';
+import { readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
 import { FAULT_KINDS, Nemesis, schedule, type FaultKind } from './lib/nemesis-faults';
-import { buildTopology, netnsSupport, planTopology, runTag, teardown, type Topology } from './lib/nemesis-net';
 import { INITIAL_VALUE, SET, Workload } from './lib/nemesis-workload';
 import { zabkeeperCli } from './lib/zk-process';
 
-interface RunPlan {
+interface RunPlan extends InnerPlan {
   seed: number;
   secs: number;
   members: number;
   faults: FaultKind[];
-  runDir: string;
-  topology: Topology;
 }
 
 const CLUSTER: ClusterConfig = { tickTime: 200, initLimit: 10, syncLimit: 5, diskMiB: 64 };
@@ -66,52 +62,16 @@ function parseArgs(argv: string[]): { seed: number; secs: number; members: numbe
 
 // ------------------------------------------------------------------------------ outer
 
-async function outer(a: ReturnType<typeof parseArgs>): Promise<number> {
-  const support = netnsSupport();
-  if (!support.ok) {
-    console.log(`nemesis: skipped: ${support.why}`);
-    return 77;
-  }
-  const tag = runTag(process.pid, Math.random());
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `zabkeeper-nemesis-${tag}-`));
-  const topology = planTopology(tag, a.members);
-  const plan: RunPlan = { seed: a.seed, secs: a.secs, members: a.members, faults: a.faults, runDir, topology };
-  fs.writeFileSync(path.join(runDir, 'plan.json'), JSON.stringify(plan, null, 2));
-  console.log(`nemesis: seed ${a.seed}, ${a.members} members, ${a.secs} s, faults ${a.faults.join(',')}; namespaces ${tag}-*; run dir ${runDir}`);
-
-  let cleaned = false;
-  const cleanup = (): void => {
-    if (cleaned) return;
-    cleaned = true;
-    teardown(topology, (m) => console.log(`nemesis: cleanup: ${m}`));
-    for (const m of mountsUnder(runDir).reverse()) umount(m);
-  };
-  process.on('exit', cleanup);
-  let inner: ReturnType<typeof spawn> | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    console.log(`nemesis: ${sig}: stopping and cleaning up`);
-    inner?.kill('SIGKILL');
-    cleanup();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  try {
-    buildTopology(topology);
-  } catch (err) {
-    console.log(`nemesis: could not build the network: ${(err as Error).message}`);
-    cleanup();
-    return 2;
-  }
-  const code = await new Promise<number>((resolve) => {
-    inner = spawn('ip', ['netns', 'exec', topology.client.ns, process.execPath, __filename, '--inner', path.join(runDir, 'plan.json')], { stdio: 'inherit' });
-    inner.once('exit', (c, s) => resolve(c ?? (s ? 2 : 1)));
+function outer(a: ReturnType<typeof parseArgs>): Promise<number> {
+  return runIsolated({
+    label: 'nemesis',
+    members: a.members,
+    script: __filename,
+    plan: { seed: a.seed, secs: a.secs, members: a.members, faults: a.faults },
+    keep: a.keep,
+    banner: (t, runDir) =>
+      `nemesis: seed ${a.seed}, ${a.members} members, ${a.secs} s, faults ${a.faults.join(',')}; namespaces ${t.tag}-*; run dir ${runDir}`,
   });
-  cleanup();
-  if (code === 0 && !a.keep) fs.rmSync(runDir, { recursive: true, force: true });
-  else console.log(`nemesis: history and member logs kept in ${runDir}`);
-  return code;
 }
 
 // ------------------------------------------------------------------------------ inner
@@ -119,7 +79,7 @@ async function outer(a: ReturnType<typeof parseArgs>): Promise<number> {
 const secsText = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function inner(planPath: string): Promise<number> {
-  const plan = JSON.parse(fs.readFileSync(planPath, 'utf8')) as RunPlan;
+  const plan = readPlan<RunPlan>(planPath);
   const t0 = performance.now();
   const clock = () => performance.now() - t0;
   const log = (line: string) => console.log(`[${(clock() / 1000).toFixed(1).padStart(6)}s] ${line}`);

@@ -176,7 +176,7 @@ export declare interface ZkClient {
 export class ZkClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: string;
-  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy'>> & { maxFrameBytes?: number };
+  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy' | 'tls'>> & Pick<ClientOptions, 'maxFrameBytes' | 'tls'>;
   private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
   private hostIndex = 0;
@@ -221,6 +221,7 @@ export class ZkClient extends EventEmitter {
       reconnectDelayMs: options.reconnectDelayMs ?? 100,
       watchBufferSize: options.watchBufferSize ?? 1024,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     };
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
     this.retryPolicy = options.retryPolicy;
@@ -403,6 +404,7 @@ export class ZkClient extends EventEmitter {
           readOnly: this.opts.canBeReadOnly,
           connectTimeoutMs: this.attemptTimeoutMs(),
           ...(this.opts.maxFrameBytes !== undefined ? { maxFrameBytes: this.opts.maxFrameBytes } : {}),
+          ...(this.opts.tls ? { tls: { ...this.opts.tls } } : {}),
         });
       } catch {
         if (++failedInRound >= this.hosts.length) {

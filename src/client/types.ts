@@ -49,6 +49,13 @@ export interface ClientOptions {
   reconnectDelayMs?: number;
   /** Largest reply frame accepted. Default jute.maxbuffer + slack. */
   maxFrameBytes?: number;
+  /**
+   * Connect over TLS (a server's secureClientPort): `ca` (the CA that signed the servers'
+   * certificates), `cert` + `key` for a client certificate (its subject is the session's x509
+   * id), `servername` when the host you dial is not the name in the certificate. The servers'
+   * certificates are always verified.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; passphrase?: string; servername?: string };
   /** Default buffer size for persistent watches and state iterators. Default 1024. */
   watchBufferSize?: number;
   /**

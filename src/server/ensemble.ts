@@ -5,6 +5,7 @@ import { decodePayload, encodePayload } from '../../protocol/peer/codec';
 import { QuorumCore } from '../quorum/core';
 import { quorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
@@ -71,7 +72,10 @@ export async function buildEnsemble(
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
     { hooks: { snapshot: () => host.snapshotForSync() } },
   );
+  // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
+  const peerSec = options.security ? quorumSecurity(options.security, logger.child({ component: 'peers' }), 5000) : undefined;
   const transport = new PeerTransport({
+    security: peerSec?.security,
     self: e.myid,
     listen: { host: self.host, port: self.quorumPort },
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
@@ -84,7 +88,10 @@ export async function buildEnsemble(
     },
   });
   await transport.start();
-  host.ensembleShutdown = () => transport.close();
+  host.ensembleShutdown = () => {
+    peerSec?.stop();
+    return transport.close();
+  };
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
   return { replicator };

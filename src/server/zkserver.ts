@@ -448,6 +448,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private dispatch(conn: ClientConnection, xid: number, opCode: number, r: JuteReader, payload: Buffer, now: number): void {
+    if (!this.clientSecurity.mayRequest(conn.authIds, opCode)) {
+      // enforce.auth: an unauthenticated request is answered -124 and the connection closes (3.7+).
+      this.logger.warn({ remote: conn.remoteAddress, schemes: conn.authIds.map((i) => i.scheme) }, 'request from an unauthenticated connection under enforce.auth; closing');
+      this.enqueue(conn, xid, opCode, (out) => writeReply(out, xid, 0n, ErrorCode.sessionClosedRequireSaslAuth), { closeAfter: true });
+      return;
+    }
     const connOp = connOpTable.get(opCode);
     if (connOp) {
       connOp.handle(this, conn, xid, r);
@@ -581,7 +587,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   };
 
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined {
-    return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest);
+    const sec = this.clientSecurity.config;
+    return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest, { enabled: sec.digestEnabled, alg: sec.digestAlg });
   }
 
   closeSession(conn: ClientConnection, xid: number): void {

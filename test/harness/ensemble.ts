@@ -45,7 +45,11 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
       serverId: s.id,
       tickTimeMs: 100,
       fourLetterWhitelist: '*',
-      ensemble: { myid: s.id, servers: specs, initLimit: 10, syncLimit: 5 },
+      // Every member shares this one event loop with the test: on a loaded CI machine it can stall
+      // for longer than 5 ticks (0.5 s), and a leader that misses its quorum for syncLimit ticks
+      // rightly steps down, closing every client connection mid-test. 30 ticks (3 s) rides that
+      // out; killed or stopped members are still noticed at once (their connections close).
+      ensemble: { myid: s.id, servers: specs, initLimit: 30, syncLimit: 30 },
       ...overrides,
     }),
   );

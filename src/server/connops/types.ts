@@ -3,6 +3,7 @@ import type { JuteWriter } from '../../../protocol/jute/writer';
 import type { ACL, Id } from '../../../protocol/jute/data';
 import type { MayRead, WatchManager } from '../../watch';
 import type { ClientConnection } from '../connection';
+import type { ClientSecurity } from '../security';
 
 /**
  * What a connection-level op may use. These ops act on the connection or the server (watches,
@@ -25,6 +26,8 @@ export interface ConnOpHost {
   /** Queues a sync: `exec` runs once everything proposed before it (quorum-wide) has been applied here. */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void;
   readonly reconfigEnabled: boolean;
+  /** SASL exchanges, x509 and enforce.auth (src/server/security.ts). */
+  readonly clientSecurity: ClientSecurity;
 }
 
 export interface ConnOp {
