@@ -145,9 +145,9 @@ async function runInner(plan: RunPlan, cluster: Cluster, clock: () => number, lo
     if (m.paused) m.signal('SIGCONT');
     if (!m.running) m.start();
   }
-  await workload.stop();
   const healed = await cluster.waitServing(60_000);
   log(healed.ok ? `healed: serving again after ${secsText(healed.ms)}` : `healed: NOT serving after 60 s (${healed.modes.join(', ')})`);
+  await workload.stop();
   const finalSets: History['finalSets'] = {};
   for (const m of cluster.members) finalSets[`m${m.id}`] = await workload.finalReads(`${m.ip}:2181`, 900 + m.id);
   await cluster.stopAll();
@@ -160,7 +160,7 @@ async function runInner(plan: RunPlan, cluster: Cluster, clock: () => number, lo
     initialValue: INITIAL_VALUE,
   };
   fs.writeFileSync(path.join(plan.runDir, 'history.json'), JSON.stringify({ plan, history, exits: cluster.exits }, null, 1));
-  const verdict = judge(plan, history, cluster, healed.ok, runStart, runEnd);
+  const verdict = judge(plan, history, cluster, healed.ok, workload, runStart, runEnd);
   for (const f of verdict.findings) {
     console.log(`FAIL [${f.checker}] ${f.message}`);
     for (const w of f.window ?? []) console.log(`    ${w}`);
@@ -169,11 +169,11 @@ async function runInner(plan: RunPlan, cluster: Cluster, clock: () => number, lo
   return verdict.findings.length === 0 ? 0 : 1;
 }
 
-function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, runStart: number, runEnd: number): { findings: Finding[]; summary: string } {
+function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, { stuck, orphans }: Pick<Workload, 'stuck' | 'orphans'>, runStart: number, runEnd: number): { findings: Finding[]; summary: string } {
   const regs = checkRegisters(h);
   const creates = checkCreates(h, SET);
-  const mutex = checkExclusion(h.holds.filter((x) => x.what === 'mutex'), h.stalls, h.sessionTimeoutMs);
-  const latch = checkExclusion(h.holds.filter((x) => x.what === 'latch'), h.stalls, h.sessionTimeoutMs);
+  const mutex = checkExclusion(h.holds.filter((x) => x.what === 'mutex'), h.stalls, h.sessionTimeoutMs, { start: runStart, end: runEnd });
+  const latch = checkExclusion(h.holds.filter((x) => x.what === 'latch'), h.stalls, h.sessionTimeoutMs, { start: runStart, end: runEnd });
   const fencing = checkFencing(h.fenced);
   const exits = cluster.exits.flatMap((e): Finding[] => {
     if (e.cause === 'kill' || e.cause === 'stop') return [];
@@ -183,6 +183,8 @@ function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, run
     return [{ checker: 'process', message: `m${e.member} ${what} at ${secsText(e.at)}`, window: e.logTail?.split('\n') }];
   });
   const liveness: Finding[] = healed ? [] : [{ checker: 'liveness', message: 'the ensemble did not serve again within 60 s of healing' }];
+  if (orphans.length > 0) liveness.push({ checker: 'recipes', message: `${orphans.length} lock/latch nodes outlived their Mutex/LeaderLatch (all released and closed, sessions alive): each blocks later contenders while its session lives`, window: orphans.slice(0, 10) });
+  for (const s of stuck) liveness.push({ checker: 'liveness', message: `client ${s.client} stuck in ${s.what} since ${secsText(s.since)} (still there 20 s after the workload stopped)` });
   const findings = [...regs.findings, ...creates.findings, ...mutex.findings, ...latch.findings, ...fencing, ...exits, ...liveness];
   const ops = h.registers.length + h.creates.length;
   const count = (t: string) => h.registers.filter((o) => o.type === t).length + h.creates.filter((o) => o.type === t).length;
@@ -193,8 +195,8 @@ function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, run
     `${ops} ops (ok ${count('ok')}, fail ${count('fail')}, info ${count('info')}); ` +
     `registers ${regs.linearizable}/${regs.keys} keys linearizable${regs.unknown ? ` (${regs.unknown} undecided)` : ''}; ` +
     `creates ${creates.acked} acked, ${creates.present} present, ${creates.unknown} unknown; ` +
-    `mutex ${mutex.holds} holds, ${mutex.overlaps} overlaps${mutex.excused ? ` (+${mutex.excused} excused)` : ''}, ${h.fenced.length} fenced writes; ` +
-    `latch ${latch.holds} terms, ${latch.overlaps} overlaps${latch.excused ? ` (+${latch.excused} excused)` : ''}; ` +
+    `mutex ${mutex.holds} holds (longest without a holder ${secsText(mutex.longestIdleMs)}), ${mutex.overlaps} overlaps${mutex.excused ? ` (+${mutex.excused} excused)` : ''}, ${h.fenced.length} fenced writes; ` +
+    `latch ${latch.holds} terms (longest without a leader ${secsText(latch.longestIdleMs)}), ${latch.overlaps} overlaps${latch.excused ? ` (+${latch.excused} excused)` : ''}; ` +
     `faults ${h.faults.length}; worst unavailability ${secsText(u.longestMs)}${kinds ? ` (${kinds})` : ''}`;
   return { findings, summary };
 }
