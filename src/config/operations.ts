@@ -23,7 +23,7 @@ export interface MetricsConfig {
 
 export interface AdminConfig {
   enabled: boolean;
-  /** True when zoo.cfg said admin.enableServer=true: a failure to bind then stops the start. */
+  /** True when zoo.cfg said admin.enableServer=true (a TLS-only server starts its AdminServer only then). */
   explicit: boolean;
   /** Loopback by default (ZooKeeper binds 0.0.0.0): set admin.serverAddress to expose it. */
   address: string;

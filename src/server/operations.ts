@@ -121,10 +121,9 @@ export function adminHost(server: ZkServer): AdminHost {
 }
 
 /**
- * Starts what options.operations asks for: the Prometheus endpoint and the AdminServer. A
- * listener that cannot bind stops the start (ZooKeeper exits when its metrics provider or
- * AdminServer cannot start), except the AdminServer nobody asked for: it is on by default, as in
- * ZooKeeper, and a busy default port must not keep a server from serving clients.
+ * Starts what options.operations asks for: the Prometheus endpoint (a port it cannot bind stops
+ * the start, as ZooKeeper's provider does) and the AdminServer (on by default, as in ZooKeeper; a
+ * port it cannot bind is logged as an error and the server serves its clients without it).
  */
 export async function startOperations(server: ZkServer, options: ServerOptions, logger: Logger): Promise<Operations> {
   const ops = options.operations;
@@ -154,8 +153,9 @@ export async function startOperations(server: ZkServer, options: ServerOptions, 
         adminPort = await admin.start();
         closers.push(() => admin.close());
       } catch (err) {
-        if (ops.admin.explicit) throw new Error(`AdminServer cannot listen on ${ops.admin.address}:${ops.admin.port}: ${(err as Error).message}`, { cause: err });
-        logger.warn({ err: (err as Error).message, address: ops.admin.address, port: ops.admin.port }, 'AdminServer (on by default) not started; set admin.serverPort or admin.enableServer=false');
+        // ZooKeeper exits here; a busy 8080 (another member on this host, a Tomcat) must not keep
+        // the coordination service from serving its clients, so zabkeeper says so and goes on.
+        logger.error({ err: (err as Error).message, address: ops.admin.address, port: ops.admin.port }, `AdminServer not started: cannot listen on ${ops.admin.address}:${ops.admin.port}; set admin.serverPort (or admin.enableServer=false)`);
       }
     }
   } catch (err) {
