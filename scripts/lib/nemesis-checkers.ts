@@ -247,6 +247,8 @@ export function checkCreates(h: Pick<History, 'creates' | 'finalSets'>, parent: 
 
 export interface ExclusionReport {
   holds: number;
+  /** Longest stretch of the run with no holder at all (liveness of the recipe, reported only). */
+  longestIdleMs: number;
   overlaps: number;
   excused: number;
   findings: Finding[];
@@ -261,7 +263,7 @@ export interface ExclusionReport {
  * the workload process longer than `sessionTimeoutMs / 6` is reported as excused, not as a
  * violation. `end` is when the holder gave up (release, suspended, lost).
  */
-export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number): ExclusionReport {
+export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number, window?: { start: number; end: number }): ExclusionReport {
   const findings: Finding[] = [];
   let overlaps = 0;
   let excused = 0;
@@ -283,7 +285,18 @@ export function checkExclusion(holds: readonly HoldInterval[], stalls: History['
       }
     }
   }
-  return { holds: holds.length, overlaps, excused, findings };
+  return { holds: holds.length, longestIdleMs: longestIdle(sorted, window), overlaps, excused, findings };
+}
+
+function longestIdle(sorted: readonly HoldInterval[], window?: { start: number; end: number }): number {
+  if (!window) return 0;
+  let covered = window.start;
+  let idle = 0;
+  for (const h of sorted) {
+    if (h.start > covered) idle = Math.max(idle, Math.min(h.start, window.end) - covered);
+    covered = Math.max(covered, h.end);
+  }
+  return Math.max(idle, window.end - covered);
 }
 
 /**

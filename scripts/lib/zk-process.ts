@@ -60,8 +60,12 @@ const READY_DEADLINE_MS = 30_000;
  */
 export const NETTY_TLS_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 
-/** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', ...NETTY_TLS_JARS];
+/**
+ * Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, Jetty,
+ * etc. The servlet API (installed with Jetty) is not in that manifest: without it the AdminServer
+ * cannot load, so it is added for the suites that compare against Apache's AdminServer.
+ */
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar', ...NETTY_TLS_JARS];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');

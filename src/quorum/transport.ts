@@ -31,6 +31,13 @@ export interface PeerTransportOptions {
   connectTimeoutMs?: number;
   /** TLS and quorum authentication of links (src/quorum/peerSecurity.ts); default plaintext hello. */
   security?: PeerSecurity;
+  /** Sees every message queued and received (metrics: peer RTT, ACK latency, proposal counts). */
+  observer?: PeerObserver;
+}
+
+export interface PeerObserver {
+  sent(to: number, msg: PeerMessage): void;
+  received(from: number, msg: PeerMessage): void;
 }
 
 
@@ -90,6 +97,7 @@ export class PeerTransport extends EventEmitter {
     const link = this.links.get(to);
     if (!link) return false;
     const body = this.o.codec.encode(msg);
+    this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(body.length);
     link.out.push(head, body);
@@ -210,6 +218,7 @@ export class PeerTransport extends EventEmitter {
         socket.destroy();
         return;
       }
+      this.o.observer?.received(id, msg);
       this.emit('message', id, msg);
     };
     socket.on('data', (chunk: Buffer) => {

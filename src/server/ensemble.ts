@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
@@ -9,6 +10,7 @@ import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
 import type { ServerOptions } from './options';
+import type { ServerMetrics } from '../metrics/hub';
 
 /** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
 export interface EnsembleOptions {
@@ -42,7 +44,7 @@ export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: dec
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined },
+  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined; readonly metrics: ServerMetrics },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
@@ -80,6 +82,10 @@ export async function buildEnsemble(
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
     maxFrameBytes: MAX_PEER_FRAME,
+    observer: {
+      sent: (to, msg) => host.metrics.notePeerSent(to, msg, performance.now()),
+      received: (from, msg) => host.metrics.notePeerReceived(from, msg, performance.now()),
+    },
   });
   await transport.start();
   host.ensembleShutdown = () => {

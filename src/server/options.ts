@@ -2,6 +2,7 @@ import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
 import type { HistoryLimits } from '../watch/history';
+import type { OperationsConfig } from '../config/operations';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 import type { SecurityConfig } from '../config/security';
 
@@ -50,6 +51,13 @@ export interface ServerOptions {
   watchHistory?: Partial<HistoryLimits>;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
+  /**
+   * Metrics provider, AdminServer, audit log and quota enforcement. Absent (embedded servers and
+   * tests): no HTTP listeners, no audit, quotas counted but not enforced.
+   */
+  operations?: OperationsConfig;
+  /** zoo.cfg as read at start (the AdminServer's initial_configuration); absent without a file. */
+  configText?: string;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataDir: string }): ServerOptions {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -10,7 +11,7 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
@@ -37,6 +38,11 @@ import { Housekeeping } from './housekeeping';
 import { detailLookup, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
 import { historyEventsOf, type WatchHistory } from '../watch/history';
 import { Feature } from '../../protocol/jute/extensions';
+import { ServerMetrics } from '../metrics/hub';
+import { instrumentStore } from '../metrics/store';
+import { noteQuotaExceeded, quotaRejectedPath, startOperations, type Operations } from './operations';
+import { describeRequest, describeRequestBytes } from './audit';
+import type { ServerSnapshot } from '../fourlw';
 import { ClientSecurity } from './security';
 import { resolveSecurity } from '../config/security';
 
@@ -47,6 +53,8 @@ interface InFlight {
   pending?: PendingRequest;
   /** Builds the reply from the apply result. */
   respond?: (out: JuteWriter, result: unknown) => void;
+  /** When it was proposed (ms, monotonic): the leader's quorum_ack_latency. */
+  proposedAt?: number;
 }
 
 /** A request a learner forwarded to the leader, answered when its txn commits here. */
@@ -73,6 +81,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly watches: WatchManager;
   readonly reconfigEnabled: boolean;
   readonly stats = new ServerStats();
+  /** ZooKeeper's summaries and counters (mntr, AdminServer monitor, Prometheus). */
+  readonly metrics: ServerMetrics;
+  /** Metrics endpoint, AdminServer, audit log (started last, closed first). */
+  private operations: Operations | undefined;
   readonly sessions: SessionTracker;
   db: ZkDatabase;
   private prep: Prep;
@@ -98,7 +110,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly connBySession = new Map<bigint, ClientConnection>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
-  private readonly fourLetter: FourLetterWords;
+  readonly fourLetter: FourLetterWords;
   /** TLS client port, x509 ids, SASL and enforce.auth (src/server/security.ts). */
   clientSecurity!: ClientSecurity;
   private readonly housekeeping: Housekeeping;
@@ -114,10 +126,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly store: Store,
     db: ZkDatabase,
     readonly logger: Logger,
+    metrics: ServerMetrics,
     /** Every applied event, for resumable watches (./resumable.ts). */
     readonly history: WatchHistory,
   ) {
     super();
+    this.metrics = metrics;
     this.maxFrameBytes = options.maxFrameBytes;
     this.reconfigEnabled = options.reconfigEnabled;
     this.db = db;
@@ -145,16 +159,21 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   static async start(options: ServerOptions, logger: Logger, deps: { store?: Store } = {}): Promise<ZkServer> {
     // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
     const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
-    const store =
+    const metrics = new ServerMetrics(Date.now());
+    const store = instrumentStore(
       deps.store ??
-      (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+        (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints }),
+      metrics,
+    );
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
+      const loadStarted = Date.now();
       const history = newWatchHistory(options);
       const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history });
-      server = new ZkServer(options, store, db, logger, history);
+      metrics.dbinittime.add(Date.now() - loadStarted);
+      server = new ZkServer(options, store, db, logger, metrics, history);
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
@@ -181,6 +200,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    try {
+      server.operations = await startOperations(server, options, logger);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     if (server.zab) {
       server.zab.start();
       server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
@@ -222,6 +247,21 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   get isServing(): boolean {
     return this.serving && !this.fatalError;
+  }
+
+  /** The running AdminServer (the web console mounts on it), if any. */
+  get adminServer(): Operations['admin'] {
+    return this.operations?.admin;
+  }
+
+  /** Where the metrics endpoint and the AdminServer listen (0 = off). */
+  get operationPorts(): { metrics: number; admin: number } {
+    return { metrics: this.operations?.metricsPort ?? 0, admin: this.operations?.adminPort ?? 0 };
+  }
+
+  /** Everything the four-letter words, the AdminServer and the metrics report, read now. */
+  statusSnapshot(): ServerSnapshot {
+    return this.fourLetter.snapshot();
   }
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
@@ -269,6 +309,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.connsByIp.set(ip, count + 1);
+    this.metrics.counters.connection_request_count++;
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
     conn.authIds.push(...ids);
     this.connections.set(conn.id, conn);
@@ -292,8 +333,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.scheduleFlush();
   }
 
-  noteReply(latencyMs: number): void {
+  noteReply(latencyMs: number, opCode: number, bytes: number): void {
     this.stats.noteLatency(latencyMs);
+    this.metrics.noteReply(hasTxn(opCode), latencyMs, bytes);
   }
 
   canPropose(): boolean {
@@ -411,6 +453,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.stats.packetsReceived++;
+    this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
@@ -464,6 +507,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
       // committed txn, matched by session id and cxid.
       const pending: PendingRequest = { xid, opCode, receivedAt: now };
+      if (this.operations?.audit) pending.audit = describeRequestBytes(op, payload, r.offset, this.maxFrameBytes);
       conn.enqueue(pending, this.options.globalOutstandingLimit);
       const body = Buffer.from(payload.subarray(r.offset));
       this.forward(conn, pending, awaitKey(conn.sessionId, xid), { kind: 'write', sessionId: conn.sessionId, cxid: xid, opCode, body, authIds: conn.authIds }, respond);
@@ -479,6 +523,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       body = err;
     }
     const pending: PendingRequest = { xid, opCode, receivedAt: now };
+    if (this.operations?.audit) pending.audit = describeRequest(opCode, body);
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     const txn = this.prepWrite(opCode, body, conn.sessionId, conn.authIds, xid, this.myId, now);
     this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
@@ -495,10 +540,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (owner !== undefined && owner !== via) {
       return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
     }
-    return this.prep.prep(
+    const txn = this.prep.prep(
       { opCode, body },
-      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes, enforceQuota: this.options.operations?.enforceQuota },
     );
+    const overQuota = quotaRejectedPath(opCode, body, txn);
+    if (overQuota !== undefined) noteQuotaExceeded(this, overQuota, now);
+    return txn;
   }
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
@@ -609,7 +657,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- write path
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
-    this.inFlight.set(txn.zxid, { txn, ...inflight });
+    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: performance.now() });
     const data = encodeTxn(txn);
     const ps = this.proposalSizes;
     ps.last = data.length;
@@ -650,6 +698,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
+      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(performance.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -668,6 +717,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
     this.prep.committed(txn.zxid);
+    this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
@@ -693,6 +743,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const waiting = this.awaiting.get(key);
     if (!waiting) return;
     this.awaiting.delete(key);
+    this.operations?.audit?.applied(txn, result as ApplyResult, [], waiting.conn, waiting.pending);
     if (!waiting.conn.isOpen) return;
     waiting.pending.reply = (out) => waiting.respond(out, result, txn);
     waiting.conn.drain(now, txn.zxid);
@@ -727,6 +778,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
+    this.metrics.noteRole(ev, Date.now());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
@@ -872,6 +924,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private fail(err: Error): void {
     if (this.fatalError) return;
     this.fatalError = err;
+    this.metrics.counters.unrecoverable_error_count++;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
     void this.close();
@@ -884,6 +937,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   async close(): Promise<void> {
     if (this.stopped) return;
+    const operationsClosed = this.operations?.close();
     // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
@@ -898,6 +952,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
+    await operationsClosed;
     await secureClosed;
     try {
       this.store.close();
@@ -906,6 +961,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.logger.info('server stopped');
   }
+}
+
+/** Requests that become txns (ZooKeeper's updatelatency); everything else counts as a read. */
+const TXN_OPCODES: ReadonlySet<number> = new Set([
+  ...[...opTable].filter(([, op]) => op.kind === 'write').map(([code]) => code),
+  OpCode.createSession,
+  OpCode.closeSession,
+]);
+
+function hasTxn(opCode: number): boolean {
+  return TXN_OPCODES.has(opCode);
 }
 
 function hex(v: bigint): string {

@@ -429,6 +429,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         dataDir: m.dataDir,
         maxClientCnxns: '0',
         '4lw.commands.whitelist': '*',
+        // Members share a host: ZooKeeper's default AdminServer port 8080 would be taken by one.
+        'admin.enableServer': 'false',
         ...servers,
         ...opts.config,
       };

@@ -10,6 +10,8 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort, zooCfgText } from '../../src/testing/ports';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -220,6 +222,42 @@ describe('console access control (no browser needed)', () => {
     } finally {
       await zk.close();
       await c.close();
+    }
+  });
+});
+
+describe('console on the AdminServer port', () => {
+  const cli = path.resolve(__dirname, '../../dist/src/cli/index.js');
+
+  async function serve(adminAddress: string): Promise<{ child: ChildProcess; adminPort: number; dir: string; exit: Promise<number | null> }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-console-admin-'));
+    const [clientPort, adminPort] = [await freePort(), await freePort()];
+    fs.writeFileSync(path.join(dir, 'zoo.cfg'), zooCfgText({ tickTime: '200', dataDir: path.join(dir, 'data'), clientPort: String(clientPort), clientPortAddress: '127.0.0.1', 'admin.serverAddress': adminAddress, 'admin.serverPort': String(adminPort) }));
+    const child = spawn(process.execPath, [cli, 'server', '--config', path.join(dir, 'zoo.cfg'), '--console'], { stdio: 'ignore' });
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, adminPort, dir, exit };
+  }
+
+  test('mounted under /console beside the AdminServer commands', async () => {
+    const s = await serve('127.0.0.1');
+    try {
+      const overview = await until(async () => (await fetch(`http://127.0.0.1:${s.adminPort}/console/api/overview`).catch(() => undefined))?.json(), 'the console on the AdminServer port');
+      expect(overview.mode).toBe('standalone');
+      expect(await (await fetch(`http://127.0.0.1:${s.adminPort}/commands/ruok`)).json()).toMatchObject({ command: 'ruok', error: null });
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exit;
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an AdminServer exposed beyond loopback without console users: the server refuses to start', async () => {
+    const s = await serve('0.0.0.0');
+    try {
+      expect(await s.exit).toBe(1);
+    } finally {
+      s.child.kill('SIGKILL');
+      fs.rmSync(s.dir, { recursive: true, force: true });
     }
   });
 });
