@@ -11,6 +11,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort, zooCfgText } from '../../src/testing/ports';
+import { fourLetter } from '../../src/console/probe';
 
 /**
  * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
@@ -23,6 +25,11 @@ export interface StartOptions {
   extraCfg?: Record<string, string>;
   /** Reuse an existing data directory (otherwise a fresh temp dir is made and removed on stop). */
   dataDir?: string;
+  /**
+   * -D flags as an operator gives them (JAAS file, SASL settings): on Apache's java command line,
+   * and to zabkeeper as SERVER_JVMFLAGS, which it reads the way zkServer.sh passes them to Java.
+   */
+  jvmFlags?: string[];
 }
 
 export interface TestServer {
@@ -46,8 +53,19 @@ export interface TestServer {
 const HOST = '127.0.0.1' as const;
 const READY_DEADLINE_MS = 30_000;
 
-/** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'];
+/**
+ * Debian's zookeeper.jar manifest leaves out netty-codec and netty-resolver, which Netty's TLS
+ * pipeline needs (NoClassDefFoundError io/netty/handler/codec/ByteToMessageDecoder on the server,
+ * io/netty/resolver/AddressResolverGroup in zkCli): put them on the classpath explicitly.
+ */
+export const NETTY_TLS_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
+
+/**
+ * Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, Jetty,
+ * etc. The servlet API (installed with Jetty) is not in that manifest: without it the AdminServer
+ * cannot load, so it is added for the suites that compare against Apache's AdminServer.
+ */
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar', ...NETTY_TLS_JARS];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');
@@ -69,22 +87,7 @@ export function zabkeeperCli(): string {
   return path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
-/** zoo.cfg text: Java properties, key=value per line. */
-export function zooCfgText(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+export { freePort, zooCfgText };
 
 export function baseCfg(port: number, dataDir: string, tickTime: number): Record<string, string> {
   return {
@@ -100,26 +103,7 @@ export function baseCfg(port: number, dataDir: string, tickTime: number): Record
   };
 }
 
-/** Sends a four-letter word and returns everything the server writes before closing. */
-export function fourLetter(port: number, cmd: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect(port, HOST, () => sock.write(cmd));
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`4lw ${cmd}: timeout`));
-    }, timeoutMs);
-    sock.on('data', (d) => chunks.push(d));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+export { fourLetter };
 
 /** A minimal ConnectRequest (with readOnly byte), framed. */
 export function connectRequestFrame(timeoutMs = 10000, lastZxidSeen = 0n, readOnly = true): Buffer {
@@ -222,7 +206,7 @@ function track(child: ChildProcess): void {
   }
 }
 
-function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: string): ChildProcess {
+function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: string, jvmFlags: readonly string[] = []): ChildProcess {
   const out = fs.openSync(logPath, 'a');
   const stdio: ['ignore', number, number] = ['ignore', out, out];
   if (kind === 'apache') {
@@ -233,6 +217,7 @@ function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: st
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       `-Dorg.slf4j.simpleLogger.logFile=${path.join(dir, 'apache.log')}`,
       '-Dzookeeper.jmx.log4j.disable=true',
+      ...jvmFlags,
       '-cp',
       apacheClasspath(),
       'org.apache.zookeeper.server.ZooKeeperServerMain',
@@ -248,7 +233,8 @@ function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: st
     // Never skip silently: a missing build is a failure of the zabkeeper target.
     throw new Error(`zabkeeper target: ${cli} does not exist (run \`npm run build\` first)`);
   }
-  const child = spawn(process.execPath, [cli, 'server', '--config', cfgPath], { stdio, cwd: dir });
+  const env = jvmFlags.length > 0 ? { ...process.env, SERVER_JVMFLAGS: jvmFlags.join(' ') } : process.env;
+  const child = spawn(process.execPath, [cli, 'server', '--config', cfgPath], { stdio, cwd: dir, env });
   fs.closeSync(out);
   return child;
 }
@@ -276,7 +262,7 @@ export async function startServer(kind: TargetKind, opts: StartOptions = {}): Pr
 
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const c = spawnTarget(kind, cfgPath, dir, logPath);
+    const c = spawnTarget(kind, cfgPath, dir, logPath, opts.jvmFlags);
     track(c);
     child = c;
     try {

@@ -30,8 +30,9 @@ export function memberConfig(o: LocalEnsembleOptions, i: number): string {
     `dataDir=${path.resolve(o.dataDir, String(i))}`,
     `clientPort=${memberPorts(o.basePort, i).client}`,
     `clientPortAddress=${o.host}`,
-    '4lw.commands.whitelist=*',
     'autopurge.purgeInterval=1',
+    // Each member needs its own AdminServer port on a shared host.
+    `admin.serverPort=${8080 + i - 1}`,
   ];
   for (let j = 1; j <= o.servers; j++) {
     const p = memberPorts(o.basePort, j);

@@ -11,12 +11,13 @@
  * - Operations issued while disconnected wait for the connection (they are rejected with
  *   SessionExpiredError on `lost`, ClientClosedError on close). An operation in flight when the
  *   connection drops rejects with ConnectionLossError: its outcome is unknown. Nothing is retried
- *   automatically.
+ *   unless a retry policy is given (retry.ts; ClientOptions.retryPolicy or a call's `retry`).
  * - One-shot watches are kept across reconnects and re-armed with SetWatches/SetWatches2 relative
  *   to lastZxidSeen, so changes made while disconnected fire exactly once. They resolve (never
  *   reject) with a `type: 'none'` event on `lost` or close. Persistent watches survive even `lost`.
  */
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import {
   AddWatchMode,
   CreateFlags,
@@ -52,7 +53,10 @@ import {
   type HostPort,
 } from './connectString';
 import { BoundedStream } from './stream';
-import { PersistentWatch, WatchRegistry } from './watches';
+import { BoundedExponentialBackoff, retry, type RetryPolicy } from './retry';
+import { Resumer } from './resume';
+import { Feature } from '../../protocol/jute/extensions';
+import { PersistentWatch, SEEN_ALL, WatchRegistry } from './watches';
 
 export { PersistentWatch } from './watches';
 import type {
@@ -74,6 +78,10 @@ import type {
   WatcherTypeName,
 } from './types';
 
+/** Curator's protected-name prefix: `_c_<uuid>-<name>`, so Curator recipes and ours agree. */
+const PROTECTED_PREFIX = '_c_';
+/** Retries of a protected create when neither the call nor the client names a policy. */
+const PROTECTED_CREATE_POLICY = new BoundedExponentialBackoff(50, 1000, 29);
 /** The Java client splits SetWatches at 128 KB of paths; so do we. */
 const SET_WATCHES_BATCH_BYTES = 128 * 1024;
 const CLOSE_SESSION_WAIT_MS = 2000;
@@ -170,7 +178,9 @@ export declare interface ZkClient {
 export class ZkClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: string;
-  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes'>> & { maxFrameBytes?: number };
+  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy' | 'tls'>> & Pick<ClientOptions, 'maxFrameBytes' | 'tls'>;
+  private readonly resumer: Resumer;
+  private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
   private hostIndex = 0;
   private connHost: string | undefined;
@@ -213,9 +223,17 @@ export class ZkClient extends EventEmitter {
       random,
       reconnectDelayMs: options.reconnectDelayMs ?? 100,
       watchBufferSize: options.watchBufferSize ?? 1024,
+      extensions: options.extensions ?? true,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     };
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
+    this.retryPolicy = options.retryPolicy;
+    const frameBytes = options.maxFrameBytes ?? 0xfffff;
+    this.resumer = new Resumer(
+      { serverPath: (p) => this.serverPath(p), clientPath: (p) => this.clientPath(p), noteZxid: (z) => this.noteZxid(z) },
+      Math.max(4096, Math.min(512 * 1024, Math.floor(frameBytes / 2))),
+    );
     this.auth = (options.auth ?? []).map((a) => ({ scheme: a.scheme, auth: toBuffer(a.auth) ?? Buffer.alloc(0) }));
   }
 
@@ -327,6 +345,7 @@ export class ZkClient extends EventEmitter {
     this.conn = undefined;
     for (const w of [...this.connWaiters]) w.reject(new ClientClosedError());
     this.connWaiters.clear();
+    this.resumer.closeAll(new ClientClosedError());
     this.watches.closeAll();
     this.setState('closed');
     for (const s of [...this.stateStreams]) s.end();
@@ -395,6 +414,8 @@ export class ZkClient extends EventEmitter {
           readOnly: this.opts.canBeReadOnly,
           connectTimeoutMs: this.attemptTimeoutMs(),
           ...(this.opts.maxFrameBytes !== undefined ? { maxFrameBytes: this.opts.maxFrameBytes } : {}),
+          ...(this.opts.extensions ? { features: Feature.resumableWatches } : {}),
+          ...(this.opts.tls ? { tls: { ...this.opts.tls } } : {}),
         });
       } catch {
         if (++failedInRound >= this.hosts.length) {
@@ -441,17 +462,19 @@ export class ZkClient extends EventEmitter {
     // Auth and SetWatches go first, before any queued request (same order as the Java client).
     this.replayAuth(conn);
     this.sendSetWatches(conn);
+    this.reattachResumable(conn);
     this.startPings(conn);
     const state: ConnectionState = s.readOnly ? 'readOnly' : this.everConnected ? 'reconnected' : 'connected';
     this.everConnected = true;
     if (this.current !== 'connected' && this.current !== 'reconnected' && this.current !== 'readOnly') this.setState(state);
-    this.watches.notifyPersistent('syncConnected');
+    this.watches.notifyPersistent('syncConnected', conn.hasFeature(Feature.resumableWatches));
     for (const w of [...this.connWaiters]) w.resolve(conn);
     this.connWaiters.clear();
   }
 
   private disconnected(conn: WireConnection): void {
     if (this.conn === conn) this.conn = undefined;
+    this.resumer.detachAll();
     clearInterval(this.pingTimer);
     this.pingTimer = undefined;
     if (this.closingFlag) return;
@@ -514,8 +537,21 @@ export class ZkClient extends EventEmitter {
     }
   }
 
+  /**
+   * Resumable watches go on from their positions; on a server without the extension (a move to an
+   * Apache member) they become ordinary watches, re-armed by SetWatches, and say `resync`.
+   */
+  private reattachResumable(conn: WireConnection): void {
+    const watches = this.watches.resumables();
+    if (conn.hasFeature(Feature.resumableWatches)) return this.resumer.reattachAll(watches, conn);
+    for (const w of watches) {
+      w.resumable = false;
+      w.stream.push({ type: 'none', state: 'syncConnected', path: w.path, resync: true });
+    }
+  }
+
   private sendSetWatches(conn: WireConnection): void {
-    const lists = this.watches.setWatchesLists();
+    const lists = this.watches.setWatchesLists(conn.hasFeature(Feature.resumableWatches));
     const v2 = lists.persistentWatches.length + lists.persistentRecursiveWatches.length > 0;
     for (const batch of batchWatches(lists)) {
       this.setWatchesPending++;
@@ -555,6 +591,8 @@ export class ZkClient extends EventEmitter {
 
   private noteZxid(zxid: bigint): void {
     if (zxid > this.lastZxid) this.lastZxid = zxid;
+    // Notifications precede the reply that reveals their change: attached watches are caught up.
+    this.resumer.caughtUp(zxid);
   }
 
   private whenConnected(signal: AbortSignal | undefined): Promise<WireConnection> {
@@ -581,11 +619,24 @@ export class ZkClient extends EventEmitter {
     });
   }
 
+  /** The call's own policy, else the client's; `retry: false` turns retrying off. */
+  private policyFor(opts: CallOptions): RetryPolicy | undefined {
+    return opts.retry === false ? undefined : (opts.retry ?? this.retryPolicy);
+  }
+
+  /** Runs `attempt` under the call's retry policy (once when there is none). */
+  private retrying<T>(opts: CallOptions, attempt: (n: number) => Promise<T>, policy = this.policyFor(opts)): Promise<T> {
+    if (!policy) return attempt(0);
+    return retry(attempt, policy, { random: this.opts.random, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
   /**
    * Sends one request when connected and maps the reply: err != 0 -> typed error. `onReply` runs
    * synchronously on the reply frame (watch registration must precede any later notification).
+   * Under a retry policy, ConnectionLoss is retried; `okOnRetry` codes answered to a retry count
+   * as success (a delete whose first attempt applied finds NoNode).
    */
-  private async call<T>(
+  private call<T>(
     opCode: number,
     path: string | undefined,
     write: ((w: JuteWriter) => void) | undefined,
@@ -593,6 +644,22 @@ export class ZkClient extends EventEmitter {
     opts: CallOptions,
     onReply?: (reply: WireReply<T>) => void,
     okCodes: readonly number[] = [],
+    okOnRetry: readonly number[] = [],
+  ): Promise<T | undefined> {
+    return this.retrying(opts, (attempt) => {
+      const codes = attempt > 0 && okOnRetry.length > 0 ? [...okCodes, ...okOnRetry] : okCodes;
+      return this.callOnce(opCode, path, write, read, opts, onReply, codes);
+    });
+  }
+
+  private async callOnce<T>(
+    opCode: number,
+    path: string | undefined,
+    write: ((w: JuteWriter) => void) | undefined,
+    read: ((r: JuteReader) => T) | undefined,
+    opts: CallOptions,
+    onReply: ((reply: WireReply<T>) => void) | undefined,
+    okCodes: readonly number[],
   ): Promise<T | undefined> {
     const signal = opts.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
@@ -614,12 +681,65 @@ export class ZkClient extends EventEmitter {
 
   // ------------------------------------------------------------------ operations
 
+  /**
+   * Creates a node. Under a retry policy a non-sequential create is repeated on ConnectionLoss (an
+   * ephemeral that turns out to be ours counts as created); a sequential one is protected instead
+   * (CreateOptions.protected), or not retried at all with `protected: false`.
+   */
   async create(path: string, data?: Data, opts: CreateOptions = {}): Promise<CreateResult> {
+    const sequential = (opts.mode ?? 'persistent').includes('Sequential');
+    const policy = this.policyFor(opts);
+    if (opts.protected ?? (sequential && policy !== undefined)) return this.createProtected(path, data, opts, policy ?? PROTECTED_CREATE_POLICY);
+    if (sequential) return this.createWithParents(path, data, { ...opts, retry: false });
+    const once = { ...opts, retry: false as const };
+    return this.retrying(opts, async (attempt) => {
+      try {
+        return await this.createWithParents(path, data, once);
+      } catch (err) {
+        if (attempt > 0 && err instanceof NodeExistsError && opts.mode === 'ephemeral') {
+          const { stat } = await this.exists(path, once);
+          if (stat?.ephemeralOwner === this.sessionIdValue) return { path, stat };
+        }
+        throw err;
+      }
+    }, policy);
+  }
+
+  /** Curator's withProtection(): `_c_<uuid>-name`; after a ConnectionLoss, find it before retrying. */
+  private createProtected(path: string, data: Data | undefined, opts: CreateOptions, policy: RetryPolicy): Promise<CreateResult> {
+    const parent = parentOf(path);
+    const prefix = `${PROTECTED_PREFIX}${randomUUID()}-`;
+    const once = { ...opts, retry: false as const };
+    return this.retrying(opts, async (attempt) => {
+      if (attempt > 0) {
+        const found = await this.findProtected(parent, prefix, once);
+        if (found) return found;
+      }
+      return this.createWithParents(joinPath(parent, prefix + path.slice(parent.length === 1 ? 1 : parent.length + 1)), data, once);
+    }, policy);
+  }
+
+  private async findProtected(parent: string, prefix: string, opts: CallOptions): Promise<CreateResult | undefined> {
+    let children: string[];
+    try {
+      ({ children } = await this.getChildren(parent, opts));
+    } catch (err) {
+      if (err instanceof NoNodeError) return undefined;
+      throw err;
+    }
+    const name = children.find((c) => c.startsWith(prefix));
+    if (name === undefined) return undefined;
+    const path = joinPath(parent, name);
+    const { stat } = await this.exists(path, opts);
+    return stat ? { path, stat } : undefined;
+  }
+
+  private async createWithParents(path: string, data: Data | undefined, opts: CreateOptions): Promise<CreateResult> {
     try {
       return await this.createOnce(path, data, opts);
     } catch (err) {
       if (!(opts.createParents && err instanceof NoNodeError)) throw err;
-      await this.ensurePath(parentOf(path), opts.signal ? { signal: opts.signal } : {});
+      await this.ensurePath(parentOf(path), { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.retry !== undefined ? { retry: opts.retry } : {}) });
       return this.createOnce(path, data, opts);
     }
   }
@@ -654,8 +774,10 @@ export class ZkClient extends EventEmitter {
     }
   }
 
+  /** Under a retry policy, NoNode answered to a retry counts as deleted (the first attempt applied). */
   async delete(path: string, opts: VersionOption = {}): Promise<void> {
-    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, { path: this.serverPath(path), version: opts.version ?? -1 }), undefined, opts);
+    const req = { path: this.serverPath(path), version: opts.version ?? -1 };
+    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, opts, undefined, [], [ErrorCode.noNode]);
   }
 
   /** Deletes a node and everything under it (not atomic; NoNode along the way is ignored). */
@@ -791,14 +913,47 @@ export class ZkClient extends EventEmitter {
     this.auth.push(entry);
   }
 
-  /** Registers a persistent (or recursive) watch and returns it as an async iterator of events. */
+  /**
+   * Registers a persistent (or recursive) watch and returns it as an async iterator of events.
+   * With `resumable` (or `from`), on zabkeeper servers the watch resumes from its position after
+   * every reconnect, move or session loss, and events carry zxid, position and Stat (and data with
+   * `includeData`); elsewhere it is an ordinary watch (`watch.resumable === false`).
+   */
   async addWatch(path: string, opts: AddWatchOptions = {}): Promise<PersistentWatch> {
     const mode = opts.mode ?? 'persistentRecursive';
     const full = this.serverPath(path);
-    const watch = new PersistentWatch(path, mode, opts.bufferSize ?? this.opts.watchBufferSize, opts.overflow ?? 'error', (w) => this.detachPersistent(w, full));
+    const watch = new PersistentWatch(
+      path,
+      mode,
+      opts.bufferSize ?? this.opts.watchBufferSize,
+      opts.overflow ?? 'error',
+      (w) => this.detachPersistent(w, full),
+      opts.includeData ?? false,
+    );
+    if (opts.resumable || opts.from !== undefined) {
+      const conn = await this.whenConnected(opts.signal);
+      if (conn.hasFeature(Feature.resumableWatches)) return this.addResumable(watch, full, conn, opts);
+      // No history on this server: an ordinary watch; a requested past cannot be replayed.
+      if (opts.from !== undefined) watch.stream.push({ type: 'none', state: 'syncConnected', path, resync: true });
+    }
     await this.call<void>(OpCode.addWatch, path, (w) => rec.writeAddWatchRequest(w, { path: full, mode: AddWatchMode[mode] }), undefined, opts, (reply) => {
       if (reply.err === 0) this.watches.addPersistent(full, watch);
     });
+    opts.signal?.addEventListener('abort', () => void watch.close(), { once: true });
+    return watch;
+  }
+
+  private async addResumable(watch: PersistentWatch, full: string, conn: WireConnection, opts: AddWatchOptions): Promise<PersistentWatch> {
+    watch.resumable = true;
+    const from = opts.from;
+    if (from !== undefined) watch.startAfter(typeof from === 'bigint' ? { zxid: from, seen: SEEN_ALL } : from);
+    this.watches.addPersistent(full, watch);
+    try {
+      await withAbort(this.resumer.attach(watch, conn), opts.signal);
+    } catch (err) {
+      await watch.close();
+      throw err;
+    }
     opts.signal?.addEventListener('abort', () => void watch.close(), { once: true });
     return watch;
   }
@@ -814,6 +969,7 @@ export class ZkClient extends EventEmitter {
   }
 
   private async detachPersistent(w: PersistentWatch, full: string): Promise<void> {
+    this.resumer.forget(w);
     if (!this.watches.deletePersistent(full, w)) return;
     if (this.closingFlag || !this.isConnected) return;
     const type = w.mode === 'persistent' ? WatcherType.persistent : WatcherType.persistentRecursive;

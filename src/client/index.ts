@@ -4,6 +4,18 @@
  */
 export { ZkClient, createClient, Transaction, PersistentWatch } from './client';
 export * from './errors';
+export {
+  retry,
+  isRetryable,
+  ExponentialBackoff,
+  BoundedExponentialBackoff,
+  RetryNTimes,
+  RetryOneTime,
+  RetryUntilElapsed,
+  RetryForever,
+  type RetryPolicy,
+  type RetryOptions,
+} from './retry';
 export type {
   AddWatchOptions,
   CallOptions,
@@ -23,6 +35,7 @@ export type {
   Watched,
   WatchedEvent,
   WatcherTypeName,
+  WatchPosition,
 } from './types';
 export type { OverflowPolicy } from './stream';
 export { parseConnectString, type HostPort, type ParsedConnectString } from './connectString';

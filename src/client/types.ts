@@ -6,6 +6,7 @@ import { CreateFlags, EventType, KeeperState } from '../../protocol/jute/constan
 import type { ACL, Stat } from '../../protocol/jute/data';
 import type { ZkError } from './errors';
 import type { OverflowPolicy } from './stream';
+import type { RetryPolicy } from './retry';
 
 /** Curator's connection-state vocabulary. */
 export type ConnectionState = 'connected' | 'suspended' | 'reconnected' | 'lost' | 'readOnly' | 'authFailed' | 'closed';
@@ -25,6 +26,27 @@ export interface WatchedEvent {
   path: string;
   /** Triggering zxid (3.9 servers and zabkeeper; -1 from 3.8). Absent on client-made events. */
   zxid?: bigint;
+  /** The node's Stat after the event's txn (zabkeeper; created, changed, childrenChanged). */
+  stat?: Stat;
+  /** The node's data after the event's txn (zabkeeper, resumable watches with includeData, small data only). */
+  data?: Buffer | null;
+  /** Resumable watches: this event's position; pass it as `from` to resume right after it. */
+  position?: WatchPosition;
+  /**
+   * Set on a `type: 'none'` event of a resumable watch when events may have been missed (the
+   * server's history no longer reaches back to the watch's position, or the server does not support
+   * resuming): re-read what you mirror, then carry on with the events that follow.
+   */
+  resync?: true;
+}
+
+/**
+ * Where a resumable watch stands: every event of txns before `zxid` and the first `seen` events of
+ * txn `zxid` (-1: all of them). Persist it (e.g. `${zxid}:${seen}`) to resume after a restart.
+ */
+export interface WatchPosition {
+  zxid: bigint;
+  seen: number;
 }
 
 export type CreateMode = keyof typeof CreateFlags;
@@ -48,13 +70,33 @@ export interface ClientOptions {
   reconnectDelayMs?: number;
   /** Largest reply frame accepted. Default jute.maxbuffer + slack. */
   maxFrameBytes?: number;
+  /**
+   * Connect over TLS (a server's secureClientPort): `ca` (the CA that signed the servers'
+   * certificates), `cert` + `key` for a client certificate (its subject is the session's x509
+   * id), `servername` when the host you dial is not the name in the certificate. The servers'
+   * certificates are always verified.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; passphrase?: string; servername?: string };
   /** Default buffer size for persistent watches and state iterators. Default 1024. */
   watchBufferSize?: number;
+  /**
+   * Ask zabkeeper servers for protocol extensions (resumable watches, event details). Apache
+   * servers ignore the request; default true.
+   */
+  extensions?: boolean;
+  /**
+   * Retry every operation that fails with ConnectionLoss or OperationTimeout under this policy
+   * (ExponentialBackoff, RetryNTimes...). Off by default. Sequential creates are then protected
+   * (see CreateOptions.protected) rather than blindly repeated.
+   */
+  retryPolicy?: RetryPolicy;
 }
 
 export interface CallOptions {
   /** Aborting rejects the call with AbortError; a request already sent still runs server-side. */
   signal?: AbortSignal;
+  /** This call's retry policy, overriding ClientOptions.retryPolicy; `false` = no retry. */
+  retry?: RetryPolicy | false;
 }
 
 export interface WatchOption<W extends boolean> extends CallOptions {
@@ -71,6 +113,14 @@ export interface CreateOptions extends CallOptions {
   ttlMs?: number | bigint;
   /** Create missing parents (as persistent nodes) and retry once. */
   createParents?: boolean;
+  /**
+   * Curator's protection mode: the node's name gets the prefix `_c_<uuid>-`, and after a
+   * ConnectionLoss the client looks for its own node among the parent's children instead of
+   * creating a second one. Default: on for sequential modes when a retry policy applies, otherwise
+   * off. A protected create retries under the call's or client's policy, by default
+   * BoundedExponentialBackoff(50, 1000, 29) (each attempt also waits for a connection).
+   */
+  protected?: boolean;
 }
 
 export interface CreateResult {
@@ -88,6 +138,16 @@ export type WatcherTypeName = 'children' | 'data' | 'any' | 'persistent' | 'pers
 export interface AddWatchOptions extends CallOptions {
   /** Default 'persistentRecursive'. */
   mode?: 'persistent' | 'persistentRecursive';
+  /**
+   * zabkeeper: resume after disconnects, moves between servers and session loss without losing
+   * or repeating an event (each carries its zxid and position). Against a server without the
+   * extension (Apache ZooKeeper) the watch is an ordinary one and `resumable` reads false.
+   */
+  resumable?: boolean;
+  /** Resumable: start after this position (or zxid: every event of later txns) instead of now. */
+  from?: WatchPosition | bigint;
+  /** Resumable: events carry the node's data (when small) besides its Stat. */
+  includeData?: boolean;
   /** Events buffered before the overflow policy applies. Default ClientOptions.watchBufferSize. */
   bufferSize?: number;
   /** Default 'error': the iterator throws WatchOverflowError and the watch is removed. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { JuteReader } from '../../protocol/jute/reader';
 import { JuteWriter } from '../../protocol/jute/writer';
@@ -13,6 +14,7 @@ import {
   type ConnectResponse,
   type WatcherEvent,
 } from '../../protocol/jute/records';
+import { Feature, readEventDetail, type EventDetail } from '../../protocol/jute/extensions';
 
 export interface WireConnectOptions {
   host: string;
@@ -25,6 +27,14 @@ export interface WireConnectOptions {
   readOnly?: boolean;
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** zabkeeper extensions to ask for (protocol/jute/extensions.ts); Apache servers ignore the ask. */
+  features?: number;
+  /**
+   * Connect over TLS (ZooKeeper's secureClientPort) with these options: `ca`, `cert`, `key`,
+   * `servername`, ... The server's certificate is verified against `ca` and must name `host`
+   * (or `servername`) unless `checkServerIdentity` says otherwise.
+   */
+  tls?: tls.ConnectionOptions;
 }
 
 export interface WireReply<T> {
@@ -36,6 +46,8 @@ export interface WireReply<T> {
 
 export interface Notification extends WatcherEvent {
   zxid: bigint;
+  /** Stat/data after the event (connections granted Feature.resumableWatches only). */
+  detail?: EventDetail;
 }
 
 interface Waiter {
@@ -46,11 +58,22 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/**
+ * The connection is gone: closed by either side, reset, or poisoned by a reply we could not
+ * decode. Every way a connection fails surfaces as this one class (the socket or decode error is
+ * its `cause`), so the client can map all of them to ConnectionLoss: raw `ECONNRESET`s never
+ * reach callers.
+ */
 export class WireClosedError extends Error {
-  constructor(message = 'connection closed') {
-    super(message);
+  constructor(message = 'connection closed', cause?: unknown) {
+    super(message, cause !== undefined ? { cause } : undefined);
     this.name = 'WireClosedError';
   }
+}
+
+/** Wraps whatever broke the connection (socket error, decode error) as a WireClosedError. */
+function broken(what: string, err: unknown): WireClosedError {
+  return new WireClosedError(`${what}: ${err instanceof Error ? err.message : String(err)}`, err);
 }
 
 /**
@@ -78,14 +101,14 @@ export class WireConnection extends EventEmitter {
 
   static connect(o: WireConnectOptions): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: o.host, port: o.port, noDelay: true });
+      const socket = o.tls ? tls.connect({ ...o.tls, host: o.host, port: o.port }).setNoDelay(true) : net.connect({ host: o.host, port: o.port, noDelay: true });
       const conn = new WireConnection(socket, o.maxFrameBytes ?? 0xfffff + 1024);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${o.host}:${o.port} timed out`));
       }, o.connectTimeoutMs ?? 10_000);
       let handshakeDone = false;
-      socket.once('connect', () => {
+      socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         const w = new JuteWriter(64);
         w.beginFrame();
         writeConnectRequest(w, {
@@ -95,6 +118,7 @@ export class WireConnection extends EventEmitter {
           sessionId: o.sessionId ?? 0n,
           passwd: o.passwd ?? Buffer.alloc(16),
           readOnly: o.readOnly === undefined ? false : o.readOnly,
+          ...(o.features !== undefined ? { features: o.features } : {}),
         });
         w.endFrame();
         socket.write(w.toBuffer());
@@ -103,22 +127,25 @@ export class WireConnection extends EventEmitter {
         try {
           conn.decoder.push(chunk, (frame) => {
             if (!handshakeDone) {
+              conn.session = readConnectResponse(new JuteReader(frame));
               handshakeDone = true;
               clearTimeout(timer);
-              conn.session = readConnectResponse(new JuteReader(frame));
               resolve(conn);
               return;
             }
             conn.onFrame(frame);
           });
         } catch (err) {
-          conn.fail(err as Error);
+          const closed = err instanceof WireClosedError ? err : broken('undecodable reply', err);
+          if (!handshakeDone) reject(closed);
+          conn.fail(closed);
         }
       });
       socket.on('error', (err) => {
         clearTimeout(timer);
-        if (!handshakeDone) reject(err);
-        conn.fail(err);
+        const closed = broken(`connection to ${o.host}:${o.port} failed`, err);
+        if (!handshakeDone) reject(closed);
+        conn.fail(closed);
       });
       socket.on('close', () => {
         clearTimeout(timer);
@@ -130,6 +157,11 @@ export class WireConnection extends EventEmitter {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Whether the server granted a zabkeeper extension (never, from Apache ZooKeeper). */
+  hasFeature(f: number): boolean {
+    return ((this.session?.features ?? 0) & f) !== 0;
   }
 
   /**
@@ -192,33 +224,23 @@ export class WireConnection extends EventEmitter {
     const header = readReplyHeader(r);
     if (header.xid === Xid.notification) {
       const ev = readWatcherEvent(r);
-      this.emit('notification', { ...ev, zxid: header.zxid } satisfies Notification);
+      const detail = this.hasFeature(Feature.resumableWatches) && !r.atEnd() ? readEventDetail(r) : undefined;
+      this.emit('notification', { ...ev, zxid: header.zxid, ...(detail ? { detail } : {}) } satisfies Notification);
       return;
     }
-    const waiter = this.waiters.shift();
-    if (!waiter) {
-      this.fail(new Error(`unexpected reply xid ${header.xid}`));
-      return;
-    }
-    if (waiter.xid !== header.xid) {
-      waiter.reject(new Error(`reply out of order: expected xid ${waiter.xid}, got ${header.xid}`));
-      this.fail(new Error('reply out of order'));
-      return;
-    }
-    let body: unknown;
-    try {
-      if (header.err === 0 && waiter.read) body = waiter.read(r);
-    } catch (err) {
-      // An undecodable reply poisons the stream: fail this request too, then the connection.
-      waiter.reject(err as Error);
-      throw err;
-    }
+    // The waiter stays queued until its reply decodes, so that a broken stream fails it (with the
+    // rest) through fail(), like any other in-flight request: its outcome is unknown.
+    const waiter = this.waiters[0];
+    if (!waiter) throw new WireClosedError(`unexpected reply xid ${header.xid}`);
+    if (waiter.xid !== header.xid) throw new WireClosedError(`reply out of order: expected xid ${waiter.xid}, got ${header.xid}`);
+    const body = header.err === 0 && waiter.read ? waiter.read(r) : undefined;
+    this.waiters.shift();
     const reply = { xid: header.xid, zxid: header.zxid, err: header.err, body };
     if (waiter.onReply) waiter.onReply(reply);
     waiter.resolve(reply);
   }
 
-  private fail(err: Error): void {
+  private fail(err: WireClosedError): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();

@@ -1,7 +1,9 @@
 export {
   parseZooCfg,
   loadConfig,
+  serverJvmFlags,
   applyMyId,
+  resolveClientAddress,
   assertNoErrors,
   formatIssue,
   ConfigError,
@@ -12,5 +14,15 @@ export {
   type ConfigIssue,
   type ParseResult,
   type ParseOptions,
+  type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
+export {
+  defaultOperationsConfig,
+  PROMETHEUS_PROVIDER,
+  DEFAULT_PROVIDER,
+  type OperationsConfig,
+  type MetricsConfig,
+  type AdminConfig,
+} from './operations';
+export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
 import { parseProperties, type PropertyEntry } from './properties';
+import { applyOperationsKey, defaultOperationsConfig, finishOperations, type OperationsConfig } from './operations';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
+import { isSecurityKey, misspelledSecurityKey, parseJvmFlags, resolveSecurity, type RawSetting, type SecurityConfig } from './security';
 
 /**
  * zoo.cfg as an Apache ZooKeeper install reads it (QuorumPeerConfig.parseProperties), turned into a
@@ -41,7 +44,8 @@ export interface ZooCfg {
   dataLogDir?: string;
   clientPort?: number;
   clientPortAddress?: string;
-  secureClientPort?: number;
+  /** TLS, SASL, x509, enforce.auth and quorum auth (src/config/security.ts). */
+  security: SecurityConfig;
   maxClientCnxns: number;
   minSessionTimeout: number;
   maxSessionTimeout: number;
@@ -64,19 +68,25 @@ export interface ZooCfg {
   myid?: number;
   /** True when the server list makes this an ensemble member (ZooKeeper's isDistributed()). */
   quorumMode: boolean;
+  /** metricsProvider.*, admin.*, audit.enable, enforceQuota (see operations.ts). */
+  operations: OperationsConfig;
 }
 
 export interface ParseResult {
   config: ZooCfg;
   issues: ConfigIssue[];
+  /** Line of the last occurrence of each key (for checks that run after myid is known). */
+  lines?: ReadonlyMap<string, number>;
 }
 
-/**
- * Four-letter words allowed when the file does not say. ZooKeeper's own default is `srvr` only;
- * health checks (kazoo's ruok, monitoring scripts) expect more, so ours also allows the read-only
- * status words. Same set as server/options.ts defaultServerOptions.
- */
-export const DEFAULT_FOUR_LETTER_WHITELIST: readonly string[] = ['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi'];
+/** Where the client listener binds. `0.0.0.0` (or `::`) is ZooKeeper's wildcard. */
+export interface ClientAddress {
+  host: string;
+  port: number;
+}
+
+/** Four-letter words allowed when the file does not say (the same default as without a file). */
+export { DEFAULT_FOUR_LETTER_WHITELIST };
 
 const DEFAULT_TICK_TIME = 2000;
 
@@ -101,6 +111,8 @@ function defaults(): ZooCfg {
     standaloneEnabled: true,
     servers: [],
     quorumMode: false,
+    operations: defaultOperationsConfig(),
+    security: resolveSecurity(new Map()).security,
   };
 }
 
@@ -111,6 +123,8 @@ interface Ctx {
   entry: PropertyEntry;
   lines: Map<string, number>;
   serverLines: Map<number, number>;
+  /** Security settings, resolved together once every line is read. */
+  security: Map<string, RawSetting>;
 }
 
 function issue(ctx: Ctx, severity: ConfigIssue['severity'], message: string): void {
@@ -190,14 +204,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   dataLogDir: stringKey('dataLogDir'),
   clientPort: (ctx, v) => {
     const p = parsePort(ctx, v, 'clientPort', true);
-    if (p !== undefined) ctx.cfg.clientPort = p;
+    // QuorumPeerConfig: clientPort=0 means "not set" (the server line may still give one).
+    if (p !== undefined) ctx.cfg.clientPort = p === 0 ? undefined : p;
   },
   clientPortAddress: stringKey('clientPortAddress'),
-  secureClientPort: (ctx, v) => {
-    const p = parsePort(ctx, v, 'secureClientPort', true);
-    if (p !== undefined) ctx.cfg.secureClientPort = p;
-    issue(ctx, 'warning', 'secureClientPort is not supported (no TLS listener); ignored');
-  },
   maxClientCnxns: intKey('maxClientCnxns', { min: 0 }),
   minSessionTimeout: intKey('minSessionTimeout', { min: -1 }),
   maxSessionTimeout: intKey('maxSessionTimeout', { min: -1 }),
@@ -239,19 +249,19 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 /** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
 const IGNORED_KEYS = new Set([
-  'quorumListenOnAllIPs', 'audit.enable', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
-  'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog', 'sslQuorum', 'portUnification',
-  'serverCnxnFactory', 'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
+  'quorumListenOnAllIPs', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
+  'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog',
+  'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
   'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',
-  'connectToLearnerMasterLimit', 'secureClientPortAddress', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
-  'commitLogCount', 'digest.enabled', 'sslQuorumReloadCertFiles', 'dynamicConfigFile', 'authProvider.1',
+  'connectToLearnerMasterLimit', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
+  'commitLogCount', 'digest.enabled', 'dynamicConfigFile',
   'requestThrottleLimit', 'requestThrottleStallTime', 'requestThrottleDropStale', 'connectionMaxTokens',
   'connectionTokenFillTime', 'connectionTokenFillCount', 'connectionFreezeTime', 'connectionDropIncrease',
-  'connectionDropDecrease', 'connectionDecreaseRatio', 'skipACL', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
+  'connectionDropDecrease', 'connectionDecreaseRatio', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
 ]);
 
 /** Prefixes of ZooKeeper key families we ignore. */
-const IGNORED_PREFIXES = ['admin.', 'metricsProvider.', 'ssl.', 'authProvider.', 'quorum.auth.', 'multiAddress.', 'group.', 'weight.', 'zookeeper.'];
+const IGNORED_PREFIXES = ['multiAddress.', 'group.', 'weight.', 'zookeeper.'];
 
 function isIgnored(key: string): boolean {
   return IGNORED_KEYS.has(key) || IGNORED_PREFIXES.some((p) => key.startsWith(p));
@@ -338,6 +348,10 @@ function applyEntry(ctx: Ctx): void {
   if (key.startsWith('server.')) return parseServerLine(ctx, key.slice('server.'.length), value);
   const handler = HANDLERS[key];
   if (handler) return handler(ctx, value);
+  if (isSecurityKey(key)) return void ctx.security.set(key, { value, line: ctx.entry.line, origin: 'zoo.cfg' });
+  const meant = misspelledSecurityKey(key);
+  if (meant) return issue(ctx, 'error', `${key}: ZooKeeper reads this as the system property zookeeper.${key}, i.e. ignores it; write ${meant}`);
+  if (applyOperationsKey(ctx.cfg.operations, key, value, (severity, message) => issue(ctx, severity, message))) return;
   if (isIgnored(key)) return issue(ctx, 'warning', `${key} is not supported by zabkeeper; ignored`);
   issue(ctx, 'warning', `unknown key ${key}; ignored (ZooKeeper would turn it into the system property zookeeper.${key})`);
 }
@@ -365,6 +379,7 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
   if (cfg.clientPortAddress !== undefined && cfg.clientPort === undefined) {
     issues.push({ line: lineOf('clientPortAddress'), key: 'clientPortAddress', severity: 'error', message: 'clientPortAddress is set but clientPort is not set' });
   }
+  finishOperations(cfg.operations, (severity, message) => issues.push({ line: 0, severity, message }));
   cfg.servers.sort((a, b) => a.id - b.id);
   // ZooKeeper runs a lone participant standalone unless standaloneEnabled=false.
   cfg.quorumMode = cfg.servers.length > 1 || (cfg.servers.length === 1 && !cfg.standaloneEnabled);
@@ -374,7 +389,7 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
   if (cfg.quorumMode && cfg.servers.every((s) => s.role === 'observer')) {
     issues.push({ line: 0, severity: 'error', message: 'the server list has no participants' });
   }
-  if (cfg.clientPort === undefined && !cfg.servers.some((s) => s.clientPort !== undefined)) {
+  if (cfg.clientPort === undefined && !cfg.servers.some((s) => s.clientPort !== undefined) && cfg.security.secureClientPort === undefined) {
     issues.push({ line: 0, key: 'clientPort', severity: 'warning', message: 'clientPort is not set' });
   }
 }
@@ -382,8 +397,21 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
 export interface ParseOptions {
   /** Relative dataDir/dataLogDir are resolved against this (ZooKeeper uses the process cwd). */
   baseDir?: string;
+  /** `-Dzookeeper.<key>` flags (see security.parseJvmFlags); a zoo.cfg line for the same key wins. */
+  jvmFlags?: ReadonlyMap<string, RawSetting>;
   /** false: a missing dataDir is not an error (development mode picks its own). */
   requireDataDir?: boolean;
+}
+
+/** JVM flags for security keys join the zoo.cfg ones (zoo.cfg wins); other -Dzookeeper.* flags are not read. */
+function applyJvmFlags(flags: ReadonlyMap<string, RawSetting> | undefined, security: Map<string, RawSetting>, issues: ConfigIssue[]): void {
+  for (const [key, setting] of flags ?? []) {
+    if (isSecurityKey(key)) {
+      if (!security.has(key)) security.set(key, setting);
+    } else if (setting.property?.startsWith('zookeeper.')) {
+      issues.push({ line: 0, key, severity: 'warning', message: `-D${setting.property} in ${setting.origin} is not read by zabkeeper; put ${key} in zoo.cfg if it matters` });
+    }
+  }
 }
 
 export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult {
@@ -391,18 +419,78 @@ export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult 
   const issues: ConfigIssue[] = [];
   const lines = new Map<string, number>();
   const serverLines = new Map<number, number>();
-  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines });
+  const security = new Map<string, RawSetting>();
+  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines, security });
+  applyJvmFlags(opts.jvmFlags, security, issues);
+  const resolved = resolveSecurity(security);
+  config.security = resolved.security;
+  issues.push(...resolved.issues);
   finish(config, issues, lines, opts);
   if (opts.baseDir !== undefined) {
     if (config.dataDir !== '') config.dataDir = path.resolve(opts.baseDir, config.dataDir);
     if (config.dataLogDir !== undefined) config.dataLogDir = path.resolve(opts.baseDir, config.dataLogDir);
   }
   issues.sort((a, b) => a.line - b.line);
-  return { config, issues };
+  return { config, issues, lines };
 }
 
-/** Applies dataDir/myid (QuorumPeerConfig.setupMyId): pure given the file's text (undefined = absent). */
+const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+const WILDCARD = '0.0.0.0';
+
+/**
+ * ZooKeeper resolves host names before comparing (InetSocketAddress.equals); we stay pure and
+ * compare literally, treating `localhost` as 127.0.0.1, which covers the forms configs use.
+ */
+function sameAddress(a: ClientAddress, b: ClientAddress): boolean {
+  const norm = (h: string) => (h.toLowerCase() === 'localhost' ? '127.0.0.1' : h.toLowerCase());
+  return a.port === b.port && norm(a.host) === norm(b.host);
+}
+
+const formatAddress = (a: ClientAddress) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
+/**
+ * The client address this server binds (QuorumPeerConfig.setupClientPort). With a myid, this
+ * server's own `server.N=...;[host:]port` line wins (the 3.5+ form: the official image writes no
+ * clientPort key at all); `;port` alone means every interface. Otherwise `clientPort` and
+ * `clientPortAddress`. When both are given they must agree: a wildcard clientPortAddress only
+ * compares ports, a specific one the whole address. No address at all: nothing to bind.
+ */
+export function resolveClientAddress(cfg: ZooCfg): { address?: ClientAddress; conflict?: { line: ClientAddress; keys: ClientAddress } } {
+  const keys = cfg.clientPort !== undefined ? { host: cfg.clientPortAddress ?? WILDCARD, port: cfg.clientPort } : undefined;
+  const me = cfg.myid === undefined ? undefined : cfg.servers.find((s) => s.id === cfg.myid);
+  const line = me?.clientPort !== undefined ? { host: me.clientHost ?? WILDCARD, port: me.clientPort } : undefined;
+  if (!line) return keys ? { address: keys } : {};
+  if (keys && (WILDCARDS.has(keys.host) ? keys.port !== line.port : !sameAddress(keys, line))) return { address: line, conflict: { line, keys } };
+  return { address: line };
+}
+
+/** Reports a clientPort/clientPortAddress that disagrees with this server's own line. */
+function checkClientAddress(result: ParseResult): void {
+  const { conflict } = resolveClientAddress(result.config);
+  if (!conflict) return;
+  const id = result.config.myid!;
+  const keys = ['clientPort', 'clientPortAddress']
+    .filter((k) => result.lines?.has(k) && (k !== 'clientPortAddress' || result.config.clientPortAddress !== undefined))
+    .map((k) => `${k} (line ${result.lines!.get(k)})`);
+  result.issues.push({
+    line: result.lines?.get(`server.${id}`) ?? 0,
+    key: `server.${id}`,
+    severity: 'error',
+    message: `server.${id} gives client address ${formatAddress(conflict.line)} but ${keys.join(' and ')} ${keys.length > 1 ? 'give' : 'gives'} ${formatAddress(conflict.keys)}; remove clientPort or make them agree`,
+  });
+}
+
+/**
+ * Applies dataDir/myid (QuorumPeerConfig.setupMyId), then checks the client address that depends
+ * on it (setupClientPort): pure given the file's text (undefined = absent).
+ */
 export function applyMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
+  setupMyId(result, myidText, myidPath, dataDirLine);
+  checkClientAddress(result);
+  result.issues.sort((a, b) => a.line - b.line);
+}
+
+function setupMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
   const { config, issues } = result;
   const at = (severity: ConfigIssue['severity'], message: string): void => {
     issues.push({ line: dataDirLine, key: 'dataDir', severity, message });
@@ -428,10 +516,18 @@ export function applyMyId(result: ParseResult, myidText: string | undefined, myi
   }
 }
 
+/**
+ * The -D flags a ZooKeeper started by zkServer.sh would see: SERVER_JVMFLAGS, then JVMFLAGS
+ * (later flags win, as on a java command line).
+ */
+export function serverJvmFlags(env: NodeJS.ProcessEnv): Map<string, RawSetting> {
+  return new Map([...parseJvmFlags(env.SERVER_JVMFLAGS ?? '', 'SERVER_JVMFLAGS'), ...parseJvmFlags(env.JVMFLAGS ?? '', 'JVMFLAGS')]);
+}
+
 /** Reads zoo.cfg, resolves relative dirs against the process cwd, reads dataDir/myid if present. */
-export function loadConfig(file: string, opts: { requireDataDir?: boolean } = {}): ParseResult {
+export function loadConfig(file: string, opts: { requireDataDir?: boolean; env?: NodeJS.ProcessEnv } = {}): ParseResult {
   const text = fs.readFileSync(file, 'utf8');
-  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir });
+  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir, jvmFlags: serverJvmFlags(opts.env ?? process.env) });
   const dataDir = result.config.dataDir;
   if (dataDir !== '') {
     const myidPath = path.join(dataDir, 'myid');
@@ -453,7 +549,7 @@ export class ConfigError extends Error {
 
   constructor(file: string, issues: ConfigIssue[]) {
     const name = path.basename(file);
-    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line}: ${i.message}`).join('\n'));
+    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line > 0 ? `${i.line}:` : ''} ${i.message}`).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
   }

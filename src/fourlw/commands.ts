@@ -10,6 +10,20 @@ export const FOUR_LETTER_WORDS = [
 ] as const;
 export type FourLetterWord = (typeof FOUR_LETTER_WORDS)[number];
 
+/**
+ * Words that list other clients' sessions, addresses or watched paths (cons, dump, wchc, wchp):
+ * anyone who can reach the port would learn the names of protected znodes and who uses them. They
+ * are for administrators, on a network only administrators reach; never on by default.
+ */
+export const ADMIN_ONLY_FOUR_LETTER_WORDS: readonly FourLetterWord[] = ['cons', 'dump', 'wchc', 'wchp'];
+
+/**
+ * Four-letter words allowed when nothing says otherwise, with or without a zoo.cfg. ZooKeeper's own
+ * default is `srvr` only; health checks (kazoo's ruok, monitoring scripts) expect more, so ours also
+ * allows the status words that reveal no znode paths or other clients.
+ */
+export const DEFAULT_FOUR_LETTER_WHITELIST: readonly FourLetterWord[] = ['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi'];
+
 /** The telnet IAC close sequence, registered by ZooKeeper as a known code with no command. */
 export const TELNET_CLOSE = 'telnet close';
 const TELNET_CLOSE_CODE = 0xfff4fffd | 0;

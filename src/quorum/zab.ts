@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
-import type { LogEntry, Store } from '../storage';
+import type { LogEntry, Store } from '../storage/types';
+import { writeSnapshotBytes } from '../storage/bodies';
 import type { QuorumCore, Ready, RoleEvent } from './core';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
@@ -233,25 +234,27 @@ export class ZabReplicator implements Replicator {
     return r.messages.every((m) => LEADER_BROADCAST.has(m.msg.type));
   }
 
-  /** Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). */
+  /**
+   * Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). Everything goes in
+   * one store.persist: a SNAP install (its body written first, unnamed until then), the synced
+   * entries and the epochs become durable together or not at all (issue 9 item 2).
+   */
   private persist(r: Ready): void {
-    if (r.snapshot) {
-      const { zxid, data } = r.snapshot;
-      // Drop any log beyond the snapshot, then save it: saving a snapshot past the log end clears the log.
-      if (this.store.lastZxid() > zxid) this.store.persist({ truncateAfter: zxid });
-      this.store.saveSnapshot(zxid, data, Date.now());
-      this.host.installSnapshot(zxid, data);
-      this.lastCommitted = zxid;
-    }
     if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
       this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
     }
-    if (r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
+    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, Date.now());
+    if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
       this.store.persist({
+        snapshot,
         hardState: r.hardState,
         truncateAfter: r.truncateAfter,
         entries: r.entries.map((e) => ({ zxid: e.zxid, data: e.data })),
       });
+    }
+    if (r.snapshot) {
+      this.host.installSnapshot(r.snapshot.zxid, r.snapshot.data);
+      this.lastCommitted = r.snapshot.zxid;
     }
   }
 }

@@ -19,8 +19,8 @@ export interface ConnectionHost {
   markDirty(conn: ClientConnection): void;
   /** Called whenever a connection's queue shrinks (backpressure release). */
   onQueueDrained(conn: ClientConnection): void;
-  /** Server-wide latency accounting for srvr/mntr. */
-  noteReply(latencyMs: number): void;
+  /** Server-wide latency accounting for srvr/mntr and the metrics (`bytes`: size of the reply). */
+  noteReply(latencyMs: number, opCode: number, bytes: number): void;
 }
 
 export const ConnState = {
@@ -64,6 +64,8 @@ export class ClientConnection {
   timeoutMs = 0;
   /** Whether the client sent the readOnly byte (decides the ConnectResponse length). */
   clientSentReadOnly = false;
+  /** zabkeeper extensions granted in the handshake (undefined: the client asked for none). */
+  features: number | undefined;
   authIds: Id[];
   stats: ConnStats = freshStats();
   readonly queue: PendingRequest[] = [];
@@ -167,6 +169,7 @@ export class ClientConnection {
     while (this.queue.length > 0 && this.state !== ConnState.closed) {
       const head = this.queue[0];
       if (head.barrierZxid !== undefined && head.barrierZxid > lastCommittedZxid) break;
+      const before = this.out.length;
       if (head.exec) {
         head.exec(this.out);
       } else if (head.reply) {
@@ -176,7 +179,7 @@ export class ClientConnection {
       }
       this.queue.shift();
       progressed = true;
-      this.noteReply(head, now);
+      this.noteReply(head, now, this.out.length - before);
       if (head.closeAfter) {
         this.closeAfterFlush = true;
         this.queue.length = 0;
@@ -196,7 +199,7 @@ export class ClientConnection {
     }
   }
 
-  private noteReply(req: PendingRequest, now: number): void {
+  private noteReply(req: PendingRequest, now: number, bytes: number): void {
     const s = this.stats;
     const lat = Math.max(0, now - req.receivedAt);
     s.packetsSent++;
@@ -206,7 +209,7 @@ export class ClientConnection {
     s.minLatencyMs = s.latencyCount === 1 ? lat : Math.min(s.minLatencyMs, lat);
     s.maxLatencyMs = Math.max(s.maxLatencyMs, lat);
     s.lastResponseAt = now;
-    this.host.noteReply(lat);
+    this.host.noteReply(lat, req.opCode, bytes);
   }
 
   /** Writes raw bytes outside the FIFO (watch notifications, handshake replies, 4lw text). */
@@ -255,7 +258,10 @@ export class ClientConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.queue.length = 0;
     if (hard) this.socket.destroy();
-    else this.socket.end();
+    // Graceful: what is written still goes out, then the socket is released. Only end()ing it
+    // would leave a paused socket (server shutdown pauses them all) half-open forever, never
+    // reading the peer's FIN: the listener's close() would then never complete.
+    else this.socket.end(() => this.socket.destroy());
     this.host.onClosed(this, reason);
   }
 

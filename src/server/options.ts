@@ -1,6 +1,10 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
+import type { HistoryLimits } from '../watch/history';
+import type { OperationsConfig } from '../config/operations';
+import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
+import type { SecurityConfig } from '../config/security';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -35,12 +39,25 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   notificationZxid: NotificationZxid;
   reconfigEnabled: boolean;
+  /** false: no plaintext client port (zoo.cfg with only secureClientPort). Default true. */
+  listenPlaintext?: boolean;
+  /** TLS, SASL, x509 and enforce.auth settings (src/config/security.ts); undefined = none. */
+  security?: SecurityConfig;
   /** Set when zoo.cfg lists server.N lines: this server is a member of a replicated ensemble. */
   ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */
   storageFailpoints?: Failpoints;
+  /** Limits of the event history behind resumable watches (defaults: DEFAULT_HISTORY_LIMITS). */
+  watchHistory?: Partial<HistoryLimits>;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
+  /**
+   * Metrics provider, AdminServer, audit log and quota enforcement. Absent (embedded servers and
+   * tests): no HTTP listeners, no audit, quotas counted but not enforced.
+   */
+  operations?: OperationsConfig;
+  /** zoo.cfg as read at start (the AdminServer's initial_configuration); absent without a file. */
+  configText?: string;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataDir: string }): ServerOptions {
@@ -55,7 +72,7 @@ export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataD
     maxClientCnxns: 60,
     maxFrameBytes: 0xfffff,
     globalOutstandingLimit: 1000,
-    fourLetterWhitelist: new Set(['ruok', 'srvr', 'stat', 'mntr', 'isro', 'conf', 'envi']),
+    fourLetterWhitelist: new Set(DEFAULT_FOUR_LETTER_WHITELIST),
     snapCount: 100000,
     snapRetainCount: 3,
     purgeIntervalHours: 0,

@@ -1,21 +1,23 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
 import { fourLetterOpName } from '../fourlw';
 import { JuteReader } from '../../protocol/jute/reader';
 import type { JuteWriter } from '../../protocol/jute/writer';
 import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
-import type { Id } from '../../protocol/jute/data';
+import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
-import { authenticate } from '../acl';
+import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
-import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+// Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
+import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -34,6 +36,16 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
+import { detailLookup, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
+import { historyEventsOf, type WatchHistory } from '../watch/history';
+import { Feature } from '../../protocol/jute/extensions';
+import { ServerMetrics } from '../metrics/hub';
+import { instrumentStore } from '../metrics/store';
+import { noteQuotaExceeded, quotaRejectedPath, startOperations, type Operations } from './operations';
+import { describeRequest, describeRequestBytes } from './audit';
+import type { ServerSnapshot } from '../fourlw';
+import { ClientSecurity } from './security';
+import { resolveSecurity } from '../config/security';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -42,6 +54,8 @@ interface InFlight {
   pending?: PendingRequest;
   /** Builds the reply from the apply result. */
   respond?: (out: JuteWriter, result: unknown) => void;
+  /** When it was proposed (ms, monotonic): the leader's quorum_ack_latency. */
+  proposedAt?: number;
 }
 
 /** A request a learner forwarded to the leader, answered when its txn commits here. */
@@ -68,6 +82,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly watches: WatchManager;
   readonly reconfigEnabled: boolean;
   readonly stats = new ServerStats();
+  /** ZooKeeper's summaries and counters (mntr, AdminServer monitor, Prometheus). */
+  readonly metrics: ServerMetrics;
+  /** Metrics endpoint, AdminServer, audit log (started last, closed first). */
+  private operations: Operations | undefined;
   readonly sessions: SessionTracker;
   db: ZkDatabase;
   private prep: Prep;
@@ -95,7 +113,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly connBySession = new Map<bigint, ClientConnection>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
-  private readonly fourLetter: FourLetterWords;
+  readonly fourLetter: FourLetterWords;
+  /** TLS client port, x509 ids, SASL and enforce.auth (src/server/security.ts). */
+  clientSecurity!: ClientSecurity;
   private readonly housekeeping: Housekeeping;
   private flushScheduled = false;
   /** Closes the peer transport (set by buildEnsemble). */
@@ -109,8 +129,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly store: Store,
     db: ZkDatabase,
     readonly logger: Logger,
+    metrics: ServerMetrics,
+    /** Every applied event, for resumable watches (./resumable.ts). */
+    readonly history: WatchHistory,
   ) {
     super();
+    this.metrics = metrics;
     this.maxFrameBytes = options.maxFrameBytes;
     this.reconfigEnabled = options.reconfigEnabled;
     this.db = db;
@@ -130,15 +154,30 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
-  /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
-  static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+  /**
+   * Opens the store (SQLite in dataDir unless `deps.store` is given: an in-memory store for
+   * `startTestServer({ storage: 'memory' })`), recovers the tree and starts listening (and, in an
+   * ensemble, electing). SQLite is loaded only here, so a memory-store server runs without it.
+   */
+  static async start(options: ServerOptions, logger: Logger, deps: { store?: Store } = {}): Promise<ZkServer> {
+    // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
+    const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
+    const metrics = new ServerMetrics(Date.now());
+    const store = instrumentStore(
+      deps.store ??
+        (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints }),
+      metrics,
+    );
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
-      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
-      server = new ZkServer(options, store, db, logger);
+      const loadStarted = Date.now();
+      const history = newWatchHistory(options);
+      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history });
+      metrics.dbinittime.add(Date.now() - loadStarted);
+      server = new ZkServer(options, store, db, logger, metrics, history);
+      server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
         const { replicator, timing } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
@@ -153,14 +192,24 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       store.close();
       throw err;
     }
-    await new Promise<void>((resolve, reject) => {
-      server.listener.once('error', reject);
-      server.listener.listen({ host: options.host, port: options.port, backlog: 511 }, () => {
-        server.listener.off('error', reject);
-        resolve();
+    // A config with only secureClientPort opens no plaintext port.
+    if (options.listenPlaintext !== false) {
+      await new Promise<void>((resolve, reject) => {
+        server.listener.once('error', reject);
+        server.listener.listen({ host: options.host, port: options.port, backlog: 511 }, () => {
+          server.listener.off('error', reject);
+          resolve();
+        });
       });
-    });
+    }
+    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    try {
+      server.operations = await startOperations(server, options, logger);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     if (server.zab) {
       server.zab.start();
       // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
@@ -171,7 +220,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       }, server.coreTickMs);
       server.touchTimer.unref();
     }
-    logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
+    logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
     return server;
   }
 
@@ -180,9 +229,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     return this.options.ensemble?.myid ?? this.options.serverId;
   }
 
+  /** The plaintext client port; with only a secure client port, that one. */
   get port(): number {
     const addr = this.listener.address();
-    return typeof addr === 'object' && addr ? addr.port : this.options.port;
+    return typeof addr === 'object' && addr ? addr.port : this.clientSecurity.securePort ?? this.options.port;
+  }
+
+  /** The TLS client port (secureClientPort), if any. */
+  get securePort(): number | undefined {
+    return this.clientSecurity.securePort;
   }
 
   get connectionCount(): number {
@@ -201,6 +256,21 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   get isServing(): boolean {
     return this.serving && !this.fatalError;
+  }
+
+  /** The running AdminServer (the web console mounts on it), if any. */
+  get adminServer(): Operations['admin'] {
+    return this.operations?.admin;
+  }
+
+  /** Where the metrics endpoint and the AdminServer listen (0 = off). */
+  get operationPorts(): { metrics: number; admin: number } {
+    return { metrics: this.operations?.metricsPort ?? 0, admin: this.operations?.adminPort ?? 0 };
+  }
+
+  /** Everything the four-letter words, the AdminServer and the metrics report, read now. */
+  statusSnapshot(): ServerSnapshot {
+    return this.fourLetter.snapshot();
   }
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
@@ -232,7 +302,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- connections
 
-  private onSocket(socket: net.Socket): void {
+  /** A new client socket (plaintext, or TLS after its handshake with the ids its certificate proved). */
+  private onSocket(socket: net.Socket, ids: readonly Id[] = []): void {
     if (this.stopped) {
       socket.destroy();
       return;
@@ -247,7 +318,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.connsByIp.set(ip, count + 1);
+    this.metrics.counters.connection_request_count++;
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
+    conn.authIds.push(...ids);
     this.connections.set(conn.id, conn);
   }
 
@@ -269,8 +342,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.scheduleFlush();
   }
 
-  noteReply(latencyMs: number): void {
+  noteReply(latencyMs: number, opCode: number, bytes: number): void {
     this.stats.noteLatency(latencyMs);
+    this.metrics.noteReply(hasTxn(opCode), latencyMs, bytes);
   }
 
   canPropose(): boolean {
@@ -307,6 +381,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     conn.clientSentReadOnly = req.readOnly !== undefined;
+    conn.features = grantFeatures(req.features);
     const timeoutMs = negotiateTimeout(req.timeOut, {
       minSessionTimeoutMs: this.options.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
@@ -327,6 +402,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       sessionId,
       passwd,
       readOnly: conn.clientSentReadOnly ? false : undefined,
+      ...(conn.features !== undefined ? { features: conn.features } : {}),
     });
     out.endFrame();
   }
@@ -390,6 +466,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.stats.packetsReceived++;
+    this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
@@ -406,6 +483,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private dispatch(conn: ClientConnection, xid: number, opCode: number, r: JuteReader, payload: Buffer, now: number): void {
+    if (!this.clientSecurity.mayRequest(conn.authIds, opCode)) {
+      // enforce.auth: an unauthenticated request is answered -124 and the connection closes (3.7+).
+      this.logger.warn({ remote: conn.remoteAddress, schemes: conn.authIds.map((i) => i.scheme) }, 'request from an unauthenticated connection under enforce.auth; closing');
+      this.enqueue(conn, xid, opCode, (out) => writeReply(out, xid, 0n, ErrorCode.sessionClosedRequireSaslAuth), { closeAfter: true });
+      return;
+    }
     const connOp = connOpTable.get(opCode);
     if (connOp) {
       connOp.handle(this, conn, xid, r);
@@ -437,6 +520,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
       // committed txn, matched by session id and cxid.
       const pending: PendingRequest = { xid, opCode, receivedAt: now };
+      if (this.operations?.audit) pending.audit = describeRequestBytes(op, payload, r.offset, this.maxFrameBytes);
       conn.enqueue(pending, this.options.globalOutstandingLimit);
       const body = Buffer.from(payload.subarray(r.offset));
       this.forward(conn, pending, awaitKey(conn.sessionId, xid), { kind: 'write', sessionId: conn.sessionId, cxid: xid, opCode, body, authIds: conn.authIds }, respond);
@@ -452,6 +536,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       body = err;
     }
     const pending: PendingRequest = { xid, opCode, receivedAt: now };
+    if (this.operations?.audit) pending.audit = describeRequest(opCode, body);
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     const txn = this.prepWrite(opCode, body, conn.sessionId, conn.authIds, xid, this.myId, now);
     this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
@@ -468,10 +553,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (owner !== undefined && owner !== via) {
       return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
     }
-    return this.prep.prep(
+    const txn = this.prep.prep(
       { opCode, body },
-      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes, enforceQuota: this.options.operations?.enforceQuota },
     );
+    const overQuota = quotaRejectedPath(opCode, body, txn);
+    if (overQuota !== undefined) noteQuotaExceeded(this, overQuota, now);
+    return txn;
   }
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
@@ -543,13 +631,20 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.syncWaiters.push(pending);
   }
 
-  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint } | undefined {
+  nodeVersionInfo(path: string): { mzxid: bigint; pzxid: bigint; acl: readonly ACL[] } | undefined {
     const node = this.db.tree.get(path);
-    return node ? { mzxid: node.stat.mzxid, pzxid: node.stat.pzxid } : undefined;
+    return node ? { mzxid: node.stat.mzxid, pzxid: node.stat.pzxid, acl: node.acl } : undefined;
   }
 
+  /** Watch delivery filter: the connection's auth ids must give READ on the node (CVE-2024-23944). */
+  readonly mayRead = (connId: number, acl: readonly ACL[]): boolean => {
+    const conn = this.connections.get(connId);
+    return conn !== undefined && checkAcl(acl, Perms.read, conn.authIds);
+  };
+
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined {
-    return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest);
+    const sec = this.clientSecurity.config;
+    return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest, { enabled: sec.digestEnabled, alg: sec.digestAlg });
   }
 
   closeSession(conn: ClientConnection, xid: number): void {
@@ -596,7 +691,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- write path
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
-    this.inFlight.set(txn.zxid, { txn, ...inflight });
+    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: performance.now() });
     const data = encodeTxn(txn);
     const ps = this.proposalSizes;
     ps.last = data.length;
@@ -637,6 +732,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
+      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(performance.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -655,10 +751,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
     this.prep.committed(txn.zxid);
+    this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
-    if (events.length > 0) this.deliver(this.watches.trigger(events));
+    if (events.length > 0) {
+      const recorded = historyEventsOf(this.db, events);
+      this.history.record(recorded);
+      this.deliver(this.watches.trigger(events, this.mayRead), detailLookup(recorded));
+    }
     const { conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);
@@ -676,6 +777,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const waiting = this.awaiting.get(key);
     if (!waiting) return;
     this.awaiting.delete(key);
+    this.operations?.audit?.applied(txn, result as ApplyResult, [], waiting.conn, waiting.pending);
     if (!waiting.conn.isOpen) return;
     waiting.pending.reply = (out) => waiting.respond(out, result, txn);
     waiting.conn.drain(now, txn.zxid);
@@ -688,6 +790,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
+    this.history.reset(zxid); // events before the snapshot were never applied here
     this.publishEnsembleConfig();
     this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
   }
@@ -709,6 +812,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
+    this.metrics.noteRole(ev, Date.now());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
@@ -825,11 +929,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
   }
 
-  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void {
+  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[], detail?: DetailLookup): void {
     for (const d of deliveries) {
       const conn = this.connections.get(d.conn);
       if (!conn || !conn.isOpen) continue;
-      writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
+      if (hasFeature(conn.features, Feature.resumableWatches)) writeDetailedNotification(conn.out, d, detail?.(d));
+      else writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
       this.stats.notificationsSent++;
       this.markDirty(conn);
     }
@@ -849,6 +954,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private fail(err: Error): void {
     if (this.fatalError) return;
     this.fatalError = err;
+    this.metrics.counters.unrecoverable_error_count++;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
     void this.close();
@@ -861,10 +967,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   async close(): Promise<void> {
     if (this.stopped) return;
+    const operationsClosed = this.operations?.close();
     // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    const secureClosed = this.clientSecurity.close();
     for (const c of this.connections.values()) c.socket.pause();
     if (!this.fatalError) this.flush();
     this.stopped = true;
@@ -874,6 +982,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
+    await operationsClosed;
+    await secureClosed;
     try {
       this.store.close();
     } catch (err) {
@@ -881,6 +991,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.logger.info('server stopped');
   }
+}
+
+/** Requests that become txns (ZooKeeper's updatelatency); everything else counts as a read. */
+const TXN_OPCODES: ReadonlySet<number> = new Set([
+  ...[...opTable].filter(([, op]) => op.kind === 'write').map(([code]) => code),
+  OpCode.createSession,
+  OpCode.closeSession,
+]);
+
+function hasTxn(opCode: number): boolean {
+  return TXN_OPCODES.has(opCode);
 }
 
 function hex(v: bigint): string {

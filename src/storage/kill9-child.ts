@@ -6,6 +6,7 @@
  * every acknowledged zxid survived and that the log is a contiguous prefix.
  */
 import fs from 'node:fs';
+import { sealEntry } from '../util/checksum';
 import { openSqliteStore } from './sqlite';
 
 const EPOCH = 1n;
@@ -13,7 +14,7 @@ const MAX_BATCHES = 50_000; // a bound, in case the parent dies without killing 
 
 /** Entry payload derived from the zxid so the parent can check content as well as presence. */
 export function kill9Payload(zxid: bigint): Buffer {
-  return Buffer.from(`txn-${zxid.toString(16)}-`.repeat(4));
+  return sealEntry(zxid, Buffer.from(`txn-${zxid.toString(16)}-`.repeat(4)));
 }
 
 function main(dataDir: string): void {

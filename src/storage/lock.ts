@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import Database from 'better-sqlite3';
 import { StoreLockedError } from './types';
 
-export const LOCK_FILE = 'zabkeeper.lock';
+/** An SQLite file whose only purpose is to carry the lock; it holds no data. */
+export const LOCK_FILE = 'zabkeeper-lock.db';
 
 export interface DirLock {
   readonly file: string;
@@ -11,78 +12,56 @@ export interface DirLock {
 }
 
 /**
- * Takes `<dir>/zabkeeper.lock` (O_EXCL, holding our pid) so two servers never write one store. A
- * lock left by a dead process is taken over with a warning; one held by a live process refuses.
+ * Takes `<dir>/zabkeeper-lock.db` so two servers never write one store. The lock is an fcntl
+ * (POSIX record) lock held through SQLite's exclusive locking mode: the kernel drops it the moment
+ * the holder dies, however it dies (kill -9, OOM kill), so a restart never has to judge whether a
+ * pid is still alive — a pid can be a zombie, reused, or, in a container, our own PID 1.
+ * The file is never deleted: removing a locked file would let a second process lock a new inode.
  */
-export function lockDir(dir: string, logger?: Logger): DirLock {
+export function lockDir(dir: string): DirLock {
   const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (tryCreate(file)) return { file, release: () => releaseLock(file) };
-    const holder = readHolder(file);
-    if (holder === undefined && isFresh(file)) {
-      // Probably a live process between creating the lock and writing its pid.
-      throw new StoreLockedError(`data dir ${dir} is being locked by another process: ${file}`);
-    }
-    if (holder !== undefined && isAlive(holder)) {
-      const who = holder === process.pid ? 'this process (already open)' : `live process ${holder}`;
-      throw new StoreLockedError(`data dir ${dir} is locked by ${who}: ${file}`);
-    }
-    logger?.warn({ file, stalePid: holder ?? null }, 'taking over stale data dir lock');
-    try {
-      fs.unlinkSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  throw new StoreLockedError(`could not take the data dir lock ${file}: another process keeps recreating it`);
-}
-
-function tryCreate(file: string): boolean {
-  let fd: number;
+  let db: Database.Database | undefined;
   try {
-    fd = fs.openSync(file, 'wx', 0o644);
+    // timeout 0: a held lock fails at once with SQLITE_BUSY instead of waiting for it.
+    db = new Database(file, { timeout: 0 });
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('locking_mode = EXCLUSIVE');
+    // In exclusive locking mode the write lock taken here is kept until the connection closes.
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    db?.close();
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    const holder = lockHolder(file);
+    const who = holder === undefined ? 'another process' : holder === process.pid ? `this process (pid ${holder}; already open)` : `pid ${holder}`;
+    throw new StoreLockedError(`data dir ${dir} is in use by ${who}: ${file} is locked. Stop that server first; two servers must never share a data dir.`);
   }
-  try {
-    fs.writeSync(fd, `${process.pid}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return true;
+  const held = db;
+  return { file, release: () => held.close() };
 }
 
-/** undefined when the file is gone or unreadable (a crash between create and write). */
-function readHolder(file: string): number | undefined {
+/**
+ * The pid holding a POSIX lock on `file`, read from /proc/locks (for the error message only: the
+ * lock itself is the kernel's). Undefined when it cannot be told (no /proc, a lock in another pid
+ * namespace shows as that namespace's view).
+ */
+export function lockHolder(file: string): number | undefined {
   try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    const st = fs.statSync(file);
+    const dev = `${hex2(Math.floor(st.dev / 256) & 0xfff)}:${hex2((st.dev & 0xff) | (Math.floor(st.dev / 4096) & 0xfff00))}`;
+    const suffix = `${dev}:${st.ino}`;
+    for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const f = line.trim().split(/\s+/);
+      // "1: POSIX  ADVISORY  WRITE 1234 fd:01:123456 1073741824 1073742335"
+      if (f[1] === 'POSIX' && f[5] === suffix) {
+        const pid = Number(f[4]);
+        if (Number.isSafeInteger(pid) && pid > 0) return pid;
+      }
+    }
   } catch {
-    return undefined;
+    /* no /proc: the message just says "another process" */
   }
+  return undefined;
 }
 
-function isFresh(file: string): boolean {
-  try {
-    return Date.now() - fs.statSync(file).mtimeMs < 2000;
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else, so it is alive.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-function releaseLock(file: string): void {
-  // Only remove the lock if it is still ours (a takeover may have replaced it).
-  if (readHolder(file) === process.pid) fs.rmSync(file, { force: true });
-}
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');

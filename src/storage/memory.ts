@@ -1,4 +1,6 @@
-import { checkAppend, checkHardState, checkTruncate, checkZxid, historyProblem, isStaleLog, maxOf, isSuccessor, planPurge } from './rules';
+import { entryIntact } from '../util/checksum';
+import { checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, hex, historyProblem, isSuccessor, maxOf, planPurge } from './rules';
+import { bodyWriter } from './writer';
 import {
   StorageFatalError,
   StoreCorruptError,
@@ -7,26 +9,30 @@ import {
   type LogEntry,
   type PersistBatch,
   type PurgeResult,
-  type Snapshot,
   type SnapshotInfo,
+  type SnapshotWriter,
   type Store,
 } from './types';
 
 /**
- * The durable state of an in-memory store. Everything a store persisted lives here, so a simulated
- * crash is "drop the Store object, open a new one on the same disk" (no lock: a crashed store
- * object simply stops being used).
+ * The durable state of an in-memory store, laid out like the SQLite store's two files: the "log
+ * db" (hard state, log, snapshot catalog) and the "data db" (snapshot bodies). Everything a store
+ * persisted lives here, so a simulated crash is "drop the Store object, open a new one on the same
+ * disk" (no lock: a crashed store object simply stops being used). Each assignment below is one
+ * "transaction", made in the same order as the SQLite store commits.
  */
 export interface MemoryDisk {
   hardState: HardState;
   /** Sorted by zxid. */
   log: LogEntry[];
-  /** Sorted by zxid. */
-  snapshots: Snapshot[];
+  /** Named snapshots, sorted by zxid. */
+  catalog: SnapshotInfo[];
+  /** Snapshot bodies by id, named or not. */
+  bodies: Map<number, { crc: number; data: Buffer }[]>;
 }
 
 export function newMemoryDisk(): MemoryDisk {
-  return { hardState: { acceptedEpoch: 0, currentEpoch: 0 }, log: [], snapshots: [] };
+  return { hardState: { acceptedEpoch: 0, currentEpoch: 0 }, log: [], catalog: [], bodies: new Map() };
 }
 
 export interface MemoryStoreOptions {
@@ -37,19 +43,22 @@ export interface MemoryStoreOptions {
 /** Same contract as the SQLite store, for unit tests and the ensemble simulator. */
 export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
   const disk = opts.disk ?? newMemoryDisk();
-  // Finish an interrupted snapshot install, as the SQLite store does on open.
-  if (isStaleLog(disk.log.at(-1)?.zxid, disk.snapshots.at(-1)?.zxid)) disk.log = [];
   checkDisk(disk);
   return new MemoryStore(disk, opts.failpoints);
 }
 
 function checkDisk(disk: MemoryDisk): void {
-  const { log, snapshots } = disk;
-  let gap: { prev: bigint; next: bigint } | undefined;
-  for (let i = 1; i < log.length && !gap; i++) {
-    if (!isSuccessor(log[i - 1].zxid, log[i].zxid)) gap = { prev: log[i - 1].zxid, next: log[i].zxid };
+  const { log, catalog } = disk;
+  for (const c of catalog) {
+    const have = disk.bodies.get(c.id)?.length ?? 0;
+    if (have !== c.chunks) throw new StoreCorruptError(`memory store: snapshot ${hex(c.zxid)} should have ${c.chunks} chunks but has ${have}`);
   }
-  const latest = snapshots.at(-1)?.zxid;
+  const latest = catalog.at(-1)?.zxid;
+  const after = latest === undefined ? log : log.filter((e) => e.zxid >= latest);
+  let gap: { prev: bigint; next: bigint } | undefined;
+  for (let i = 1; i < after.length && !gap; i++) {
+    if (!isSuccessor(after[i - 1].zxid, after[i].zxid)) gap = { prev: after[i - 1].zxid, next: after[i].zxid };
+  }
   const problem = historyProblem({
     firstLog: log[0]?.zxid,
     lastLog: log.at(-1)?.zxid,
@@ -63,32 +72,44 @@ function checkDisk(disk: MemoryDisk): void {
 
 /** Copies buffers in and out so callers cannot mutate "durable" bytes after the fact. */
 const copy = (b: Buffer): Buffer => Buffer.from(b);
+const byZxid = (a: { zxid: bigint }, b: { zxid: bigint }): number => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0);
 
 class MemoryStore implements Store {
   private failed: Error | undefined;
   private closed = false;
+  private readonly staged = new Map<number, 'writing' | 'finished'>();
+  private nextBodyId: number;
 
   constructor(
     private readonly disk: MemoryDisk,
     private readonly failpoints: Failpoints | undefined,
-  ) {}
+  ) {
+    this.nextBodyId = 1 + Math.max(0, ...disk.bodies.keys(), ...disk.catalog.map((c) => c.id));
+  }
 
   persist(batch: PersistBatch): void {
     this.checkWritable();
     const entries = batch.entries ?? [];
+    const snap = batch.snapshot;
     const t = batch.truncateAfter;
-    if (t !== undefined) checkTruncate(t, this.latestZxidOfSnapshots());
-    const kept = t === undefined ? this.disk.log : this.disk.log.filter((e) => e.zxid <= t);
-    checkAppend(maxOf(kept.at(-1)?.zxid, this.latestZxidOfSnapshots()), entries);
+    if (snap) this.checkFinished(snap);
+    const latest = snap ? snap.zxid : this.latestZxidOfSnapshots();
+    if (t !== undefined) checkTruncate(t, latest);
+    const base = snap ? [] : this.disk.log;
+    const kept = t === undefined ? base : base.filter((e) => e.zxid <= t);
+    checkAppend(maxOf(kept.at(-1)?.zxid, latest), entries);
     if (batch.hardState) checkHardState(batch.hardState);
-    if (t === undefined && entries.length === 0 && !batch.hardState) return;
+    if (!snap && t === undefined && entries.length === 0 && !batch.hardState) return;
     // Build the new state first and swap it in only if the "commit" succeeds: all or nothing.
     const log = [...kept, ...entries.map((e) => ({ zxid: e.zxid, data: copy(e.data) }))];
     const hardState = batch.hardState ? { ...batch.hardState } : this.disk.hardState;
+    const catalog = snap ? [{ ...snap }] : this.disk.catalog;
     this.commit('persist', () => {
       this.disk.log = log;
       this.disk.hardState = hardState;
+      this.disk.catalog = catalog;
     });
+    if (snap) this.staged.delete(snap.id);
   }
 
   hardState(): HardState {
@@ -115,48 +136,107 @@ class MemoryStore implements Store {
       else hi = mid;
     }
     const end = limit === undefined ? log.length : Math.min(log.length, lo + limit);
-    return log.slice(lo, end).map((e) => ({ zxid: e.zxid, data: copy(e.data) }));
-  }
-
-  saveSnapshot(zxid: bigint, data: Buffer, createdAt: number): void {
-    this.checkWritable();
-    checkZxid(zxid, 'snapshot zxid');
-    if (!Buffer.isBuffer(data)) throw new Error('snapshot data must be a Buffer');
-    if (!Number.isSafeInteger(createdAt)) throw new Error(`snapshot createdAt ${createdAt} must be an integer (ms)`);
-    const snaps = this.disk.snapshots.filter((s) => s.zxid !== zxid);
-    snaps.push({ zxid, data: copy(data), createdAt });
-    snaps.sort((a, b) => (a.zxid < b.zxid ? -1 : 1));
-    // A snapshot past the log end replaces history (SNAP sync): the old log goes with it.
-    const log = isStaleLog(this.disk.log.at(-1)?.zxid, snaps.at(-1)?.zxid) ? [] : this.disk.log;
-    this.commit('saveSnapshot', () => {
-      this.disk.snapshots = snaps;
-      this.disk.log = log;
+    return log.slice(lo, end).map((e) => {
+      if (!entryIntact(e.zxid, e.data)) throw new StoreCorruptError(`memory store: txn ${hex(e.zxid)} is damaged (checksum mismatch)`);
+      return { zxid: e.zxid, data: copy(e.data) };
     });
   }
 
-  latestSnapshot(): Snapshot | undefined {
+  beginSnapshot(): SnapshotWriter {
+    this.checkWritable();
+    const id = this.nextBodyId++;
+    this.staged.set(id, 'writing');
+    return bodyWriter(id, {
+      maxChunks: Number.MAX_SAFE_INTEGER,
+      checkWriting: (body) => {
+        this.checkWritable();
+        if (this.staged.get(body) !== 'writing') throw new Error(`snapshot body ${body} is not being written`);
+      },
+      writeChunk: (body, _seq, crc, chunk) => {
+        const chunks = [...(this.disk.bodies.get(body) ?? []), { crc, data: copy(chunk) }];
+        this.commit('snapshotChunk', () => this.disk.bodies.set(body, chunks));
+      },
+      finish: (body) => {
+        this.commit('snapshotFinish', () => {
+          if (!this.disk.bodies.has(body)) this.disk.bodies.set(body, []);
+        });
+        this.staged.set(body, 'finished');
+      },
+      abort: (body) => this.staged.delete(body),
+    });
+  }
+
+  saveSnapshot(info: SnapshotInfo): void {
+    this.checkWritable();
+    this.checkFinished(info);
+    if (info.zxid > this.lastZxid()) throw new Error(`snapshot ${hex(info.zxid)} is beyond the log end ${hex(this.lastZxid())}: a SNAP install goes through persist`);
+    const catalog = [...this.disk.catalog.filter((c) => c.zxid !== info.zxid), { ...info }].sort(byZxid);
+    this.commit('saveSnapshot', () => {
+      this.disk.catalog = catalog;
+    });
+    this.staged.delete(info.id);
+  }
+
+  private checkFinished(info: SnapshotInfo): void {
+    checkZxid(info.zxid, 'snapshot zxid');
+    if (this.staged.get(info.id) !== 'finished') throw new Error(`snapshot body ${info.id} is not a finished, unnamed body of this store`);
+  }
+
+  latestSnapshot(): SnapshotInfo | undefined {
     this.checkOpen();
-    const s = this.disk.snapshots.at(-1);
-    return s && { zxid: s.zxid, data: copy(s.data), createdAt: s.createdAt };
+    const s = this.disk.catalog.at(-1);
+    return s && { ...s };
   }
 
   listSnapshots(): SnapshotInfo[] {
     this.checkOpen();
-    return this.disk.snapshots.map((s) => ({ zxid: s.zxid, bytes: s.data.length, createdAt: s.createdAt }));
+    return this.disk.catalog.map((c) => ({ ...c }));
   }
 
-  purge(retainSnapshots: number): PurgeResult {
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[] {
+    this.checkOpen();
+    const end = Math.min(info.chunks, from + count);
+    if (!Number.isSafeInteger(from) || from < 0 || end < from) throw new Error(`invalid chunk range ${from}+${count}`);
+    const body = this.disk.bodies.get(info.id) ?? [];
+    const out: Buffer[] = [];
+    for (let seq = from; seq < end; seq++) {
+      const c = body[seq];
+      const problem = c ? chunkProblem({ seq, crc: c.crc, data: c.data }, seq) : `chunk ${seq} is missing`;
+      if (problem) throw new StoreCorruptError(`memory store: snapshot ${hex(info.zxid)}: ${problem}`);
+      out.push(copy(c.data));
+    }
+    return out;
+  }
+
+  purge(retainSnapshots: number, maxRows = Number.MAX_SAFE_INTEGER): PurgeResult {
     this.checkWritable();
-    const plan = planPurge(this.listSnapshots(), retainSnapshots);
-    if (!plan) return { snapshotsRemoved: 0, logEntriesRemoved: 0 };
-    const snaps = this.disk.snapshots.filter((s) => s.zxid >= plan.removeBelow);
-    const log = this.disk.log.filter((e) => e.zxid > plan.logUpTo);
-    const result = { snapshotsRemoved: this.disk.snapshots.length - snaps.length, logEntriesRemoved: this.disk.log.length - log.length };
-    this.commit('purge', () => {
-      this.disk.snapshots = snaps;
-      this.disk.log = log;
-    });
-    return result;
+    const plan = planPurge(this.disk.catalog, retainSnapshots);
+    let budget = Math.max(1, maxRows);
+    let snapshotsRemoved = 0;
+    let logEntriesRemoved = 0;
+    if (plan) {
+      const catalog = this.disk.catalog.filter((c) => c.zxid >= plan.removeBelow);
+      snapshotsRemoved = this.disk.catalog.length - catalog.length;
+      if (snapshotsRemoved > 0) this.commit('purge', () => (this.disk.catalog = catalog));
+      const purgeable = this.disk.log.filter((e) => e.zxid <= plan.logUpTo).length;
+      logEntriesRemoved = Math.min(purgeable, budget);
+      if (logEntriesRemoved > 0) {
+        const log = this.disk.log.slice(logEntriesRemoved);
+        this.commit('purge', () => (this.disk.log = log));
+        budget -= logEntriesRemoved;
+      }
+    }
+    const named = new Set(this.disk.catalog.map((c) => c.id));
+    for (const [id, chunks] of [...this.disk.bodies]) {
+      if (budget <= 0) break;
+      if (named.has(id) || this.staged.has(id)) continue;
+      const left = chunks.slice(Math.min(chunks.length, budget));
+      budget -= chunks.length - left.length;
+      this.commit('purge', () => (left.length === 0 ? this.disk.bodies.delete(id) : this.disk.bodies.set(id, left)));
+    }
+    const garbageLeft = [...this.disk.bodies.keys()].some((id) => !named.has(id) && !this.staged.has(id));
+    const logLeft = plan !== undefined && this.disk.log.length > 0 && this.disk.log[0].zxid <= plan.logUpTo;
+    return { snapshotsRemoved, logEntriesRemoved, done: budget > 0 && !garbageLeft && !logLeft };
   }
 
   describe(): { dataDir: string; dataLogDir: string; files: string[] } {
@@ -164,8 +244,9 @@ class MemoryStore implements Store {
   }
 
   sizes(): { dataBytes: number; logBytes: number } {
-    const sum = (xs: { data: Buffer }[]) => xs.reduce((n, x) => n + x.data.length, 0);
-    return { dataBytes: sum(this.disk.snapshots), logBytes: sum(this.disk.log) };
+    let dataBytes = 0;
+    for (const chunks of this.disk.bodies.values()) for (const c of chunks) dataBytes += c.data.length;
+    return { dataBytes, logBytes: this.disk.log.reduce((n, e) => n + e.data.length, 0) };
   }
 
   close(): void {
@@ -174,14 +255,14 @@ class MemoryStore implements Store {
   }
 
   private latestZxidOfSnapshots(): bigint | undefined {
-    return this.disk.snapshots.at(-1)?.zxid;
+    return this.disk.catalog.at(-1)?.zxid;
   }
 
   /** Runs the failpoints, then applies `swap`; a failure leaves the disk untouched and poisons the store. */
   private commit(op: string, swap: () => void): void {
     try {
       if (this.failpoints?.failFsync) throw new Error('disk I/O error (failpoint: simulated fsync failure)');
-      this.failpoints?.beforeCommit?.();
+      this.failpoints?.beforeCommit?.(op);
     } catch (err) {
       this.failed = err as Error;
       throw new StorageFatalError(`${op} failed: ${(err as Error).message}`, { cause: err });

@@ -1,3 +1,4 @@
+import { crc32, entryIntact } from '../util/checksum';
 import type { LogEntry, SnapshotInfo } from './types';
 
 /**
@@ -42,6 +43,8 @@ export function checkAppend(last: bigint, entries: readonly LogEntry[]): void {
   for (const e of entries) {
     if (!Buffer.isBuffer(e.data)) throw new Error('log entry data must be a Buffer');
     checkZxid(e.zxid, 'log entry zxid');
+    // Verify on write: a damaged txn is never made durable (it would spread to every replay).
+    if (!entryIntact(e.zxid, e.data)) throw new Error(`log entry ${hex(e.zxid)} fails its checksum: refusing to persist a damaged txn`);
     if (!isSuccessor(prev, e.zxid)) {
       throw new Error(`log append out of order: ${hex(e.zxid)} cannot follow ${hex(prev)}`);
     }
@@ -64,19 +67,13 @@ export function checkHardState(hs: { acceptedEpoch: number; currentEpoch: number
 }
 
 /**
- * A log that ends below the newest snapshot is superseded history: the snapshot came from a SNAP
- * sync and the old log was (or, after a crash, is about to be) dropped. Never true otherwise, since
- * snapshots are taken of applied state, which is always logged first.
+ * What purge removes: snapshots older than the N newest, and log entries covered by the oldest
+ * kept one. Stateless, so a purge spread over several calls (or cut short by a crash) resumes.
  */
-export function isStaleLog(lastLog: bigint | undefined, latestSnapshot: bigint | undefined): boolean {
-  return lastLog !== undefined && latestSnapshot !== undefined && lastLog < latestSnapshot;
-}
-
-/** What purge removes: snapshots older than the N newest, and log entries covered by the oldest kept. */
-export function planPurge(snapshots: readonly SnapshotInfo[], retainSnapshots: number): { removeBelow: bigint; logUpTo: bigint } | undefined {
+export function planPurge(snapshots: readonly Pick<SnapshotInfo, 'zxid'>[], retainSnapshots: number): { removeBelow: bigint; logUpTo: bigint } | undefined {
   // ZooKeeper's autopurge treats a retain count under 3 as 3.
   const keep = Math.max(3, Math.floor(retainSnapshots));
-  if (snapshots.length <= keep) return undefined;
+  if (snapshots.length < keep) return undefined;
   const sorted = [...snapshots].sort((a, b) => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0));
   const oldestKept = sorted[sorted.length - keep].zxid;
   return { removeBelow: oldestKept, logUpTo: oldestKept };
@@ -116,4 +113,31 @@ export function maxOf(a: bigint | undefined, b: bigint | undefined): bigint {
   const x = a ?? 0n;
   const y = b ?? 0n;
   return x > y ? x : y;
+}
+
+/** Running checksum of a snapshot body: CRC-32 over its chunks' CRC-32s, in order. */
+export function nextBodyChecksum(prev: number, chunkCrc: number): number {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(chunkCrc >>> 0);
+  return crc32(b, prev);
+}
+
+/** Checks a chunk read back (or received) against its stored CRC and position. */
+export function chunkProblem(chunk: { seq: number; crc: number; data: Uint8Array }, expectedSeq: number): string | undefined {
+  if (chunk.seq !== expectedSeq) return `chunk ${expectedSeq} is missing`;
+  if (crc32(chunk.data) !== chunk.crc >>> 0) return `chunk ${chunk.seq} fails its checksum`;
+  return undefined;
+}
+
+/**
+ * What to tell an operator whose member has damaged data: the others hold the same committed
+ * history, so the member can start empty and fetch a snapshot (SNAP) from the leader.
+ */
+export function resyncAdvice(dataDir: string, dataLogDir: string, files: { data: string; log: string }): string {
+  const where = dataDir === dataLogDir ? `${files.data}* and ${files.log}* out of ${dataDir}` : `${files.data}* out of ${dataDir} and ${files.log}* out of ${dataLogDir}`;
+  return (
+    `This member's data cannot be trusted and it will not start. To re-sync it from the other members: stop it, move ${where} ` +
+    `(keep the myid file), then start it again: it joins with an empty store and fetches a snapshot from the leader (SNAP). ` +
+    `Do this only while the other members form a quorum. A standalone server must be restored from a copy of its data dir.`
+  );
 }

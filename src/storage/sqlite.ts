@@ -3,8 +3,12 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { entryIntact } from '../util/checksum';
 import { lockDir, type DirLock } from './lock';
-import { checkAppend, checkHardState, checkTruncate, checkZxid, hex, historyProblem, isStaleLog, maxOf, planPurge } from './rules';
+import { bodyWriter } from './writer';
+import {
+  checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, hex, historyProblem, maxOf, planPurge, resyncAdvice,
+} from './rules';
 import {
   StorageFatalError,
   StoreCorruptError,
@@ -13,8 +17,8 @@ import {
   type LogEntry,
   type PersistBatch,
   type PurgeResult,
-  type Snapshot,
   type SnapshotInfo,
+  type SnapshotWriter,
   type Store,
 } from './types';
 
@@ -28,21 +32,31 @@ export interface SqliteStoreOptions {
 
 export const DATA_DB_FILE = 'zabkeeper.db';
 export const LOG_DB_FILE = 'zabkeeper-log.db';
-const SCHEMA_VERSION = 1n;
+const SCHEMA_VERSION = 2n;
 const BUSY_TIMEOUT_MS = 5000;
+/** Chunk rows are keyed body id * 2^20 + seq: up to a million chunks per snapshot, no extra index. */
+const CHUNK_SEQ_BITS = 2 ** 20;
 type Kind = 'data' | 'log';
 
 /*
- * Layout. The log db holds the txn log AND the hard state (epochs), so one SQLite transaction
- * covers everything `persist` writes: no cross-file atomicity is ever needed on the write path.
- * The data db holds snapshots. Both carry the same random store id, so a log paired with the
- * wrong (or a freshly emptied) data dir is refused instead of silently starting from nothing.
+ * Layout (schema 2).
+ *  - The log db (dataLogDir) holds the txn log, the hard state (epochs) and the snapshot catalog.
+ *    Everything `persist` writes is in this one file, so one SQLite transaction makes a batch
+ *    atomic — including a SNAP install, whose commit point is the catalog row naming the body.
+ *  - The data db (dataDir) holds snapshot bodies as CRC-checked chunks. A body is written and
+ *    fsynced before anything names it; a body the catalog does not name (a crash before the
+ *    naming commit) is garbage and is dropped. Attached WAL databases do not commit atomically
+ *    together, hence this write-body-then-name protocol instead of one cross-file transaction.
+ * Both files carry the same random store id, so a log paired with the wrong (or a freshly emptied)
+ * data dir is refused instead of silently starting from nothing.
  */
 const SCHEMA: Record<Kind, string> = {
   log: `CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value NOT NULL);
-        CREATE TABLE log (zxid INTEGER PRIMARY KEY NOT NULL, data BLOB NOT NULL);`,
+        CREATE TABLE log (zxid INTEGER PRIMARY KEY NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE snapshots (zxid INTEGER PRIMARY KEY NOT NULL, body_id INTEGER NOT NULL, created_at INTEGER NOT NULL,
+                                bytes INTEGER NOT NULL, chunks INTEGER NOT NULL, checksum INTEGER NOT NULL);`,
   data: `CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value NOT NULL);
-         CREATE TABLE snapshots (zxid INTEGER PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL, data BLOB NOT NULL);`,
+         CREATE TABLE snapshot_chunks (key INTEGER PRIMARY KEY NOT NULL, crc INTEGER NOT NULL, data BLOB NOT NULL);`,
 };
 
 /** Opens (or creates) the store, refusing to start on anything it cannot trust. */
@@ -54,17 +68,27 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   for (const dir of dirs) fs.mkdirSync(dir, { recursive: true });
   const locks: DirLock[] = [];
   const dbs: Database.Database[] = [];
+  const damaged = (msg: string, cause?: unknown) =>
+    new StoreCorruptError(`${msg}. ${resyncAdvice(dataDir, dataLogDir, { data: DATA_DB_FILE, log: LOG_DB_FILE })}`, { cause });
   try {
-    for (const dir of dirs) locks.push(lockDir(dir, opts.logger));
-    const dataDb = openDb(path.join(dataDir, DATA_DB_FILE), dbs);
-    const logDb = openDb(path.join(dataLogDir, LOG_DB_FILE), dbs);
-    initSchemas(dataDb, logDb);
-    return new SqliteStore({ dataDir, dataLogDir, dataDb, logDb, locks, logger: opts.logger, failpoints: opts.failpoints });
+    for (const dir of dirs) locks.push(lockDir(dir));
+    const dataDb = openDb(path.join(dataDir, DATA_DB_FILE), dbs, damaged);
+    const logDb = openDb(path.join(dataLogDir, LOG_DB_FILE), dbs, damaged);
+    initSchemas(dataDb, logDb, damaged);
+    return new SqliteStore({ dataDir, dataLogDir, dataDb, logDb, locks, logger: opts.logger, failpoints: opts.failpoints, damaged });
   } catch (err) {
     for (const db of dbs) closeQuietly(db);
     for (const lock of locks) lock.release();
-    throw err;
+    if (err instanceof StoreCorruptError || !isSqliteDamage(err)) throw err;
+    throw damaged(`cannot read the store: ${(err as Error).message}`, err);
   }
+}
+
+type Damaged = (msg: string, cause?: unknown) => StoreCorruptError;
+
+function isSqliteDamage(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
 }
 
 function refuseZooKeeperDir(dir: string): void {
@@ -73,13 +97,15 @@ function refuseZooKeeperDir(dir: string): void {
   }
 }
 
-function openDb(file: string, opened: Database.Database[]): Database.Database {
+/*
+ * No PRAGMA quick_check at open: it reads every page of both files (seconds at a million znodes).
+ * Integrity comes from what we read anyway: every log entry and snapshot chunk carries a CRC that
+ * is checked when it is read, and SQLite reports damaged pages it walks (SQLITE_CORRUPT).
+ */
+function openDb(file: string, opened: Database.Database[], damaged: Damaged): Database.Database {
   try {
     const db = new Database(file);
     opened.push(db);
-    // Check before the journal_mode pragma writes anything to a file we may not own.
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new StoreCorruptError(`${file} failed PRAGMA quick_check: ${String(check)}`);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new StoreCorruptError(`${file}: cannot enable WAL journal mode (got ${String(mode)})`);
     // FULL: every commit is fsynced, so a returned persist survives power loss (RELIABILITY D1).
@@ -88,6 +114,7 @@ function openDb(file: string, opened: Database.Database[]): Database.Database {
     return db;
   } catch (err) {
     if (err instanceof StoreCorruptError) throw err;
+    if (isSqliteDamage(err)) throw damaged(`${file} is not a readable SQLite database (${(err as Error).message})`, err);
     throw new StoreCorruptError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -107,8 +134,12 @@ function inspect(db: Database.Database, kind: Kind): { empty: true } | { empty: 
   const file = db.name;
   if (!tables.includes('meta')) throw new StoreCorruptError(`${file} is an SQLite database but not a zabkeeper one (no meta table)`);
   const meta = readMeta(db);
-  if (meta.get('schema_version') !== SCHEMA_VERSION) {
-    throw new StoreCorruptError(`${file} has unknown schema version ${String(meta.get('schema_version'))} (this build reads ${SCHEMA_VERSION})`);
+  const version = meta.get('schema_version');
+  if (version !== SCHEMA_VERSION) {
+    throw new StoreCorruptError(
+      `${file} has schema version ${String(version)}, this build reads version ${SCHEMA_VERSION}` +
+        (version === 1n ? ' (written by an older zabkeeper before checksummed logs: re-sync this member from the ensemble or start from an empty data dir)' : ''),
+    );
   }
   if (meta.get('kind') !== kind) throw new StoreCorruptError(`${file} is a zabkeeper '${String(meta.get('kind'))}' file, expected '${kind}'`);
   const id = meta.get('store_id');
@@ -139,7 +170,7 @@ function createSchema(db: Database.Database, kind: Kind, id: string): void {
  * Creation writes the data db first, then the log db, so a crash in between leaves a data db with
  * no snapshots and an empty log db, which is finished here. Any other half-present pair is refused.
  */
-function initSchemas(dataDb: Database.Database, logDb: Database.Database): void {
+function initSchemas(dataDb: Database.Database, logDb: Database.Database, damaged: Damaged): void {
   const data = inspect(dataDb, 'data');
   const log = inspect(logDb, 'log');
   if (data.empty && log.empty) {
@@ -148,10 +179,11 @@ function initSchemas(dataDb: Database.Database, logDb: Database.Database): void 
     createSchema(logDb, 'log', id);
     return;
   }
-  if (data.empty) throw new StoreCorruptError(`snapshot database ${dataDb.name} is missing or empty but txn log ${logDb.name} exists`);
+  if (data.empty) throw damaged(`snapshot database ${dataDb.name} is missing or empty but txn log ${logDb.name} exists`);
   if (log.empty) {
-    const snaps = dataDb.prepare('SELECT COUNT(*) FROM snapshots').pluck().get() as number;
-    if (snaps > 0) throw new StoreCorruptError(`txn log ${logDb.name} is missing or empty but ${dataDb.name} holds ${snaps} snapshot(s)`);
+    // Creation was cut short (data db made, log db not yet) only if no snapshot body was ever written.
+    const bodies = dataDb.prepare('SELECT COUNT(*) FROM (SELECT 1 FROM snapshot_chunks LIMIT 1)').pluck().get() as number;
+    if (bodies > 0) throw damaged(`txn log ${logDb.name} is missing or empty but ${dataDb.name} holds snapshots`);
     createSchema(logDb, 'log', data.id);
     return;
   }
@@ -172,14 +204,36 @@ interface Parts {
   locks: DirLock[];
   logger?: Logger;
   failpoints?: Failpoints;
+  damaged: Damaged;
 }
+
+interface CatalogRow {
+  zxid: bigint;
+  body_id: bigint;
+  created_at: bigint;
+  bytes: bigint;
+  chunks: bigint;
+  checksum: bigint;
+}
+
+const infoOf = (r: CatalogRow): SnapshotInfo => ({
+  zxid: r.zxid, id: Number(r.body_id), createdAt: Number(r.created_at), bytes: Number(r.bytes), chunks: Number(r.chunks), checksum: Number(r.checksum),
+});
+
+const chunkKey = (id: number, seq: number): number => id * CHUNK_SEQ_BITS + seq;
 
 class SqliteStore implements Store {
   private readonly s;
   private hs: HardState;
   private firstLog: bigint | undefined;
   private lastLog: bigint | undefined;
-  private latestSnap: bigint | undefined;
+  /** The catalog, oldest first (a handful of rows, kept in memory). */
+  private catalog: SnapshotInfo[];
+  /** Bodies in the data db that nothing names and no writer owns: dropped by purge. */
+  private readonly garbage = new Set<number>();
+  /** Bodies being written or finished but not yet named. */
+  private readonly staged = new Map<number, 'writing' | 'finished'>();
+  private nextBodyId: number;
   private failed: Error | undefined;
   private closed = false;
 
@@ -189,7 +243,7 @@ class SqliteStore implements Store {
     this.s = {
       insertLog: stmt(logDb, 'INSERT INTO log (zxid, data) VALUES (?, ?)'),
       truncate: stmt(logDb, 'DELETE FROM log WHERE zxid > ?'),
-      purgeLog: stmt(logDb, 'DELETE FROM log WHERE zxid <= ?'),
+      purgeLog: stmt(logDb, 'DELETE FROM log WHERE zxid IN (SELECT zxid FROM log WHERE zxid <= ? ORDER BY zxid LIMIT ?)'),
       clearLog: stmt(logDb, 'DELETE FROM log'),
       readLog: stmt(logDb, 'SELECT zxid, data FROM log WHERE zxid > ? ORDER BY zxid LIMIT ?'),
       minLog: stmt(logDb, 'SELECT MIN(zxid) FROM log').pluck(),
@@ -197,58 +251,100 @@ class SqliteStore implements Store {
       maxLogUpTo: stmt(logDb, 'SELECT MAX(zxid) FROM log WHERE zxid <= ?').pluck(),
       minLogAfter: stmt(logDb, 'SELECT MIN(zxid) FROM log WHERE zxid > ?').pluck(),
       setMeta: stmt(logDb, 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
-      // A hole is two neighbours that are not a legal succession (see rules.isSuccessor).
+      // A hole is two neighbours that are not a legal succession (see rules.isSuccessor). Only the
+      // part after the newest snapshot is ever replayed, so only that part is checked at open.
       findGap: stmt(
         logDb,
-        `SELECT prev, zxid FROM (SELECT zxid, LAG(zxid) OVER (ORDER BY zxid) AS prev FROM log)
+        `SELECT prev, zxid FROM (SELECT zxid, LAG(zxid) OVER (ORDER BY zxid) AS prev FROM log WHERE zxid >= ?)
          WHERE prev IS NOT NULL AND NOT (((zxid >> 32) = (prev >> 32) AND zxid = prev + 1)
                                       OR ((zxid >> 32) <> (prev >> 32) AND (zxid & 4294967295) = 1))
          LIMIT 1`,
       ),
-      putSnap: stmt(dataDb, 'INSERT OR REPLACE INTO snapshots (zxid, created_at, data) VALUES (?, ?, ?)'),
-      latestSnap: stmt(dataDb, 'SELECT zxid, created_at, data FROM snapshots ORDER BY zxid DESC LIMIT 1'),
-      latestSnapZxid: stmt(dataDb, 'SELECT MAX(zxid) FROM snapshots').pluck(),
-      listSnaps: stmt(dataDb, 'SELECT zxid, length(data) AS bytes, created_at FROM snapshots ORDER BY zxid'),
-      dropSnaps: stmt(dataDb, 'DELETE FROM snapshots WHERE zxid < ?'),
+      catalog: stmt(logDb, 'SELECT zxid, body_id, created_at, bytes, chunks, checksum FROM snapshots ORDER BY zxid'),
+      nameSnap: stmt(logDb, 'INSERT OR REPLACE INTO snapshots (zxid, body_id, created_at, bytes, chunks, checksum) VALUES (?, ?, ?, ?, ?, ?)'),
+      clearCatalog: stmt(logDb, 'DELETE FROM snapshots'),
+      dropSnapsBelow: stmt(logDb, 'DELETE FROM snapshots WHERE zxid < ?'),
+      putChunk: stmt(dataDb, 'INSERT INTO snapshot_chunks (key, crc, data) VALUES (?, ?, ?)'),
+      readChunks: stmt(dataDb, 'SELECT key, crc, data FROM snapshot_chunks WHERE key >= ? AND key < ? ORDER BY key'),
+      countChunks: stmt(dataDb, 'SELECT COUNT(*) FROM snapshot_chunks WHERE key >= ? AND key < ?').pluck(),
+      nextChunkKey: stmt(dataDb, 'SELECT MIN(key) FROM snapshot_chunks WHERE key >= ?').pluck(),
+      dropChunks: stmt(dataDb, 'DELETE FROM snapshot_chunks WHERE key IN (SELECT key FROM snapshot_chunks WHERE key >= ? AND key < ? ORDER BY key LIMIT ?)'),
+      touchData: stmt(dataDb, "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_body', ?)"),
     };
+    // Snapshot bodies are written without an fsync per chunk; finish() makes them durable at once.
+    dataDb.pragma('synchronous = NORMAL');
     const meta = readMeta(logDb);
     this.hs = { acceptedEpoch: Number(meta.get('accepted_epoch') ?? 0n), currentEpoch: Number(meta.get('current_epoch') ?? 0n) };
     this.firstLog = toBig(this.s.minLog.get());
     this.lastLog = toBig(this.s.maxLog.get());
-    this.latestSnap = toBig(this.s.latestSnapZxid.get());
-    if (isStaleLog(this.lastLog, this.latestSnap)) {
-      p.logger?.warn({ lastLog: hex(this.lastLog!), snapshot: hex(this.latestSnap!) }, 'finishing an interrupted snapshot install: dropping the superseded txn log');
-      this.clearLog('open');
-    }
+    this.catalog = (this.s.catalog.all() as CatalogRow[]).map(infoOf);
+    const bodies = this.bodyIds();
+    this.nextBodyId = 1 + Math.max(0, ...bodies, ...this.catalog.map((c) => c.id));
+    this.checkCatalog(bodies);
     this.checkHistory();
   }
 
+  /** Every body id present in the data db (one index probe per body). */
+  private bodyIds(): number[] {
+    const ids: number[] = [];
+    for (let key = toBig(this.s.nextChunkKey.get(0)); key !== undefined; ) {
+      const id = Math.floor(Number(key) / CHUNK_SEQ_BITS);
+      ids.push(id);
+      key = toBig(this.s.nextChunkKey.get(chunkKey(id + 1, 0)));
+    }
+    return ids;
+  }
+
+  private checkCatalog(bodies: readonly number[]): void {
+    const named = new Set(this.catalog.map((c) => c.id));
+    for (const id of bodies) if (!named.has(id)) this.garbage.add(id);
+    if (this.garbage.size > 0) this.p.logger?.info({ bodies: [...this.garbage] }, 'dropping snapshot bodies a crash left unnamed');
+    for (const c of this.catalog) {
+      const have = Number(this.s.countChunks.get(chunkKey(c.id, 0), chunkKey(c.id + 1, 0)));
+      if (have !== c.chunks) throw this.p.damaged(`snapshot ${hex(c.zxid)} should have ${c.chunks} chunks in ${this.p.dataDb.name} but has ${have}`);
+    }
+  }
+
+  private latestSnap(): bigint | undefined {
+    return this.catalog.at(-1)?.zxid;
+  }
+
   private checkHistory(): void {
-    const gap = this.s.findGap.get() as { prev: bigint; zxid: bigint } | undefined;
+    const latest = this.latestSnap();
+    const gap = this.s.findGap.get(latest ?? 0n) as { prev: bigint; zxid: bigint } | undefined;
     const problem = historyProblem({
       firstLog: this.firstLog,
       lastLog: this.lastLog,
       gap: gap && { prev: gap.prev, next: gap.zxid },
-      latestSnapshot: this.latestSnap,
-      firstLogAfterSnapshot: this.latestSnap === undefined ? undefined : toBig(this.s.minLogAfter.get(this.latestSnap)),
+      latestSnapshot: latest,
+      firstLogAfterSnapshot: latest === undefined ? undefined : toBig(this.s.minLogAfter.get(latest)),
       acceptedEpoch: this.hs.acceptedEpoch,
     });
-    if (problem) throw new StoreCorruptError(`${this.p.logDb.name}: ${problem}`);
+    if (problem) throw this.p.damaged(`${this.p.logDb.name}: ${problem}`);
   }
 
   persist(batch: PersistBatch): void {
     this.checkWritable();
     const entries = batch.entries ?? [];
+    const snap = batch.snapshot;
     const t = batch.truncateAfter;
-    let lastLog = this.lastLog;
+    if (snap) this.checkFinished(snap);
+    let lastLog = snap ? undefined : this.lastLog;
+    const latest = snap ? snap.zxid : this.latestSnap();
     if (t !== undefined) {
-      checkTruncate(t, this.latestSnap);
+      checkTruncate(t, latest);
       if (lastLog !== undefined && lastLog > t) lastLog = this.read(() => toBig(this.s.maxLogUpTo.get(t)));
     }
-    checkAppend(maxOf(lastLog, this.latestSnap), entries);
+    checkAppend(maxOf(lastLog, latest), entries);
     if (batch.hardState) checkHardState(batch.hardState);
-    if (t === undefined && entries.length === 0 && !batch.hardState) return;
+    if (!snap && t === undefined && entries.length === 0 && !batch.hardState) return;
     this.write('persist', this.p.logDb, () => {
+      if (snap) {
+        // SNAP install: the body replaces all history. This row is the commit point.
+        this.s.clearLog.run();
+        this.s.clearCatalog.run();
+        this.name(snap);
+      }
       if (t !== undefined) this.s.truncate.run(t);
       for (const e of entries) this.s.insertLog.run(e.zxid, e.data);
       if (batch.hardState) {
@@ -256,7 +352,7 @@ class SqliteStore implements Store {
         this.s.setMeta.run('current_epoch', BigInt(batch.hardState.currentEpoch));
       }
     });
-    let firstLog = this.firstLog;
+    let firstLog = snap ? undefined : this.firstLog;
     if (t !== undefined && firstLog !== undefined && firstLog > t) firstLog = undefined;
     if (entries.length > 0) {
       firstLog ??= entries[0].zxid;
@@ -264,6 +360,7 @@ class SqliteStore implements Store {
     }
     this.firstLog = firstLog;
     this.lastLog = lastLog;
+    if (snap) this.replaceCatalog([snap]);
     if (batch.hardState) this.hs = { ...batch.hardState };
   }
 
@@ -272,7 +369,7 @@ class SqliteStore implements Store {
   }
 
   lastZxid(): bigint {
-    return maxOf(this.lastLog, this.latestSnap);
+    return maxOf(this.lastLog, this.latestSnap());
   }
 
   firstLogZxid(): bigint | undefined {
@@ -283,59 +380,130 @@ class SqliteStore implements Store {
     this.checkOpen();
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new Error(`readLog limit ${limit} is invalid`);
     const rows = this.read(() => this.s.readLog.all(afterZxid, limit ?? -1) as { zxid: bigint; data: Buffer }[]);
+    for (const r of rows) {
+      if (!entryIntact(r.zxid, r.data)) throw this.p.damaged(`txn ${hex(r.zxid)} in ${this.p.logDb.name} is damaged (checksum mismatch)`);
+    }
     return rows.map((r) => ({ zxid: r.zxid, data: r.data }));
   }
 
-  saveSnapshot(zxid: bigint, data: Buffer, createdAt: number): void {
+  beginSnapshot(): SnapshotWriter {
     this.checkWritable();
-    checkZxid(zxid, 'snapshot zxid');
-    if (!Buffer.isBuffer(data)) throw new Error('snapshot data must be a Buffer');
-    if (!Number.isSafeInteger(createdAt)) throw new Error(`snapshot createdAt ${createdAt} must be an integer (ms)`);
-    this.write('saveSnapshot', this.p.dataDb, () => this.s.putSnap.run(zxid, BigInt(createdAt), data));
-    this.latestSnap = maxOf(this.latestSnap, zxid);
-    // A snapshot past the log end replaces history (SNAP sync). The old log is dropped in a second
-    // transaction; a crash in between is finished on the next open (isStaleLog).
-    if (isStaleLog(this.lastLog, this.latestSnap)) this.clearLog('saveSnapshot');
+    const id = this.nextBodyId++;
+    this.staged.set(id, 'writing');
+    return bodyWriter(id, {
+      maxChunks: CHUNK_SEQ_BITS,
+      checkWriting: (body) => {
+        this.checkWritable();
+        if (this.staged.get(body) !== 'writing') throw new Error(`snapshot body ${body} is not being written`);
+      },
+      writeChunk: (body, seq, crc, chunk) => this.write('snapshotChunk', this.p.dataDb, () => this.s.putChunk.run(chunkKey(body, seq), crc, chunk)),
+      finish: (body) => {
+        // One fsync covers every chunk: in WAL mode a FULL commit syncs the whole log file.
+        this.p.dataDb.pragma('synchronous = FULL');
+        try {
+          this.write('snapshotFinish', this.p.dataDb, () => this.s.touchData.run(BigInt(body)));
+        } finally {
+          this.p.dataDb.pragma('synchronous = NORMAL');
+        }
+        this.staged.set(body, 'finished');
+      },
+      abort: (body) => {
+        if (!this.staged.delete(body)) return;
+        this.garbage.add(body);
+      },
+    });
   }
 
-  private clearLog(op: string): void {
-    this.write(op, this.p.logDb, () => this.s.clearLog.run());
-    this.firstLog = undefined;
-    this.lastLog = undefined;
+  saveSnapshot(info: SnapshotInfo): void {
+    this.checkWritable();
+    this.checkFinished(info);
+    if (info.zxid > this.lastZxid()) throw new Error(`snapshot ${hex(info.zxid)} is beyond the log end ${hex(this.lastZxid())}: a SNAP install goes through persist`);
+    this.write('saveSnapshot', this.p.logDb, () => this.name(info));
+    this.replaceCatalog([...this.catalog.filter((c) => c.zxid !== info.zxid), info].sort((a, b) => (a.zxid < b.zxid ? -1 : 1)));
   }
 
-  latestSnapshot(): Snapshot | undefined {
+  private checkFinished(info: SnapshotInfo): void {
+    checkZxid(info.zxid, 'snapshot zxid');
+    if (this.staged.get(info.id) !== 'finished') throw new Error(`snapshot body ${info.id} is not a finished, unnamed body of this store`);
+  }
+
+  private name(info: SnapshotInfo): void {
+    this.s.nameSnap.run(info.zxid, BigInt(info.id), BigInt(info.createdAt), BigInt(info.bytes), BigInt(info.chunks), BigInt(info.checksum));
+  }
+
+  /** After a naming commit: bodies that dropped out of the catalog become garbage. */
+  private replaceCatalog(next: SnapshotInfo[]): void {
+    const keep = new Set(next.map((c) => c.id));
+    for (const c of this.catalog) if (!keep.has(c.id)) this.garbage.add(c.id);
+    for (const c of next) this.staged.delete(c.id);
+    this.catalog = next;
+  }
+
+  latestSnapshot(): SnapshotInfo | undefined {
     this.checkOpen();
-    const row = this.read(() => this.s.latestSnap.get() as { zxid: bigint; created_at: bigint; data: Buffer } | undefined);
-    return row && { zxid: row.zxid, data: row.data, createdAt: Number(row.created_at) };
+    const s = this.catalog.at(-1);
+    return s && { ...s };
   }
 
   listSnapshots(): SnapshotInfo[] {
     this.checkOpen();
-    const rows = this.read(() => this.s.listSnaps.all() as { zxid: bigint; bytes: bigint; created_at: bigint }[]);
-    return rows.map((r) => ({ zxid: r.zxid, bytes: Number(r.bytes), createdAt: Number(r.created_at) }));
+    return this.catalog.map((c) => ({ ...c }));
+  }
+
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[] {
+    this.checkOpen();
+    const end = Math.min(info.chunks, from + count);
+    if (!Number.isSafeInteger(from) || from < 0 || end < from) throw new Error(`invalid chunk range ${from}+${count}`);
+    const rows = this.read(() => this.s.readChunks.all(chunkKey(info.id, from), chunkKey(info.id, end)) as { key: bigint; crc: bigint; data: Buffer }[]);
+    const where = `snapshot ${hex(info.zxid)} in ${this.p.dataDb.name}`;
+    if (rows.length < end - from) throw this.p.damaged(`${where}: chunk ${from + rows.length} is missing`);
+    return rows.map((r, i) => {
+      const problem = chunkProblem({ seq: Number(r.key) - chunkKey(info.id, 0), crc: Number(r.crc), data: r.data }, from + i);
+      if (problem) throw this.p.damaged(`${where}: ${problem}`);
+      return r.data;
+    });
   }
 
   /**
-   * Snapshots go first: if we crash before the log is trimmed, the extra log entries are merely
-   * unneeded. The log is only trimmed up to the oldest kept snapshot, so recovery never needs them.
+   * Catalog first (a crash before the rest only leaves unneeded rows), then the log up to the
+   * oldest kept snapshot, then unnamed bodies — at most `maxRows` rows per call.
    */
-  purge(retainSnapshots: number): PurgeResult {
+  purge(retainSnapshots: number, maxRows = Number.MAX_SAFE_INTEGER): PurgeResult {
     this.checkWritable();
-    const plan = planPurge(this.listSnapshots(), retainSnapshots);
-    if (!plan) return { snapshotsRemoved: 0, logEntriesRemoved: 0 };
+    const plan = planPurge(this.catalog, retainSnapshots);
     let snapshotsRemoved = 0;
     let logEntriesRemoved = 0;
-    this.write('purge', this.p.dataDb, () => {
-      snapshotsRemoved = this.s.dropSnaps.run(plan.removeBelow).changes;
-    });
-    this.write('purge', this.p.logDb, () => {
-      logEntriesRemoved = this.s.purgeLog.run(plan.logUpTo).changes;
-    });
-    this.firstLog = toBig(this.s.minLog.get());
-    if (this.firstLog === undefined) this.lastLog = undefined;
-    this.p.logger?.info({ snapshotsRemoved, logEntriesRemoved, oldestKept: hex(plan.removeBelow) }, 'purged old snapshots and txn log');
-    return { snapshotsRemoved, logEntriesRemoved };
+    let budget = Math.max(1, maxRows);
+    if (plan) {
+      const keep = this.catalog.filter((c) => c.zxid >= plan.removeBelow);
+      snapshotsRemoved = this.catalog.length - keep.length;
+      if (snapshotsRemoved > 0) {
+        this.write('purge', this.p.logDb, () => this.s.dropSnapsBelow.run(plan.removeBelow));
+        this.replaceCatalog(keep);
+      }
+      if (this.firstLog !== undefined && this.firstLog <= plan.logUpTo) {
+        this.write('purge', this.p.logDb, () => {
+          logEntriesRemoved = this.s.purgeLog.run(plan.logUpTo, budget).changes;
+        });
+        budget -= logEntriesRemoved;
+        this.firstLog = toBig(this.s.minLog.get());
+        if (this.firstLog === undefined) this.lastLog = undefined;
+      }
+    }
+    for (const id of [...this.garbage]) {
+      if (budget <= 0) break;
+      let dropped = 0;
+      this.write('purge', this.p.dataDb, () => {
+        dropped = this.s.dropChunks.run(chunkKey(id, 0), chunkKey(id + 1, 0), budget).changes;
+      });
+      budget -= dropped;
+      if (Number(this.s.countChunks.get(chunkKey(id, 0), chunkKey(id + 1, 0))) === 0) this.garbage.delete(id);
+    }
+    const done = budget > 0 && (!plan || this.firstLog === undefined || this.firstLog > plan.logUpTo) && this.garbage.size === 0;
+    if (snapshotsRemoved > 0 || logEntriesRemoved > 0) {
+      this.p.logger?.info({ snapshotsRemoved, logEntriesRemoved, oldestKept: plan && hex(plan.removeBelow), done }, 'purged old snapshots and txn log');
+    }
+    return { snapshotsRemoved, logEntriesRemoved, done };
   }
 
   describe(): { dataDir: string; dataLogDir: string; files: string[] } {
@@ -368,7 +536,7 @@ class SqliteStore implements Store {
       db.transaction(() => {
         body();
         if (fp?.failFsync) throw simulatedFsyncError();
-        fp?.beforeCommit?.();
+        fp?.beforeCommit?.(op);
       })();
     } catch (err) {
       this.failed = err as Error;
@@ -380,6 +548,7 @@ class SqliteStore implements Store {
     try {
       return fn();
     } catch (err) {
+      if (isSqliteDamage(err)) throw this.p.damaged(`storage read failed: ${(err as Error).message}`, err);
       throw new StorageFatalError(`storage read failed: ${(err as Error).message}`, { cause: err });
     }
   }

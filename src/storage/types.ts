@@ -1,4 +1,8 @@
-/** One logged txn. `data` is the encoded txn: storage never looks inside it. */
+/**
+ * One logged txn. `data` is sealed (util/checksum.ts: payload + CRC-32 of zxid and payload): every
+ * store refuses to write an entry whose seal does not match and refuses to return a damaged one.
+ * Storage never looks inside the payload.
+ */
 export interface LogEntry {
   zxid: bigint;
   data: Buffer;
@@ -11,31 +15,50 @@ export interface HardState {
 }
 
 /**
- * Everything one quorum step must make durable, applied atomically in this order: truncation,
- * then entries, then hard state. Either all of it survives a crash or none of it does.
+ * A finished snapshot body: `chunks` chunks in the data db under body `id`, each stored with its
+ * CRC-32; `checksum` is the CRC-32 of those CRCs in order (so the whole body is checked while it
+ * streams). A snapshot exists once the log db's catalog names it (saveSnapshot or persist);
+ * a body nobody names is garbage from a crash and is dropped.
+ */
+export interface SnapshotInfo {
+  zxid: bigint;
+  id: number;
+  createdAt: number;
+  bytes: number;
+  chunks: number;
+  checksum: number;
+}
+
+/** Writes one snapshot body chunk by chunk, each chunk its own bounded write (no fsync). */
+export interface SnapshotWriter {
+  readonly id: number;
+  readonly bytes: number;
+  readonly chunks: number;
+  append(chunk: Buffer): void;
+  /** Makes the body durable (one fsync) and describes it; it is still unnamed (not a snapshot yet). */
+  finish(zxid: bigint, createdAt: number): SnapshotInfo;
+  /** Drops what was written (also fine after finish, as long as nothing named it). */
+  abort(): void;
+}
+
+/**
+ * Everything one quorum step must make durable, in one atomic unit: `snapshot` (a SNAP install:
+ * the finished body replaces the whole history — log and older snapshots), then truncation, then
+ * entries, then hard state. Either all of it survives a crash or none of it does.
  */
 export interface PersistBatch {
   hardState?: HardState;
+  snapshot?: SnapshotInfo;
   /** Delete log entries with zxid > this (ZAB TRUNC). */
   truncateAfter?: bigint;
   entries?: readonly LogEntry[];
 }
 
-export interface Snapshot {
-  zxid: bigint;
-  data: Buffer;
-  createdAt: number;
-}
-
-export interface SnapshotInfo {
-  zxid: bigint;
-  bytes: number;
-  createdAt: number;
-}
-
 export interface PurgeResult {
   snapshotsRemoved: number;
   logEntriesRemoved: number;
+  /** False when the row budget ran out: call purge again (next turn) to continue. */
+  done: boolean;
 }
 
 export interface Store {
@@ -46,27 +69,36 @@ export interface Store {
   /** Highest zxid the store knows: max(last logged zxid, latest snapshot zxid), 0n when fresh. */
   lastZxid(): bigint;
   firstLogZxid(): bigint | undefined;
-  /** Entries with zxid > afterZxid in zxid order; page with `limit` for big logs. */
+  /** Entries with zxid > afterZxid in zxid order, seals verified; page with `limit` for big logs. */
   readLog(afterZxid: bigint, limit?: number): LogEntry[];
-  /** The caller serializes the tree synchronously at `zxid`, so no fuzzy snapshots here. */
-  saveSnapshot(zxid: bigint, data: Buffer, createdAt: number): void;
-  latestSnapshot(): Snapshot | undefined;
+  /** Starts a snapshot body (for the snapshot of this server's tree, or one received by SNAP). */
+  beginSnapshot(): SnapshotWriter;
+  /** Names a finished body as a snapshot at info.zxid (a state already in this server's history). */
+  saveSnapshot(info: SnapshotInfo): void;
+  latestSnapshot(): SnapshotInfo | undefined;
   /** Oldest first. */
   listSnapshots(): SnapshotInfo[];
-  /** Keeps the N (at least 3) newest snapshots and every log entry after the oldest kept one. */
-  purge(retainSnapshots: number): PurgeResult;
+  /** Chunks [from, from + count) of a named snapshot, each CRC-verified (StoreCorruptError if not). */
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[];
+  /**
+   * Keeps the N (at least 3) newest snapshots and every log entry after the oldest kept one,
+   * deleting at most `maxRows` rows per call (default: no limit) so a big purge can be spread
+   * over event-loop turns; also drops bodies left unnamed by a crash.
+   */
+  purge(retainSnapshots: number, maxRows?: number): PurgeResult;
   describe(): { dataDir: string; dataLogDir: string; files: string[] };
   sizes(): { dataBytes: number; logBytes: number };
   close(): void;
 }
 
 /**
- * Test-only fault injection. Both hooks fire inside the write transaction, before it commits, so a
- * failure there must leave nothing of the batch behind.
+ * Test-only fault injection. Both hooks fire inside a write transaction, before it commits, so a
+ * failure there must leave nothing of that transaction behind. `what` names the write
+ * ('persist', 'snapshotChunk', 'snapshotFinish', 'saveSnapshot', 'purge', ...).
  */
 export interface Failpoints {
-  /** Called just before COMMIT of persist/saveSnapshot; throwing simulates a failed write. */
-  beforeCommit?: () => void;
+  /** Called just before COMMIT of every write transaction; throwing simulates a failed write. */
+  beforeCommit?: (what: string) => void;
   /** Simulates SQLITE_IOERR_FSYNC on every write transaction. */
   failFsync?: boolean;
 }

@@ -1,10 +1,11 @@
 import { EventType, ErrorCode } from '../../protocol/jute/constants';
-import type { Stat } from '../../protocol/jute/data';
+import type { ACL, Stat } from '../../protocol/jute/data';
 import { copyStat, newNode, type ZNode } from './datatree';
 import type { ZkDatabase } from './database';
 import type { WatchEvent } from './events';
 import { parentOf } from './paths';
 import type { CreateTxnBody, Txn, TxnBody } from './txn';
+import { quotaAfterCreate, quotaAfterDelete, quotaAfterSetData } from './quota';
 
 /** Per-op outcome inside a multi, in op order. */
 export type SubResult =
@@ -38,8 +39,8 @@ function mustGet(db: ZkDatabase, path: string): ZNode {
   return n;
 }
 
-function event(ctx: Ctx, type: EventType, path: string): void {
-  ctx.events.push({ type, path, zxid: ctx.txn.zxid });
+function event(ctx: Ctx, type: EventType, path: string, acl: readonly ACL[]): void {
+  ctx.events.push({ type, path, zxid: ctx.txn.zxid, acl });
 }
 
 function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
@@ -49,31 +50,37 @@ function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
     data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl,
   });
   ctx.db.tree.insert(b.path, node);
+  quotaAfterCreate(ctx.db.tree, b.path, b.data);
   parent.stat.cversion = b.parentCVersion;
   parent.stat.pzxid = ctx.txn.zxid;
-  event(ctx, EventType.nodeCreated, b.path);
-  event(ctx, EventType.nodeChildrenChanged, parentPath);
+  event(ctx, EventType.nodeCreated, b.path, node.acl);
+  event(ctx, EventType.nodeChildrenChanged, parentPath, parent.acl);
   return { type: 'create', opCode: b.opCode, path: b.path, stat: copyStat(node) };
 }
 
 function deleteNode(ctx: Ctx, path: string): void {
   const parentPath = parentOf(path)!;
   const parent = mustGet(ctx.db, parentPath);
+  // The ACL the node had: its watchers are filtered by it even though the node is gone.
+  const { acl, data } = mustGet(ctx.db, path);
   ctx.db.tree.remove(path);
+  quotaAfterDelete(ctx.db.tree, path, data);
   // ZooKeeper leaves its stored create counter alone; the visible cversion counts the delete.
   parent.stat.cversion += 1;
   parent.stat.pzxid = ctx.txn.zxid;
-  event(ctx, EventType.nodeDeleted, path);
-  event(ctx, EventType.nodeChildrenChanged, parentPath);
+  event(ctx, EventType.nodeDeleted, path, acl);
+  event(ctx, EventType.nodeChildrenChanged, parentPath, parent.acl);
 }
 
 function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: number): SubResult & { type: 'setData' } {
   const node = mustGet(ctx.db, path);
+  const before = node.data;
   ctx.db.tree.setData(node, data);
+  quotaAfterSetData(ctx.db.tree, path, before, data);
   node.stat.version = version;
   node.stat.mtime = ctx.txn.time;
   node.stat.mzxid = ctx.txn.zxid;
-  event(ctx, EventType.nodeDataChanged, path);
+  event(ctx, EventType.nodeDataChanged, path, node.acl);
   return { type: 'setData', stat: copyStat(node) };
 }
 

@@ -1,4 +1,5 @@
 import type { EventType } from '../../protocol/jute/constants';
+import type { ACL } from '../../protocol/jute/data';
 
 /**
  * A watch event produced by applying a txn to the tree. `apply` returns these instead of firing
@@ -15,4 +16,10 @@ export interface WatchEvent {
   path: string;
   /** zxid of the txn that caused it (3.9 puts it in the notification header; 3.8 sends -1). */
   zxid: bigint;
+  /**
+   * The ACL a watcher needs READ on to be told (ZooKeeper >= 3.8.4, ZOOKEEPER-4799): the node's own
+   * ACL for created/changed, the ACL it had just before it went for deleted, and the parent's ACL for
+   * nodeChildrenChanged (the event is about the parent).
+   */
+  acl: readonly ACL[];
 }

@@ -1,4 +1,5 @@
 import { EventType, WatcherType } from '../../protocol/jute/constants';
+import type { ACL } from '../../protocol/jute/data';
 import type { WatchEvent } from '../tree/events';
 
 /**
@@ -7,6 +8,10 @@ import type { WatchEvent } from '../tree/events';
  *   child table - one-shot child watches (STANDARD), persistent watches
  * (a persistent watch sits in both tables; a recursive one only in the data table, which is why it
  * never sees NodeChildrenChanged). Pure: it decides who is told; the server writes the bytes.
+ *
+ * Nothing is revealed (ZooKeeper >= 3.8.4, CVE-2024-23944): a connection is told about an event only
+ * if it may READ the event's node (see WatchEvent.acl). A filtered one-shot watch is still used up,
+ * exactly as when ZooKeeper's NIOServerCnxn.process drops the event after triggerWatch removed it.
  */
 
 export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'persistentRecursive';
@@ -34,7 +39,12 @@ export interface NodeFacts {
   exists: boolean;
   mzxid: bigint;
   pzxid: bigint;
+  /** The node's ACL (empty when it does not exist). */
+  acl: readonly ACL[];
 }
+
+/** Whether connection `conn` may READ a node with this ACL (the server checks its auth ids). */
+export type MayRead = (conn: number, acl: readonly ACL[]) => boolean;
 
 /**
  * zxid put on notifications made by setWatches: they are not caused by one txn, so they carry -1
@@ -159,8 +169,11 @@ export class WatchManager {
     }
   }
 
-  /** Fires watches for each event in order; a connection is told at most once per event. */
-  trigger(events: readonly WatchEvent[]): Delivery[] {
+  /**
+   * Fires watches for each event in order; a connection is told at most once per event, and only
+   * if `mayRead` lets it read the event's node.
+   */
+  trigger(events: readonly WatchEvent[], mayRead: MayRead): Delivery[] {
     const out: Delivery[] = [];
     for (const ev of events) {
       const tables = EVENT_TABLES[ev.type];
@@ -169,7 +182,7 @@ export class WatchManager {
       // Data table first, then the child table suppressed by those already told (DataTree.deleteNode).
       if (tables.data) this.data.fire(ev.path, told, told, true);
       if (tables.child) this.child.fire(ev.path, new Set(told), told, false);
-      for (const conn of told) out.push({ conn, type: ev.type, path: ev.path, zxid: ev.zxid });
+      for (const conn of told) if (mayRead(conn, ev.acl)) out.push({ conn, type: ev.type, path: ev.path, zxid: ev.zxid });
     }
     return out;
   }
@@ -232,26 +245,33 @@ export class WatchManager {
   /**
    * DataTree.setWatches on reconnect: anything that changed after relativeZxid fires now (with zxid
    * SET_WATCHES_ZXID), everything else is re-armed. Persistent kinds are always re-armed.
+   *
+   * The replayed events are filtered like live ones, by READ on the node (ZooKeeper 3.9 passes no
+   * ACL here and so delivers them; a reconnecting client may list any path, so we do not). A
+   * NodeDeleted for a node that is gone has no ACL left to check and is delivered: that a path does
+   * not exist is what exists() tells anyone. A filtered replayed watch is used up, as a fired one is.
    */
-  setWatches(conn: number, relativeZxid: bigint, lists: WatchLists, lookup: (path: string) => NodeFacts): Delivery[] {
+  setWatches(conn: number, relativeZxid: bigint, lists: WatchLists, lookup: (path: string) => NodeFacts, mayRead: MayRead): Delivery[] {
     const out: Delivery[] = [];
-    const fire = (type: number, path: string): void => {
+    const fire = (type: number, path: string, node: NodeFacts): void => {
+      if (node.exists && !mayRead(conn, node.acl)) return;
       out.push({ conn, type, path, zxid: SET_WATCHES_ZXID });
     };
     for (const path of lists.data) {
       const n = lookup(path);
-      if (!n.exists) fire(EventType.nodeDeleted, path);
-      else if (n.mzxid > relativeZxid) fire(EventType.nodeDataChanged, path);
+      if (!n.exists) fire(EventType.nodeDeleted, path, n);
+      else if (n.mzxid > relativeZxid) fire(EventType.nodeDataChanged, path, n);
       else this.add(conn, path, 'data');
     }
     for (const path of lists.exist) {
-      if (lookup(path).exists) fire(EventType.nodeCreated, path);
+      const n = lookup(path);
+      if (n.exists) fire(EventType.nodeCreated, path, n);
       else this.add(conn, path, 'exist');
     }
     for (const path of lists.child) {
       const n = lookup(path);
-      if (!n.exists) fire(EventType.nodeDeleted, path);
-      else if (n.pzxid > relativeZxid) fire(EventType.nodeChildrenChanged, path);
+      if (!n.exists) fire(EventType.nodeDeleted, path, n);
+      else if (n.pzxid > relativeZxid) fire(EventType.nodeChildrenChanged, path, n);
       else this.add(conn, path, 'child');
     }
     for (const path of lists.persistent) this.add(conn, path, 'persistent');

@@ -6,13 +6,26 @@ import { execFile } from 'child_process';
 
 export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
 
+/**
+ * Environment for every zkCli.sh run. Debian's zkCli has no SLF4J binding, so SLF4J prints its
+ * "Failed to load class" warnings on stderr, the MDC one lazily from the client's I/O thread, where
+ * it lands in the middle of the main thread's output (`Exception in thread "main" SLF4J: ...`).
+ * With the no-op binding on the classpath SLF4J prints nothing and zkCli logs nothing, as before.
+ * zkEnv.sh overwrites CLASSPATH, so the classpath goes in CLIENT_JVMFLAGS, whose -cp comes last
+ * on java's command line and wins.
+ */
+export const ZKCLI_ENV: NodeJS.ProcessEnv = {
+  CLIENT_JVMFLAGS: '-cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar',
+};
+
 /** Runs the commands through ONE zkCli process; stdout and stderr share one pipe to keep their order. */
-export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000): Promise<string> {
+export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000, jvmFlags = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'bash',
       ['-c', `exec "${ZKCLI}" -server "$1" 2>&1`, 'zkcli', connectString],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      // Extra -D flags (TLS, JAAS) go in CLIENT_JVMFLAGS as users pass them to zkCli.sh.
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV, CLIENT_JVMFLAGS: `${ZKCLI_ENV.CLIENT_JVMFLAGS} ${jvmFlags}` } },
       (err, stdout) => {
         // zkCli exits non-zero when the last command failed; the transcript is what we check.
         if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) reject(new Error(`zkCli timed out:\n${stdout}`));
@@ -71,10 +84,16 @@ export function normalize(raw: string): Normalized {
         .replace(/^\[(.*)\]$/, (_m, items: string) => `[${items.split(', ').sort().join(', ')}]`),
     );
   }
-  // `quit` closes the session and exits the JVM at once: whether zkCli's event thread prints that
-  // last Closed event before the exit is a race inside zkCli (seen missing against both servers'
-  // slower closes), so the final Closed event is not part of the comparison.
-  if (events[events.length - 1] === 'WatchedEvent state:Closed type:None path:null') events.pop();
+  // The script ends with `close`, `connect`, `quit`. Each ZooKeeper handle prints its events from
+  // its own event thread, so the old handle's Closed and the new one's SyncConnected come out in
+  // either order; and `quit` exits the JVM at once, so whether its own Closed is printed at all is
+  // a race inside zkCli (seen against both servers). Closed events in that trailing run of
+  // connection-state events are therefore not part of the comparison.
+  const CLOSED = 'WatchedEvent state:Closed type:None path:null';
+  let tail = events.length;
+  while (tail > 0 && events[tail - 1].endsWith('type:None path:null')) tail--;
+  const trailing = events.splice(tail).filter((e) => e !== CLOSED);
+  events.push(...trailing);
   return { lines: sortWhoAmI(sortPathBlocks(lines)), events, config };
 }
 

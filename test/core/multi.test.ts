@@ -31,7 +31,7 @@ describe('multi', () => {
     expect(r.result.results![5]).toMatchObject({ path: '/m/s0000000001' });
     expect(h.db.tree.get('/m')!.stat).toMatchObject({ version: 1, numChildren: 2, cversion: 2, czxid: r.txn.zxid, mzxid: r.txn.zxid });
     expect(new Set(r.events.map((e) => e.zxid))).toEqual(new Set([r.txn.zxid]));
-    expect(r.events).toContainEqual({ type: EventType.nodeDeleted, path: '/x', zxid: r.txn.zxid });
+    expect(r.events).toContainEqual({ type: EventType.nodeDeleted, path: '/x', zxid: r.txn.zxid, acl: expect.anything() });
     // result types: create -> 1 (path), create2 -> 15 (path+stat)
     const parsed = readMultiResponse(new JuteReader(Buffer.from(replyBytes(r.result).hex, 'hex')));
     expect(parsed.map((p) => p.type)).toEqual([OpCode.create, OpCode.create2, OpCode.setData, OpCode.check, OpCode.delete, OpCode.create]);

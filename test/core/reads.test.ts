@@ -45,8 +45,10 @@ describe('exists', () => {
     expect(r.watch).toEqual({ path: '/a', kind: 'data' });
     expect(run(h, OpCode.exists, { path: '/zz', watch: true })).toMatchObject({ err: ErrorCode.noNode, watch: { path: '/zz', kind: 'exist' } });
     expect(run(h, OpCode.exists, { path: '/zz', watch: false }).watch).toBeUndefined();
-    // no ACL check on exists (FinalRequestProcessor): a node you cannot read still has a Stat
-    expect(run(h, OpCode.exists, { path: '/secret', watch: true })).toMatchObject({ err: 0, watch: { path: '/secret', kind: 'data' } });
+    // 3.8.4+ (ZOOKEEPER-2590): an existing node needs READ; NoAuth leaves no watch
+    const denied = run(h, OpCode.exists, { path: '/secret', watch: true });
+    expect(denied.err).toBe(ErrorCode.noAuth);
+    expect(denied.watch).toBeUndefined();
     expect(run(h, OpCode.exists, { path: '/a\u0000', watch: true }).err).toBe(ErrorCode.badArguments);
   });
 });

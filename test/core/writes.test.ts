@@ -39,8 +39,8 @@ describe('stat arithmetic', () => {
     const root = h.db.tree.get('/')!.stat;
     expect(root).toMatchObject({ cversion: 0, numChildren: 2, pzxid: z, mzxid: 0n });
     expect(events).toEqual([
-      { type: EventType.nodeCreated, path: '/a', zxid: z },
-      { type: EventType.nodeChildrenChanged, path: '/', zxid: z },
+      { type: EventType.nodeCreated, path: '/a', zxid: z, acl: OPEN },
+      { type: EventType.nodeChildrenChanged, path: '/', zxid: z, acl: OPEN },
     ]);
     expect(h.db.lastProcessedZxid).toBe(z);
   });
@@ -58,8 +58,8 @@ describe('stat arithmetic', () => {
     expect(p.pzxid).toBe(del.txn.zxid);
     expect(p.mzxid).toBeLessThan(del.txn.zxid);
     expect(del.events).toEqual([
-      { type: EventType.nodeDeleted, path: '/p/b', zxid: del.txn.zxid },
-      { type: EventType.nodeChildrenChanged, path: '/p', zxid: del.txn.zxid },
+      { type: EventType.nodeDeleted, path: '/p/b', zxid: del.txn.zxid, acl: OPEN },
+      { type: EventType.nodeChildrenChanged, path: '/p', zxid: del.txn.zxid, acl: OPEN },
     ]);
   });
 
@@ -69,7 +69,7 @@ describe('stat arithmetic', () => {
     h.now = 9000n;
     const s = h.setData('/a', Buffer.from('xyz'), 0);
     expect(s.result.stat).toMatchObject({ czxid: c.txn.zxid, mzxid: s.txn.zxid, pzxid: c.txn.zxid, ctime: 1000n, mtime: 9000n, version: 1, dataLength: 3 });
-    expect(s.events).toEqual([{ type: EventType.nodeDataChanged, path: '/a', zxid: s.txn.zxid }]);
+    expect(s.events).toEqual([{ type: EventType.nodeDataChanged, path: '/a', zxid: s.txn.zxid, acl: OPEN }]);
     const n = h.setData('/a', null);
     expect(n.result.stat).toMatchObject({ version: 2, dataLength: 0 });
     expect(h.db.tree.get('/a')!.data).toBeNull();

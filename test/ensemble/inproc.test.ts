@@ -2,7 +2,6 @@ import net from 'node:net';
 import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
-import { treeDigest } from '../../src/tree';
 import { startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
 import { writeSyncRequest } from '../../protocol/jute/records';
 import { fourLetter } from '../harness/cli';
@@ -137,11 +136,8 @@ describe('3-server ensemble in one process', () => {
     const back = await connect(ens.clientPorts[leader]);
     await sync(back, '/');
     expect((await rq.exists(back, '/after')).err).toBe(ErrorCode.ok);
-    const digests = new Set(ens.servers.map((s) => treeDigest(s!.db)));
     // All three replay the same history (digests compare data, stats and ACLs).
-    await new Promise((r) => setTimeout(r, 300));
-    expect(new Set(ens.servers.map((s) => treeDigest(s!.db))).size).toBe(1);
-    void digests;
+    expect((await ens.convergedDigests()).size).toBe(1);
     back.close();
     again.close();
   });
@@ -165,8 +161,7 @@ describe('ensemble with frequent snapshots', () => {
       await sync(f, '/far');
       expect((await rq.getChildren(f, '/far')).body!.children.length).toBe(300);
       f.close();
-      await new Promise((r) => setTimeout(r, 200));
-      expect(new Set(ens.servers.map((s) => treeDigest(s!.db))).size).toBe(1);
+      expect((await ens.convergedDigests()).size).toBe(1);
     } finally {
       await ens.close();
     }

@@ -4,6 +4,8 @@ import { writeSyncRequest } from '../../protocol/jute/records';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { startEnsemble, type TestEnsemble } from '../../scripts/lib/ensemble-process';
+import { fourLetter } from '../../scripts/lib/zk-process';
+import { until } from '../harness/wait';
 
 /**
  * A 3-server zabkeeper ensemble of real processes on loopback (RELIABILITY.md: kill -9 of any
@@ -24,10 +26,19 @@ async function syncedChildren(port: number, path: string): Promise<Set<string>> 
   }
 }
 
+/** Waits (bounded) until the member's mntr reports its log durable through `zxid`. */
+async function waitLogged(port: number, zxid: bigint): Promise<void> {
+  await until(async () => {
+    const logged = /^zk_zabkeeper_logged_zxid\t(\d+)$/m.exec(await fourLetter(port, 'mntr', 2000))?.[1];
+    return logged !== undefined && BigInt(logged) >= zxid;
+  }, `the member on port ${port} to log zxid 0x${zxid.toString(16)} durably`, 10_000);
+}
+
 /** Pipelined sequential creates through one server until stopped; returns what was acknowledged. */
 function writer(port: number, parent: string) {
   const acked: string[] = [];
   let stop = false;
+  let error: unknown;
   const done = (async () => {
     const c = await connect(port);
     const lanes = Array.from({ length: 4 }, async () => {
@@ -39,8 +50,12 @@ function writer(port: number, parent: string) {
     });
     await Promise.all(lanes);
     c.close();
-  })();
-  return { acked, stop: async () => ((stop = true), await done) };
+  })().catch((err: unknown) => void (error = err));
+  const progress = () => {
+    if (error !== undefined) throw error;
+    return acked.length;
+  };
+  return { acked, progress, stop: async () => ((stop = true), await done) };
 }
 
 describe('3-server ensemble of real processes', () => {
@@ -60,7 +75,7 @@ describe('3-server ensemble of real processes', () => {
     expect((await rq.create(c, '/failover', null)).err).toBe(ErrorCode.ok);
     c.close();
     const w = writer(ens.members[follower].clientPort, '/failover');
-    while (w.acked.length < 200) await new Promise((r) => setTimeout(r, 10));
+    await until(() => w.progress() >= 200, 'the writer to have 200 creates acknowledged');
     const t0 = Date.now();
     await ens.members[leader].kill9();
     await w.stop();
@@ -87,7 +102,7 @@ describe('3-server ensemble of real processes', () => {
     expect((await rq.create(c, '/allkill', null)).err).toBe(ErrorCode.ok);
     c.close();
     const w = writer(ens.members[0].clientPort, '/allkill');
-    while (w.acked.length < 200) await new Promise((r) => setTimeout(r, 10));
+    await until(() => w.progress() >= 200, 'the writer to have 200 creates acknowledged');
     await Promise.all(ens.members.map((m) => m.kill9()));
     await w.stop();
     await Promise.all(ens.members.map((m) => m.start()));
@@ -102,12 +117,14 @@ describe('3-server ensemble of real processes', () => {
     const leader = await ens.waitLeader();
     const followers = [0, 1, 2].filter((i) => i !== leader);
     const c = await connect(ens.members[leader].clientPort);
-    expect((await rq.create(c, '/diverge', null)).err).toBe(ErrorCode.ok);
+    const made = await rq.create(c, '/diverge', null);
+    expect(made.err).toBe(ErrorCode.ok);
     // Followers frozen, so the leader logs the proposal but gets no ACK. Then every process dies:
     // the PROPOSAL the kernel buffered for the frozen followers dies unread with them.
     for (const f of followers) ens.members[f].signal('SIGSTOP');
     const doomed = rq.create(c, '/diverge/uncommitted', null).then((r) => `replied ${r.err}`, () => 'connection lost');
-    await new Promise((r) => setTimeout(r, 150));
+    // Kill only once the leader's own log holds it durably (its mntr reports its logged zxid).
+    await waitLogged(ens.members[leader].clientPort, made.zxid + 1n);
     await ens.members[leader].kill9();
     await Promise.all(followers.map((f) => ens.members[f].kill9()));
     // Never acknowledged: cut off.

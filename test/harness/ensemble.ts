@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ZkServer } from '../../src/server/zkserver';
+import { treeDigest } from '../../src/tree';
+import { until } from './wait';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
 import { freePort } from './ports';
@@ -24,6 +26,11 @@ export interface InProcEnsemble {
    */
   cut(i: number, j: number): void;
   heal(i: number, j: number): void;
+  /**
+   * Tree digests of the running members, taken in one turn once they have all applied the same
+   * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
+   */
+  convergedDigests(timeoutMs?: number): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -65,8 +72,6 @@ export async function startInProcEnsemble(
   };
   const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
   const views = await Promise.all(specs.map(viewOf));
-  // syncLimit 10 x tickTime 100: a 1 s lease, so event-loop stalls on a busy CI machine do not
-  // depose the leader mid-test (the simulator and the Getting Started test cover small limits).
   const options = specs.map((s, i) =>
     defaultServerOptions({
       port: clientPorts[i],
@@ -74,7 +79,11 @@ export async function startInProcEnsemble(
       serverId: s.id,
       tickTimeMs: 100,
       fourLetterWhitelist: '*',
-      ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 10, syncLimit: opts.ensemble?.syncLimit ?? 10 },
+      // Every member shares this one event loop with the test: on a loaded CI machine it can stall
+      // for longer than 5 ticks (0.5 s), and a leader that misses its quorum for syncLimit ticks
+      // rightly steps down, closing every client connection mid-test. 30 ticks (3 s) rides that
+      // out; killed or stopped members are still noticed at once (their connections close).
+      ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 30, syncLimit: opts.ensemble?.syncLimit ?? 30 },
       ...overrides,
     }),
   );
@@ -107,10 +116,19 @@ export async function startInProcEnsemble(
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    cut: (i, j) => proxyOf(i, j).pause(),
-    heal: (i, j) => proxyOf(i, j).resume(),
+    cut: (i, j) => proxyOf(i, j).block(),
+    heal: (i, j) => proxyOf(i, j).unblock(),
+    async convergedDigests(timeoutMs = 10_000) {
+      const live = () => servers.filter((s): s is ZkServer => s !== undefined);
+      const zxids = () => live().map((s) => s.db.lastProcessedZxid);
+      return until(
+        () => (new Set(zxids()).size === 1 ? new Set(live().map((s) => treeDigest(s.db))) : undefined),
+        () => `every member to apply the same zxid (now ${zxids().map((z) => `0x${z.toString(16)}`).join(', ')})`,
+        timeoutMs,
+      );
+    },
     async close() {
-      for (const p of proxies.values()) p.resume();
+      for (const p of proxies.values()) p.unblock();
       for (let i = 0; i < n; i++) await ens.stop(i);
       for (const p of proxies.values()) await p.close();
       fs.rmSync(root, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { startCliServer } from '../harness/cli';
 import { freePort } from '../harness/ports';
+import { until } from '../harness/wait';
 
 /**
  * kill -9 during a stream of acknowledged creates: after restart every acknowledged create is
@@ -31,7 +32,7 @@ describe('durability under kill -9 (real process)', () => {
         }
       };
       const writers = Array.from({ length: 8 }, writer);
-      while (acked.length < 400) await new Promise((r) => setTimeout(r, 5));
+      await until(() => acked.length >= 400, 'the writers to have 400 creates acknowledged');
       await server.kill9();
       stop = true;
       await Promise.all(writers);

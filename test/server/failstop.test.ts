@@ -45,4 +45,18 @@ describe('configuration errors', () => {
     expect(r.stderr).toMatch(/zoo\.cfg:4:/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  test.each([
+    ['no client port anywhere', ['server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889'], /no client port/],
+    ['clientPort that disagrees with this server line', ['clientPort=2181', 'server.1=127.0.0.1:2888:3888;2182', 'server.2=127.0.0.1:2889:3889;2183'], /zoo\.cfg:\d+: server\.1 gives client address 0\.0\.0\.0:2182 but clientPort/],
+  ])('%s: refused before binding anything, exit 3', (_name, lines, message) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-cfg-'));
+    const cfg = path.join(dir, 'zoo.cfg');
+    fs.writeFileSync(path.join(dir, 'myid'), '1\n');
+    fs.writeFileSync(cfg, ['tickTime=2000', 'initLimit=5', 'syncLimit=2', `dataDir=${dir}`, ...lines, ''].join('\n'));
+    const r = spawnSync(process.execPath, [requireBuiltCli(), 'server', '--config', cfg], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(message);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -5,6 +5,7 @@ import { writeConnectRequest } from '../../protocol/jute/records';
 import { requests as rq } from '../../src/client/requests';
 import type { WireConnection } from '../../src/client/wire';
 import { startInProc, type InProcServer } from '../harness/inproc';
+import { until } from '../harness/wait';
 
 /**
  * RELIABILITY.md §4: bad input gets a clear error or a closed connection, never a crash, never a
@@ -132,6 +133,7 @@ describe('hostile input', () => {
   test('per-IP connection limit refuses the excess and keeps serving', async () => {
     const conns: WireConnection[] = [];
     let refused = 0;
+    const baseline = srv.server.connectionCount;
     for (let i = 0; i < 30; i++) {
       try {
         conns.push(await srv.connect({ connectTimeoutMs: 2000 }));
@@ -142,7 +144,8 @@ describe('hostile input', () => {
     expect(refused).toBeGreaterThan(0);
     expect(conns.length).toBeLessThan(20);
     for (const c of conns) c.close();
-    await new Promise((r) => setTimeout(r, 100));
+    // The slots are free again once the server has seen every close (later tests connect afresh).
+    await until(() => srv.server.connectionCount <= baseline, () => `the server to see the closes (${srv.server.connectionCount} connections, ${baseline} before)`, 10_000);
     await stillServing();
   });
 

@@ -3,7 +3,7 @@
  */
 import { execFile } from 'child_process';
 import { zabkeeperCli } from '../harness/servers';
-import { ZKCLI } from '../compat/zkcli';
+import { ZKCLI, ZKCLI_ENV } from '../compat/zkcli';
 
 export interface ProcResult {
   stdout: string;
@@ -34,7 +34,7 @@ export function runShellMerged(connectString: string, commands: readonly string[
 }
 
 export function runZkCliArgs(args: readonly string[], stdin?: string): Promise<ProcResult> {
-  return run('bash', ['-c', 'exec "$0" "$@" 2>&1', ZKCLI, ...args], stdin, {}, 60_000);
+  return run('bash', ['-c', 'exec "$0" "$@" 2>&1', ZKCLI, ...args], stdin, ZKCLI_ENV, 60_000);
 }
 
 /** Drops SLF4J noise and blank lines (zkCli prints a blank line before each watcher line). */

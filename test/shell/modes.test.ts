@@ -72,6 +72,10 @@ describe('exit codes match zkCli.sh', () => {
     );
   }, 60_000);
 
+  test("zkCli.sh prints no SLF4J warnings (printed from zkCli's I/O thread, they split its own lines)", () => {
+    for (const { zk } of results) expect(zk.stdout + zk.stderr).not.toContain('SLF4J');
+  });
+
   test.each(cases.map((c, i) => [c[0], i, c[2]] as const))('%s', (_name, i, expected) => {
     const { zk, ours } = results[i]!;
     expect(zk.code).toBe(expected);

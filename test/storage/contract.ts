@@ -1,4 +1,5 @@
-import { StorageFatalError, type Failpoints, type LogEntry, type Store } from '../../src/storage';
+import { readSnapshotBytes, StorageFatalError, writeSnapshotBytes, type Failpoints, type LogEntry, type SnapshotInfo, type Store } from '../../src/storage';
+import { sealEntry } from '../../src/util/checksum';
 
 /** Opens stores on one persistent "disk" (a temp dir, or a MemoryDisk); `open` again = restart. */
 export interface StoreEnv {
@@ -7,7 +8,8 @@ export interface StoreEnv {
 }
 
 export const z = (epoch: number, counter: number): bigint => (BigInt(epoch) << 32n) | BigInt(counter);
-export const payload = (zxid: bigint): Buffer => Buffer.from(`txn@${zxid.toString(16)}`);
+/** Sealed like every real log entry (payload + CRC). */
+export const payload = (zxid: bigint): Buffer => sealEntry(zxid, Buffer.from(`txn@${zxid.toString(16)}`));
 export const entry = (zxid: bigint): LogEntry => ({ zxid, data: payload(zxid) });
 /** Entries for counters from..to (inclusive) in one epoch. */
 export const run = (epoch: number, from: number, to: number): LogEntry[] => {
@@ -16,6 +18,18 @@ export const run = (epoch: number, from: number, to: number): LogEntry[] => {
   return out;
 };
 const HS1 = { acceptedEpoch: 1, currentEpoch: 1 };
+
+/** Writes a finished body (not yet a snapshot). */
+export const body = (store: Store, zxid: bigint, data: string | Buffer, createdAt = 1): SnapshotInfo =>
+  writeSnapshotBytes(store, zxid, Buffer.isBuffer(data) ? data : Buffer.from(data), createdAt);
+/** A regular snapshot of state already in the log. */
+export const save = (store: Store, zxid: bigint, data: string | Buffer, createdAt = 1): SnapshotInfo => {
+  const info = body(store, zxid, data, createdAt);
+  store.saveSnapshot(info);
+  return info;
+};
+const key = (x: unknown): string => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+const bytesOf = (store: Store, info: SnapshotInfo | undefined): string | undefined => info && readSnapshotBytes(store, info).toString();
 
 /** The behaviour every Store implementation must share. */
 export function storeContract(name: string, makeEnv: () => StoreEnv): void {
@@ -139,100 +153,218 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
 
     test('refuses to truncate below the newest snapshot', () => {
       store.persist({ hardState: HS1, entries: run(1, 1, 6) });
-      store.saveSnapshot(z(1, 4), Buffer.from('snap'), 1000);
+      save(store, z(1, 4), 'snap', 1000);
       expect(() => store.persist({ truncateAfter: z(1, 3) })).toThrow(/snapshot/);
       expect(store.readLog(0n)).toEqual(run(1, 1, 6));
       store.persist({ truncateAfter: z(1, 4) });
       expect(store.lastZxid()).toBe(z(1, 4));
     });
 
-    test('snapshots: save, latest, list, replace', () => {
+    test('snapshots: save, latest, list, replace, read back', () => {
       store.persist({ hardState: HS1, entries: run(1, 1, 6) });
-      store.saveSnapshot(z(1, 2), Buffer.from('two'), 1000);
-      store.saveSnapshot(z(1, 5), Buffer.from('five!'), 2000);
-      expect(store.latestSnapshot()).toEqual({ zxid: z(1, 5), data: Buffer.from('five!'), createdAt: 2000 });
-      expect(store.listSnapshots()).toEqual([
-        { zxid: z(1, 2), bytes: 3, createdAt: 1000 },
-        { zxid: z(1, 5), bytes: 5, createdAt: 2000 },
-      ]);
-      store.saveSnapshot(z(1, 5), Buffer.from('5'), 3000);
+      save(store, z(1, 2), 'two', 1000);
+      const five = save(store, z(1, 5), 'five!', 2000);
+      expect(store.latestSnapshot()).toEqual(five);
+      expect(bytesOf(store, store.latestSnapshot())).toBe('five!');
+      expect(store.listSnapshots().map((s) => [s.zxid, s.bytes, s.createdAt])).toEqual([[z(1, 2), 3, 1000], [z(1, 5), 5, 2000]]);
+      save(store, z(1, 5), '5', 3000);
       expect(store.listSnapshots().length).toBe(2);
-      expect(reopen().latestSnapshot()).toEqual({ zxid: z(1, 5), data: Buffer.from('5'), createdAt: 3000 });
-      expect(store.lastZxid()).toBe(z(1, 6));
+      const again = reopen();
+      expect(bytesOf(again, again.latestSnapshot())).toBe('5');
+      expect(again.latestSnapshot()!.createdAt).toBe(3000);
+      expect(again.lastZxid()).toBe(z(1, 6));
     });
 
-    test('a snapshot beyond the log end replaces the log (SNAP sync)', () => {
-      store.persist({ hardState: { acceptedEpoch: 2, currentEpoch: 2 }, entries: run(1, 1, 2) });
-      store.saveSnapshot(z(2, 7), Buffer.from('snap'), 5);
-      expect(store.lastZxid()).toBe(z(2, 7));
-      expect(store.firstLogZxid()).toBeUndefined();
-      expect(store.readLog(0n)).toEqual([]);
-      expect(() => store.persist({ entries: run(1, 3, 3) })).toThrow();
-      store.persist({ entries: run(2, 8, 9) });
-      expect(reopen().lastZxid()).toBe(z(2, 9));
-      expect(store.readLog(0n)).toEqual(run(2, 8, 9));
-      expect(store.firstLogZxid()).toBe(z(2, 8));
+    test('a big body is stored in CRC-checked chunks and read back in ranges', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 2) });
+      const w = store.beginSnapshot();
+      const parts = [Buffer.alloc(10, 1), Buffer.alloc(3, 2), Buffer.alloc(7, 3)];
+      for (const part of parts) w.append(part);
+      expect([w.chunks, w.bytes]).toEqual([3, 20]);
+      const info = w.finish(z(1, 2), 5);
+      store.saveSnapshot(info);
+      expect(info).toMatchObject({ zxid: z(1, 2), chunks: 3, bytes: 20 });
+      expect(reopen().readSnapshotChunks(info, 1, 5)).toEqual(parts.slice(1));
+      expect(store.readSnapshotChunks(info, 0, 1)).toEqual(parts.slice(0, 1));
     });
 
-    test('a snapshot at the log end keeps the log', () => {
+    test('a snapshot must be of state in the log: a later one goes through a SNAP install', () => {
       store.persist({ hardState: HS1, entries: run(1, 1, 3) });
-      store.saveSnapshot(z(1, 3), Buffer.from('snap'), 5);
-      expect(reopen().readLog(0n)).toEqual(run(1, 1, 3));
+      expect(() => save(store, z(1, 4), 'ahead')).toThrow(/SNAP install/);
+      expect(store.listSnapshots()).toEqual([]);
     });
 
-    test('a snapshot on a fresh store stands in for an empty log', () => {
-      store.persist({ hardState: HS1 });
-      store.saveSnapshot(z(1, 10), Buffer.from('s'), 1);
+    test('a SNAP install replaces log and snapshots, with its entries and epochs, in one batch', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 8) });
+      save(store, z(1, 6), 'old');
+      const snap = body(store, z(2, 3), 'leader-state', 7);
+      store.persist({ snapshot: snap, entries: run(2, 4, 5), hardState: { acceptedEpoch: 3, currentEpoch: 3 } });
+      const check = (s: Store) => {
+        expect(s.listSnapshots()).toEqual([snap]);
+        expect(bytesOf(s, s.latestSnapshot())).toBe('leader-state');
+        expect(s.readLog(0n)).toEqual(run(2, 4, 5));
+        expect(s.firstLogZxid()).toBe(z(2, 4));
+        expect(s.lastZxid()).toBe(z(2, 5));
+        expect(s.hardState()).toEqual({ acceptedEpoch: 3, currentEpoch: 3 });
+      };
+      check(store);
+      check(reopen());
+      expect(() => store.persist({ entries: run(2, 7, 7) })).toThrow();
+      store.persist({ entries: run(2, 6, 6) });
+      expect(reopen().lastZxid()).toBe(z(2, 6));
+    });
+
+    test('a SNAP install below what was logged keeps the synced entries (nothing acknowledged is lost)', () => {
+      store.persist({ hardState: { acceptedEpoch: 2, currentEpoch: 2 }, entries: [...run(1, 1, 2), ...run(2, 1, 3)] });
+      // The leader's snapshot is at (2,2) and it resends (2,3): the follower had already acked it.
+      store.persist({ snapshot: body(store, z(2, 2), 's'), entries: run(2, 3, 3), hardState: { acceptedEpoch: 3, currentEpoch: 3 } });
+      expect(reopen().readLog(0n)).toEqual(run(2, 3, 3));
+      expect(store.lastZxid()).toBe(z(2, 3));
+    });
+
+    test('a SNAP install on a fresh store stands in for an empty log', () => {
+      store.persist({ snapshot: body(store, z(1, 10), 's'), hardState: HS1 });
       expect(reopen().lastZxid()).toBe(z(1, 10));
       expect(store.firstLogZxid()).toBeUndefined();
+      store.persist({ entries: run(1, 11, 11) });
+      expect(reopen().readLog(0n)).toEqual(run(1, 11, 11));
+    });
+
+    test('a crash at any commit of a SNAP install leaves the old state or the new one, whole', () => {
+      const before = (s: Store) => ({ log: s.readLog(0n), snaps: s.listSnapshots().map((x) => x.zxid), hs: s.hardState() });
+      store.persist({ hardState: { acceptedEpoch: 2, currentEpoch: 2 }, entries: [...run(1, 1, 2), ...run(2, 1, 3)] });
+      save(store, z(2, 1), 'mine');
+      const old = before(store);
+      const installed = { log: run(2, 3, 4), snaps: [z(2, 2)], hs: { acceptedEpoch: 3, currentEpoch: 3 } };
+      const outcomes = new Set<string>();
+      for (let crashAt = 0; ; crashAt++) {
+        let commits = 0;
+        const s = reopen({ beforeCommit: () => {
+          if (commits++ === crashAt) throw new Error('crash');
+        } });
+        let crashed = false;
+        try {
+          const w = s.beginSnapshot();
+          w.append(Buffer.from('leader'));
+          w.append(Buffer.from('-state'));
+          s.persist({ snapshot: w.finish(z(2, 2), 9), entries: run(2, 3, 4), hardState: installed.hs });
+        } catch (err) {
+          expect(err).toBeInstanceOf(StorageFatalError);
+          crashed = true;
+        }
+        const after = key(before(reopen()));
+        expect([key(old), key(installed)]).toContain(after);
+        outcomes.add(after === key(old) ? 'old' : 'new');
+        if (!crashed) break;
+        // Unnamed bodies from the crashed attempts are dropped.
+        expect(store.purge(3).done).toBe(true);
+      }
+      expect([...outcomes].sort()).toEqual(['new', 'old']);
+      expect(bytesOf(store, store.latestSnapshot())).toBe('leader-state');
+    });
+
+    test('a body nobody names is not a snapshot and is dropped by purge', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+      const w = store.beginSnapshot();
+      w.append(Buffer.alloc(100));
+      w.finish(z(1, 3), 1);
+      const aborted = store.beginSnapshot();
+      aborted.append(Buffer.alloc(50));
+      aborted.abort();
+      expect(store.listSnapshots()).toEqual([]);
+      const again = reopen();
+      expect(again.listSnapshots()).toEqual([]);
+      expect(again.lastZxid()).toBe(z(1, 3));
+      expect(again.purge(3)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0, done: true });
+      expect(again.sizes().dataBytes).toBeLessThan(again.sizes().logBytes + 1_000_000);
+    });
+
+    test('only a finished body of this store can be named', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+      const w = store.beginSnapshot();
+      w.append(Buffer.from('x'));
+      expect(() => store.saveSnapshot({ zxid: z(1, 1), id: w.id, createdAt: 1, bytes: 1, chunks: 1, checksum: 0 })).toThrow(/finished/);
+      expect(() => store.persist({ snapshot: { zxid: z(1, 1), id: 999, createdAt: 1, bytes: 1, chunks: 1, checksum: 0 } })).toThrow(/finished/);
+      const info = w.finish(z(1, 3), 1);
+      store.saveSnapshot(info);
+      expect(() => store.saveSnapshot(info)).toThrow(/finished/);
     });
 
     test('rejects invalid snapshot arguments', () => {
-      expect(() => store.saveSnapshot(-1n, Buffer.from('x'), 1)).toThrow();
-      expect(() => store.saveSnapshot(1n, 'x' as unknown as Buffer, 1)).toThrow();
-      expect(() => store.saveSnapshot(1n, Buffer.from('x'), 1.5)).toThrow();
+      store.persist({ hardState: HS1, entries: run(1, 1, 1) });
+      expect(() => body(store, -1n, 'x')).toThrow();
+      expect(() => body(store, z(1, 1), 'x', 1.5)).toThrow();
       expect(store.listSnapshots()).toEqual([]);
+    });
+
+    test('persist refuses a damaged entry (verify on write)', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 1) });
+      const bad = entry(z(1, 2));
+      bad.data[0] ^= 0x01;
+      expect(() => store.persist({ entries: [bad] })).toThrow(/checksum/);
+      const misfiled = { zxid: z(1, 2), data: payload(z(1, 3)) };
+      expect(() => store.persist({ entries: [misfiled] })).toThrow(/checksum/);
+      expect(reopen().readLog(0n)).toEqual(run(1, 1, 1));
     });
 
     test('purge keeps at least 3 snapshots and the log after the oldest kept', () => {
       store.persist({ hardState: HS1, entries: run(1, 1, 60) });
-      for (let i = 1; i <= 5; i++) store.saveSnapshot(z(1, i * 10), Buffer.from(`s${i}`), i);
-      expect(store.purge(1)).toEqual({ snapshotsRemoved: 2, logEntriesRemoved: 30 });
+      for (let i = 1; i <= 5; i++) save(store, z(1, i * 10), `s${i}`, i);
+      expect(store.purge(1)).toEqual({ snapshotsRemoved: 2, logEntriesRemoved: 30, done: true });
       expect(store.listSnapshots().map((s) => s.zxid)).toEqual([z(1, 30), z(1, 40), z(1, 50)]);
       expect(store.firstLogZxid()).toBe(z(1, 31));
       expect(store.lastZxid()).toBe(z(1, 60));
       expect(store.readLog(0n)).toEqual(run(1, 31, 60));
-      expect(store.purge(3)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0 });
+      expect(store.purge(3)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0, done: true });
       const again = reopen();
       expect(again.firstLogZxid()).toBe(z(1, 31));
       expect(again.latestSnapshot()?.zxid).toBe(z(1, 50));
     });
 
-    test('purge with equal retain count and snapshot count removes nothing', () => {
+    test('purge in bounded steps reaches the same end', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 60) });
+      for (let i = 1; i <= 5; i++) save(store, z(1, i * 10), Buffer.alloc(10 * i), i);
+      let steps = 0;
+      let removed = 0;
+      for (let r = store.purge(1, 7); ; r = store.purge(1, 7)) {
+        steps++;
+        removed += r.logEntriesRemoved;
+        if (r.done) break;
+        expect(steps).toBeLessThan(20);
+      }
+      expect(steps).toBeGreaterThan(3);
+      expect(removed).toBe(30);
+      expect(reopen().readLog(0n)).toEqual(run(1, 31, 60));
+      expect(store.listSnapshots().map((s) => s.zxid)).toEqual([z(1, 30), z(1, 40), z(1, 50)]);
+    });
+
+    test('purge with equal retain count and snapshot count only trims the log below the oldest', () => {
       store.persist({ hardState: HS1, entries: run(1, 1, 4) });
-      for (let i = 1; i <= 4; i++) store.saveSnapshot(z(1, i), Buffer.from('s'), i);
-      expect(store.purge(4)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0 });
-      expect(store.purge(3)).toEqual({ snapshotsRemoved: 1, logEntriesRemoved: 2 });
+      for (let i = 1; i <= 4; i++) save(store, z(1, i), 's', i);
+      expect(store.purge(5)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0, done: true });
+      expect(store.purge(4)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 1, done: true });
+      expect(store.purge(3)).toEqual({ snapshotsRemoved: 1, logEntriesRemoved: 1, done: true });
       expect(reopen().readLog(0n)).toEqual(run(1, 3, 4));
       expect(store.lastZxid()).toBe(z(1, 4));
     });
 
     test('reopen preserves everything', () => {
       store.persist({ hardState: { acceptedEpoch: 2, currentEpoch: 1 }, entries: run(1, 1, 20) });
-      store.saveSnapshot(z(1, 15), Buffer.from([0, 1, 2, 255]), 123456789);
+      const snap = save(store, z(1, 15), Buffer.from([0, 1, 2, 255]), 123456789);
       const again = reopen();
       expect(again.hardState()).toEqual({ acceptedEpoch: 2, currentEpoch: 1 });
       expect(again.readLog(0n)).toEqual(run(1, 1, 20));
       expect(again.lastZxid()).toBe(z(1, 20));
       expect(again.firstLogZxid()).toBe(z(1, 1));
-      expect(again.latestSnapshot()).toEqual({ zxid: z(1, 15), data: Buffer.from([0, 1, 2, 255]), createdAt: 123456789 });
+      expect(again.latestSnapshot()).toEqual(snap);
+      expect(readSnapshotBytes(again, snap)).toEqual(Buffer.from([0, 1, 2, 255]));
     });
 
     test('durable bytes cannot be changed through the caller\'s buffers', () => {
-      const data = Buffer.from('abc');
+      const data = payload(z(1, 1));
       store.persist({ hardState: HS1, entries: [{ zxid: z(1, 1), data }] });
       data[0] = 0x7a;
-      expect(store.readLog(0n)[0].data.toString()).toBe('abc');
+      expect(store.readLog(0n)[0].data).toEqual(payload(z(1, 1)));
     });
 
     describe.each([
@@ -241,7 +373,7 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
     ] as [string, Failpoints][])('when %s', (_label, fp) => {
       test('persist throws StorageFatalError and persists nothing of the batch', () => {
         store.persist({ hardState: HS1, entries: run(1, 1, 3) });
-        store.saveSnapshot(z(1, 2), Buffer.from('s'), 1);
+        save(store, z(1, 2), 's');
         const failing = reopen(fp);
         expect(() => failing.persist({ truncateAfter: z(1, 2), entries: run(1, 3, 9), hardState: { acceptedEpoch: 5, currentEpoch: 5 } })).toThrow(StorageFatalError);
         expect(failing.readLog(0n)).toEqual(run(1, 1, 3));
@@ -249,7 +381,7 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
         expect(failing.hardState()).toEqual(HS1);
         // Fail-stop: no retry after a failed write.
         expect(() => failing.persist({ entries: run(1, 4, 4) })).toThrow(StorageFatalError);
-        expect(() => failing.saveSnapshot(z(1, 3), Buffer.from('s'), 2)).toThrow(StorageFatalError);
+        expect(() => save(failing, z(1, 3), 's')).toThrow(StorageFatalError);
         const after = reopen();
         expect(after.readLog(0n)).toEqual(run(1, 1, 3));
         expect(after.hardState()).toEqual(HS1);
@@ -259,10 +391,12 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
 
       test('saveSnapshot throws StorageFatalError and saves nothing', () => {
         store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+        const info = body(store, z(1, 3), 's');
         const failing = reopen(fp);
-        expect(() => failing.saveSnapshot(z(1, 3), Buffer.from('s'), 1)).toThrow(StorageFatalError);
+        expect(() => save(failing, z(1, 3), 's')).toThrow(StorageFatalError);
         expect(failing.latestSnapshot()).toBeUndefined();
         expect(reopen().listSnapshots()).toEqual([]);
+        expect(() => store.saveSnapshot(info)).toThrow(/finished/); // that body belonged to a closed store
       });
     });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { createMemoryStore, newMemoryDisk, openSqliteStore, type Store } from '../../src/storage';
+import { createMemoryStore, newMemoryDisk, openSqliteStore, readSnapshotBytes, writeSnapshotBytes, type Store } from '../../src/storage';
 import { entry } from './contract';
 import { tempDir } from './helpers';
 
@@ -11,6 +11,7 @@ import { tempDir } from './helpers';
 type Op =
   | { kind: 'append'; n: number; newEpoch: boolean }
   | { kind: 'truncate'; back: number }
+  /** `beyond` > 0: a SNAP install past the log end. */
   | { kind: 'snapshot'; back: number; beyond: number }
   | { kind: 'purge'; retain: number }
   | { kind: 'hardState'; bump: number }
@@ -31,8 +32,7 @@ function view(s: Store) {
     lastZxid: s.lastZxid(),
     first: s.firstLogZxid(),
     log: s.readLog(0n),
-    snapshots: s.listSnapshots(),
-    latest: s.latestSnapshot(),
+    snapshots: s.listSnapshots().map((x) => ({ zxid: x.zxid, bytes: x.bytes, createdAt: x.createdAt, body: readSnapshotBytes(s, x) })),
   };
 }
 
@@ -59,7 +59,9 @@ function apply(s: Store, op: Op, epochRef: { epoch: number }): string {
       case 'snapshot': {
         const log = s.readLog(0n);
         const base = log.length > op.back ? log[log.length - 1 - op.back].zxid : last;
-        s.saveSnapshot(op.beyond ? last + BigInt(op.beyond) : base, Buffer.from(`snap-${base}`), Number(base & 0xffffn));
+        const info = writeSnapshotBytes(s, op.beyond ? last + BigInt(op.beyond) : base, Buffer.from(`snap-${base}`), Number(base & 0xffffn));
+        if (op.beyond) s.persist({ snapshot: info });
+        else s.saveSnapshot(info);
         break;
       }
       case 'purge':

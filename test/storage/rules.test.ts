@@ -36,10 +36,11 @@ describe('storage rules', () => {
   });
 
   test('planPurge keeps at least 3 and trims the log up to the oldest kept', () => {
-    const snaps = [5, 1, 4, 2, 3].map((c) => ({ zxid: z(1, c), bytes: 1, createdAt: 0 }));
+    const snaps = [5, 1, 4, 2, 3].map((c) => ({ zxid: z(1, c) }));
     expect(planPurge(snaps, 0)).toEqual({ removeBelow: z(1, 3), logUpTo: z(1, 3) });
     expect(planPurge(snaps, 4)).toEqual({ removeBelow: z(1, 2), logUpTo: z(1, 2) });
-    expect(planPurge(snaps, 5)).toBeUndefined();
+    expect(planPurge(snaps, 5)).toEqual({ removeBelow: z(1, 1), logUpTo: z(1, 1) });
+    expect(planPurge(snaps, 6)).toBeUndefined();
   });
 
   test('historyProblem accepts a log continuing from a snapshot across an epoch boundary', () => {

@@ -1,17 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import {
   DATA_DB_FILE,
   LOCK_FILE,
   LOG_DB_FILE,
   openSqliteStore,
+  readSnapshotBytes,
   StoreCorruptError,
   StoreLockedError,
   type Store,
 } from '../../src/storage';
-import { storeContract, run, z } from './contract';
+import { lockHolder } from '../../src/storage/lock';
+import { save, storeContract, run, z } from './contract';
 import { tempDir } from './helpers';
 
 storeContract('sqlite (one dir)', () => {
@@ -52,7 +53,7 @@ describe('sqlite store on disk', () => {
   const seed = (): void => {
     const s = openStore();
     s.persist({ hardState: HS1, entries: run(1, 1, 10) });
-    s.saveSnapshot(z(1, 5), Buffer.from('snapshot-five'), 1);
+    save(s, z(1, 5), 'snapshot-five');
     closeAll();
   };
   const raw = (file: string, fn: (db: Database.Database) => void): void => {
@@ -66,8 +67,8 @@ describe('sqlite store on disk', () => {
   const expectCorrupt = (message: RegExp): void => {
     expect(() => openStore()).toThrow(StoreCorruptError);
     expect(() => openStore()).toThrow(message);
-    // A refused open must not leave its lock behind.
-    expect(fs.existsSync(path.join(t.dir, LOCK_FILE))).toBe(false);
+    // A refused open must not keep its lock: nobody holds it now.
+    expect(lockHolder(path.join(t.dir, LOCK_FILE))).toBeUndefined();
   };
 
   test('creates the data dir, the two db files and a lock, with WAL + synchronous=FULL', () => {
@@ -77,14 +78,14 @@ describe('sqlite store on disk', () => {
     expect(d.dataDir).toBe(dataDir);
     expect(d.dataLogDir).toBe(dataDir);
     expect(d.files).toEqual([path.join(dataDir, DATA_DB_FILE), path.join(dataDir, LOG_DB_FILE), path.join(dataDir, LOCK_FILE)]);
-    expect(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(lockHolder(path.join(dataDir, LOCK_FILE))).toBe(process.pid);
     s.persist({ hardState: HS1, entries: run(1, 1, 3) });
-    s.saveSnapshot(z(1, 3), Buffer.alloc(1000), 1);
+    save(s, z(1, 3), Buffer.alloc(1000));
     const sizes = s.sizes();
     expect(sizes.logBytes).toBeGreaterThan(0);
     expect(sizes.dataBytes).toBeGreaterThan(1000);
     closeAll();
-    expect(fs.existsSync(path.join(dataDir, LOCK_FILE))).toBe(false);
+    expect(lockHolder(path.join(dataDir, LOCK_FILE))).toBeUndefined();
     const db = new Database(path.join(dataDir, LOG_DB_FILE), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
@@ -106,37 +107,12 @@ describe('sqlite store on disk', () => {
     expect(() => openSqliteStore({ dataDir: t.dir })).toThrow(StoreLockedError);
   });
 
-  test('a lock held by another live process is refused', () => {
-    fs.writeFileSync(path.join(t.dir, LOCK_FILE), `${process.ppid}\n`);
-    expect(() => openSqliteStore({ dataDir: t.dir })).toThrow(/live process/);
-  });
-
-  test('a stale lock from a dead pid is taken over with a warning', () => {
-    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const deadPid = Number(child.stdout.toString());
-    fs.writeFileSync(path.join(t.dir, LOCK_FILE), `${deadPid}\n`);
-    const warnings: unknown[] = [];
-    const logger = { warn: (o: unknown) => warnings.push(o), info: () => undefined } as never;
-    const s = openSqliteStore({ dataDir: t.dir, logger });
-    open.push(s);
-    expect(warnings).toHaveLength(1);
-    expect(fs.readFileSync(path.join(t.dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
-  });
-
-  test('an old lock with no pid (crash while locking) is taken over', () => {
-    const file = path.join(t.dir, LOCK_FILE);
-    fs.writeFileSync(file, '');
-    const old = new Date(Date.now() - 60_000);
-    fs.utimesSync(file, old, old);
-    expect(() => openStore()).not.toThrow();
-  });
-
   test('reopen after close preserves everything', () => {
     seed();
     const s = openStore();
     expect(s.readLog(0n)).toEqual(run(1, 1, 10));
     expect(s.hardState()).toEqual(HS1);
-    expect(s.latestSnapshot()?.data.toString()).toBe('snapshot-five');
+    expect(readSnapshotBytes(s, s.latestSnapshot()!).toString()).toBe('snapshot-five');
   });
 
   test('refuses a data dir holding Apache ZooKeeper data', () => {
@@ -181,7 +157,7 @@ describe('sqlite store on disk', () => {
   test('refuses an unknown schema version', () => {
     seed();
     raw(LOG_DB_FILE, (db) => db.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run());
-    expectCorrupt(/unknown schema version 99/);
+    expectCorrupt(/schema version 99, this build reads version 2/);
   });
 
   test('refuses a txn log whose snapshot db was removed', () => {
@@ -235,8 +211,10 @@ describe('sqlite store on disk', () => {
 
   test('refuses a log that does not start at the beginning when there is no snapshot', () => {
     seed();
-    raw(DATA_DB_FILE, (db) => db.exec('DELETE FROM snapshots'));
-    raw(LOG_DB_FILE, (db) => db.prepare('DELETE FROM log WHERE zxid <= ?').run(z(1, 2)));
+    raw(LOG_DB_FILE, (db) => {
+      db.exec('DELETE FROM snapshots');
+      db.prepare('DELETE FROM log WHERE zxid <= ?').run(z(1, 2));
+    });
     expectCorrupt(/no snapshot/);
   });
 
@@ -246,12 +224,41 @@ describe('sqlite store on disk', () => {
     expectCorrupt(/acceptedEpoch/);
   });
 
-  test('finishes an interrupted snapshot install by dropping the superseded log', () => {
+  test('a body a crash left unnamed is ignored, then dropped by purge', () => {
     seed();
-    raw(DATA_DB_FILE, (db) => db.prepare('INSERT INTO snapshots (zxid, created_at, data) VALUES (?, ?, ?)').run(z(1, 40), 2, Buffer.from('snap')));
+    raw(DATA_DB_FILE, (db) => db.prepare('INSERT INTO snapshot_chunks (key, crc, data) VALUES (?, ?, ?)').run(77 * 2 ** 20, 0, Buffer.alloc(5000)));
     const s = openStore();
-    expect(s.readLog(0n)).toEqual([]);
-    expect(s.lastZxid()).toBe(z(1, 40));
+    expect(s.listSnapshots().map((x) => x.zxid)).toEqual([z(1, 5)]);
+    expect(s.readLog(0n)).toEqual(run(1, 1, 10));
+    expect(s.purge(3).done).toBe(true);
+    closeAll();
+    raw(DATA_DB_FILE, (db) => expect(db.prepare('SELECT COUNT(*) FROM snapshot_chunks WHERE key >= ?').pluck().get(77 * 2 ** 20)).toBe(0));
+  });
+
+  test('refuses a named snapshot whose chunks are gone', () => {
+    seed();
+    raw(DATA_DB_FILE, (db) => db.exec('DELETE FROM snapshot_chunks'));
+    expectCorrupt(/should have 1 chunks .* but has 0.*re-sync/s);
+  });
+
+  test('a damaged txn is refused when read, with how to re-sync the member', () => {
+    seed();
+    raw(LOG_DB_FILE, (db) => {
+      const row = db.prepare('SELECT data FROM log WHERE zxid = ?').get(z(1, 7)) as { data: Buffer };
+      row.data[3] ^= 0x10;
+      db.prepare('UPDATE log SET data = ? WHERE zxid = ?').run(row.data, z(1, 7));
+    });
+    const s = openStore();
+    expect(s.readLog(0n, 6)).toEqual(run(1, 1, 6));
+    expect(() => s.readLog(z(1, 5))).toThrow(StoreCorruptError);
+    expect(() => s.readLog(z(1, 5))).toThrow(/txn 0x100000007 .* is damaged \(checksum mismatch\).*move zabkeeper\.db\* and zabkeeper-log\.db\* out of .*keep the myid file/s);
+  });
+
+  test('a damaged snapshot chunk is refused when read', () => {
+    seed();
+    raw(DATA_DB_FILE, (db) => db.exec("UPDATE snapshot_chunks SET data = CAST('snapshot-fivX' AS BLOB)"));
+    const s = openStore();
+    expect(() => s.readSnapshotChunks(s.latestSnapshot()!, 0, 1)).toThrow(/snapshot 0x100000005 .*chunk 0 fails its checksum.*re-sync/s);
   });
 
   test('zxids with a large epoch round-trip as bigint', () => {

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseZooCfg, loadConfig, assertNoErrors, ConfigError, parseProperties, DEFAULT_FOUR_LETTER_WHITELIST, type ConfigIssue } from '../../src/config';
+import { parseZooCfg, loadConfig, applyMyId, assertNoErrors, ConfigError, parseProperties, resolveClientAddress, DEFAULT_FOUR_LETTER_WHITELIST, type ConfigIssue } from '../../src/config';
+import { optionsFromConfig } from '../../src/server/fromConfig';
 
 /** What Apache ZooKeeper ships as conf/zoo_sample.cfg (the settings; comments paraphrased). */
 const ZK_SAMPLE = `# The number of milliseconds of each tick
@@ -179,16 +180,21 @@ describe('parseZooCfg', () => {
     expect(warnings(issues).map((i) => i.line)).toEqual([3]);
   });
 
-  test('unknown keys and known-but-ignored keys are warnings', () => {
-    const { issues } = parseZooCfg(
-      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nquorumListenOnAllIPs=true\nfrobnicate=1\nsecureClientPort=2182\n',
+  test('unknown keys and known-but-ignored keys are warnings; operations keys are read', () => {
+    const { config, issues } = parseZooCfg(
+      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nquorumListenOnAllIPs=true\nfrobnicate=1\n',
     );
     expect(errors(issues)).toEqual([]);
     const w = warnings(issues);
-    expect(w.map((i) => i.line)).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(w.map((i) => i.line)).toEqual([6, 7]);
     expect(w[0]!.message).toContain('ignored');
-    expect(w[4]!.message).toMatch(/unknown key frobnicate/);
-    expect(w[5]!.message).toMatch(/not supported/);
+    expect(w[1]!.message).toMatch(/unknown key frobnicate/);
+    expect([config.operations.admin.enabled, config.operations.metrics.httpPort, config.operations.auditEnabled]).toEqual([false, 7000, true]);
+  });
+
+  test('security keys that are not implemented are errors, not warnings (fail closed)', () => {
+    const { issues } = parseZooCfg('dataDir=/d\nclientPort=1\nadmin.forceHttps=true\nssl.crl=true\n');
+    expect(errors(issues).map((i) => [i.line, i.key])).toEqual([[3, 'admin.forceHttps'], [4, 'ssl.crl']]);
   });
 
   test('a key set twice warns and the later value wins', () => {
@@ -348,5 +354,108 @@ describe('shipped sample configs', () => {
     expect(config.servers.map((s) => s.id)).toEqual([1, 2, 3]);
     expect(config.clientPort).toBe(2180 + n);
     expect(config.servers[n - 1]!.clientPort).toBe(2180 + n);
+  });
+});
+
+/**
+ * ZooKeeper 3.5+'s client address rules (QuorumPeerConfig.setupClientPort): this server's own
+ * `server.N=...;[host:]port` line gives the client port, with or without a `clientPort` key; when
+ * both are present they must agree (a wildcard clientPortAddress only compares ports).
+ */
+describe('client address: the 3.5+ server line form', () => {
+  const loopback = (myid: string, extra = '') => {
+    const r = parseZooCfg(
+      'tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir=/data\n' +
+        extra +
+        'server.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\nserver.3=127.0.0.1:2890:3890;2183\n',
+    );
+    applyMyId(r, myid, '/data/myid', 4);
+    return r;
+  };
+
+  test("the official image's form (no clientPort key): each member binds its own server line's port", () => {
+    for (const id of ['1', '2', '3']) {
+      const r = loopback(id);
+      expect(errors(r.issues)).toEqual([]);
+      expect(resolveClientAddress(r.config)).toEqual({ address: { host: '0.0.0.0', port: 2180 + Number(id) } });
+      const o = optionsFromConfig(r.config);
+      expect([o.host, o.port]).toEqual(['0.0.0.0', 2180 + Number(id)]);
+    }
+  });
+
+  test("the official image's literal file (every member on its own host, all ;2181)", () => {
+    const r = parseZooCfg(
+      'dataDir=/data\ndataLogDir=/datalog\ntickTime=2000\ninitLimit=5\nsyncLimit=2\nautopurge.snapRetainCount=3\nautopurge.purgeInterval=0\n' +
+        'maxClientCnxns=60\nstandaloneEnabled=true\nadmin.enableServer=true\n' +
+        'server.1=zoo1:2888:3888;2181\nserver.2=zoo2:2888:3888;2181\nserver.3=zoo3:2888:3888;2181\n',
+    );
+    applyMyId(r, '2\n', '/data/myid', 1);
+    expect(errors(r.issues)).toEqual([]);
+    expect(r.config.quorumMode).toBe(true);
+    expect(optionsFromConfig(r.config).port).toBe(2181);
+  });
+
+  test('a client host on the server line is the bind address', () => {
+    const r = parseZooCfg('dataDir=/d\nserver.1=a:1:2;127.0.0.5:3000\nserver.2=b:1:2;127.0.0.6:3001\n');
+    applyMyId(r, '2', '/d/myid', 1);
+    expect(resolveClientAddress(r.config).address).toEqual({ host: '127.0.0.6', port: 3001 });
+  });
+
+  test('clientPort alone (3.4 form, no client part on the line) is used', () => {
+    const r = parseZooCfg('dataDir=/d\nclientPort=2281\nclientPortAddress=127.0.0.1\nserver.1=a:1:2\nserver.2=b:1:2\n');
+    applyMyId(r, '1', '/d/myid', 1);
+    expect(errors(r.issues)).toEqual([]);
+    expect(resolveClientAddress(r.config).address).toEqual({ host: '127.0.0.1', port: 2281 });
+  });
+
+  test('clientPort that agrees with the server line is fine (wildcard: same port; address: same address)', () => {
+    expect(errors(loopback('2', 'clientPort=2182\n').issues)).toEqual([]);
+    expect(errors(loopback('2', 'clientPort=2182\nclientPortAddress=0.0.0.0\n').issues)).toEqual([]);
+    const r = parseZooCfg('dataDir=/d\nclientPort=2182\nclientPortAddress=127.0.0.1\nserver.1=h:1:2;127.0.0.1:2181\nserver.2=h:3:4;127.0.0.1:2182\n');
+    applyMyId(r, '2', '/d/myid', 1);
+    expect(errors(r.issues)).toEqual([]);
+    expect(resolveClientAddress(r.config).address).toEqual({ host: '127.0.0.1', port: 2182 });
+  });
+
+  test('clientPort that disagrees with this server line is an error naming both lines', () => {
+    const r = loopback('2', 'clientPort=2181\n');
+    expect(errors(r.issues)).toEqual([
+      {
+        line: 7,
+        key: 'server.2',
+        severity: 'error',
+        message: 'server.2 gives client address 0.0.0.0:2182 but clientPort (line 5) gives 0.0.0.0:2181; remove clientPort or make them agree',
+      },
+    ]);
+    // Only this server's own line counts: member 1 agrees with clientPort=2181.
+    expect(errors(loopback('1', 'clientPort=2181\n').issues)).toEqual([]);
+  });
+
+  test('a specific clientPortAddress must equal the line address (ZooKeeper compares the whole address)', () => {
+    const r = loopback('2', 'clientPort=2182\nclientPortAddress=127.0.0.1\n');
+    expect(errors(r.issues).map((i) => i.message)).toEqual([
+      'server.2 gives client address 0.0.0.0:2182 but clientPort (line 5) and clientPortAddress (line 6) give 127.0.0.1:2182; remove clientPort or make them agree',
+    ]);
+  });
+
+  test('clientPort=0 means "not set", as in ZooKeeper', () => {
+    const r = loopback('3', 'clientPort=0\n');
+    expect(errors(r.issues)).toEqual([]);
+    expect(resolveClientAddress(r.config).address).toEqual({ host: '0.0.0.0', port: 2183 });
+  });
+
+  test("a single server line with myid runs standalone on that line's port (the image's default ZOO_SERVERS)", () => {
+    const r = parseZooCfg('dataDir=/data\nserver.1=localhost:2888:3888;2181\n');
+    applyMyId(r, '1', '/data/myid', 1);
+    expect(r.config.quorumMode).toBe(false);
+    expect(resolveClientAddress(r.config).address).toEqual({ host: '0.0.0.0', port: 2181 });
+  });
+
+  test('no client port anywhere: nothing to bind (the CLI refuses to start)', () => {
+    const r = parseZooCfg('dataDir=/d\nserver.1=a:1:2\nserver.2=b:1:2\n');
+    applyMyId(r, '1', '/d/myid', 1);
+    expect(resolveClientAddress(r.config).address).toBeUndefined();
+    expect(() => optionsFromConfig(r.config)).toThrow(/no client port/);
+    expect(optionsFromConfig(r.config, { port: 2999 }).port).toBe(2999);
   });
 });

@@ -1,8 +1,11 @@
 import { EventType, WatcherType } from '../../protocol/jute/constants';
 import { WatchManager, SET_WATCHES_ZXID, type WatchKind } from '../../src/watch';
 import type { WatchEvent } from '../../src/tree/events';
+import { OPEN_ACL_UNSAFE } from '../../protocol/jute/data';
 
-const ev = (type: number, path: string, zxid = 7n): WatchEvent => ({ type: type as WatchEvent['type'], path, zxid });
+const ev = (type: number, path: string, zxid = 7n): WatchEvent => ({ type: type as WatchEvent['type'], path, zxid, acl: OPEN_ACL_UNSAFE });
+/** These tests are about who watches what; the ACL filter is tested in test/security. */
+const all = (): boolean => true;
 const created = (p: string) => ev(EventType.nodeCreated, p);
 const deleted = (p: string) => ev(EventType.nodeDeleted, p);
 const changed = (p: string) => ev(EventType.nodeDataChanged, p);
@@ -26,10 +29,10 @@ describe('WatchManager.trigger: event type x watch kind on the same path', () =>
         const w = new WatchManager();
         w.add(1, '/a', kind);
         const type = EventType[typeName as keyof typeof EventType];
-        const out = w.trigger([ev(type, '/a', 42n)]);
+        const out = w.trigger([ev(type, '/a', 42n)], all);
         expect(out).toEqual(fires ? [{ conn: 1, type, path: '/a', zxid: 42n }] : []);
         // One-shot watches are gone after firing; persistent ones stay; unfired ones stay.
-        const second = w.trigger([ev(type, '/a', 43n)]);
+        const second = w.trigger([ev(type, '/a', 43n)], all);
         expect(second.length).toBe(fires && ONE_SHOT.has(kind) ? 0 : fires ? 1 : 0);
         expect(w.count() > 0).toBe(!(fires && ONE_SHOT.has(kind)));
       });
@@ -41,7 +44,7 @@ describe('WatchManager.trigger: descendants', () => {
   test('recursive watch gets created/changed/deleted of descendants but never childrenChanged', () => {
     const w = new WatchManager();
     w.add(1, '/a', 'persistentRecursive');
-    const out = w.trigger([created('/a/b/c'), changed('/a/b'), deleted('/a/b/c'), children('/a'), children('/a/b')]);
+    const out = w.trigger([created('/a/b/c'), changed('/a/b'), deleted('/a/b/c'), children('/a'), children('/a/b')], all);
     expect(out.map((d) => [d.type, d.path])).toEqual([
       [EventType.nodeCreated, '/a/b/c'],
       [EventType.nodeDataChanged, '/a/b'],
@@ -54,7 +57,7 @@ describe('WatchManager.trigger: descendants', () => {
     const w = new WatchManager();
     w.add(1, '/', 'persistentRecursive');
     w.add(2, '/ab', 'persistentRecursive');
-    const out = w.trigger([created('/abc'), created('/ab/x')]);
+    const out = w.trigger([created('/abc'), created('/ab/x')], all);
     expect(out.map((d) => [d.conn, d.path])).toEqual([
       [1, '/abc'],
       [2, '/ab/x'],
@@ -65,15 +68,15 @@ describe('WatchManager.trigger: descendants', () => {
   test('plain persistent watch does not see descendants other than via childrenChanged on itself', () => {
     const w = new WatchManager();
     w.add(1, '/a', 'persistent');
-    expect(w.trigger([created('/a/b')])).toEqual([]);
-    expect(w.trigger([children('/a')])).toEqual([{ conn: 1, type: EventType.nodeChildrenChanged, path: '/a', zxid: 7n }]);
+    expect(w.trigger([created('/a/b')], all)).toEqual([]);
+    expect(w.trigger([children('/a')], all)).toEqual([{ conn: 1, type: EventType.nodeChildrenChanged, path: '/a', zxid: 7n }]);
   });
 
   test('one-shot watches on ancestors never fire for descendants', () => {
     const w = new WatchManager();
     w.add(1, '/a', 'data');
     w.add(1, '/a', 'child');
-    expect(w.trigger([created('/a/b'), deleted('/a/b')])).toEqual([]);
+    expect(w.trigger([created('/a/b'), deleted('/a/b')], all)).toEqual([]);
   });
 });
 
@@ -85,7 +88,7 @@ describe('WatchManager.trigger: dedup and order', () => {
     w.add(1, '/a/b', 'exist');
     w.add(1, '/a/b', 'persistent');
     w.add(1, '/a', 'persistentRecursive');
-    const out = w.trigger([deleted('/a/b')]);
+    const out = w.trigger([deleted('/a/b')], all);
     expect(out).toEqual([{ conn: 1, type: EventType.nodeDeleted, path: '/a/b', zxid: 7n }]);
     // The one-shot ones are gone, both persistent ones remain (persistent counts in two tables).
     expect(w.has(1, '/a/b', WatcherType.data)).toBe(false);
@@ -101,7 +104,7 @@ describe('WatchManager.trigger: dedup and order', () => {
     w.add(2, '/x', 'exist');
     w.add(2, '/p', 'child');
     w.add(3, '/', 'persistentRecursive');
-    const out = w.trigger([created('/x'), children('/p'), changed('/x')]);
+    const out = w.trigger([created('/x'), children('/p'), changed('/x')], all);
     expect(out.map((d) => `${d.type}:${d.path}:${d.conn}`)).toEqual([
       `${EventType.nodeCreated}:/x:1`,
       `${EventType.nodeCreated}:/x:2`,
@@ -115,7 +118,7 @@ describe('WatchManager.trigger: dedup and order', () => {
     const w = new WatchManager();
     w.add(1, '/p/c', 'exist');
     w.add(1, '/p', 'child');
-    const out = w.trigger([created('/p/c'), children('/p')]);
+    const out = w.trigger([created('/p/c'), children('/p')], all);
     expect(out.map((d) => d.path)).toEqual(['/p/c', '/p']);
     expect(w.count()).toBe(0);
   });
@@ -123,7 +126,7 @@ describe('WatchManager.trigger: dedup and order', () => {
   test('ignores unknown event types', () => {
     const w = new WatchManager();
     w.add(1, '/a', 'data');
-    expect(w.trigger([ev(EventType.none, '/a')])).toEqual([]);
+    expect(w.trigger([ev(EventType.none, '/a')], all)).toEqual([]);
     expect(w.count()).toBe(1);
   });
 });
@@ -135,7 +138,7 @@ describe('WatchManager.removeConnection', () => {
     w.add(2, '/a', 'data');
     w.removeConnection(1);
     expect(w.byConnection()).toEqual(new Map([[2, ['/a']]]));
-    expect(w.trigger([deleted('/a')]).map((d) => d.conn)).toEqual([2]);
+    expect(w.trigger([deleted('/a')], all).map((d) => d.conn)).toEqual([2]);
     expect(w.count()).toBe(0);
     expect(w.connectionCount()).toBe(0);
     expect(w.pathCount()).toBe(0);
@@ -190,7 +193,7 @@ describe('WatchManager.has / remove (checkWatches / removeWatches)', () => {
   test('remove Persistent takes it out of both tables (no more childrenChanged)', () => {
     const w = setup(['persistent']);
     expect(w.remove(1, '/a', WatcherType.persistent)).toBe(true);
-    expect(w.trigger([children('/a'), changed('/a')])).toEqual([]);
+    expect(w.trigger([children('/a'), changed('/a')], all)).toEqual([]);
   });
 
   test('unknown type -> false', () => {
@@ -202,15 +205,15 @@ describe('WatchManager.has / remove (checkWatches / removeWatches)', () => {
 
 describe('WatchManager.setWatches', () => {
   const nodes = new Map([
-    ['/old', { exists: true, mzxid: 5n, pzxid: 5n }],
-    ['/new', { exists: true, mzxid: 20n, pzxid: 30n }],
+    ['/old', { exists: true, mzxid: 5n, pzxid: 5n, acl: OPEN_ACL_UNSAFE }],
+    ['/new', { exists: true, mzxid: 20n, pzxid: 30n, acl: OPEN_ACL_UNSAFE }],
   ]);
-  const lookup = (p: string) => nodes.get(p) ?? { exists: false, mzxid: 0n, pzxid: 0n };
+  const lookup = (p: string) => nodes.get(p) ?? { exists: false, mzxid: 0n, pzxid: 0n, acl: [] };
   const R = 10n;
 
   test('data: missing -> NodeDeleted, mzxid > R -> NodeDataChanged, else re-armed', () => {
     const w = new WatchManager();
-    const out = w.setWatches(1, R, { data: ['/gone', '/new', '/old'], exist: [], child: [], persistent: [], persistentRecursive: [] }, lookup);
+    const out = w.setWatches(1, R, { data: ['/gone', '/new', '/old'], exist: [], child: [], persistent: [], persistentRecursive: [] }, lookup, all);
     expect(out).toEqual([
       { conn: 1, type: EventType.nodeDeleted, path: '/gone', zxid: SET_WATCHES_ZXID },
       { conn: 1, type: EventType.nodeDataChanged, path: '/new', zxid: SET_WATCHES_ZXID },
@@ -221,14 +224,14 @@ describe('WatchManager.setWatches', () => {
 
   test('exist: exists -> NodeCreated, else re-armed', () => {
     const w = new WatchManager();
-    const out = w.setWatches(1, R, { data: [], exist: ['/old', '/gone'], child: [], persistent: [], persistentRecursive: [] }, lookup);
+    const out = w.setWatches(1, R, { data: [], exist: ['/old', '/gone'], child: [], persistent: [], persistentRecursive: [] }, lookup, all);
     expect(out).toEqual([{ conn: 1, type: EventType.nodeCreated, path: '/old', zxid: -1n }]);
     expect(w.has(1, '/gone', WatcherType.data)).toBe(true);
   });
 
   test('child: missing -> NodeDeleted, pzxid > R -> NodeChildrenChanged, else re-armed', () => {
     const w = new WatchManager();
-    const out = w.setWatches(1, R, { data: [], exist: [], child: ['/gone', '/new', '/old'], persistent: [], persistentRecursive: [] }, lookup);
+    const out = w.setWatches(1, R, { data: [], exist: [], child: ['/gone', '/new', '/old'], persistent: [], persistentRecursive: [] }, lookup, all);
     expect(out.map((d) => [d.type, d.path])).toEqual([
       [EventType.nodeDeleted, '/gone'],
       [EventType.nodeChildrenChanged, '/new'],
@@ -238,13 +241,13 @@ describe('WatchManager.setWatches', () => {
 
   test('mzxid == R is not a change', () => {
     const w = new WatchManager();
-    expect(w.setWatches(1, 5n, { data: ['/old'], exist: [], child: ['/old'], persistent: [], persistentRecursive: [] }, lookup)).toEqual([]);
+    expect(w.setWatches(1, 5n, { data: ['/old'], exist: [], child: ['/old'], persistent: [], persistentRecursive: [] }, lookup, all)).toEqual([]);
     expect(w.count()).toBe(2);
   });
 
   test('persistent kinds are always re-armed, even on missing nodes', () => {
     const w = new WatchManager();
-    const out = w.setWatches(1, R, { data: [], exist: [], child: [], persistent: ['/gone', '/new'], persistentRecursive: ['/gone'] }, lookup);
+    const out = w.setWatches(1, R, { data: [], exist: [], child: [], persistent: ['/gone', '/new'], persistentRecursive: ['/gone'] }, lookup, all);
     expect(out).toEqual([]);
     expect(w.has(1, '/gone', WatcherType.persistent)).toBe(true);
     expect(w.has(1, '/new', WatcherType.persistent)).toBe(true);

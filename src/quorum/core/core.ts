@@ -166,6 +166,8 @@ export class QuorumCore {
     acceptedEpoch: number;
     currentEpoch: number;
     lastZxid: bigint;
+    /** Last zxid of this server's log that the shell has made durable (advance()d). */
+    loggedZxid: bigint;
     committedZxid: bigint;
     round: number;
     tick: number;
@@ -178,6 +180,7 @@ export class QuorumCore {
       acceptedEpoch: this.acceptedEpoch,
       currentEpoch: this.currentEpoch,
       lastZxid: this.log.lastZxid(),
+      loggedZxid: this.stable.lastZxid,
       committedZxid: this.committedZxid,
       round: this.round,
       tick: this.now,

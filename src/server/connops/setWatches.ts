@@ -32,8 +32,9 @@ function rearm(host: ConnOpHost, conn: ClientConnection, xid: number, opCode: nu
       },
       (path) => {
         const info = host.nodeVersionInfo(path);
-        return info ? { exists: true, mzxid: info.mzxid, pzxid: info.pzxid } : { exists: false, mzxid: 0n, pzxid: 0n };
+        return info ? { exists: true, ...info } : { exists: false, mzxid: 0n, pzxid: 0n, acl: [] };
       },
+      host.mayRead,
     );
     host.deliver(fired);
     writeReply(out, xid, host.lastZxid(), ErrorCode.ok);

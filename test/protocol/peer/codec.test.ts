@@ -13,8 +13,9 @@ import {
 } from '../../../protocol/peer';
 import { Packr } from 'msgpackr';
 
-const zxid = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
-const epoch = fc.integer({ min: -1, max: 0xffffffff });
+// Epochs stop one short of 0xffffffff (PEER_EPOCH_MAX): a leader must always be able to add one.
+const zxid = fc.bigInt({ min: 0n, max: (0xfffffffen << 32n) | 0xffffffffn });
+const epoch = fc.integer({ min: -1, max: 0xfffffffe });
 const sid = fc.integer({ min: -1, max: 0x7fffffff });
 const count = fc.nat();
 const bytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
@@ -162,6 +163,10 @@ describe('peer codec: malformed input is rejected', () => {
     expect(bad([11, 1n, 'text'])).toThrow(/proposal.data: expected bytes/);
     expect(bad([1, 1, 1n, 1, 1, 9])).toThrow(/notification.state/);
     expect(bad([4, 0x100000000])).toThrow(/leaderinfo.epoch/);
+    // The forged FOLLOWERINFO of issue 11: epoch 0xffffffff would overflow the next epoch.
+    expect(bad([2, 0xffffffff, 1n])).toThrow(/followerinfo.acceptedEpoch/);
+    expect(bad([2, 1, 0xffffffff00000001n])).toThrow(/followerinfo.lastZxid/);
+    expect(bad([13, (1n << 64n) - 1n])).toThrow(/commit.zxid/);
     expect(bad([5, 1, 1n, 0n, [[1]]])).toThrow(/ackepoch.epochs\[0\]/);
   });
 

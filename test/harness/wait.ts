@@ -1,0 +1,25 @@
+/**
+ * Bounded waiting for tests: every wait has a deadline and says what it waited for when it gives
+ * up, so a slow CI machine produces a clear failure instead of a hung or flaky test.
+ */
+
+type Falsy = undefined | null | false | 0 | '';
+
+/**
+ * Polls `cond` every `stepMs` until it returns a truthy value; throws naming `what` (a function is
+ * called at the deadline, so it can describe the state then) after `timeoutMs`.
+ */
+export async function until<T>(cond: () => T | Promise<T>, what: string | (() => string), timeoutMs = 30_000, stepMs = 20): Promise<Exclude<T, Falsy>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v) return v as Exclude<T, Falsy>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
