@@ -1,6 +1,6 @@
 import type { HardState, LogEntry, Store } from '../storage';
 import type { CommitListener, Replicator } from './replicator';
-import { COUNTER_MAX, epochOf, makeZxid } from './zxid';
+import { COUNTER_MAX, epochOf, makeZxid } from '../util/zxid';
 
 /**
  * An ensemble of one. It follows ZAB's rules with a quorum of size one: on start it establishes

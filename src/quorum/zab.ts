@@ -6,7 +6,7 @@ import { writeSnapshotBytes } from '../storage/bodies';
 import type { QuorumCore, Ready, RoleEvent } from './core';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
-import { counterOf, epochOf, makeZxid, zxidHex } from './zxid';
+import { zxidHex } from '../util/zxid';
 
 /** What the driver needs from the server it replicates for. */
 export interface ZabHost {
@@ -85,20 +85,14 @@ export class ZabReplicator implements Replicator {
 
   /** The zxid the core will give the next proposal (prep needs it before the txn is encoded). */
   nextZxid(): bigint {
-    const s = this.core.status();
-    const counter = epochOf(s.lastZxid) === s.epoch ? counterOf(s.lastZxid) : 0n;
-    return makeZxid(s.epoch, counter + 1n);
+    const zxid = this.core.nextZxid();
+    if (zxid === undefined) throw new Error('nextZxid() while this server cannot propose');
+    return zxid;
   }
 
   propose(entry: LogEntry): void {
     const zxid = this.core.propose(entry.data);
-    if (zxid === undefined) {
-      // Counter exhausted (or leadership just lost): the core steps down; the role event that
-      // follows drops every client, so the waiting request fails with a connection loss.
-      this.logger.warn({ zxid: zxidHex(entry.zxid) }, 'proposal refused by the core; leader stepping down');
-      this.schedule();
-      return;
-    }
+    if (zxid === undefined) throw new Error(`proposal ${zxidHex(entry.zxid)} while this server cannot propose`);
     if (zxid !== entry.zxid) throw new Error(`core assigned ${zxidHex(zxid)} to txn ${zxidHex(entry.zxid)}`);
     this.schedule();
   }

@@ -6,7 +6,7 @@ import type { Store } from '../storage/types';
 import { writeSnapshotBytes } from '../storage/bodies';
 import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
-import { zxidHex } from '../quorum/zxid';
+import { zxidHex } from '../util/zxid';
 import type { ServerMetrics } from '../metrics/hub';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */

@@ -3,7 +3,7 @@ import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDataba
 // Not '../storage': its index loads the SQLite store, which a memory-store server never needs.
 import { StoreCorruptError, type Store } from '../storage/types';
 import { readSnapshotBytes } from '../storage/bodies';
-import { counterOf, zxidHex } from '../quorum/zxid';
+import { counterOf, zxidHex } from '../util/zxid';
 import { historyEventsOf, type WatchHistory } from '../watch/history';
 
 const REPLAY_PAGE = 10_000;

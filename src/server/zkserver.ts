@@ -25,7 +25,7 @@ import type { PeerMessage } from '../../protocol/peer/messages';
 import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
-import { zxidHex } from '../quorum/zxid';
+import { zxidHex } from '../util/zxid';
 import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';

@@ -1,5 +1,6 @@
 import { entryIntact } from '../util/checksum';
-import { checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, hex, historyProblem, isSuccessor, maxOf, planPurge } from './rules';
+import { isSuccessor, zxidHex as hex } from '../util/zxid';
+import { checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, historyProblem, maxOf, planPurge } from './rules';
 import { bodyWriter } from './writer';
 import {
   StorageFatalError,

@@ -1,37 +1,15 @@
 import { crc32, entryIntact } from '../util/checksum';
+import { counterOf, epochOf, isSuccessor, zxidHex as hex, ZXID_MAX } from '../util/zxid';
 import type { LogEntry, SnapshotInfo } from './types';
 
 /**
- * Pure rules shared by the SQLite and in-memory stores, so both enforce the same log shape.
- * zxid = epoch << 32 | counter; within an epoch counters are contiguous, and a new epoch's
- * history starts at counter 1 (ZAB invariant Z4).
+ * Pure rules shared by the SQLite and in-memory stores, so both enforce the same log shape: the
+ * successor rule of util/zxid.ts (within an epoch counters are contiguous, a new epoch's history
+ * starts at counter 1: ZAB invariant Z4).
  */
-const COUNTER_MASK = 0xffffffffn;
-
-export function epochOfZxid(zxid: bigint): bigint {
-  return zxid >> 32n;
-}
-
-export function counterOfZxid(zxid: bigint): bigint {
-  return zxid & COUNTER_MASK;
-}
-
-export function hex(zxid: bigint): string {
-  return '0x' + zxid.toString(16);
-}
-
-/** Can `next` directly follow `prev` in a log? (prev 0n = nothing before it) */
-/** zxids are stored as SQLite INTEGER (signed 64-bit), like ZooKeeper's Java long. */
-export const ZXID_MAX = (1n << 63n) - 1n;
 
 export function checkZxid(zxid: bigint, what: string): void {
   if (typeof zxid !== 'bigint' || zxid < 0n || zxid > ZXID_MAX) throw new Error(`${what} ${String(zxid)} is not a valid zxid`);
-}
-
-export function isSuccessor(prev: bigint, next: bigint): boolean {
-  if (next <= prev) return false;
-  if (epochOfZxid(next) === epochOfZxid(prev)) return next === prev + 1n;
-  return counterOfZxid(next) === 1n;
 }
 
 /**
@@ -96,14 +74,14 @@ export function historyProblem(h: {
   if (h.gap) return `txn log has a hole: ${hex(h.gap.next)} follows ${hex(h.gap.prev)}`;
   if (h.firstLog === undefined || h.lastLog === undefined) return undefined;
   if (h.latestSnapshot === undefined) {
-    if (counterOfZxid(h.firstLog) !== 1n) return `txn log starts at ${hex(h.firstLog)} but there is no snapshot: earlier txns are missing`;
+    if (counterOf(h.firstLog) !== 1n) return `txn log starts at ${hex(h.firstLog)} but there is no snapshot: earlier txns are missing`;
   } else if (h.firstLogAfterSnapshot !== undefined && !isSuccessor(h.latestSnapshot, h.firstLogAfterSnapshot)) {
     // Entries at or below the snapshot are fine; the first one after it must continue it.
     const pred = h.firstLog > h.latestSnapshot ? 'the log starts' : 'the log continues';
     return `${pred} at ${hex(h.firstLogAfterSnapshot)} but the newest snapshot is at ${hex(h.latestSnapshot)}: txns are missing`;
   }
-  if (epochOfZxid(h.lastLog) > BigInt(h.acceptedEpoch)) {
-    return `txn log reaches epoch ${epochOfZxid(h.lastLog)} but acceptedEpoch is ${h.acceptedEpoch}: epoch metadata is missing`;
+  if (epochOf(h.lastLog) > h.acceptedEpoch) {
+    return `txn log reaches epoch ${epochOf(h.lastLog)} but acceptedEpoch is ${h.acceptedEpoch}: epoch metadata is missing`;
   }
   return undefined;
 }

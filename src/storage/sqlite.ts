@@ -7,8 +7,9 @@ import { entryIntact } from '../util/checksum';
 import { lockDir, type DirLock } from './lock';
 import { bodyWriter } from './writer';
 import {
-  checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, hex, historyProblem, maxOf, planPurge, resyncAdvice,
+  checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, historyProblem, maxOf, planPurge, resyncAdvice,
 } from './rules';
+import { zxidHex as hex } from '../util/zxid';
 import {
   StorageFatalError,
   StoreCorruptError,

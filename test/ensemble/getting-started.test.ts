@@ -6,7 +6,7 @@
 import { CreateFlags, ErrorCode } from '../../protocol/jute/constants';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
-import { epochOf } from '../../src/quorum/zxid';
+import { epochOf } from '../../src/util/zxid';
 import { startEnsemble, type TestEnsemble } from '../../scripts/lib/ensemble-process';
 
 /** Six ticks: the old code stepped down one tick (2 s) after every election. */

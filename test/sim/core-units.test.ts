@@ -1,8 +1,8 @@
 /** Proves the pure helpers of the quorum core: vote order, quorum arithmetic, log view, sync planning and timing. */
 import fc from 'fast-check';
-import { LogView, isSuccessor, planSync } from '../../src/quorum/core/log';
+import { LogView, planSync } from '../../src/quorum/core/log';
 import { compareVotes, quorumSize, quorumValue } from '../../src/quorum/core/vote';
-import { makeZxid } from '../../src/quorum/zxid';
+import { isSuccessor, makeZxid } from '../../src/util/zxid';
 import { CORE_TICK_MS_MIN, contactLimitMs, quorumTiming } from '../../src/quorum/core/timing';
 
 const z = (e: number, c: number): bigint => makeZxid(e, BigInt(c));

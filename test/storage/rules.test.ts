@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { checkAppend, historyProblem, isSuccessor, planPurge } from '../../src/storage/rules';
+import { checkAppend, historyProblem, planPurge } from '../../src/storage/rules';
+import { isSuccessor } from '../../src/util/zxid';
 import { entry, z } from './contract';
 
 describe('storage rules', () => {

@@ -1,6 +1,6 @@
 import type { LogHistory, MessageOf, PeerMessage, ServerState, Vote } from '../../../protocol/peer/messages';
-import { COUNTER_MAX, counterOf, epochOf, makeZxid } from '../zxid';
-import { type Entry, LogView, isSuccessor, planSync } from './log';
+import { COUNTER_MAX, epochOf, isSuccessor, nextZxid } from '../../util/zxid';
+import { type Entry, LogView, planSync } from './log';
 import {
   type CoreOptions,
   type DurableState,
@@ -218,7 +218,7 @@ export class QuorumCore {
 
   /** True while this server is an established leader that may propose. */
   canPropose(): boolean {
-    return this.lead?.phase === 'broadcast';
+    return this.nextZxid() !== undefined;
   }
 
   /**
@@ -269,24 +269,30 @@ export class QuorumCore {
     }
   }
 
-  /** Leader only: log a new txn and broadcast it. Returns its zxid, or undefined if not leading. */
-  propose(data: Buffer): bigint | undefined {
+  /**
+   * The zxid the next `propose` will use — decided here only; the server bakes it into the txn
+   * before encoding it. Undefined unless this server is an established leader with counter left.
+   */
+  nextZxid(): bigint | undefined {
     const lead = this.lead;
     if (!lead || lead.phase !== 'broadcast') return undefined;
-    const last = this.log.lastZxid();
-    const counter = epochOf(last) === lead.epoch ? counterOf(last) : 0n;
-    if (counter >= this.counterMax) {
-      // The counter would wrap into the epoch bits: a new epoch is needed, i.e. a new election.
-      this.stepDown();
-      return undefined;
-    }
-    const zxid = makeZxid(lead.epoch, counter + 1n);
+    return nextZxid(this.log.lastZxid(), lead.epoch, this.counterMax);
+  }
+
+  /** Leader only: log a new txn and broadcast it. Returns its zxid (`nextZxid()`), or undefined if not leading. */
+  propose(data: Buffer): bigint | undefined {
+    const lead = this.lead;
+    const zxid = this.nextZxid();
+    if (!lead || zxid === undefined) return undefined;
     const entry = { zxid, data };
     this.log.append(entry);
     this.queueEntries([entry]);
     for (const h of lead.learners.values()) {
       if (!h.observer && (h.stage === 'syncing' || h.stage === 'active')) this.send(h.sid, { type: 'proposal', zxid, data });
     }
+    // The counter is used up: the next zxid would wrap into the epoch bits, so a new epoch — a new
+    // election — is needed (ZOOKEEPER-1277). This proposal goes out first, like any other.
+    if (this.nextZxid() === undefined) this.stepDown();
     return zxid;
   }
 

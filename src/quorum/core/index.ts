@@ -1,5 +1,5 @@
 export { QuorumCore } from './core';
-export { LogView, isSuccessor, planSync } from './log';
+export { LogView, planSync } from './log';
 export type { Entry, SyncPlan } from './log';
 export { compareVotes, sameVote, quorumSize, quorumValue } from './vote';
 export * from './types';

@@ -1,5 +1,5 @@
 import type { LogHistory } from '../../../protocol/peer/messages';
-import { COUNTER_MAX, counterOf, epochOf } from '../zxid';
+import { epochOf } from '../../util/zxid';
 
 /** One logged txn; the core treats `data` as opaque bytes. */
 export interface Entry {
@@ -114,16 +114,6 @@ export class LogView {
   }
 }
 
-/**
- * Whether `next` may follow `last` in a log: strictly greater, and within one epoch the counters
- * are contiguous (a new epoch starts at counter 1). Rejecting holes is ZOOKEEPER-4925's lesson.
- */
-export function isSuccessor(last: bigint, next: bigint): boolean {
-  if (next <= last) return false;
-  if (epochOf(next) === epochOf(last)) return counterOf(next) === counterOf(last) + 1n;
-  return counterOf(next) === 1n;
-}
-
 export type SyncPlan =
   | { mode: 'diff'; from: bigint }
   | { mode: 'trunc'; to: bigint }
@@ -161,4 +151,3 @@ export function planSync(leader: LogView, h: LogHistory, last: bigint): SyncPlan
   return common === last ? { mode: 'diff', from: common } : { mode: 'trunc', to: common };
 }
 
-export const COUNTER_LIMIT = COUNTER_MAX;

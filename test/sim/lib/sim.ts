@@ -8,9 +8,8 @@
  */
 import { QuorumCore } from '../../../src/quorum/core/core';
 import type { Entry } from '../../../src/quorum/core/log';
-import { isSuccessor } from '../../../src/quorum/core/log';
 import type { PlantedBugs, Ready } from '../../../src/quorum/core/types';
-import { zxidHex } from '../../../src/quorum/zxid';
+import { isSuccessor, zxidHex } from '../../../src/util/zxid';
 import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
 import { Prng } from '../../../src/util/prng';
 import type { PeerMessage } from '../../../protocol/peer/messages';

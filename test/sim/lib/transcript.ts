@@ -7,7 +7,7 @@
 import { QuorumCore } from '../../../src/quorum/core/core';
 import type { Entry } from '../../../src/quorum/core/log';
 import type { CoreOptions, PlantedBugs, Ready } from '../../../src/quorum/core/types';
-import { counterOf, epochOf, makeZxid } from '../../../src/quorum/zxid';
+import { counterOf, epochOf, makeZxid } from '../../../src/util/zxid';
 import type { PeerMessage } from '../../../protocol/peer/messages';
 
 /** "2.5" is zxid epoch 2, counter 5. */
