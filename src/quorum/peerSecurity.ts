@@ -4,6 +4,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TlsSettings } from '../config';
 import { acceptPeer, protocolOptions, type TlsMaterial } from '../server/tls';
+import { systemClock, type Clock } from '../util/clock';
+import { nodeNetwork, type Network } from '../util/network';
 
 /**
  * How two members open a peer link, before any quorum message: optional TLS (sslQuorum, with
@@ -40,6 +42,10 @@ export interface PeerSecurityOptions {
   logger: Logger;
   /** Each step of the handshake must finish within this. */
   timeoutMs: number;
+  /** Plaintext dials go through it (the simulator's in-memory network); default node:net. */
+  network?: Network;
+  /** Handshake deadlines; default the system clock. */
+  clock?: Clock;
 }
 
 export class PeerHandshakeError extends Error {
@@ -63,13 +69,17 @@ class Reader {
     this.waiter?.();
   };
 
-  constructor(private readonly socket: net.Socket, private readonly timeoutMs: number) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly timeoutMs: number,
+    private readonly clock: Clock,
+  ) {
     socket.on('data', this.onData);
     socket.once('close', this.onEnd);
   }
 
   async take(n: number): Promise<Buffer> {
-    const deadline = setTimeout(() => {
+    const deadline = this.clock.setTimeout(() => {
       this.failed = new PeerHandshakeError(`handshake timed out after ${this.timeoutMs} ms`);
       this.waiter?.();
     }, this.timeoutMs);
@@ -79,7 +89,7 @@ class Reader {
         await new Promise<void>((r) => (this.waiter = r));
       }
     } finally {
-      clearTimeout(deadline);
+      deadline.cancel();
       this.waiter = undefined;
     }
     const out = this.buf.subarray(0, n);
@@ -104,12 +114,16 @@ function tlsOptions(t: NonNullable<PeerSecurityOptions['tls']>): tls.SecureConte
 }
 
 export class PeerSecurity {
-  constructor(private readonly o: PeerSecurityOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly o: PeerSecurityOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
 
   /** A socket to a peer's quorum port, and the event that says it is ready for the hello. */
   dialSocket(addr: { host: string; port: number }): { socket: net.Socket; ready: 'connect' | 'secureConnect' } {
     const t = this.o.tls;
-    if (!t?.sslQuorum) return { socket: net.connect({ host: addr.host, port: addr.port, noDelay: true }), ready: 'connect' };
+    if (!t?.sslQuorum) return { socket: (this.o.network ?? nodeNetwork).connect({ host: addr.host, port: addr.port, noDelay: true }), ready: 'connect' };
     const socket = tls.connect({
       ...tlsOptions(t),
       host: addr.host,
@@ -129,7 +143,7 @@ export class PeerSecurity {
   async acceptSocket(raw: net.Socket): Promise<net.Socket> {
     const t = this.o.tls;
     if (!t || (!t.sslQuorum && !t.portUnification)) return raw;
-    const sniff = new Reader(raw, this.o.timeoutMs);
+    const sniff = new Reader(raw, this.o.timeoutMs, this.clock);
     let first: Buffer;
     try {
       first = await sniff.take(1);
@@ -167,9 +181,9 @@ export class PeerSecurity {
     this.tlsServer.setSecureContext({ ...tlsOptions(t) });
     const key = `${raw.remoteAddress}:${raw.remotePort}`;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
-      const timer = setTimeout(() => done(undefined, new PeerHandshakeError('TLS handshake timed out')), this.o.timeoutMs);
+      const timer = this.clock.setTimeout(() => done(undefined, new PeerHandshakeError('TLS handshake timed out')), this.o.timeoutMs);
       const done = (s?: tls.TLSSocket, e?: Error): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.handshakes.delete(key);
         if (s) resolve(s);
         else reject(e!);
@@ -189,7 +203,7 @@ export class PeerSecurity {
       socket.write(hello);
       return Buffer.alloc(0);
     }
-    const reader = new Reader(socket, this.o.timeoutMs);
+    const reader = new Reader(socket, this.o.timeoutMs, this.clock);
     const nonceL = randomBytes(NONCE);
     const user = Buffer.from(learner.username, 'utf8');
     const head = Buffer.alloc(8);
@@ -214,7 +228,7 @@ export class PeerSecurity {
    * quorum auth, that it knows its password. Returns its id and the bytes after the hello.
    */
   async acceptHello(socket: net.Socket, self: number, mayDial: (id: number) => boolean): Promise<{ id: number; rest: Buffer }> {
-    const reader = new Reader(socket, this.o.timeoutMs);
+    const reader = new Reader(socket, this.o.timeoutMs, this.clock);
     try {
       const head = await reader.take(8);
       const magic = head.readUInt32BE(0);

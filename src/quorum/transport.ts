@@ -1,9 +1,12 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../../protocol/jute/framer';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { PeerSecurity } from './peerSecurity';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import { nodeNetwork, type Network } from '../util/network';
+import { systemRng, type Rng } from '../util/rng';
 
 /** One member of the ensemble as the transport sees it: where its peer listener is. */
 export interface PeerAddress {
@@ -33,6 +36,10 @@ export interface PeerTransportOptions {
   security?: PeerSecurity;
   /** Sees every message queued and received (metrics: peer RTT, ACK latency, proposal counts). */
   observer?: PeerObserver;
+  /** Injected I/O (the simulator's in-memory network, simulated time, a seeded generator); default Node's. */
+  network?: Network;
+  clock?: Clock;
+  rng?: Rng;
 }
 
 export interface PeerObserver {
@@ -59,17 +66,21 @@ interface Link {
 export class PeerTransport extends EventEmitter {
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
-  private readonly dialTimers = new Map<number, NodeJS.Timeout>();
+  private readonly dialTimers = new Map<number, TimerHandle>();
   private readonly backoffMs = new Map<number, number>();
   private readonly peers: Map<number, PeerAddress>;
   private closed = false;
   private readonly security: PeerSecurity;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
 
   constructor(private readonly o: PeerTransportOptions) {
     super();
-    this.security = o.security ?? new PeerSecurity({ logger: o.logger, timeoutMs: o.connectTimeoutMs ?? 5000 });
+    this.clock = o.clock ?? systemClock;
+    this.rng = o.rng ?? systemRng;
+    this.security = o.security ?? new PeerSecurity({ logger: o.logger, timeoutMs: o.connectTimeoutMs ?? 5000, network: o.network, clock: o.clock });
     this.peers = new Map(o.peers.filter((p) => p.id !== o.self).map((p) => [p.id, p]));
-    this.server = net.createServer((socket) => this.onInbound(socket));
+    this.server = (o.network ?? nodeNetwork).createServer((socket) => this.onInbound(socket));
     this.server.on('error', (err) => o.logger.error({ err }, 'peer listener error'));
   }
 
@@ -103,7 +114,7 @@ export class PeerTransport extends EventEmitter {
     link.out.push(head, body);
     if (!link.scheduled) {
       link.scheduled = true;
-      setImmediate(() => this.flushLink(to, link));
+      this.clock.setImmediate(() => this.flushLink(to, link));
     }
     return true;
   }
@@ -121,7 +132,7 @@ export class PeerTransport extends EventEmitter {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.dialTimers.values()) clearTimeout(t);
+    for (const t of this.dialTimers.values()) t.cancel();
     this.dialTimers.clear();
     for (const link of this.links.values()) {
       this.flushLink(-1, link);
@@ -175,11 +186,10 @@ export class PeerTransport extends EventEmitter {
     const next = Math.min(maxMs, last * 2);
     this.backoffMs.set(id, next);
     // Jitter keeps servers that restarted together from dialing in lockstep.
-    const t = setTimeout(() => {
+    const t = this.clock.setTimeout(() => {
       this.dialTimers.delete(id);
       this.dial(id);
-    }, next * (0.5 + Math.random() / 2));
-    t.unref();
+    }, next * (0.5 + this.rng.next() / 2));
     this.dialTimers.set(id, t);
   }
 

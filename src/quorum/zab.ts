@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
@@ -7,6 +6,7 @@ import type { QuorumCore, Ready, RoleEvent } from './core';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
 import { zxidHex } from '../util/zxid';
+import type { Clock, TimerHandle } from '../util/clock';
 
 /** What the driver needs from the server it replicates for. */
 export interface ZabHost {
@@ -39,7 +39,7 @@ const LEADER_BROADCAST = new Set(['proposal', 'commit', 'ping', 'inform']);
  */
 export class ZabReplicator implements Replicator {
   private scheduled = false;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private tickTimer: TimerHandle | undefined;
   private lastCommitted = 0n;
   private stopped = false;
 
@@ -49,6 +49,7 @@ export class ZabReplicator implements Replicator {
     private readonly transport: PeerTransport,
     private readonly host: ZabHost,
     private readonly logger: Logger,
+    private readonly clock: Clock,
     private readonly tickMs: number,
     appliedZxid: bigint,
   ) {
@@ -59,24 +60,28 @@ export class ZabReplicator implements Replicator {
     this.transport.on('up', (peer: number) => this.input(() => this.core.peerUp(peer)));
     this.transport.on('down', (peer: number) => this.input(() => this.core.peerDown(peer)));
     this.transport.on('message', (peer: number, msg: PeerMessage) => this.input(() => this.core.step(peer, msg)));
-    // Ticks follow a monotonic clock: after a stall (GC, SIGSTOP) the missed ticks are delivered
-    // at once, so lease and timeout arithmetic in the core never runs on stale time.
-    let last = performance.now();
-    this.tickTimer = setInterval(() => {
-      const now = performance.now();
+    // Ticks follow the monotonic clock: after a stall (GC, SIGSTOP) the missed ticks are delivered
+    // at once, before anything read meanwhile, so lease and timeout arithmetic in the core never
+    // runs on stale time. Each wake-up is set for the next tick's instant.
+    let last = this.clock.now();
+    const wake = (): void => {
+      const now = this.clock.now();
       const due = Math.floor((now - last) / this.tickMs);
-      if (due <= 0) return;
-      last += due * this.tickMs;
-      this.input(() => {
-        for (let i = 0; i < due; i++) this.core.tick();
-      });
-    }, Math.max(5, Math.floor(this.tickMs / 4)));
+      if (due > 0) {
+        last += due * this.tickMs;
+        this.input(() => {
+          for (let i = 0; i < due; i++) this.core.tick();
+        });
+      }
+      if (!this.stopped) this.tickTimer = this.clock.setTimeout(wake, Math.max(1, last + this.tickMs - this.clock.now()));
+    };
+    this.tickTimer = this.clock.setTimeout(wake, this.tickMs);
     this.schedule();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer?.cancel();
   }
 
   get canPropose(): boolean {
@@ -166,7 +171,7 @@ export class ZabReplicator implements Replicator {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.clock.setImmediate(() => {
       this.scheduled = false;
       try {
         this.processReady();
@@ -237,7 +242,7 @@ export class ZabReplicator implements Replicator {
     if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
       this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
     }
-    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, Date.now());
+    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, this.clock.wallNow());
     if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
       this.store.persist({
         snapshot,

@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from '../util/clock';
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../../protocol/jute/framer';
 import { JuteWriter } from '../../protocol/jute/writer';
@@ -10,6 +11,7 @@ import type { PendingRequest } from './pending';
  */
 export interface ConnectionHost {
   readonly maxFrameBytes: number;
+  readonly clock: Clock;
   /** The first 4 bytes of a connection: returns true if they were a four-letter word (handled). */
   onPrelude(conn: ClientConnection, first4: number, rest: Buffer): 'fourLetter' | 'needMore' | 'protocol';
   onConnectFrame(conn: ClientConnection, payload: Buffer): void;
@@ -74,7 +76,7 @@ export class ClientConnection {
   private prelude: Buffer = Buffer.alloc(0);
   private closeAfterFlush = false;
   private paused = false;
-  private handshakeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: TimerHandle | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -93,10 +95,9 @@ export class ClientConnection {
     socket.on('close', () => this.destroy('peer closed'));
     // Slowloris: a client that has not completed its handshake by the deadline is dropped. Partial
     // bytes do not extend it.
-    this.handshakeTimer = setTimeout(() => {
+    this.handshakeTimer = host.clock.setTimeout(() => {
       if (this.state === ConnState.prelude || this.state === ConnState.handshake) this.destroy('handshake timeout');
     }, handshakeTimeoutMs);
-    this.handshakeTimer.unref();
   }
 
   get isPaused(): boolean {
@@ -144,7 +145,7 @@ export class ClientConnection {
     this.stats.packetsReceived++;
     if (this.state === ConnState.handshake) {
       this.state = ConnState.established;
-      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      this.handshakeTimer?.cancel();
       this.host.onConnectFrame(this, payload);
       return;
     }
@@ -255,7 +256,7 @@ export class ClientConnection {
   destroy(reason: string, hard = true): void {
     if (this.state === ConnState.closed) return;
     this.state = ConnState.closed;
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer?.cancel();
     this.queue.length = 0;
     if (hard) this.socket.destroy();
     // Graceful: what is written still goes out, then the socket is released. Only end()ing it

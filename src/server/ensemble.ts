@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
@@ -8,7 +7,9 @@ import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
-import { Prng } from '../util/prng';
+import type { Clock } from '../util/clock';
+import type { Rng } from '../util/rng';
+import type { Network } from '../util/network';
 import type { ServerOptions } from './options';
 import type { ServerMetrics } from '../metrics/hub';
 
@@ -44,7 +45,14 @@ export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: dec
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined; readonly metrics: ServerMetrics },
+  host: ZabHost & {
+    snapshotForSync(): { zxid: bigint; data: Buffer };
+    ensembleShutdown: (() => Promise<void>) | undefined;
+    readonly metrics: ServerMetrics;
+    readonly clock: Clock;
+    readonly rng: Rng;
+    readonly network: Network;
+  },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
@@ -67,7 +75,7 @@ export async function buildEnsemble(
       syncLimitTicks: timing.syncLimitTicks,
       initLimitTicks: timing.initLimitTicks,
       pingIntervalTicks: timing.pingIntervalTicks,
-      rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
+      rng: host.rng,
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
     { hooks: { snapshot: () => host.snapshotForSync() } },
@@ -82,9 +90,12 @@ export async function buildEnsemble(
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
     maxFrameBytes: MAX_PEER_FRAME,
+    network: host.network,
+    clock: host.clock,
+    rng: host.rng,
     observer: {
-      sent: (to, msg) => host.metrics.notePeerSent(to, msg, performance.now()),
-      received: (from, msg) => host.metrics.notePeerReceived(from, msg, performance.now()),
+      sent: (to, msg) => host.metrics.notePeerSent(to, msg, host.clock.now()),
+      received: (from, msg) => host.metrics.notePeerReceived(from, msg, host.clock.now()),
     },
   });
   await transport.start();
@@ -92,7 +103,7 @@ export async function buildEnsemble(
     peerSec?.stop();
     return transport.close();
   };
-  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
+  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
   return { replicator, timing };
 }

@@ -15,11 +15,11 @@ import { Dbl } from '../fourlw';
 const VERSION = `3.8.4-zabkeeper-${PACKAGE_VERSION}, built on ${buildDate()} UTC`;
 
 function buildDate(): string {
-  let ms = Date.now();
+  let ms = 0;
   try {
     ms = fs.statSync(__filename).mtimeMs;
   } catch {
-    // running from an in-memory transform: use now
+    // running from an in-memory transform: no build date
   }
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
@@ -90,7 +90,7 @@ export class FourLetterWords {
       // ZooKeeper counts the root twice ("" and "/"), so a fresh server reports 5; match it.
       nodeCount: tree.nodeCount + 1,
       connections: conns,
-      uptimeMs: Date.now() - s.startedAt,
+      uptimeMs: s.clock.wallNow() - s.startedAt,
       watchCount: s.watches.count(),
       ephemeralsCount: ephemerals.reduce((n, [, paths]) => n + paths.length, 0),
       approximateDataSize: tree.approximateDataSize,
@@ -180,7 +180,7 @@ export class FourLetterWords {
       syncedNonVotingFollowers: 0,
       syncedObservers: learners.filter((l) => l.observer && l.stage === 'active').length,
       pendingSyncs: learners.filter((l) => l.stage === 'syncing').length,
-      leaderUptimeMs: this.server.leaderSince ? Date.now() - this.server.leaderSince : 0,
+      leaderUptimeMs: this.server.leaderSince ? this.server.clock.wallNow() - this.server.leaderSince : 0,
       lastProposalSize: this.server.proposalSizes.last,
       maxProposalSize: this.server.proposalSizes.max,
       minProposalSize: this.server.proposalSizes.min,

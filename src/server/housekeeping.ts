@@ -8,6 +8,8 @@ import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
 import { zxidHex } from '../util/zxid';
 import type { ServerMetrics } from '../metrics/hub';
+import type { Clock, TimerHandle } from '../util/clock';
+import type { Rng } from '../util/rng';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */
 export interface HousekeepingHost {
@@ -18,6 +20,8 @@ export interface HousekeepingHost {
   readonly logger: Logger;
   readonly stats: ServerStats;
   readonly metrics: ServerMetrics;
+  readonly clock: Clock;
+  readonly rng: Rng;
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
   expireSession(sessionId: bigint): void;
@@ -33,12 +37,12 @@ export interface HousekeepingHost {
  * class only owns the clocks and hands the results to the server as txns.
  */
 export class Housekeeping {
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers: TimerHandle[] = [];
   private txnsSinceSnapshot = 0;
   private snapThreshold: number;
 
   constructor(private readonly host: HousekeepingHost) {
-    this.snapThreshold = randomizedSnapCount(host.options.snapCount);
+    this.snapThreshold = randomizedSnapCount(host.options.snapCount, host.rng);
   }
 
   start(): void {
@@ -50,7 +54,7 @@ export class Housekeeping {
   }
 
   stop(): void {
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) t.cancel();
     this.timers.length = 0;
   }
 
@@ -64,33 +68,34 @@ export class Housekeeping {
   }
 
   takeSnapshot(): void {
-    const { db, store, logger, stats } = this.host;
-    const started = Date.now();
+    const { db, store, logger, stats, clock } = this.host;
+    const started = clock.now();
     const data = serializeSnapshot(db);
-    store.saveSnapshot(writeSnapshotBytes(store, db.lastProcessedZxid, data, Date.now()));
+    store.saveSnapshot(writeSnapshotBytes(store, db.lastProcessedZxid, data, clock.wallNow()));
     this.host.snapshotSaved(db.lastProcessedZxid);
     stats.snapshotsTaken++;
-    this.host.metrics.snapshottime.add(Date.now() - started);
+    const ms = clock.now() - started;
+    this.host.metrics.snapshottime.add(ms);
     this.txnsSinceSnapshot = 0;
-    this.snapThreshold = randomizedSnapCount(this.host.options.snapCount);
-    logger.info({ zxid: zxidHex(db.lastProcessedZxid), bytes: data.length, ms: Date.now() - started }, 'snapshot taken');
+    this.snapThreshold = randomizedSnapCount(this.host.options.snapCount, this.host.rng);
+    logger.info({ zxid: zxidHex(db.lastProcessedZxid), bytes: data.length, ms }, 'snapshot taken');
   }
 
   private every(ms: number, fn: () => void): void {
-    const t = setInterval(() => {
-      try {
-        fn();
-      } catch (err) {
-        this.host.logger.error({ err }, 'housekeeping task failed');
-      }
-    }, ms);
-    t.unref();
-    this.timers.push(t);
+    this.timers.push(
+      this.host.clock.setInterval(() => {
+        try {
+          fn();
+        } catch (err) {
+          this.host.logger.error({ err }, 'housekeeping task failed');
+        }
+      }, ms),
+    );
   }
 
   private expireSessions(): void {
     if (!this.host.canPropose()) return;
-    for (const sid of this.host.sessions.expired(Date.now())) {
+    for (const sid of this.host.sessions.expired(this.host.clock.now())) {
       this.host.stats.sessionsExpired++;
       this.host.expireSession(sid);
     }
@@ -98,7 +103,7 @@ export class Housekeeping {
 
   private reapContainers(): void {
     if (!this.host.canPropose()) return;
-    for (const path of findExpiredContainersAndTtls(this.host.db, BigInt(Date.now()))) {
+    for (const path of findExpiredContainersAndTtls(this.host.db, BigInt(this.host.clock.wallNow()))) {
       this.host.submitInternalWrite(OpCode.deleteContainer, { path });
     }
   }
@@ -113,7 +118,7 @@ export class Housekeeping {
  * Like ZooKeeper, snapshot after snapCount/2 + a random part of snapCount/2 txns, so the servers of
  * an ensemble do not all snapshot at the same moment.
  */
-function randomizedSnapCount(snapCount: number): number {
+function randomizedSnapCount(snapCount: number, rng: Rng): number {
   const half = Math.max(1, Math.floor(snapCount / 2));
-  return half + Math.floor(Math.random() * half);
+  return half + Math.floor(rng.next() * half);
 }

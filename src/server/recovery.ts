@@ -5,6 +5,7 @@ import { StoreCorruptError, type Store } from '../storage/types';
 import { readSnapshotBytes } from '../storage/bodies';
 import { counterOf, zxidHex } from '../util/zxid';
 import { historyEventsOf, type WatchHistory } from '../watch/history';
+import { systemClock, type Clock } from '../util/clock';
 
 const REPLAY_PAGE = 10_000;
 
@@ -15,8 +16,9 @@ const REPLAY_PAGE = 10_000;
  * (a log that skips past the snapshot, a txn that fails to decode) stops the server: starting with
  * a silently shorter history would un-acknowledge writes.
  */
-export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean; history?: WatchHistory } = {}): ZkDatabase {
-  const started = Date.now();
+export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean; history?: WatchHistory; clock?: Clock } = {}): ZkDatabase {
+  const clock = opts.clock ?? systemClock;
+  const started = clock.now();
   const snap = store.latestSnapshot();
   const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
   // Replayed txns are recorded like live ones: resumable watches can resume across a restart.
@@ -49,7 +51,7 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
     after = page[page.length - 1].zxid;
   }
   logger.info(
-    { snapshotZxid: snap ? zxidHex(snap.zxid) : null, replayed, lastZxid: zxidHex(db.lastProcessedZxid), sessions: db.sessions.size, ms: Date.now() - started },
+    { snapshotZxid: snap ? zxidHex(snap.zxid) : null, replayed, lastZxid: zxidHex(db.lastProcessedZxid), sessions: db.sessions.size, ms: Math.round(clock.now() - started) },
     'database recovered',
   );
   return db;

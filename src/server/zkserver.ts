@@ -1,6 +1,4 @@
-import net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
@@ -46,6 +44,22 @@ import { describeRequest, describeRequestBytes } from './audit';
 import type { ServerSnapshot } from '../fourlw';
 import { ClientSecurity } from './security';
 import { resolveSecurity } from '../config/security';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import { systemRng, type Rng } from '../util/rng';
+import { nodeNetwork, type Network } from '../util/network';
+
+/**
+ * The I/O a server is given. Production defaults: the SQLite store in dataDir, Node's clock and
+ * timers, the OS's randomness. The simulator passes a memory store, simulated time and a seeded
+ * generator, so it runs this same class.
+ */
+export interface ServerDeps {
+  store?: Store;
+  clock?: Clock;
+  rng?: Rng;
+  /** The client listener and the peer transport's sockets. */
+  network?: Network;
+}
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -101,7 +115,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly syncWaiters: PendingRequest[] = [];
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
-  private touchTimer: NodeJS.Timeout | undefined;
+  private touchTimer: TimerHandle | undefined;
   /** The quorum core's tick (tickTime/10) in an ensemble. */
   private coreTickMs = 0;
   /** Leader: which server each session is attached to (ZooKeeper's session owner). */
@@ -122,7 +136,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   ensembleShutdown: (() => Promise<void>) | undefined;
   private stopped = false;
   private fatalError: Error | undefined;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
 
   private constructor(
     readonly options: ServerOptions,
@@ -132,25 +146,29 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     metrics: ServerMetrics,
     /** Every applied event, for resumable watches (./resumable.ts). */
     readonly history: WatchHistory,
+    readonly clock: Clock,
+    readonly rng: Rng,
+    readonly network: Network,
   ) {
     super();
+    this.startedAt = clock.wallNow();
     this.metrics = metrics;
     this.maxFrameBytes = options.maxFrameBytes;
     this.reconfigEnabled = options.reconfigEnabled;
     this.db = db;
     this.watches = new WatchManager();
     this.sessions = new SessionTracker({ tickTimeMs: options.tickTimeMs });
-    this.idGen = new SessionIdGenerator({ serverId: options.serverId, startMs: Date.now() });
+    this.idGen = new SessionIdGenerator({ serverId: options.serverId, startMs: clock.wallNow() });
     this.prep = new Prep(db);
     // Sessions restored from disk get a full timeout from now, as ZooKeeper does on restart.
-    const now = Date.now();
+    const now = clock.now();
     for (const [sid, s] of db.sessions) {
       this.idGen.observe(sid);
       this.sessions.add(sid, s.timeoutMs, now);
     }
     this.fourLetter = new FourLetterWords(this);
     this.housekeeping = new Housekeeping(this);
-    this.listener = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = network.createServer((socket) => this.onSocket(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
@@ -159,10 +177,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    * `startTestServer({ storage: 'memory' })`), recovers the tree and starts listening (and, in an
    * ensemble, electing). SQLite is loaded only here, so a memory-store server runs without it.
    */
-  static async start(options: ServerOptions, logger: Logger, deps: { store?: Store } = {}): Promise<ZkServer> {
+  static async start(options: ServerOptions, logger: Logger, deps: ServerDeps = {}): Promise<ZkServer> {
+    const clock = deps.clock ?? systemClock;
+    const rng = deps.rng ?? systemRng;
+    const network = deps.network ?? nodeNetwork;
     // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
     const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
-    const metrics = new ServerMetrics(Date.now());
+    const metrics = new ServerMetrics(clock.wallNow());
     const store = instrumentStore(
       deps.store ??
         (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints }),
@@ -172,11 +193,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
-      const loadStarted = Date.now();
+      const loadStarted = clock.now();
       const history = newWatchHistory(options);
-      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history });
-      metrics.dbinittime.add(Date.now() - loadStarted);
-      server = new ZkServer(options, store, db, logger, metrics, history);
+      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history, clock });
+      metrics.dbinittime.add(clock.now() - loadStarted);
+      server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network);
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
@@ -214,11 +235,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server.zab.start();
       // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
       // the leader can expire their sessions) counts on both this often.
-      server.touchTimer = setInterval(() => {
+      server.touchTimer = clock.setInterval(() => {
         server.reportTouches();
         server.checkContact();
       }, server.coreTickMs);
-      server.touchTimer.unref();
     }
     logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
     return server;
@@ -319,7 +339,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.connsByIp.set(ip, count + 1);
     this.metrics.counters.connection_request_count++;
-    const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
+    const conn = new ClientConnection(socket, this, this.clock.wallNow(), this.options.handshakeTimeoutMs);
     conn.authIds.push(...ids);
     this.connections.set(conn.id, conn);
   }
@@ -409,11 +429,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   private createSession(conn: ClientConnection, timeoutMs: number): void {
     const sessionId = this.idGen.next();
-    const passwd = randomBytes(16);
+    const passwd = this.rng.bytes(16);
     conn.sessionId = sessionId;
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
-    const pending: PendingRequest = { xid: 0, opCode: OpCode.createSession, receivedAt: Date.now() };
+    const pending: PendingRequest = { xid: 0, opCode: OpCode.createSession, receivedAt: this.clock.wallNow() };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
     const respond = (out: JuteWriter) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, passwd);
     if (!this.replicator.canPropose) {
@@ -422,7 +442,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     const zxid = this.replicator.nextZxid();
     if (this.zab) this.sessionOwner.set(sessionId, this.myId);
-    const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(Date.now()) });
+    const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(this.clock.wallNow()) });
     this.propose(txn, {
       conn,
       pending,
@@ -432,7 +452,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   private resumeSession(conn: ClientConnection, sessionId: bigint, passwd: Buffer | null, timeoutMs: number): void {
     const session = this.db.sessions.get(sessionId);
-    const valid = session !== undefined && passwd !== null && session.passwd.equals(passwd) && this.sessions.touch(sessionId, Date.now());
+    const valid = session !== undefined && passwd !== null && session.passwd.equals(passwd) && this.sessions.touch(sessionId, this.clock.now());
     if (!valid) {
       // Unknown, expired or wrong password: the client sees SESSION_EXPIRED. Never attach.
       this.writeConnectResponse(conn.out, conn, 0, 0n, EXPIRED_PASSWD);
@@ -444,7 +464,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.sessionId = sessionId;
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
-    this.sessions.add(sessionId, timeoutMs, Date.now());
+    this.sessions.add(sessionId, timeoutMs, this.clock.now());
     if (this.zab) {
       this.touched.add(sessionId);
       if (this.replicator.canPropose) this.sessionOwner.set(sessionId, this.myId);
@@ -456,7 +476,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- requests
 
   onRequestFrame(conn: ClientConnection, payload: Buffer): void {
-    const now = Date.now();
+    const now = this.clock.wallNow();
     const r = new JuteReader(payload, 0, payload.length, { maxBufferBytes: this.maxFrameBytes });
     let header;
     try {
@@ -470,7 +490,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
-      this.sessions.touch(conn.sessionId, now);
+      this.sessions.touch(conn.sessionId, this.clock.now());
       if (this.zab) this.touched.add(conn.sessionId);
     }
     try {
@@ -605,8 +625,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     exec: (out: JuteWriter) => void,
     opts: { barrierZxid?: bigint; closeAfter?: boolean } = {},
   ): void {
-    conn.enqueue({ xid, opCode, receivedAt: Date.now(), exec, ...opts }, this.options.globalOutstandingLimit);
-    conn.drain(Date.now(), this.replicator.lastCommittedZxid());
+    const now = this.clock.wallNow();
+    conn.enqueue({ xid, opCode, receivedAt: now, exec, ...opts }, this.options.globalOutstandingLimit);
+    conn.drain(now, this.replicator.lastCommittedZxid());
   }
 
   /**
@@ -622,7 +643,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
       return;
     }
-    const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: Date.now(), exec, barrierZxid: 1n << 62n };
+    const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: this.clock.wallNow(), exec, barrierZxid: 1n << 62n };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     if (!this.zab.requestSync()) {
       conn.destroy('no quorum for sync');
@@ -648,7 +669,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   closeSession(conn: ClientConnection, xid: number): void {
-    const pending: PendingRequest = { xid, opCode: OpCode.closeSession, receivedAt: Date.now(), closeAfter: true };
+    const pending: PendingRequest = { xid, opCode: OpCode.closeSession, receivedAt: this.clock.wallNow(), closeAfter: true };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
     this.sessions.setClosing(conn.sessionId);
     if (!this.replicator.canPropose) {
@@ -669,7 +690,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private proposeCloseSession(sessionId: bigint, inflight: Omit<InFlight, 'txn'>): void {
-    const txn = this.prep.prepCloseSession(sessionId, { zxid: this.replicator.nextZxid(), now: BigInt(Date.now()) });
+    const txn = this.prep.prepCloseSession(sessionId, { zxid: this.replicator.nextZxid(), now: BigInt(this.clock.wallNow()) });
     this.propose(txn, inflight);
   }
 
@@ -679,7 +700,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       { opCode, body },
       {
         zxid: this.replicator.nextZxid(),
-        now: BigInt(Date.now()),
+        now: BigInt(this.clock.wallNow()),
         session: { id: 0n, authIds: [{ scheme: 'super', id: '' }] },
         ttlEnabled: this.options.ttlEnabled,
         superDigest: this.options.superDigest,
@@ -691,7 +712,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- write path
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
-    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: performance.now() });
+    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: this.clock.now() });
     const data = encodeTxn(txn);
     const ps = this.proposalSizes;
     ps.last = data.length;
@@ -706,7 +727,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.flushScheduled = true;
     // setImmediate runs after the poll phase: every socket that was readable this turn has been
     // parsed, so one storage transaction covers all of them (group commit).
-    setImmediate(() => this.flush());
+    this.clock.setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -714,25 +735,26 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (this.stopped) return;
     try {
       this.replicator.flush();
+      for (const conn of this.dirty) conn.flushOutput();
+      this.dirty.clear();
+      // A snapshot due now is written here: its store error is a fail-stop too, never thrown out
+      // of this setImmediate callback.
+      this.housekeeping.afterFlush();
     } catch (err) {
       this.fail(err as Error);
-      return;
     }
-    for (const conn of this.dirty) conn.flushOutput();
-    this.dirty.clear();
-    this.housekeeping.afterFlush();
   }
 
   /** Called by the replicator with committed entries in zxid order (every server applies them). */
   applyCommitted(entries: readonly LogEntry[]): void {
-    const now = Date.now();
+    const now = this.clock.wallNow();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
       // Entries at or below what is applied (a snapshot we just loaded covers them) are skipped.
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
-      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(performance.now() - inflight.proposedAt);
+      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(this.clock.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -753,7 +775,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.prep.committed(txn.zxid);
     this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
-    this.afterSessionTxn(txn, now);
+    this.afterSessionTxn(txn);
     // Notifications first: a client must see the watch event before any reply showing the change.
     if (events.length > 0) {
       const recorded = historyEventsOf(this.db, events);
@@ -812,11 +834,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
-    this.metrics.noteRole(ev, Date.now());
+    this.metrics.noteRole(ev, this.clock.wallNow());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
-      this.leaderSince = Date.now();
+      this.leaderSince = this.clock.wallNow();
       this.becomeLeader();
     }
     if (wasServing && !this.serving) this.dropClients('lost the quorum');
@@ -827,7 +849,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.prep = new Prep(this.db);
     // Ownership is re-learned from the learners' claims; until then any server may act for a session.
     this.sessionOwner.clear();
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [sid, s] of this.db.sessions) {
       this.idGen.observe(sid);
       if (!this.sessions.has(sid)) this.sessions.add(sid, s.timeoutMs, now);
@@ -856,7 +878,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       this.logger.warn({ peer: from, err: (err as Error).message }, 'malformed forwarded request');
       return;
     }
-    const now = Date.now();
+    const now = this.clock.wallNow();
     switch (f.kind) {
       case 'write':
         return this.prepForwardedWrite(f, from, now);
@@ -875,12 +897,14 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
         if ((this.sessionOwner.get(f.sessionId) ?? from) !== from) return;
         this.sessions.setClosing(f.sessionId);
         return this.proposeCloseSession(f.sessionId, {});
-      case 'touch':
+      case 'touch': {
+        const at = this.clock.now();
         for (const sid of f.sessions) {
           const s = this.db.sessions.get(sid);
-          if (s && !this.sessions.touch(sid, now) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, now);
+          if (s && !this.sessions.touch(sid, at) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, at);
         }
         return;
+      }
     }
   }
 
@@ -912,13 +936,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const pending = this.syncWaiters.shift();
     if (!pending) return;
     pending.barrierZxid = zxid;
-    this.drainBarriers(Date.now());
+    this.drainBarriers(this.clock.wallNow());
   }
 
   /** Keeps the expiry tracker and connection map in step with session txns. */
-  private afterSessionTxn(txn: Txn, now: number): void {
+  private afterSessionTxn(txn: Txn): void {
     if (txn.body.type === 'createSession') {
-      this.sessions.add(txn.sessionId, txn.body.timeoutMs, now);
+      this.sessions.add(txn.sessionId, txn.body.timeoutMs, this.clock.now());
     } else if (txn.body.type === 'closeSession') {
       this.sessions.remove(txn.sessionId);
       this.sessionOwner.delete(txn.sessionId);
@@ -977,7 +1001,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
-    if (this.touchTimer) clearInterval(this.touchTimer);
+    this.touchTimer?.cancel();
     this.zab?.stop();
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);

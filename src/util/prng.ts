@@ -1,3 +1,5 @@
+import type { Rng } from './rng';
+
 /**
  * Seeded, deterministic PRNG for simulations and tests: xoshiro128** seeded through splitmix32.
  * Same seed, same sequence, on every platform.
@@ -13,7 +15,7 @@ function splitmix32(state: { s: number }): number {
 
 const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
 
-export class Prng {
+export class Prng implements Rng {
   private a: number;
   private b: number;
   private c: number;
@@ -75,6 +77,13 @@ export class Prng {
       [items[i], items[j]] = [items[j]!, items[i]!];
     }
     return items;
+  }
+
+  /** `n` bytes from the stream. */
+  bytes(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = this.nextU32() & 0xff;
+    return out;
   }
 
   /** An independent generator seeded from this one's stream (advances this one). */
