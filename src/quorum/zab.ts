@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
-import { writeSnapshotBytes } from '../storage/bodies';
-import type { QuorumCore, Ready, RoleEvent } from './core';
+import type { QuorumCore, RoleEvent } from './core';
+import { executeReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
 import { zxidHex } from '../util/zxid';
@@ -28,8 +28,6 @@ export interface ZabHost {
   onFatal(err: Error): void;
 }
 
-const SERVER_LAYER = new Set(['request', 'revalidate']);
-const LEADER_BROADCAST = new Set(['proposal', 'commit', 'ping', 'inform']);
 
 /**
  * The imperative shell around the pure QuorumCore: it feeds the core ticks, peer up/down and
@@ -42,18 +40,45 @@ export class ZabReplicator implements Replicator {
   private tickTimer: TimerHandle | undefined;
   private lastCommitted = 0n;
   private stopped = false;
+  /** Where executeReady sends each step of a Ready: the store, the transport, the server. */
+  private readonly target: ReadyTarget;
+  private readonly policy: SendPolicy;
 
   constructor(
     private readonly core: QuorumCore,
-    private readonly store: Store,
+    store: Store,
     private readonly transport: PeerTransport,
     private readonly host: ZabHost,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly clock: Clock,
     private readonly tickMs: number,
     appliedZxid: bigint,
+    /** Test-only planted shell bugs (the simulator's plants). */
+    private readonly bugs: ShellBugs = {},
   ) {
     this.lastCommitted = appliedZxid;
+    this.policy = sendPolicy(bugs);
+    const { transport: tp } = this;
+    this.target = {
+      store,
+      wallNow: () => clock.wallNow(),
+      send: (to, msg) => tp.send(to, msg),
+      flush: () => tp.flushAll(),
+      disconnect: (peer) => tp.disconnect(peer),
+      installSnapshot: (zxid, data) => {
+        host.installSnapshot(zxid, data);
+        this.lastCommitted = zxid;
+      },
+      applyCommitted: (entries) => {
+        this.lastCommitted = entries[entries.length - 1].zxid;
+        host.applyCommitted(entries);
+      },
+      applyLogged: (entries) => host.applyCommitted(entries),
+      onRoleEvent: (ev) => host.onRoleEvent(ev),
+      onForwarded: (from, msg) => host.onForwarded(from, msg),
+      onSyncAnswer: (zxid) => host.onSyncAnswer(zxid),
+      log: (level, text) => logger[level](text),
+    };
   }
 
   start(): void {
@@ -193,67 +218,12 @@ export class ZabReplicator implements Replicator {
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
       const r = this.core.ready();
-      if (this.canSendBeforePersist(r)) {
-        // A leader's PROPOSALs may go out while it writes them itself (ZooKeeper and Raft do the
-        // same): the core counts the leader's own ACK only after advance(), i.e. once durable.
-        for (const m of r.messages) this.transport.send(m.to, m.msg);
-        this.transport.flushAll();
-        this.persist(r);
-      } else {
-        this.persist(r);
-        for (const m of r.messages) this.transport.send(m.to, m.msg);
-      }
-      for (const peer of r.disconnect) this.transport.disconnect(peer);
-      if (r.committed.length > 0) {
-        this.lastCommitted = r.committed[r.committed.length - 1].zxid;
-        this.host.applyCommitted(r.committed);
-      }
-      for (const ev of r.roleEvents) this.host.onRoleEvent(ev);
-      for (const f of r.forwarded) {
-        if (SERVER_LAYER.has(f.msg.type)) this.host.onForwarded(f.from, f.msg);
-      }
-      for (const z of r.syncs) this.host.onSyncAnswer(z);
-      for (const e of r.errors) this.logger.warn({ error: e }, 'peer protocol violation');
-      for (const n of r.notes) this.logger.info(n);
+      executeReady(r, this.core.status().role, this.target, this.policy, this.bugs);
       this.core.advance(r);
     }
     if (!worked) return;
     // Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away.
     this.transport.flushAll();
     this.host.afterReady();
-  }
-
-  /**
-   * True for a leader's broadcast traffic only: new entries plus PROPOSAL/COMMIT/PING/INFORM.
-   * Anything that changes epochs, truncates or installs a snapshot keeps persist-then-send.
-   */
-  private canSendBeforePersist(r: Ready): boolean {
-    if (r.hardState || r.snapshot || r.truncateAfter !== undefined || r.messages.length === 0) return false;
-    if (this.core.status().role !== 'leading') return false;
-    return r.messages.every((m) => LEADER_BROADCAST.has(m.msg.type));
-  }
-
-  /**
-   * Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). Everything goes in
-   * one store.persist: a SNAP install (its body written first, unnamed until then), the synced
-   * entries and the epochs become durable together or not at all (issue 9 item 2).
-   */
-  private persist(r: Ready): void {
-    if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
-      this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
-    }
-    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, this.clock.wallNow());
-    if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
-      this.store.persist({
-        snapshot,
-        hardState: r.hardState,
-        truncateAfter: r.truncateAfter,
-        entries: r.entries.map((e) => ({ zxid: e.zxid, data: e.data })),
-      });
-    }
-    if (r.snapshot) {
-      this.host.installSnapshot(r.snapshot.zxid, r.snapshot.data);
-      this.lastCommitted = r.snapshot.zxid;
-    }
   }
 }

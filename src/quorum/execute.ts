@@ -1,0 +1,128 @@
+import type { PeerMessage, PeerMessageType } from '../../protocol/peer/messages';
+import type { Store } from '../storage/types';
+import { writeSnapshotBytes } from '../storage/bodies';
+import type { Entry, Ready, Role, RoleEvent } from './core';
+import { zxidHex } from '../util/zxid';
+
+/**
+ * The one executor of a Ready. Production's ZabReplicator, the simulator (which runs the
+ * production server) and the transcript tests all call `executeReady`, so the order of the steps —
+ * and every exception to it — exists once:
+ *
+ *  1. persist: one atomic store unit (`persistReady`), then load a SNAP'ed state into the server;
+ *  2. send the messages (per destination FIFO), unless the policy let them leave before step 1;
+ *  3. close the connections the core dropped;
+ *  4. apply the committed entries, in order;
+ *  5. report role changes, forwarded requests, sync answers, errors and notes.
+ *
+ * The caller then calls `core.advance(ready)`.
+ */
+
+/**
+ * When a Ready's messages may leave before its own persist: a leader's broadcast traffic, as in
+ * ZooKeeper and Raft (a leader sends PROPOSALs while it logs them; the core counts its own ACK only
+ * after `advance`, i.e. once durable). A Ready that changes an epoch, truncates or installs a
+ * snapshot, or carries any other message (an ACK above all: it means "on disk"), persists first.
+ * Data, so that the one exception is stated in one place.
+ */
+export interface SendPolicy {
+  roles: ReadonlySet<Role>;
+  messageTypes: ReadonlySet<PeerMessageType>;
+}
+
+export const SEND_BEFORE_PERSIST: SendPolicy = {
+  roles: new Set(['leading']),
+  messageTypes: new Set(['proposal', 'commit', 'ping', 'inform', 'heartbeat', 'sync']),
+};
+
+/**
+ * Test-only switches planting known bugs in the shell, so the simulator can prove it catches them.
+ * Never set outside tests.
+ */
+export interface ShellBugs {
+  /** A SNAP install as separate store writes: truncation, snapshot, then entries (the pre-issue-9 order). */
+  snapSeparateTransactions?: boolean;
+  /** Every server's ACKs (and everything else) leave before its fsync. */
+  ackBeforeFsync?: boolean;
+  /** A follower applies a PROPOSAL as soon as it logs it, before the COMMIT. */
+  proposalAppliedBeforeCommit?: boolean;
+  /** Followers expire sessions from their own view of the clients and tell the leader to close them. */
+  followerExpiresSessions?: boolean;
+  /** The reply to a write leaves before the watch events it triggers. */
+  watchAfterReply?: boolean;
+}
+
+/** ackBeforeFsync: the policy with no exception left. */
+const EVERYTHING_EARLY: SendPolicy = {
+  roles: new Set(['leading', 'following', 'observing', 'looking']),
+  messageTypes: new Set(['notification', 'followerinfo', 'observerinfo', 'leaderinfo', 'ackepoch', 'diff', 'trunc', 'snap', 'newleader', 'uptodate', 'proposal', 'ack', 'commit', 'inform', 'ping', 'request', 'revalidate', 'sync', 'heartbeat']),
+};
+
+export function sendPolicy(bugs: ShellBugs = {}): SendPolicy {
+  return bugs.ackBeforeFsync ? EVERYTHING_EARLY : SEND_BEFORE_PERSIST;
+}
+
+export function sendsBeforePersist(r: Ready, role: Role, policy: SendPolicy): boolean {
+  if (r.messages.length === 0 || !policy.roles.has(role)) return false;
+  if (policy !== EVERYTHING_EARLY && (r.hardState || r.snapshot || r.truncateAfter !== undefined)) return false;
+  return r.messages.every((m) => policy.messageTypes.has(m.msg.type));
+}
+
+/** Where each step of a Ready goes. */
+export interface ReadyTarget {
+  store: Store;
+  /** Wall-clock ms, for the snapshot's creation date. */
+  wallNow(): number;
+  send(to: number, msg: PeerMessage): void;
+  /** Push queued sends to the network now. */
+  flush(): void;
+  disconnect(peer: number): void;
+  /** A SNAP replaced our state; it is already durable. */
+  installSnapshot(zxid: bigint, data: Buffer): void;
+  applyCommitted(entries: readonly Entry[]): void;
+  onRoleEvent(ev: RoleEvent): void;
+  onForwarded(from: number, msg: PeerMessage): void;
+  onSyncAnswer(zxid: bigint): void;
+  /** Protocol violations (warn) and notes (info). */
+  log(level: 'warn' | 'info', text: string): void;
+  /** Logged but not yet committed entries (test-only: proposalAppliedBeforeCommit). */
+  applyLogged?(entries: readonly Entry[]): void;
+}
+
+/** Step 1 of a Ready: one atomic store unit (a SNAP install's body, written first, is named by it). */
+export function persistReady(store: Store, r: Ready, wallNow: number, bugs: ShellBugs = {}): void {
+  const snapshot = r.snapshot && writeSnapshotBytes(store, r.snapshot.zxid, r.snapshot.data, wallNow);
+  if (bugs.snapSeparateTransactions && snapshot) {
+    // Planted: the pre-issue-9 order, each step its own transaction. A crash between them leaves
+    // a log truncated below txns this follower had already acknowledged.
+    if (store.lastZxid() > snapshot.zxid) store.persist({ truncateAfter: snapshot.zxid });
+    store.persist({ snapshot });
+    if (r.hardState || r.entries.length > 0) store.persist({ hardState: r.hardState, entries: r.entries });
+    return;
+  }
+  if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
+    store.persist({ snapshot, hardState: r.hardState, truncateAfter: r.truncateAfter, entries: r.entries });
+  }
+}
+
+export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
+  const early = sendsBeforePersist(r, role, policy);
+  if (r.truncateAfter !== undefined && r.truncateAfter < t.store.lastZxid()) {
+    t.log('warn', `truncating txns after ${zxidHex(r.truncateAfter)} (last ${zxidHex(t.store.lastZxid())}) the new leader does not have (TRUNC)`);
+  }
+  if (early) {
+    for (const m of r.messages) t.send(m.to, m.msg);
+    t.flush();
+  }
+  persistReady(t.store, r, t.wallNow(), bugs);
+  if (r.snapshot) t.installSnapshot(r.snapshot.zxid, r.snapshot.data);
+  if (bugs.proposalAppliedBeforeCommit && role === 'following' && r.entries.length > 0) t.applyLogged?.(r.entries);
+  if (!early) for (const m of r.messages) t.send(m.to, m.msg);
+  for (const peer of r.disconnect) t.disconnect(peer);
+  if (r.committed.length > 0) t.applyCommitted(r.committed);
+  for (const ev of r.roleEvents) t.onRoleEvent(ev);
+  for (const f of r.forwarded) t.onForwarded(f.from, f.msg);
+  for (const z of r.syncs) t.onSyncAnswer(z);
+  for (const e of r.errors) t.log('warn', `peer protocol violation: ${e}`);
+  for (const n of r.notes) t.log('info', n);
+}
