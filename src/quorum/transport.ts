@@ -48,6 +48,25 @@ export interface PeerObserver {
 }
 
 
+/** What the ZAB driver needs from its peer links. Events: `up`, `down`, `message`. */
+export interface PeerLinks extends EventEmitter {
+  send(to: number, msg: PeerMessage): boolean;
+  /** Writes everything queued now. */
+  flushAll(): void;
+  disconnect(peer: number): void;
+}
+
+/** A standalone server's links: none (an ensemble of one never sends or hears anything). */
+export class NoPeers extends EventEmitter implements PeerLinks {
+  send(): boolean {
+    return false;
+  }
+
+  flushAll(): void {}
+
+  disconnect(): void {}
+}
+
 interface Link {
   socket: net.Socket;
   out: Buffer[];
@@ -63,7 +82,7 @@ interface Link {
  *
  * Events: `up` (peerId), `down` (peerId), `message` (peerId, PeerMessage).
  */
-export class PeerTransport extends EventEmitter {
+export class PeerTransport extends EventEmitter implements PeerLinks {
   private readonly server: net.Server;
   private readonly links = new Map<number, Link>();
   private readonly dialTimers = new Map<number, TimerHandle>();

@@ -3,8 +3,7 @@ import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
 import type { QuorumCore, RoleEvent } from './core';
 import { executeReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
-import type { Replicator } from './replicator';
-import type { PeerTransport } from './transport';
+import type { PeerLinks } from './transport';
 import { zxidHex } from '../util/zxid';
 import type { Clock, TimerHandle } from '../util/clock';
 
@@ -35,7 +34,7 @@ export interface ZabHost {
  * transaction), send, disconnect, apply, advance. Inputs that arrive in one event-loop turn are
  * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
  */
-export class ZabReplicator implements Replicator {
+export class ZabReplicator {
   private scheduled = false;
   private tickTimer: TimerHandle | undefined;
   private lastCommitted = 0n;
@@ -47,7 +46,7 @@ export class ZabReplicator implements Replicator {
   constructor(
     private readonly core: QuorumCore,
     store: Store,
-    private readonly transport: PeerTransport,
+    private readonly transport: PeerLinks,
     private readonly host: ZabHost,
     logger: Logger,
     private readonly clock: Clock,

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
-import { QuorumCore } from '../quorum/core';
+import { QuorumCore, type PlantedBugs } from '../quorum/core';
 import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
-import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import { NoPeers, PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import type { ShellBugs } from '../quorum/execute';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
@@ -40,46 +41,73 @@ const MAX_PEER_FRAME = 512 * 1024 * 1024;
 /** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts). */
 export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: decodePayload };
 
+/** Test-only: planted bugs and a small zxid counter limit, for the simulator. Never set in production. */
+export interface ReplicationTestHooks {
+  coreBugs?: PlantedBugs;
+  shellBugs?: ShellBugs;
+  /** Largest zxid counter before the leader must start a new epoch (ZOOKEEPER-1277). */
+  counterMax?: bigint;
+}
+
+/** What replication needs from the server it runs in. */
+export type ReplicationHost = ZabHost & {
+  snapshotForSync(): { zxid: bigint; data: Buffer };
+  ensembleShutdown: (() => Promise<void>) | undefined;
+  readonly metrics: ServerMetrics;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly network: Network;
+};
+
 /**
- * Wires a server into its ensemble: the pure QuorumCore (started from durable state only), the
- * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
+ * Wires a server into replication: the pure QuorumCore (started from durable state only), its
+ * peer links and the ZAB driver that executes the core's Readys. A standalone server is an
+ * ensemble of one — a one-voter core with no peer links, electing itself at once — so both run
+ * one write path, one executor and one zxid allocator.
  */
-export async function buildEnsemble(
-  host: ZabHost & {
-    snapshotForSync(): { zxid: bigint; data: Buffer };
-    ensembleShutdown: (() => Promise<void>) | undefined;
-    readonly metrics: ServerMetrics;
-    readonly clock: Clock;
-    readonly rng: Rng;
-    readonly network: Network;
-  },
+export async function buildReplication(
+  host: ReplicationHost,
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
+  hooks: ReplicationTestHooks = {},
 ): Promise<{ replicator: ZabReplicator; timing: QuorumTiming }> {
-  const e = options.ensemble!;
-  const self = e.servers.find((s) => s.id === e.myid);
-  if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
+  const e = options.ensemble;
+  const myid = e?.myid ?? options.serverId;
+  const members = e?.servers ?? [];
+  if (e && !members.some((s) => s.id === myid)) throw new Error(`myid ${myid} is not one of the server.N lines`);
   const snap = store.latestSnapshot();
   const snapshotZxid = snap?.zxid ?? 0n;
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
-  const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e.initLimit, syncLimit: e.syncLimit });
+  const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e?.initLimit ?? 10, syncLimit: e?.syncLimit ?? 5 });
   const core = new QuorumCore(
     {
-      id: e.myid,
-      voters: e.servers.filter((s) => s.role !== 'observer').map((s) => s.id),
-      observers: e.servers.filter((s) => s.role === 'observer').map((s) => s.id),
+      id: myid,
+      voters: e ? members.filter((s) => s.role !== 'observer').map((s) => s.id) : [myid],
+      observers: members.filter((s) => s.role === 'observer').map((s) => s.id),
       electionTimeoutTicks: timing.electionTimeoutTicks,
       syncLimitTicks: timing.syncLimitTicks,
       initLimitTicks: timing.initLimitTicks,
       pingIntervalTicks: timing.pingIntervalTicks,
       rng: host.rng,
+      counterMax: hooks.counterMax,
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
-    { hooks: { snapshot: () => host.snapshotForSync() } },
+    { hooks: { snapshot: () => host.snapshotForSync() }, bugs: hooks.coreBugs },
   );
+  const links = e ? await peerLinks(host, options, logger) : new NoPeers();
+  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs);
+  const lastZxid = log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16);
+  if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
+  return { replicator, timing };
+}
+
+/** The peer transport on this member's quorum port (TLS and quorum auth per the config). */
+async function peerLinks(host: ReplicationHost, options: ServerOptions, logger: Logger): Promise<PeerTransport> {
+  const e = options.ensemble!;
+  const self = e.servers.find((s) => s.id === e.myid)!;
   // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
   const peerSec = options.security ? quorumSecurity(options.security, logger.child({ component: 'peers' }), 5000) : undefined;
   const transport = new PeerTransport({
@@ -103,7 +131,5 @@ export async function buildEnsemble(
     peerSec?.stop();
     return transport.close();
   };
-  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid);
-  logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator, timing };
+  return transport;
 }

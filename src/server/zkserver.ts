@@ -16,13 +16,11 @@ import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session
 import { WatchManager } from '../watch';
 // Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
 import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
-import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { decodeForward, encodeForward, type Forward } from './forward';
-import { buildEnsemble, ensembleConfigText } from './ensemble';
-import type { Replicator } from '../quorum/replicator';
+import { buildReplication, ensembleConfigText, type ReplicationTestHooks } from './ensemble';
 import { zxidHex } from '../util/zxid';
 import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
@@ -59,6 +57,8 @@ export interface ServerDeps {
   rng?: Rng;
   /** The client listener and the peer transport's sockets. */
   network?: Network;
+  /** Test-only (the simulator): planted bugs, a small zxid counter limit. */
+  testHooks?: ReplicationTestHooks;
 }
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -103,8 +103,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly sessions: SessionTracker;
   db: ZkDatabase;
   private prep: Prep;
-  private replicator!: Replicator;
-  private zab: ZabReplicator | undefined;
+  /** Replication: the ZAB driver around this server's quorum core (standalone: a core of one voter). */
+  private zab!: ZabReplicator;
   /** Clients are served only while this server is in a working quorum (always, standalone). */
   private serving = true;
   private role: RoleEvent | undefined;
@@ -195,20 +195,20 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // applied now, the logged rest is applied when the new leader commits it.
       const loadStarted = clock.now();
       const history = newWatchHistory(options);
-      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history, clock });
+      // Only the snapshot is applied now: the log may hold proposals that were never committed, and
+      // what is committed is applied when the leader (standalone: this server, at once) commits it.
+      const db = recoverDatabase(store, logger, { replayLog: false, history, clock });
       metrics.dbinittime.add(clock.now() - loadStarted);
       server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network);
       server.clientSecurity = clientSecurity;
-      if (options.ensemble) {
-        server.publishEnsembleConfig();
-        const { replicator, timing } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
-        server.zab = replicator;
-        server.coreTickMs = timing.coreTickMs;
-        server.replicator = replicator;
-        server.serving = false;
-      } else {
-        server.replicator = new SoloReplicator(store, (entries) => server.applyCommitted(entries));
-      }
+      if (options.ensemble) server.publishEnsembleConfig();
+      const { replicator, timing } = await buildReplication(server, store, db.lastProcessedZxid, options, logger, deps.testHooks);
+      server.zab = replicator;
+      server.coreTickMs = timing.coreTickMs;
+      server.serving = false;
+      // Standalone, the core elects itself, establishes a new epoch and commits its whole log in
+      // these first Readys, so the server serves its recovered state from the start.
+      replicator.flush();
     } catch (err) {
       store.close();
       throw err;
@@ -231,8 +231,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       await server.close();
       throw err;
     }
-    if (server.zab) {
-      server.zab.start();
+    server.zab.start();
+    if (options.ensemble) {
       // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
       // the leader can expire their sessions) counts on both this often.
       server.touchTimer = clock.setInterval(() => {
@@ -240,7 +240,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
         server.checkContact();
       }, server.coreTickMs);
     }
-    logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
+    logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.zab.epoch() }, 'serving clients');
     return server;
   }
 
@@ -269,7 +269,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   get mode(): 'standalone' | 'leader' | 'follower' | 'observer' {
-    if (!this.zab) return 'standalone';
+    if (!this.options.ensemble) return 'standalone';
     const role = this.role?.role;
     return role === 'leading' ? 'leader' : role === 'observing' ? 'observer' : 'follower';
   }
@@ -294,11 +294,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
-    return this.zab?.status();
+    return this.options.ensemble ? this.zab.status() : undefined;
   }
 
   learnerStatus(): ReturnType<ZabReplicator['learnerStatus']> {
-    return this.zab?.learnerStatus();
+    return this.options.ensemble ? this.zab.learnerStatus() : undefined;
   }
 
   /** When this server last became an established leader (for zk_leader_uptime). */
@@ -307,7 +307,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
   epoch(): number {
-    return this.replicator.epoch();
+    return this.zab.epoch();
   }
 
   lastZxid(): bigint {
@@ -368,7 +368,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   canPropose(): boolean {
-    return this.replicator.canPropose && !this.stopped;
+    return this.zab.canPropose && !this.stopped;
   }
 
   onQueueDrained(conn: ClientConnection): void {
@@ -436,12 +436,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const pending: PendingRequest = { xid: 0, opCode: OpCode.createSession, receivedAt: this.clock.wallNow() };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
     const respond = (out: JuteWriter) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, passwd);
-    if (!this.replicator.canPropose) {
+    if (!this.zab.canPropose) {
       this.forward(conn, pending, awaitKey(sessionId, 'create'), { kind: 'createSession', sessionId, timeoutMs, passwd }, respond);
       return;
     }
-    const zxid = this.replicator.nextZxid();
-    if (this.zab) this.sessionOwner.set(sessionId, this.myId);
+    const zxid = this.zab.nextZxid();
+    if (this.options.ensemble) this.sessionOwner.set(sessionId, this.myId);
     const txn = this.prep.prepCreateSession({ sessionId, timeoutMs, passwd }, { zxid, now: BigInt(this.clock.wallNow()) });
     this.propose(txn, {
       conn,
@@ -465,9 +465,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
     this.sessions.add(sessionId, timeoutMs, this.clock.now());
-    if (this.zab) {
+    if (this.options.ensemble) {
       this.touched.add(sessionId);
-      if (this.replicator.canPropose) this.sessionOwner.set(sessionId, this.myId);
+      if (this.zab.canPropose) this.sessionOwner.set(sessionId, this.myId);
       else this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'revalidate', sessionId }) });
     }
     this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, session.passwd));
@@ -491,7 +491,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
       this.sessions.touch(conn.sessionId, this.clock.now());
-      if (this.zab) this.touched.add(conn.sessionId);
+      if (this.options.ensemble) this.touched.add(conn.sessionId);
     }
     try {
       this.dispatch(conn, header.xid, header.type, r, payload, now);
@@ -536,7 +536,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       const { err, body: encodeBody } = op.reply(result as never);
       writeReply(out, xid, txn.zxid, err, encodeBody);
     };
-    if (!this.replicator.canPropose) {
+    if (!this.zab.canPropose) {
       // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
       // committed txn, matched by session id and cxid.
       const pending: PendingRequest = { xid, opCode, receivedAt: now };
@@ -568,7 +568,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    * (ZooKeeper's checkSession with an owner), so a stale connection can never act for the session.
    */
   private prepWrite(opCode: number, body: unknown, sessionId: bigint, authIds: readonly Id[], cxid: number, via: number, now: number): Txn {
-    const zxid = this.replicator.nextZxid();
+    const zxid = this.zab.nextZxid();
     const owner = this.sessionOwner.get(sessionId);
     if (owner !== undefined && owner !== via) {
       return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
@@ -584,7 +584,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
   private forward(conn: ClientConnection, pending: PendingRequest, key: string, f: Forward, respond: Awaiting['respond']): void {
-    if (!this.zab || !this.zab.sendToLeader({ type: 'request', data: encodeForward(f) })) {
+    if (!this.zab.sendToLeader({ type: 'request', data: encodeForward(f) })) {
       conn.destroy('no leader to forward to');
       return;
     }
@@ -593,7 +593,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Milliseconds since this server last knew its leader hears it (0 on the leader; Infinity when not serving). */
   private contactAgeMs(): number {
-    return this.zab ? this.zab.contactAge() * this.coreTickMs : 0;
+    return this.options.ensemble ? this.zab.contactAge() * this.coreTickMs : 0;
   }
 
   /**
@@ -612,7 +612,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Learner: tells the leader which sessions are alive (ZooKeeper piggybacks this on PINGs). */
   private reportTouches(): void {
-    if (!this.zab || this.replicator.canPropose || this.touched.size === 0) return;
+    if (!this.options.ensemble || this.zab.canPropose || this.touched.size === 0) return;
     const sessions = [...this.touched];
     this.touched.clear();
     this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'touch', sessions }) });
@@ -627,22 +627,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   ): void {
     const now = this.clock.wallNow();
     conn.enqueue({ xid, opCode, receivedAt: now, exec, ...opts }, this.options.globalOutstandingLimit);
-    conn.drain(now, this.replicator.lastCommittedZxid());
+    conn.drain(now, this.zab.lastCommittedZxid());
   }
 
   /**
-   * sync (ZOOKEEPER-1675: a quorum round trip, not a local no-op). Standalone, the reply waits
-   * until everything proposed so far has committed. In an ensemble the leader's core answers with
+   * sync (ZOOKEEPER-1675: a quorum round trip, not a local no-op). The leader's core answers with
    * how far it has proposed, but only once a quorum has confirmed it still leads after the request
    * arrived, so a deposed leader never answers from stale data; this server then waits until it
-   * has applied that far.
+   * has applied that far. Standalone the quorum is this server: answered at once.
    */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void {
     this.barrierWaiting.add(conn);
-    if (!this.zab) {
-      this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
-      return;
-    }
     const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: this.clock.wallNow(), exec, barrierZxid: 1n << 62n };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     if (!this.zab.requestSync()) {
@@ -672,7 +667,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const pending: PendingRequest = { xid, opCode: OpCode.closeSession, receivedAt: this.clock.wallNow(), closeAfter: true };
     conn.enqueue(pending, Number.MAX_SAFE_INTEGER);
     this.sessions.setClosing(conn.sessionId);
-    if (!this.replicator.canPropose) {
+    if (!this.zab.canPropose) {
       this.forward(conn, pending, awaitKey(conn.sessionId, 'close'), { kind: 'closeSession', sessionId: conn.sessionId }, (out) => writeReply(out, xid, this.lastZxid(), ErrorCode.ok));
       return;
     }
@@ -690,7 +685,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private proposeCloseSession(sessionId: bigint, inflight: Omit<InFlight, 'txn'>): void {
-    const txn = this.prep.prepCloseSession(sessionId, { zxid: this.replicator.nextZxid(), now: BigInt(this.clock.wallNow()) });
+    const txn = this.prep.prepCloseSession(sessionId, { zxid: this.zab.nextZxid(), now: BigInt(this.clock.wallNow()) });
     this.propose(txn, inflight);
   }
 
@@ -699,7 +694,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const txn = this.prep.prep(
       { opCode, body },
       {
-        zxid: this.replicator.nextZxid(),
+        zxid: this.zab.nextZxid(),
         now: BigInt(this.clock.wallNow()),
         session: { id: 0n, authIds: [{ scheme: 'super', id: '' }] },
         ttlEnabled: this.options.ttlEnabled,
@@ -718,7 +713,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     ps.last = data.length;
     ps.min = ps.min < 0 ? data.length : Math.min(ps.min, data.length);
     ps.max = Math.max(ps.max, data.length);
-    this.replicator.propose({ zxid: txn.zxid, data });
+    this.zab.propose({ zxid: txn.zxid, data });
     this.scheduleFlush();
   }
 
@@ -734,7 +729,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.flushScheduled = false;
     if (this.stopped) return;
     try {
-      this.replicator.flush();
+      this.zab.flush();
       for (const conn of this.dirty) conn.flushOutput();
       this.dirty.clear();
       // A snapshot due now is written here: its store error is a fail-stop too, never thrown out
@@ -754,7 +749,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
-      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(this.clock.now() - inflight.proposedAt);
+      if (inflight?.proposedAt !== undefined && this.options.ensemble) this.metrics.quorum_ack_latency.add(this.clock.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -762,7 +757,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   private drainBarriers(now: number): void {
     if (this.barrierWaiting.size === 0) return;
-    const committed = this.replicator.lastCommittedZxid();
+    const committed = this.zab.lastCommittedZxid();
     for (const c of this.barrierWaiting) {
       c.drain(now, committed);
       if (!c.isOpen || !c.queue.some((p) => p.barrierZxid !== undefined)) this.barrierWaiting.delete(c);
@@ -870,7 +865,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   onForwarded(from: number, msg: PeerMessage): void {
-    if (msg.type !== 'request' || !this.replicator.canPropose) return;
+    if (msg.type !== 'request' || !this.zab.canPropose) return;
     let f: Forward;
     try {
       f = decodeForward(msg.data);
@@ -888,7 +883,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
         return;
       case 'createSession': {
         this.sessionOwner.set(f.sessionId, from);
-        const txn = this.prep.prepCreateSession({ sessionId: f.sessionId, timeoutMs: f.timeoutMs, passwd: f.passwd }, { zxid: this.replicator.nextZxid(), now: BigInt(now) });
+        const txn = this.prep.prepCreateSession({ sessionId: f.sessionId, timeoutMs: f.timeoutMs, passwd: f.passwd }, { zxid: this.zab.nextZxid(), now: BigInt(now) });
         this.idGen.observe(f.sessionId);
         return this.propose(txn, {});
       }
@@ -928,7 +923,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   snapshotSaved(zxid: bigint): void {
-    this.replicator.compactLog?.(zxid);
+    this.zab.compactLog(zxid);
   }
 
   /** The quorum answered the oldest waiting sync: it completes once this server has applied that far. */
@@ -1002,7 +997,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.stopped = true;
     this.housekeeping.stop();
     this.touchTimer?.cancel();
-    this.zab?.stop();
+    this.zab.stop();
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
