@@ -87,6 +87,8 @@ export interface ReadyTarget {
   log(level: 'warn' | 'info', text: string): void;
   /** Logged but not yet committed entries (test-only: proposalAppliedBeforeCommit). */
   applyLogged?(entries: readonly Entry[]): void;
+  /** Input the core dropped on purpose (statistics, transcripts). */
+  onIgnored?(ignored: Ready['ignored']): void;
 }
 
 /** Step 1 of a Ready: one atomic store unit (a SNAP install's body, written first, is named by it). */
@@ -125,4 +127,5 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
   for (const z of r.syncs) t.onSyncAnswer(z);
   for (const e of r.errors) t.log('warn', `peer protocol violation: ${e}`);
   for (const n of r.notes) t.log('info', n);
+  if (r.ignored.length > 0) t.onIgnored?.(r.ignored);
 }

@@ -25,6 +25,8 @@ export interface ZabHost {
    * may be acknowledged; the driver has already stopped. Never thrown from a callback instead.
    */
   onFatal(err: Error): void;
+  /** Input the core dropped on purpose (optional: statistics). */
+  onIgnored?(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void;
 }
 
 
@@ -77,6 +79,7 @@ export class ZabReplicator {
       onForwarded: (from, msg) => host.onForwarded(from, msg),
       onSyncAnswer: (zxid) => host.onSyncAnswer(zxid),
       log: (level, text) => logger[level](text),
+      onIgnored: (ignored) => host.onIgnored?.(ignored),
     };
   }
 
@@ -148,6 +151,10 @@ export class ZabReplicator {
 
   status(): ReturnType<QuorumCore['status']> {
     return this.core.status();
+  }
+
+  hasLogged(zxid: bigint): boolean {
+    return this.core.hasLogged(zxid);
   }
 
   /** Core ticks since the leader last confirmed it hears us (QuorumCore.contactAge). */

@@ -258,7 +258,7 @@ export class QuorumCore {
   }
 
   step(from: number, msg: PeerMessage): void {
-    if (!this.isMember(from) || from === this.cfg.id) return;
+    if (!this.isMember(from) || from === this.cfg.id) return this.ignore(from, msg, 'not a member');
     if (this.connected.has(from)) this.lastRecv.set(from, this.now);
     try {
       this.dispatch(from, msg);
@@ -383,6 +383,12 @@ export class QuorumCore {
     if (!this.connected.has(to)) return;
     this.pending.messages.push({ to, msg });
     this.lastSent.set(to, this.now);
+    this.pendingReal = true;
+  }
+
+  /** Input dropped on purpose: reported in the Ready, so nothing vanishes silently. */
+  private ignore(from: number, msg: PeerMessage, why: string): void {
+    this.pending.ignored.push({ from, type: msg.type, why });
     this.pendingReal = true;
   }
 
@@ -599,10 +605,12 @@ export class QuorumCore {
     if (this.role !== 'looking') {
       // Late joiners learn the established leader from us.
       if (n.state === 'looking') this.sendNotification(from);
+      else this.ignore(from, n, 'out of the election');
       return;
     }
     if (!this.voters.has(from)) {
       if (!this.isObserver && n.state === 'looking') this.sendNotification(from);
+      else this.ignore(from, n, 'not a voter');
       return;
     }
     if (this.isObserver) return this.observerNotification(from, n);
@@ -652,7 +660,7 @@ export class QuorumCore {
   }
 
   private observerNotification(from: number, n: MessageOf<'notification'>): void {
-    if (n.state === 'looking') return;
+    if (n.state === 'looking') return this.ignore(from, n, 'observers follow established leaders only');
     this.outOfElection.set(from, { vote: n.vote, state: n.state, round: n.round });
     if (supporters(this.outOfElection, n.vote, this.voters) >= this.quorum && this.leaderConfirmed(this.outOfElection, n.vote)) {
       this.round = n.round;
@@ -732,7 +740,7 @@ export class QuorumCore {
 
   private onEcho(lead: LeaderState, from: number, msg: MessageOf<'ping'>): void {
     const h = lead.learners.get(from);
-    if (!h || msg.round <= h.echoRound || msg.round > lead.round) return;
+    if (!h || msg.round <= h.echoRound || msg.round > lead.round) return this.ignore(from, msg, 'stale or unknown PING round');
     h.echoRound = msg.round;
     const sent = lead.roundTicks.get(msg.round);
     if (sent !== undefined && sent > h.leaseTick) h.leaseTick = sent;
@@ -787,7 +795,7 @@ export class QuorumCore {
   private onLearnerMessage(from: number, msg: PeerMessage): void {
     const lead = this.lead;
     if (!lead) {
-      if (msg.type !== 'followerinfo' && msg.type !== 'observerinfo') return;
+      if (msg.type !== 'followerinfo' && msg.type !== 'observerinfo') return this.ignore(from, msg, 'not leading');
       // A learner may decide before we do; keep its info until our own election ends.
       if (this.role === 'looking') this.earlyInfos.set(from, msg);
       else this.disconnect(from); // someone thinks we lead; we don't: make them look again
@@ -806,7 +814,7 @@ export class QuorumCore {
       case 'sync':
         return this.onLearnerSync(lead, from);
       default:
-        return;
+        return this.ignore(from, msg, 'a leader does not take this from a learner');
     }
   }
 
@@ -1040,7 +1048,7 @@ export class QuorumCore {
 
   private onLeaderMessage(from: number, msg: PeerMessage): void {
     const l = this.learn;
-    if (!l || l.leader !== from) return;
+    if (!l || l.leader !== from) return this.ignore(from, msg, 'not from our leader');
     l.lastHeard = this.now;
     const handler = learnerHandlers[msg.type];
     if (!handler) throw new ProtocolViolation(`unexpected ${msg.type} from the leader`);
@@ -1088,7 +1096,7 @@ export class QuorumCore {
     if (l.phase !== 'synced' && l.phase !== 'broadcast') throw new ProtocolViolation('PROPOSAL before sync');
     // Observers see the sync stream's PROPOSALs but learn later txns only through INFORM.
     if (l.observer) throw new ProtocolViolation('PROPOSAL sent to an observer');
-    if (this.isDuplicate(msg.zxid, msg.data)) return; // tolerated (issues.md #2)
+    if (this.isDuplicate(msg.zxid, msg.data)) return this.ignore(l.leader, msg, 'duplicate PROPOSAL'); // tolerated (issues.md #2)
     if (epochOf(msg.zxid) !== l.epoch) throw new ProtocolViolation('PROPOSAL from another epoch');
     const entry = { zxid: msg.zxid, data: msg.data };
     this.appendFromLeader(entry);
@@ -1162,7 +1170,7 @@ export class QuorumCore {
     if (l.phase !== 'synced' && l.phase !== 'broadcast') throw new ProtocolViolation('INFORM before NEWLEADER');
     if (msg.zxid <= this.log.lastZxid()) {
       this.isDuplicate(msg.zxid, msg.data);
-      return;
+      return this.ignore(l.leader, msg, 'duplicate INFORM');
     }
     const entry = { zxid: msg.zxid, data: msg.data };
     this.appendFromLeader(entry);
@@ -1180,7 +1188,7 @@ export class QuorumCore {
   }
 
   onLeaderPing(l: LearnerState, msg: MessageOf<'ping'>): void {
-    if (l.phase !== 'synced' && l.phase !== 'broadcast') return;
+    if (l.phase !== 'synced' && l.phase !== 'broadcast') return this.ignore(l.leader, msg, 'PING before NEWLEADER');
     const confirmed = l.echoSent.get(msg.echoed);
     if (confirmed !== undefined && confirmed > l.contactTick) l.contactTick = confirmed;
     // Rounds up to the confirmed one, or too old to matter, are done with (Map keeps insertion order).

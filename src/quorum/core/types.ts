@@ -112,8 +112,10 @@ export interface Ready {
   errors: string[];
   /** Other things worth a log line (a silent peer timed out). */
   notes: string[];
+  /** Input the core dropped without acting on it, and why (transcripts and statistics show it). */
+  ignored: Array<{ from: number; type: string; why: string }>;
 }
 
 export function emptyReady(): Ready {
-  return { entries: [], messages: [], disconnect: [], committed: [], roleEvents: [], forwarded: [], syncs: [], errors: [], notes: [] };
+  return { entries: [], messages: [], disconnect: [], committed: [], roleEvents: [], forwarded: [], syncs: [], errors: [], notes: [], ignored: [] };
 }
