@@ -268,6 +268,11 @@ export class Prep {
   }
 
   prep(req: PrepRequest, ctx: PrepContext): Txn {
+    // ZooKeeper's checkSession: a request from a session that is unknown (expired, or never
+    // created) or closing (its closeSession is already prepped) fails with SessionExpired, so
+    // nothing a session sends after its close or expiry can commit a change. Session 0 is the
+    // server's own (container and TTL reaping).
+    if (ctx.session.id !== 0n && !this.overlay.sessionLive(ctx.session.id)) return this.txn(ctx, ctx.session.id, { type: 'error', err: ErrorCode.sessionExpired });
     return this.txn(ctx, ctx.session.id, this.body(req, ctx));
   }
 

@@ -25,7 +25,15 @@ export class Harness {
   maxDataBytes: number | undefined = undefined;
   readonly queue: Txn[] = [];
 
+  /** Sessions the test ended: they stay dead (requests from them fail with SessionExpired). */
+  private readonly ended = new Set<bigint>();
+  /** Sessions the test never opened explicitly are taken as created long ago, unless it says otherwise. */
+  implicitSessions = true;
+
   ctx(session: Session = { id: SESSION, authIds: [] }): PrepContext {
+    if (this.implicitSessions && session.id !== 0n && !this.ended.has(session.id) && !this.db.sessions.has(session.id)) {
+      this.db.sessions.set(session.id, { timeoutMs: 30000, passwd: Buffer.alloc(16, 1) });
+    }
     return { zxid: ++this.zxid, now: this.now, session, ttlEnabled: this.ttlEnabled, maxDataBytes: this.maxDataBytes };
   }
 
@@ -42,6 +50,7 @@ export class Harness {
   }
 
   closeSession(id: bigint = SESSION): { result: ApplyResult; events: WatchEvent[] } {
+    this.ended.add(id);
     this.queue.push(this.prep.prepCloseSession(id, { zxid: ++this.zxid, now: this.now }));
     return this.commitAll().pop()!;
   }

@@ -217,12 +217,27 @@ describe('ephemerals and sessions', () => {
 
   it('ephemeral creates need a live session; children of ephemerals are refused', () => {
     const h = new Harness();
+    h.implicitSessions = false;
     expect(h.create('/e', { flags: CreateFlags.ephemeral }).result.err).toBe(ErrorCode.sessionExpired);
     h.openSession();
     h.create('/e', { flags: CreateFlags.ephemeral });
     expect(h.create('/e/c').result.err).toBe(ErrorCode.noChildrenForEphemerals);
     h.closeSession();
     expect(h.create('/e2', { flags: CreateFlags.ephemeral }).result.err).toBe(ErrorCode.sessionExpired);
+  });
+
+  it('a request from a session that is closing, closed or unknown fails with SessionExpired (checkSession)', () => {
+    const h = new Harness();
+    h.implicitSessions = false;
+    h.openSession();
+    h.create('/p');
+    // closeSession is prepped; a write the session pipelined behind it must not change anything.
+    h.queue.push(h.prep.prepCloseSession(SESSION, { zxid: ++h.zxid, now: h.now }));
+    expect(h.submit(OpCode.setData, { path: '/p', data: Buffer.from('late'), version: -1 }).body).toEqual({ type: 'error', err: ErrorCode.sessionExpired });
+    h.commitAll();
+    expect(h.create('/after-close').result.err).toBe(ErrorCode.sessionExpired);
+    expect(h.create('/unknown', { session: { id: 99n, authIds: [] } }).result.err).toBe(ErrorCode.sessionExpired);
+    expect(h.db.tree.get('/p')!.data?.toString()).not.toBe('late');
   });
 });
 
