@@ -11,6 +11,7 @@ import type { Store } from '../storage';
 import type { Clock } from '../util/clock';
 import type { Rng } from '../util/rng';
 import type { Network } from '../util/network';
+import type { PeerMessage } from '../../protocol/peer/messages';
 import type { ServerOptions } from './options';
 import type { ServerMetrics } from '../metrics/hub';
 
@@ -57,6 +58,7 @@ export type ReplicationHost = ZabHost & {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly network: Network;
+  readonly observer: { peerSent?(to: number, msg: PeerMessage): void; peerReceived?(from: number, msg: PeerMessage): void };
 };
 
 /**
@@ -122,8 +124,14 @@ async function peerLinks(host: ReplicationHost, options: ServerOptions, logger: 
     clock: host.clock,
     rng: host.rng,
     observer: {
-      sent: (to, msg) => host.metrics.notePeerSent(to, msg, host.clock.now()),
-      received: (from, msg) => host.metrics.notePeerReceived(from, msg, host.clock.now()),
+      sent: (to, msg) => {
+        host.metrics.notePeerSent(to, msg, host.clock.now());
+        host.observer.peerSent?.(to, msg);
+      },
+      received: (from, msg) => {
+        host.metrics.notePeerReceived(from, msg, host.clock.now());
+        host.observer.peerReceived?.(from, msg);
+      },
     },
   });
   await transport.start();

@@ -9,6 +9,7 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
+import type { WatchEvent } from '../tree/events';
 import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
@@ -59,6 +60,21 @@ export interface ServerDeps {
   network?: Network;
   /** Test-only (the simulator): planted bugs, a small zxid counter limit. */
   testHooks?: ReplicationTestHooks;
+  /** Called synchronously as things happen (the simulator's checkers; tooling). */
+  observer?: ServerObserver;
+}
+
+/** What a server reports to an observer, as it happens. */
+export interface ServerObserver {
+  /** A txn was applied; `db` is the state right after it; `events` are the watch events it raised. */
+  applied?(txn: Txn, db: ZkDatabase, events: readonly WatchEvent[]): void;
+  /** A SNAP sync replaced the state (already durable). */
+  snapshotInstalled?(zxid: bigint, db: ZkDatabase): void;
+  role?(ev: RoleEvent): void;
+  peerSent?(to: number, msg: PeerMessage): void;
+  peerReceived?(from: number, msg: PeerMessage): void;
+  /** Peer input the quorum core dropped on purpose. */
+  ignored?(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void;
 }
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -149,6 +165,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly clock: Clock,
     readonly rng: Rng,
     readonly network: Network,
+    readonly observer: ServerObserver = {},
   ) {
     super();
     this.startedAt = clock.wallNow();
@@ -199,7 +216,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // what is committed is applied when the leader (standalone: this server, at once) commits it.
       const db = recoverDatabase(store, logger, { replayLog: false, history, clock });
       metrics.dbinittime.add(clock.now() - loadStarted);
-      server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network);
+      server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network, deps.observer);
       server.clientSecurity = clientSecurity;
       if (options.ensemble) server.publishEnsembleConfig();
       const { replicator, timing } = await buildReplication(server, store, db.lastProcessedZxid, options, logger, deps.testHooks);
@@ -295,6 +312,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
     return this.options.ensemble ? this.zab.status() : undefined;
+  }
+
+  /** Whether `zxid` is in this server's replicated history (logged, or covered by its snapshot). */
+  hasLogged(zxid: bigint): boolean {
+    return this.zab.hasLogged(zxid);
   }
 
   learnerStatus(): ReturnType<ZabReplicator['learnerStatus']> {
@@ -767,6 +789,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private applyOne(inflight: InFlight, now: number): void {
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
+    this.observer.applied?.(txn, this.db, events);
     this.prep.committed(txn.zxid);
     this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
@@ -809,6 +832,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.prep = new Prep(db);
     this.history.reset(zxid); // events before the snapshot were never applied here
     this.publishEnsembleConfig();
+    this.observer.snapshotInstalled?.(zxid, db);
     this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
   }
 
@@ -829,6 +853,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
+    this.observer.role?.(ev);
     this.metrics.noteRole(ev, this.clock.wallNow());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
@@ -960,6 +985,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  onIgnored(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void {
+    this.observer.ignored?.(ignored);
+  }
 
   /** ZabHost: the replication driver hit a store error (or a broken invariant) and stopped. */
   onFatal(err: Error): void {

@@ -1,6 +1,6 @@
 /** Proves the simulator has teeth: each planted historic bug is caught within a fixed seed budget. */
 import type { PlantedBugs } from '../../src/quorum/core/types';
-import { runSeed } from './lib/sim';
+import { runSeed } from './lib/coresim';
 
 const BUDGET = 200;
 

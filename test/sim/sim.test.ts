@@ -1,5 +1,5 @@
 /** Proves the quorum core keeps every ZAB invariant over many seeded fault schedules and recovers after healing. */
-import { runSeed } from './lib/sim';
+import { runSeed } from './lib/coresim';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 1200);
 const FIRST = Number(process.env.SIM_FIRST_SEED ?? 1);

@@ -1,30 +1,26 @@
-/** A binary min-heap of timed events; ties are broken by a per-event random key (seeded by the caller). */
-export interface Timed<T> {
-  at: number;
-  key: number;
-  ev: T;
-}
+/** A binary min-heap, and on it the simulators' queue of timed events. */
+export class MinHeap<T> {
+  private heap: T[] = [];
 
-export class EventQueue<T> {
-  private heap: Timed<T>[] = [];
+  constructor(private readonly less: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.heap.length;
   }
 
-  push(item: Timed<T>): void {
+  push(item: T): void {
     const h = this.heap;
     h.push(item);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
+      if (!this.less(h[i]!, h[p]!)) break;
       [h[i], h[p]] = [h[p]!, h[i]!];
       i = p;
     }
   }
 
-  pop(): Timed<T> | undefined {
+  pop(): T | undefined {
     const h = this.heap;
     if (h.length === 0) return undefined;
     const top = h[0]!;
@@ -36,8 +32,8 @@ export class EventQueue<T> {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < h.length && less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && less(h[r]!, h[m]!)) m = r;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
         if (m === i) break;
         [h[i], h[m]] = [h[m]!, h[i]!];
         i = m;
@@ -47,6 +43,15 @@ export class EventQueue<T> {
   }
 }
 
-function less<T>(a: Timed<T>, b: Timed<T>): boolean {
-  return a.at < b.at || (a.at === b.at && a.key < b.key);
+/** A timed event; ties are broken by a per-event random key (seeded by the caller). */
+export interface Timed<T> {
+  at: number;
+  key: number;
+  ev: T;
+}
+
+export class EventQueue<T> extends MinHeap<Timed<T>> {
+  constructor() {
+    super((a, b) => a.at < b.at || (a.at === b.at && a.key < b.key));
+  }
 }

@@ -1,51 +1,97 @@
 /**
- * Deterministic simulator for the quorum core: 3 or 5 voters (plus sometimes an observer) in one
- * process, driven by one seeded PRNG. Links are TCP-like FIFO connections: random delay but in
- * order, dropped on partition, crash or reset (both ends see peerDown). A one-way partition stalls
- * a direction (as TCP would) until it heals or the connection times out. A crash keeps only what
- * was persisted. Invariant checkers run on every persist, send, apply and role change; after the
- * fault phase everything heals and the ensemble must commit a barrier write on every server.
+ * The whole-server simulator: 3 or 5 voting members (sometimes plus an observer) of the production
+ * `ZkServer` — prep, the quorum core, `executeReady`, the peer transport and its security layer,
+ * sessions, watches, forwarding, snapshots — each with its I/O injected: a memory store on a
+ * persistent MemoryDisk, the in-memory network (simnet.ts), simulated time (world.ts) and a seeded
+ * generator. Seeded clients speak real jute frames (simclient.ts). One seed decides everything, so
+ * a seed replays exactly.
+ *
+ * A run: faults for a while (crashes, crashes part-way through a store batch, silent and loud
+ * partitions, one-way stalls, resets, stalls, slow fsyncs, disk errors, clock jumps, client
+ * crashes), then everything heals and restarts; the ensemble must then elect, serve, apply a
+ * barrier write everywhere, keep its leader through a quiet period, and agree byte for byte.
+ * Checkers run on every store write, every applied txn, every peer message sent and everything a
+ * client sees; the first violation stops the seed.
  */
-import { QuorumCore } from '../../../src/quorum/core/core';
-import type { Entry } from '../../../src/quorum/core/log';
-import type { PlantedBugs, Ready } from '../../../src/quorum/core/types';
-import { isSuccessor, zxidHex } from '../../../src/util/zxid';
-import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
-import { Prng } from '../../../src/util/prng';
+import pino, { type Logger } from 'pino';
+import { checkAcl } from '../../../src/acl';
+import { Perms } from '../../../protocol/jute/constants';
 import type { PeerMessage } from '../../../protocol/peer/messages';
-import { EventQueue } from './queue';
+import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
+import type { PlantedBugs, RoleEvent } from '../../../src/quorum/core';
+import type { ShellBugs } from '../../../src/quorum/execute';
+import { defaultServerOptions, type ServerOptions } from '../../../src/server/options';
+import { ZkServer, type ServerObserver } from '../../../src/server/zkserver';
+import type { ServerSpec } from '../../../src/config';
+import { createMemoryStore, newMemoryDisk, type MemoryDisk } from '../../../src/storage/memory';
+import type { PersistBatch, Store } from '../../../src/storage/types';
+import { encodeTxn, treeDigest, type Txn, type ZkDatabase } from '../../../src/tree';
+import type { WatchEvent } from '../../../src/tree/events';
+import { Prng } from '../../../src/util/prng';
+import { counterOf, epochOf, isSuccessor, zxidHex } from '../../../src/util/zxid';
+import { SimClient, type Armed, type ClientChecks } from './simclient';
+import { SimNetwork } from './simnet';
+import { Owner, SimViolation, World } from './world';
 
 export interface SimOptions {
   seed: number;
-  bugs?: PlantedBugs;
   trace?: boolean;
-  /** Fault-phase length in units of F (TICK scaled by syncLimit; default 150). */
-  faultTicks?: number;
-  /**
-   * Turn off the direct persist-before-ACK checker, to show that the end-to-end checks (lost
-   * acknowledged writes, prefix consistency) catch the planted persistence bugs on their own.
-   */
-  endToEndOnly?: boolean;
-  /** Leader zxid counter limit (test hook): small values force frequent epoch rollovers. */
-  counterMax?: bigint;
-  /** Time after healing (units of F) within which a barrier write must reach every server (default 150). */
-  livenessTicks?: number;
-  /** zoo.cfg limits (in ticks of tickTime); random per seed when absent. */
+  /** Planted core bugs (the quorum core's test switches). */
+  coreBugs?: PlantedBugs;
+  /** Planted shell bugs (executeReady / the server). */
+  shellBugs?: ShellBugs;
+  /** zoo.cfg limits; random per seed when absent. */
   limits?: { syncLimit: number; initLimit: number };
+  /** Leader zxid counter limit (test hook): small values force frequent epoch changes. */
+  counterMax?: bigint;
+  /** Length of the fault phase in ms of simulated time (default 4000). */
+  faultMs?: number;
+  /** After healing, the ensemble must converge within this many ms (default 8000). */
+  livenessMs?: number;
+  /** Only these fault kinds (default: a random subset per seed). */
+  faults?: readonly FaultKind[];
 }
+
+export const FAULT_KINDS = [
+  'crash',
+  'crashAll',
+  'crashMidBatch',
+  'leaderCrashAfterSend',
+  'silentCut',
+  'silentLeader',
+  'partition',
+  'oneway',
+  'reset',
+  'stall',
+  'slowFsync',
+  'diskError',
+  'clockJump',
+  'clientCrash',
+  'clientCut',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SimStats {
   voters: number;
   observers: number;
-  events: number;
-  messages: number;
-  writesAcked: number;
-  committed: number;
-  faults: string[];
-  elections: number;
-  endTick: number;
+  tickTimeMs: number;
   syncLimit: number;
   initLimit: number;
+  events: number;
+  simMs: number;
+  elections: number;
+  syncs: { diff: number; trunc: number; snap: number };
+  crashes: number;
+  crashesMidBatch: number;
+  failStops: number;
+  sessionExpiries: number;
+  watchEvents: number;
+  acked: number;
+  committed: number;
+  snapshots: number;
+  ignored: number;
+  faults: Partial<Record<FaultKind, number>>;
+  clientRequests: number;
 }
 
 export interface SimResult {
@@ -56,908 +102,835 @@ export interface SimResult {
   stats: SimStats;
 }
 
-export class SimViolation extends Error {}
+export { SimViolation };
+/** Thrown from a store write to kill the process there (crash part-way through a batch). */
+class SimCrash extends Error {}
 
-const TICK = 10; // time units per core tick; message delays are a few units
-/** The simulated zoo.cfg tickTime, in time units. */
-const TICK_TIME = 100;
-
-interface Durable {
-  acceptedEpoch: number;
-  currentEpoch: number;
-  snapshot?: { zxid: bigint; n: number };
-  log: Entry[];
-}
+const WALL_BASE = 1_790_000_000_000;
+const CLIENT_PORT = 2181;
 
 interface SimNode {
   id: number;
+  host: string;
   observer: boolean;
-  alive: boolean;
+  disk: MemoryDisk;
+  owner: Owner | undefined;
+  server: ZkServer | undefined;
   incarnation: number;
-  core: QuorumCore | undefined;
-  durable: Durable;
-  /** The state machine is the committed sequence itself, so a count and the last zxid describe it. */
-  appliedCount: number;
+  alive: boolean;
+  /** Highest zxid applied, in the global order (a SNAP or a restart moves it to a snapshot). */
   appliedZxid: bigint;
-  /** SIGSTOP: no ticks, no deliveries until this time; missed ticks are replayed on resume. */
-  pausedUntil: number;
-  missedTicks: number;
-  /** Connections that closed while paused, noticed on resume. */
-  deferredDowns: number[];
-  /** Client syncs in request order: `zxid` once answered; the read must then see `ackedPos`. */
-  syncs: Array<{ ackedPos: number; zxid?: bigint }>;
+  role: RoleEvent | undefined;
+  /** Commits left before an armed mid-batch crash. */
+  crashAtCommit: number | undefined;
+  /** Stall the next commit this long (slow fsync). */
+  slowCommitMs: number | undefined;
+  /** Store writes fail (disk full / I/O error) until the fault heals. */
+  failWrites: boolean;
 }
 
-interface Link {
-  q: Array<{ at: number; msg: PeerMessage }>;
-  lastAt: number;
-  retry: boolean;
+interface GlobalEntry {
+  zxid: bigint;
+  bytes: Buffer;
+  sessionId: bigint;
+  type: string;
 }
-
-type Ev =
-  | { k: 'tick' }
-  | { k: 'deliver'; from: number; to: number; gen: number }
-  | { k: 'connect'; a: number; b: number }
-  | { k: 'down'; node: number; peer: number; inc: number }
-  | { k: 'restart'; node: number }
-  | { k: 'close'; a: number; b: number; gen: number }
-  | { k: 'resume'; node: number; inc: number }
-  | { k: 'fault' }
-  | { k: 'healPartition'; id: number }
-  | { k: 'heal' }
-  | { k: 'write' }
-  | { k: 'read' }
-  | { k: 'sync' };
-
-type FaultKind = 'crash' | 'crashAll' | 'failpoint' | 'partition' | 'isolateLeader' | 'oneway' | 'silent' | 'reset' | 'compact' | 'pause';
-const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crashAll', 'failpoint', 'partition', 'isolateLeader', 'oneway', 'silent', 'reset', 'compact', 'pause'];
 
 export class Simulation {
   private readonly rng: Prng;
-  private readonly q = new EventQueue<Ev>();
-  private now = 0;
-  private readonly nodes = new Map<number, SimNode>();
-  private readonly ids: number[];
-  private readonly voterIds: number[];
-  private readonly observerIds: number[];
-  private readonly conns = new Map<string, { up: boolean; gen: number }>();
-  private readonly links = new Map<string, Link>();
-  private readonly cut = new Set<string>();
-  private readonly blocked = new Set<string>();
-  /** Pairs cut silently: bytes held, closes and resets too; each side learns only by its own timeouts. */
-  private readonly silent = new Set<string>();
-  /** Ends that closed across a silent cut: the other end hears of it when the cut heals. */
-  private heldDowns: Array<{ node: number; peer: number; inc: number }> = [];
-  private partitionId = 0;
-  /** Armed failpoints: crash this server right after it sends an ACK (of a PROPOSAL or of NEWLEADER). */
-  private readonly armed = new Map<number, 'ack' | 'newLeaderAck' | 'fsync'>();
-  private readonly maxDelay: number;
+  private readonly world = new World();
+  private readonly net: SimNetwork;
+  private readonly nodes: SimNode[] = [];
+  private readonly clients: SimClient[] = [];
+  private readonly specs: ServerSpec[];
+  private readonly timing: QuorumTiming;
+  private readonly tickTimeMs = 100;
+  private readonly limits: { syncLimit: number; initLimit: number };
   private readonly faultKinds: FaultKind[];
   private readonly faultEnd: number;
   private readonly deadline: number;
-  private healed = false;
-  private done = false;
-  private readonly limits: { syncLimit: number; initLimit: number };
-  private readonly timing: QuorumTiming;
-  /** Fault time unit: TICK scaled by syncLimit (a partition lasts a few syncLimits whatever they are). */
-  private readonly F: number;
-  /** After the barrier: the ensemble must keep its leader, untouched, until this time. */
-  private quietUntil: number | undefined;
-  private quietLeader: { id: number; epoch: number } | undefined;
-
-  // checker state
-  private readonly global: Entry[] = [];
-  private readonly globalIndex = new Map<bigint, number>();
-  private readonly proposed = new Map<bigint, string>();
-  private readonly leaderOfEpoch = new Map<number, number>();
-  private readonly pendingWrites = new Map<string, { node: number; inc: number }>();
-  /** Global position of the highest write acknowledged to a client so far. */
-  private ackedMaxPos = -1;
-  private writeSeq = 0;
-  private barrier: { value: string; node: number; inc: number } | undefined;
-
+  private readonly snapCount: number;
+  private readonly logger: Logger;
   readonly trace: string[] = [];
   readonly stats: SimStats;
+  private violation: SimViolation | undefined;
+  private asyncWork: Promise<void> | undefined;
+  private healed = false;
+  private done = false;
+
+  // ---- checker state
+  private readonly global: GlobalEntry[] = [];
+  private readonly globalIndex = new Map<bigint, number>();
+  private readonly digests = new Map<bigint, string>();
+  private readonly eventsByPath = new Map<string, ChangeEvent[]>();
+  /** Events on /secret and below (the workload's only persistent recursive watches are there). */
+  private readonly secretEvents: ChangeEvent[] = [];
+  private readonly closedSessions = new Map<bigint, number>();
+  private readonly leaderOfEpoch = new Map<number, number>();
+  private readonly syncLeaderOfEpoch = new Map<number, number>();
+  private readonly acked: Array<{ zxid: bigint; what: string }> = [];
+  private maxAckedZxid = 0n;
+  private readonly clientOfSession = new Map<bigint, SimClient>();
+  private readonly closingSessions = new Set<bigint>();
+  private barrier: { path: string; zxid?: bigint } | undefined;
+  private quietUntil: number | undefined;
+  private quietLeader: { id: number; epoch: number } | undefined;
+  private setupDone = false;
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
     const voters = this.rng.bool(0.5) ? 3 : 5;
-    const observers = this.rng.bool(0.25) ? 1 : 0;
-    this.voterIds = Array.from({ length: voters }, (_, i) => i + 1);
-    this.observerIds = Array.from({ length: observers }, (_, i) => voters + i + 1);
-    this.ids = [...this.voterIds, ...this.observerIds];
-    this.maxDelay = this.rng.pick([2, 5, 9, 14]);
-    this.faultKinds = FAULT_KINDS.filter(() => this.rng.bool(0.6));
+    const observers = this.rng.bool(0.2) ? 1 : 0;
+    this.limits = opts.limits ?? { syncLimit: this.rng.pick([1, 1, 2, 2, 3, 5]), initLimit: this.rng.pick([1, 2, 5, 10]) };
+    this.timing = quorumTiming({ tickTimeMs: this.tickTimeMs, ...this.limits });
+    this.net = new SimNetwork(this.world, this.rng.fork(), this.rng.pick([1, 3, 6, 12]));
+    this.snapCount = this.rng.pick([16, 40, 120]);
+    this.faultKinds = opts.faults ? [...opts.faults] : FAULT_KINDS.filter(() => this.rng.bool(0.5));
     if (this.faultKinds.length === 0) this.faultKinds.push(this.rng.pick(FAULT_KINDS));
-    this.limits = opts.limits ?? this.randomLimits();
-    this.timing = quorumTiming({ tickTimeMs: TICK_TIME, ...this.limits });
-    // Core ticks are TICK units long; fault durations scale with syncLimit, so every seed sees as
-    // many timeouts during its fault phase whatever its limits are.
-    this.F = TICK * Math.max(1, this.timing.syncLimitTicks / 5);
-    this.faultEnd = (opts.faultTicks ?? 150) * this.F;
-    this.deadline = this.faultEnd + (opts.livenessTicks ?? 150) * this.F;
+    this.faultEnd = opts.faultMs ?? 4000;
+    this.deadline = this.faultEnd + (opts.livenessMs ?? 8000);
+    this.specs = [];
+    for (let i = 1; i <= voters + observers; i++) {
+      this.specs.push({ id: i, host: `10.0.0.${i}`, quorumPort: 2888, electionPort: 3888, role: i > voters ? 'observer' : 'participant', clientHost: `10.0.0.${i}`, clientPort: CLIENT_PORT });
+    }
+    for (const s of this.specs) {
+      this.nodes.push({
+        id: s.id,
+        host: s.host,
+        observer: s.role === 'observer',
+        disk: newMemoryDisk(),
+        owner: undefined,
+        server: undefined,
+        incarnation: 0,
+        alive: false,
+        appliedZxid: 0n,
+        role: undefined,
+        crashAtCommit: undefined,
+        slowCommitMs: undefined,
+        failWrites: false,
+      });
+    }
+    this.logger = opts.trace
+      ? pino({ level: 'info', base: undefined, timestamp: false }, { write: (line: string) => this.traceLog(line) })
+      : pino({ level: 'silent' });
     this.stats = {
       voters,
       observers,
-      events: 0,
-      messages: 0,
-      writesAcked: 0,
-      committed: 0,
-      faults: [],
-      elections: 0,
-      endTick: 0,
+      tickTimeMs: this.tickTimeMs,
       syncLimit: this.limits.syncLimit,
       initLimit: this.limits.initLimit,
+      events: 0,
+      simMs: 0,
+      elections: 0,
+      syncs: { diff: 0, trunc: 0, snap: 0 },
+      crashes: 0,
+      crashesMidBatch: 0,
+      failStops: 0,
+      sessionExpiries: 0,
+      watchEvents: 0,
+      acked: 0,
+      committed: 0,
+      snapshots: 0,
+      ignored: 0,
+      faults: {},
+      clientRequests: 0,
     };
-    for (const id of this.ids) {
-      this.nodes.set(id, {
-        id,
-        observer: this.observerIds.includes(id),
-        alive: false,
-        incarnation: 0,
-        core: undefined,
-        durable: { acceptedEpoch: 0, currentEpoch: 0, log: [] },
-        appliedCount: 0,
-        appliedZxid: 0n,
-        pausedUntil: 0,
-        missedTicks: 0,
-        deferredDowns: [],
-        syncs: [],
-      });
-    }
-    this.log(`seed ${opts.seed}: ${voters} voters, ${observers} observers, delay<=${this.maxDelay}, syncLimit=${this.limits.syncLimit} initLimit=${this.limits.initLimit}, faults ${this.faultKinds.join(',')}`);
-  }
-
-  /** Any limits ZooKeeper accepts, weighted towards the smallest (GUIDE: test limits at their minimum). */
-  private randomLimits(): { syncLimit: number; initLimit: number } {
-    const syncLimit = this.rng.pick([1, 1, 2, 2, 3]);
-    return { syncLimit, initLimit: this.rng.pick([1, 2, 5, 10]) };
+    this.log(
+      `seed ${opts.seed}: ${voters} voters, ${observers} observers, tickTime ${this.tickTimeMs}, syncLimit ${this.limits.syncLimit}, initLimit ${this.limits.initLimit}, ` +
+        `delay <= ${this.net.maxDelay} ms, snapCount ${this.snapCount}, faults ${this.faultKinds.join(',')}`,
+    );
   }
 
   // ------------------------------------------------------------------ driver
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     try {
-      for (const id of this.ids) this.start(id);
-      this.schedule(TICK, { k: 'tick' });
-      this.schedule(this.rng.range(5, 40), { k: 'write' });
-      this.schedule(this.rng.range(5, 40), { k: 'read' });
-      this.schedule(this.rng.range(5, 40), { k: 'sync' });
-      this.schedule(this.rng.range(10, 40) * this.F, { k: 'fault' });
-      this.schedule(this.faultEnd, { k: 'heal' });
+      for (const n of this.nodes) await this.startNode(n);
+      const clients = this.rng.range(3, 5);
+      for (let c = 1; c <= clients; c++) this.addClient(c);
+      this.every(this.rng.range(6, 16), () => this.workload());
+      this.schedule(this.rng.range(300, 1200), () => this.onFault());
+      this.schedule(this.faultEnd, () => this.onHeal());
       while (!this.done) {
-        const item = this.q.pop();
-        if (!item) throw new SimViolation('event queue ran dry');
-        this.now = item.at;
-        if (this.now > this.deadline && this.quietUntil === undefined) throw new SimViolation(`liveness: no barrier write on every server ${this.deadline - this.faultEnd} units after healing; ${this.describe()}`);
-        this.stats.events++;
-        this.handle(item.ev);
+        if (!this.world.step()) throw new SimViolation('event queue ran dry');
+        if (this.violation) throw this.violation;
+        if (this.asyncWork) {
+          const work = this.asyncWork;
+          this.asyncWork = undefined;
+          await work;
+        }
+        // Let promise continuations (peer handshakes) run at this instant.
+        await null;
+        await null;
+        if (this.violation) throw this.violation;
+        if (this.world.now > this.deadline) throw new SimViolation(`liveness: not converged ${this.deadline - this.faultEnd} ms after healing; ${this.describe()}`);
       }
-      this.stats.endTick = Math.floor(this.now / TICK);
-      this.log(`ok: ${this.global.length} committed, ${this.stats.writesAcked} acked`);
+      this.finish();
+      this.log(`ok: ${this.global.length} committed, ${this.acked.length} acknowledged`);
       return { ok: true, seed: this.opts.seed, trace: this.trace, stats: this.stats };
     } catch (e) {
-      if (!(e instanceof SimViolation)) throw e;
-      this.stats.endTick = Math.floor(this.now / TICK);
-      this.log(`VIOLATION: ${e.message}`);
-      return { ok: false, seed: this.opts.seed, failure: e.message, trace: this.trace, stats: this.stats };
+      const v = this.violation ?? e;
+      if (!(v instanceof SimViolation)) throw v;
+      this.finish();
+      this.log(`VIOLATION: ${v.message}`);
+      return { ok: false, seed: this.opts.seed, failure: v.message, trace: this.trace, stats: this.stats };
     }
   }
 
-  private schedule(delay: number, ev: Ev, key = this.rng.next()): void {
-    this.q.push({ at: this.now + delay, key, ev });
+  private finish(): void {
+    this.stats.events = this.world.events;
+    this.stats.simMs = Math.round(this.world.now);
+    this.stats.committed = this.global.length;
+    this.stats.acked = this.acked.length;
+    this.stats.clientRequests = this.clients.reduce((n, c) => n + c.stats.requests, 0);
+  }
+
+  private fail(message: string): never {
+    const v = new SimViolation(message);
+    this.violation ??= v;
+    throw v;
+  }
+
+  private schedule(delay: number, fn: () => void): void {
+    this.world.schedule(this.world.god, this.world.now + delay, 1, fn);
+  }
+
+  private every(period: number, fn: () => void): void {
+    const tick = (): void => {
+      if (this.done) return;
+      fn();
+      this.schedule(period, tick);
+    };
+    this.schedule(period, tick);
   }
 
   private log(line: string): void {
-    if (this.opts.trace) this.trace.push(`[${String(this.now).padStart(6)}] ${line}`);
+    if (this.opts.trace) this.trace.push(`[${this.world.now.toFixed(1).padStart(9)}] ${line}`);
   }
 
-  private handle(ev: Ev): void {
-    switch (ev.k) {
-      case 'tick':
-        return this.onTick();
-      case 'deliver':
-        return this.onDeliver(ev.from, ev.to, ev.gen);
-      case 'connect':
-        return this.connect(ev.a, ev.b);
-      case 'down': {
-        const n = this.nodes.get(ev.node)!;
-        if (!n.alive || n.incarnation !== ev.inc || !n.core) return;
-        // A stopped process notices the close only after SIGCONT.
-        if (this.isPaused(n)) return void n.deferredDowns.push(ev.peer);
-        n.core.peerDown(ev.peer);
-        return this.drain(n);
-      }
-      case 'restart':
-        return this.start(ev.node);
-      case 'close':
-        if (this.conn(ev.a, ev.b).gen === ev.gen) this.breakConn(ev.a, ev.b);
-        return;
-      case 'resume':
-        return this.resume(ev.node, ev.inc);
-      case 'fault':
-        return this.onFault();
-      case 'healPartition':
-        if (ev.id === this.partitionId) this.healNetwork();
-        return;
-      case 'heal':
-        return this.onHeal();
-      case 'write':
-        return this.onWrite();
-      case 'read':
-        return this.onRead();
-      case 'sync':
-        return this.onSync();
+  private traceLog(json: string): void {
+    try {
+      // Stacks name the caller's file and line, which differ between runs of one seed: left out.
+      const o = JSON.parse(json, (k, v: unknown) => (k === 'stack' ? undefined : v)) as Record<string, unknown>;
+      const { msg, level: _l, ...rest } = o;
+      const fields = Object.entries(rest)
+        .filter(([k]) => k !== 'node')
+        .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join(' ');
+      this.log(`n${String(rest.node ?? '?')}: ${String(msg)}${fields ? ` (${fields})` : ''}`);
+    } catch {
+      this.log(json.trim());
     }
-  }
-
-  private onTick(): void {
-    const order = this.rng.shuffle([...this.ids]);
-    for (const id of order) {
-      const n = this.nodes.get(id)!;
-      if (!n.alive || !n.core) continue;
-      if (this.isPaused(n)) {
-        n.missedTicks++;
-        continue;
-      }
-      n.core.tick();
-      this.drain(n);
-    }
-    if (this.quietUntil !== undefined && this.now >= this.quietUntil) this.done = true;
-    else if (this.healed) this.checkBarrier();
-    if (!this.done) this.schedule(TICK, { k: 'tick' }, -2);
   }
 
   // ------------------------------------------------------------------ nodes
 
-  private start(id: number): void {
-    const n = this.nodes.get(id)!;
-    if (n.alive) return;
+  private options(n: SimNode): ServerOptions {
+    return defaultServerOptions({
+      host: n.host,
+      port: CLIENT_PORT,
+      dataDir: `/sim/n${n.id}`,
+      serverId: n.id,
+      tickTimeMs: this.tickTimeMs,
+      snapCount: this.snapCount,
+      containerCheckIntervalMs: 0,
+      fourLetterWhitelist: '*',
+      ensemble: { myid: n.id, servers: this.specs, initLimit: this.limits.initLimit, syncLimit: this.limits.syncLimit },
+    });
+  }
+
+  private startNode(n: SimNode): Promise<void> {
+    if (n.alive) return Promise.resolve();
     n.alive = true;
     n.incarnation++;
-    n.pausedUntil = 0;
-    n.missedTicks = 0;
-    n.deferredDowns = [];
-    n.syncs = [];
-    const d = n.durable;
-    n.appliedCount = d.snapshot?.n ?? 0;
-    n.appliedZxid = d.snapshot?.zxid ?? 0n;
-    n.core = new QuorumCore(
-      {
-        id,
-        voters: this.voterIds,
-        observers: this.observerIds,
-        electionTimeoutTicks: this.timing.electionTimeoutTicks,
-        syncLimitTicks: this.timing.syncLimitTicks,
-        initLimitTicks: this.timing.initLimitTicks,
-        pingIntervalTicks: this.timing.pingIntervalTicks,
-        rng: this.rng.fork(),
-        counterMax: this.opts.counterMax,
-      },
-      { acceptedEpoch: d.acceptedEpoch, currentEpoch: d.currentEpoch, log: d.log, snapshotZxid: d.snapshot?.zxid },
-      { bugs: this.opts.bugs, hooks: { snapshot: () => this.snapshotOf(n) } },
+    // Wall clocks differ a little between machines and restarts (session ids are built from them).
+    const owner = new Owner(`n${n.id}#${n.incarnation}`, WALL_BASE + (this.rng.next() - 0.5) * 10_000);
+    n.owner = owner;
+    n.role = undefined;
+    const store = this.checkingStore(
+      n,
+      createMemoryStore({ disk: n.disk, failpoints: { beforeCommit: (what) => this.onCommit(n, owner, what) } }),
     );
-    this.log(`n${id} start #${n.incarnation} (accepted=${d.acceptedEpoch} current=${d.currentEpoch} last=${zxidHex(n.core.status().lastZxid)})`);
-    this.drain(n);
-    for (const other of this.ids) if (other !== id) this.schedule(this.rng.range(1, 2 * TICK), { k: 'connect', a: id, b: other });
+    const deps = {
+      store,
+      clock: this.world.clockFor(owner),
+      rng: this.rng.fork(),
+      network: this.net.view(n.host, owner),
+      testHooks: { coreBugs: this.opts.coreBugs, shellBugs: this.opts.shellBugs, counterMax: this.opts.counterMax },
+      observer: this.observerFor(n, owner),
+    };
+    this.log(`n${n.id} start #${n.incarnation} (accepted=${n.disk.hardState.acceptedEpoch} current=${n.disk.hardState.currentEpoch} log=${n.disk.log.length} snapshot=${zxidHex(n.disk.catalog.at(-1)?.zxid ?? 0n)})`);
+    return ZkServer.start(this.options(n), this.logger.child({ node: n.id }), deps).then(
+      (server) => {
+        if (!owner.alive) return void server.close().catch(() => undefined);
+        n.server = server;
+        // Applied so far: the snapshot it loaded, plus (a core of one aside) nothing else yet.
+        n.appliedZxid = server.db.lastProcessedZxid;
+        server.on('fatal', (err: Error) => {
+          if (!owner.alive) return;
+          this.stats.failStops++;
+          this.log(`n${n.id} FAIL-STOP: ${err.message}`);
+          this.kill(n, 'fail-stop');
+          this.schedule(this.rng.range(50, 400), () => this.restart(n));
+        });
+      },
+      (err: Error) => this.fail(`n${n.id} failed to start from its disk: ${err.message}`),
+    );
   }
 
-  private isPaused(n: SimNode): boolean {
-    return n.pausedUntil > this.now;
+  private restart(n: SimNode): void {
+    if (n.alive) return;
+    const prev = this.asyncWork ?? Promise.resolve();
+    this.asyncWork = prev.then(() => this.startNode(n));
   }
 
-  private pause(n: SimNode, ticks: number): void {
-    n.pausedUntil = this.now + ticks * this.F;
-    n.missedTicks = 0;
-    this.log(`n${n.id} PAUSE for ${ticks} ticks`);
-    this.schedule(ticks * this.F, { k: 'resume', node: n.id, inc: n.incarnation }, -3);
-  }
-
-  /**
-   * SIGCONT. The shell drives ticks from a monotonic clock, so the missed ticks are delivered
-   * first, before any message that queued up meanwhile (and before any read is served).
-   */
-  private resume(id: number, inc: number): void {
-    const n = this.nodes.get(id)!;
-    if (!n.alive || n.incarnation !== inc || !n.core) return;
-    n.pausedUntil = 0;
-    this.log(`n${id} RESUME (${n.missedTicks} missed ticks)`);
-    const downs = n.deferredDowns;
-    n.deferredDowns = [];
-    for (const peer of downs) {
-      n.core.peerDown(peer);
-      this.drain(n);
-      if (!n.core) return;
-    }
-    const missed = n.missedTicks;
-    n.missedTicks = 0;
-    for (let i = 0; i < missed && n.core; i++) {
-      n.core.tick();
-      this.drain(n);
-    }
-  }
-
-  private crash(id: number): void {
-    const n = this.nodes.get(id)!;
-    if (!n.alive) return;
+  /** The process dies where it stands: only what its store committed survives. */
+  private kill(n: SimNode, why: string): void {
+    if (!n.alive || !n.owner) return;
     n.alive = false;
-    n.core = undefined;
-    this.log(`n${id} CRASH`);
-    for (const other of this.ids) {
-      if (other === id) continue;
-      // Like kill -9 under TCP: bytes already sent still arrive, then the peer sees the close.
-      const c = this.conn(id, other);
-      const out = this.link(id, other);
-      this.link(other, id).q = [];
-      if (!c.up || out.q.length === 0) this.breakConn(id, other);
-      else this.q.push({ at: out.lastAt, key: 2, ev: { k: 'close', a: id, b: other, gen: c.gen } });
+    n.owner.alive = false;
+    this.net.processDied(n.owner);
+    n.server = undefined;
+    n.role = undefined;
+    n.crashAtCommit = undefined;
+    n.slowCommitMs = undefined;
+    this.log(`n${n.id} DIES (${why})`);
+  }
+
+  private crash(n: SimNode, why = 'kill -9'): void {
+    if (!n.alive) return;
+    this.stats.crashes++;
+    this.kill(n, why);
+    // Sometimes back at once, so its new connections race the old ones' FINs.
+    const delay = this.rng.bool(0.25) ? this.rng.next() * 3 : this.rng.range(50, 1500);
+    this.schedule(delay, () => this.restart(n));
+  }
+
+  /** The store's failpoint: runs before every store transaction commits. */
+  private onCommit(n: SimNode, owner: Owner, what: string): void {
+    if (!owner.alive) throw new SimCrash('dead process');
+    if (n.failWrites) throw new Error('disk full (simulated ENOSPC)');
+    if (n.slowCommitMs !== undefined) {
+      this.world.stall(owner, n.slowCommitMs);
+      n.slowCommitMs = undefined;
+    }
+    if (n.crashAtCommit !== undefined && --n.crashAtCommit <= 0) {
+      this.stats.crashesMidBatch++;
+      this.crash(n, `crash at a store commit (${what})`);
+      throw new SimCrash('crashed mid-batch');
     }
   }
 
-  /** learner.afterAck / learner.afterAckNewLeader = crash: die before applying or persisting anything more. */
-  private failpointCrash(n: SimNode, what: string): void {
-    this.armed.delete(n.id);
-    this.log(`n${n.id} failpoint after ${what}: crash`);
-    this.crash(n.id);
-    this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: n.id });
+  /** Wraps a node's store with the persistence checks (Z2, Z11, integrity of logged txns). */
+  private checkingStore(n: SimNode, store: Store): Store {
+    const persist = store.persist.bind(store);
+    return Object.assign(Object.create(store) as Store, {
+      persist: (batch: PersistBatch) => {
+        const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
+        const hs0 = { ...n.disk.hardState };
+        persist(batch);
+        const hs = n.disk.hardState;
+        if (hs.acceptedEpoch < hs0.acceptedEpoch || hs.currentEpoch < hs0.currentEpoch) this.fail(`n${n.id}: epochs went backwards (${hs0.acceptedEpoch},${hs0.currentEpoch}) -> (${hs.acceptedEpoch},${hs.currentEpoch}) (Z2)`);
+        if (hs.currentEpoch > hs.acceptedEpoch) this.fail(`n${n.id}: currentEpoch ${hs.currentEpoch} > acceptedEpoch ${hs.acceptedEpoch} (Z2)`);
+        for (const e of batch.entries ?? []) this.checkLogged(n, e.zxid, e.data);
+        if (before) this.checkNoCommittedLost(n, before);
+      },
+    });
   }
 
-  private snapshotOf(n: SimNode): { zxid: bigint; data: Buffer } {
-    return { zxid: n.appliedZxid, data: Buffer.from(`${n.appliedCount}:${n.appliedZxid}`) };
+  /** zxids on this disk that are globally committed. */
+  private durableCommitted(d: MemoryDisk): bigint[] {
+    const snap = d.catalog.at(-1)?.zxid ?? 0n;
+    const out: bigint[] = [];
+    for (const e of d.log) if (e.zxid > snap && this.globalIndex.has(e.zxid)) out.push(e.zxid);
+    return out;
   }
 
-  // ------------------------------------------------------------------ network
-
-  private pairKey(a: number, b: number): string {
-    return a < b ? `${a}-${b}` : `${b}-${a}`;
-  }
-
-  private conn(a: number, b: number): { up: boolean; gen: number } {
-    const k = this.pairKey(a, b);
-    let c = this.conns.get(k);
-    if (!c) this.conns.set(k, (c = { up: false, gen: 0 }));
-    return c;
-  }
-
-  private link(from: number, to: number): Link {
-    const k = `${from}>${to}`;
-    let l = this.links.get(k);
-    if (!l) this.links.set(k, (l = { q: [], lastAt: 0, retry: false }));
-    return l;
-  }
-
-  private connect(a: number, b: number): void {
-    const na = this.nodes.get(a)!;
-    const nb = this.nodes.get(b)!;
-    const c = this.conn(a, b);
-    if (c.up || !na.alive || !nb.alive) return;
-    const paused = [na, nb].find((n) => this.isPaused(n));
-    if (paused) return this.q.push({ at: paused.pausedUntil + 1, key: this.rng.next(), ev: { k: 'connect', a, b } });
-    if (this.cut.has(this.pairKey(a, b)) || this.silent.has(this.pairKey(a, b))) {
-      this.schedule(this.rng.range(1, 3) * TICK, { k: 'connect', a, b });
-      return;
-    }
-    c.up = true;
-    c.gen++;
-    this.link(a, b).q = [];
-    this.link(b, a).q = [];
-    na.core!.peerUp(b);
-    this.drain(na);
-    nb.core!.peerUp(a);
-    this.drain(nb);
-  }
-
-  /**
-   * `a` closes the connection: in-flight bytes are lost, both ends learn at once, and it redials
-   * later. Across a silent cut only `a` knows; `b` hears of it when the cut heals (its own timeout
-   * may tell it first).
-   */
-  private breakConn(a: number, b: number): void {
-    const c = this.conn(a, b);
-    if (!c.up) return;
-    c.up = false;
-    c.gen++;
-    this.link(a, b).q = [];
-    this.link(b, a).q = [];
-    const silent = this.silent.has(this.pairKey(a, b));
-    for (const [x, y] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const n = this.nodes.get(x)!;
-      if (!n.alive) continue;
-      if (silent && x === b) this.heldDowns.push({ node: x, peer: y, inc: n.incarnation });
-      else this.schedule(0, { k: 'down', node: x, peer: y, inc: n.incarnation }, -1);
-    }
-    this.schedule(this.rng.range(1, 3) * TICK, { k: 'connect', a, b });
-  }
-
-  private sendMsg(from: number, to: number, msg: PeerMessage): void {
-    const c = this.conn(from, to);
-    if (!c.up) return;
-    this.stats.messages++;
-    const l = this.link(from, to);
-    const at = Math.max(l.lastAt, this.now + this.rng.range(1, this.maxDelay));
-    l.lastAt = at;
-    l.q.push({ at, msg });
-    this.q.push({ at, key: this.rng.next(), ev: { k: 'deliver', from, to, gen: c.gen } });
-  }
-
-  private onDeliver(from: number, to: number, gen: number): void {
-    const c = this.conn(from, to);
-    if (!c.up || c.gen !== gen) return;
-    const l = this.link(from, to);
-    while (l.q.length > 0 && l.q[0]!.at <= this.now) {
-      if (this.blocked.has(`${from}>${to}`)) {
-        // A stalled TCP stream: hold the bytes; give up on the connection after a while (a silent
-        // cut is left to the servers' own timeouts).
-        if (!this.silent.has(this.pairKey(from, to)) && this.now - l.q[0]!.at > 8 * this.F) return this.breakConn(from, to);
-        if (!l.retry) {
-          l.retry = true;
-          this.schedule(TICK, { k: 'deliver', from, to, gen });
-        }
-        return;
-      }
-      const target = this.nodes.get(to)!;
-      if (target.alive && this.isPaused(target)) {
-        // A stopped process: the kernel buffers the bytes; they are read after SIGCONT.
-        if (!l.retry) {
-          l.retry = true;
-          this.q.push({ at: target.pausedUntil, key: 3, ev: { k: 'deliver', from, to, gen } });
-        }
-        return;
-      }
-      l.retry = false;
-      const { msg } = l.q.shift()!;
-      const n = this.nodes.get(to)!;
-      if (!n.alive) {
-        l.q = [];
-        return;
-      }
-      n.core!.step(from, msg);
-      this.drain(n);
-      if (!c.up || c.gen !== gen) return;
-    }
-  }
-
-  // ------------------------------------------------------------------ the shell: persist, send, apply
-
-  private drain(n: SimNode): void {
-    const core = n.core;
-    if (!core) return;
-    let guard = 0;
-    while (core.hasReady()) {
-      if (++guard > 1000) throw new SimViolation(`n${n.id}: Ready loop does not settle`);
-      const r = core.ready();
-      if (this.armed.get(n.id) === 'fsync' && (r.entries.length > 0 || r.hardState || r.snapshot || r.truncateAfter !== undefined)) {
-        // storage.fsync fails: fail-stop before anything of this Ready is durable or sent (D1).
-        return this.failpointCrash(n, 'failed fsync');
-      }
-      this.persist(n, r);
-      let acked: 'ack' | 'newLeaderAck' | undefined;
-      for (const m of r.messages) {
-        this.checkAck(n, m.msg);
-        this.sendMsg(n.id, m.to, m.msg);
-        if (m.msg.type === 'ack') acked = m.msg.newLeader ? 'newLeaderAck' : 'ack';
-      }
-      if (acked && this.armed.get(n.id) === acked) return this.failpointCrash(n, acked);
-      for (const p of r.disconnect) this.breakConn(n.id, p);
-      this.applySnapshot(n, r);
-      for (const e of r.committed) this.apply(n, e);
-      for (const ev of r.roleEvents) this.onRoleEvent(n, ev);
-      for (const z of r.syncs) {
-        // Leaving the broadcast phase dropped the clients and their syncs (the server's dropClients).
-        const w = n.syncs.find((x) => x.zxid === undefined);
-        if (w) w.zxid = z;
-      }
-      this.checkSyncs(n);
-      // In a correct ensemble no server ever sees an impossible message (Zab.tla ShouldNotBeTriggered).
-      for (const err of r.errors) throw new SimViolation(`n${n.id} saw a protocol violation ${err} (ShouldNotBeTriggered)`);
-      core.advance(r);
-    }
-  }
-
-  private durableLast(d: Durable): bigint {
-    const n = d.log.length;
-    return n > 0 ? d.log[n - 1]!.zxid : (d.snapshot?.zxid ?? 0n);
-  }
-
-  private persist(n: SimNode, r: Ready): void {
-    const d = n.durable;
-    const touchesHistory = r.snapshot !== undefined || r.truncateAfter !== undefined;
-    const before = touchesHistory ? this.committedIn(d) : [];
-    if (r.snapshot) {
-      const [count, zxid] = r.snapshot.data.toString().split(':');
-      d.snapshot = { zxid: r.snapshot.zxid, n: Number(count) };
-      if (BigInt(zxid!) !== r.snapshot.zxid) throw new SimViolation(`n${n.id}: snapshot zxid mismatch`);
-      d.log = [];
-    }
-    if (r.truncateAfter !== undefined) {
-      const t = r.truncateAfter;
-      if (d.snapshot && t < d.snapshot.zxid) throw new SimViolation(`n${n.id}: TRUNC below the snapshot`);
-      d.log = d.log.filter((e) => e.zxid <= t);
-    }
-    for (const e of r.entries) {
-      const last = this.durableLast(d);
-      if (e.zxid <= last) throw new SimViolation(`n${n.id}: persisted ${zxidHex(e.zxid)} after ${zxidHex(last)} (Z4)`);
-      const want = this.proposed.get(e.zxid);
-      if (want === undefined || want !== e.data.toString()) {
-        throw new SimViolation(`n${n.id}: logged ${zxidHex(e.zxid)}=${e.data.toString()} that no leader proposed as such (integrity)`);
-      }
-      d.log.push(e);
-    }
-    if (r.hardState) {
-      const hs = r.hardState;
-      if (hs.acceptedEpoch < d.acceptedEpoch || hs.currentEpoch < d.currentEpoch) {
-        throw new SimViolation(`n${n.id}: epochs went backwards (${d.acceptedEpoch},${d.currentEpoch}) -> (${hs.acceptedEpoch},${hs.currentEpoch}) (Z2)`);
-      }
-      if (hs.currentEpoch > hs.acceptedEpoch) throw new SimViolation(`n${n.id}: currentEpoch > acceptedEpoch (Z2)`);
-      d.acceptedEpoch = hs.acceptedEpoch;
-      d.currentEpoch = hs.currentEpoch;
-    }
-    if (touchesHistory) this.checkNoCommittedLost(n, before);
-  }
-
-  /** zxids of this durable history that are known to be committed. */
-  private committedIn(d: Durable): bigint[] {
-    return d.log.filter((e) => this.globalIndex.has(e.zxid)).map((e) => e.zxid);
-  }
-
-  /** Z11: truncation or a snapshot install never removes a committed txn. */
+  /** Z11: a TRUNC or a SNAP install never removes a committed txn from the disk (not even for a moment). */
   private checkNoCommittedLost(n: SimNode, before: bigint[]): void {
-    const d = n.durable;
-    const snapZ = d.snapshot?.zxid ?? 0n;
+    const d = n.disk;
+    const snap = d.catalog.at(-1)?.zxid ?? 0n;
     const have = new Set(d.log.map((e) => e.zxid));
     for (const z of before) {
-      if (z <= snapZ || have.has(z)) continue;
-      throw new SimViolation(`n${n.id}: committed ${zxidHex(z)} removed by TRUNC/SNAP (Z11)`);
+      if (z <= snap || have.has(z)) continue;
+      this.fail(`n${n.id}: committed ${zxidHex(z)} removed from its disk by a TRUNC or SNAP install (Z11)`);
     }
   }
 
-  /** Z9: an ACK leaves only for what is already durable (history, and currentEpoch for NEWLEADER). */
-  private checkAck(n: SimNode, msg: PeerMessage): void {
-    if (msg.type !== 'ack' || this.opts.endToEndOnly) return;
-    const d = n.durable;
-    if (this.durableLast(d) < msg.zxid) {
-      throw new SimViolation(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent but only ${zxidHex(this.durableLast(d))} is durable (Z9 persist-before-ACK)`);
+  /** Z6: a zxid is only ever logged with one txn (one leader per epoch proposes it once). */
+  private readonly logged = new Map<bigint, Buffer>();
+  private checkLogged(n: SimNode, zxid: bigint, data: Buffer): void {
+    const seen = this.logged.get(zxid);
+    if (!seen) this.logged.set(zxid, data);
+    else if (!seen.equals(data)) this.fail(`n${n.id}: logged ${zxidHex(zxid)} with a different txn than another server did (Z6 integrity)`);
+  }
+
+  private durableLast(d: MemoryDisk): bigint {
+    const last = d.log.at(-1)?.zxid ?? 0n;
+    const snap = d.catalog.at(-1)?.zxid ?? 0n;
+    return last > snap ? last : snap;
+  }
+
+  // ------------------------------------------------------------------ what servers report
+
+  private observerFor(n: SimNode, owner: Owner): ServerObserver {
+    const alive = () => owner.alive;
+    return {
+      applied: (txn, db, events) => alive() && this.onApplied(n, txn, db, events),
+      snapshotInstalled: (zxid) => {
+        if (!alive()) return;
+        if (zxid !== 0n && !this.globalIndex.has(zxid)) this.fail(`n${n.id} installed a SNAP at ${zxidHex(zxid)}, which was never committed`);
+        n.appliedZxid = zxid;
+      },
+      role: (ev) => alive() && this.onRole(n, ev),
+      peerSent: (to, msg) => alive() && this.onPeerSent(n, to, msg),
+      ignored: (list) => {
+        this.stats.ignored += list.length;
+      },
+    };
+  }
+
+  private onPeerSent(n: SimNode, to: number, msg: PeerMessage): void {
+    if (msg.type === 'diff' || msg.type === 'trunc' || msg.type === 'snap') {
+      this.stats.syncs[msg.type]++;
+      this.log(`n${n.id} syncs n${to} by ${msg.type.toUpperCase()} at ${zxidHex(msg.zxid)}`);
     }
-    if (msg.newLeader && d.currentEpoch < n.core!.status().epoch) {
-      throw new SimViolation(`n${n.id}: NEWLEADER ACK sent before currentEpoch was durable (Z9)`);
+    if (msg.type !== 'ack') return;
+    // Z9: an ACK means "durable": the acked history (and currentEpoch for NEWLEADER) is on disk.
+    const durable = this.durableLast(n.disk);
+    if (durable < msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent while only ${zxidHex(durable)} is durable (Z9 persist-before-ACK)`);
+    if (msg.newLeader && n.role && n.disk.hardState.currentEpoch < n.role.epoch) {
+      this.fail(`n${n.id}: NEWLEADER ACK for epoch ${n.role.epoch} sent before currentEpoch was durable (Z9)`);
     }
   }
 
-  private applySnapshot(n: SimNode, r: Ready): void {
-    if (!r.snapshot) return;
-    const s = n.durable.snapshot!;
-    if (s.n > 0 && this.global[s.n - 1]?.zxid !== s.zxid) throw new SimViolation(`n${n.id}: snapshot is not a committed prefix`);
-    n.appliedCount = s.n;
-    n.appliedZxid = s.zxid;
-  }
-
-  /** Z5/Z6/Z7/Z8: every server applies the same sequence; it only holds proposed txns, in zxid order. */
-  private apply(n: SimNode, e: Entry): void {
-    const pos = n.appliedCount;
-    const value = e.data.toString();
-    if (this.proposed.get(e.zxid) !== value) throw new SimViolation(`n${n.id}: applied ${zxidHex(e.zxid)}=${value} never proposed (integrity)`);
-    if (pos < this.global.length) {
-      const g = this.global[pos]!;
-      if (g.zxid !== e.zxid || !g.data.equals(e.data)) {
-        throw new SimViolation(`n${n.id}: applied ${zxidHex(e.zxid)}=${value} at position ${pos} where others applied ${zxidHex(g.zxid)}=${g.data.toString()} (prefix consistency)`);
-      }
-    } else {
-      const prev = this.global[pos - 1];
-      if (prev && !isSuccessor(prev.zxid, e.zxid)) {
-        throw new SimViolation(`n${n.id}: committed ${zxidHex(e.zxid)} right after ${zxidHex(prev.zxid)} (total / primary order)`);
-      }
-      this.global.push(e);
-      this.globalIndex.set(e.zxid, pos);
-      this.stats.committed++;
-    }
-    n.appliedCount = pos + 1;
-    n.appliedZxid = e.zxid;
-    const w = this.pendingWrites.get(value);
-    if (w && w.node === n.id && w.inc === n.incarnation) {
-      this.pendingWrites.delete(value);
-      if (pos > this.ackedMaxPos) this.ackedMaxPos = pos;
-      this.stats.writesAcked++;
-      this.log(`n${n.id} acks ${value} (${zxidHex(e.zxid)}, position ${pos})`);
-    }
-  }
-
-  private onRoleEvent(n: SimNode, ev: { role: string; phase: string; leader: number | undefined; epoch: number }): void {
+  private onRole(n: SimNode, ev: RoleEvent): void {
+    n.role = ev;
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
     this.checkQuiet(n, ev);
-    if (ev.phase !== 'broadcast') n.syncs = [];
-    if (ev.role !== 'leading' || ev.phase !== 'broadcast') return;
+    if (ev.role !== 'leading') return;
+    if (ev.phase === 'sync') {
+      // Zab.tla Leadership, on entry to synchronization: one leader per epoch.
+      const prev = this.syncLeaderOfEpoch.get(ev.epoch);
+      if (prev !== undefined && prev !== n.id) this.fail(`two leaders entered synchronization in epoch ${ev.epoch}: n${prev} and n${n.id} (Leadership)`);
+      this.syncLeaderOfEpoch.set(ev.epoch, n.id);
+    }
+    if (ev.phase !== 'broadcast') return;
     this.stats.elections++;
     const prev = this.leaderOfEpoch.get(ev.epoch);
-    if (prev !== undefined && prev !== n.id) throw new SimViolation(`two leaders established in epoch ${ev.epoch}: n${prev} and n${n.id} (Z1)`);
+    if (prev !== undefined && prev !== n.id) this.fail(`two leaders established in epoch ${ev.epoch}: n${prev} and n${n.id} (Z1)`);
     this.leaderOfEpoch.set(ev.epoch, n.id);
-    // Primary integrity: the new primary holds every txn committed so far.
-    const last = this.global[this.global.length - 1];
-    if (last && !n.core!.hasLogged(last.zxid)) {
-      throw new SimViolation(`n${n.id} leads epoch ${ev.epoch} without committed ${zxidHex(last.zxid)} (primary integrity, Z12)`);
+    // Z12 / primary integrity: a new leader holds every committed txn and every acknowledged write.
+    const server = n.server;
+    const last = this.global.at(-1);
+    if (server && last && !server.hasLogged(last.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without committed ${zxidHex(last.zxid)} (primary integrity, Z12)`);
+    for (const a of this.acked) if (server && !server.hasLogged(a.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without acknowledged ${a.what} (${zxidHex(a.zxid)})`);
+  }
+
+  /**
+   * Z5/Z7/Z8 and the txn-level checks: every server applies a prefix of one global sequence of
+   * txns (same zxid, same bytes, successor zxids); trees agree at common zxids; a session's
+   * ephemerals are gone once its close commits, and nothing it writes commits after.
+   */
+  private onApplied(n: SimNode, txn: Txn, db: ZkDatabase, events: readonly WatchEvent[]): void {
+    const zxid = txn.zxid;
+    const bytes = encodeTxn(txn);
+    const pos = this.globalIndex.get(zxid);
+    if (pos !== undefined) {
+      const g = this.global[pos]!;
+      if (!g.bytes.equals(bytes)) this.fail(`n${n.id} applied ${zxidHex(zxid)} with a different txn than others applied (prefix consistency)`);
+      const prev = pos > 0 ? this.global[pos - 1]!.zxid : 0n;
+      if (n.appliedZxid !== prev && n.appliedZxid < zxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} after ${zxidHex(n.appliedZxid)}, skipping ${zxidHex(prev)} (prefix consistency)`);
+    } else {
+      const last = this.global.at(-1)?.zxid ?? 0n;
+      if (n.appliedZxid !== last) this.fail(`n${n.id} applied new ${zxidHex(zxid)} after ${zxidHex(n.appliedZxid)} while the committed sequence ends at ${zxidHex(last)} (prefix consistency)`);
+      if (!isSuccessor(last, zxid)) this.fail(`committed ${zxidHex(zxid)} right after ${zxidHex(last)} (total order / Z4)`);
+      this.onNewlyCommitted(n, txn, bytes, events);
+    }
+    if (zxid <= n.appliedZxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} again (already at ${zxidHex(n.appliedZxid)})`);
+    n.appliedZxid = zxid;
+    if (txn.body.type === 'closeSession' && db.tree.getEphemerals(txn.sessionId).length > 0) {
+      this.fail(`n${n.id}: session 0x${txn.sessionId.toString(16)} closed at ${zxidHex(zxid)} but its ephemerals ${db.tree.getEphemerals(txn.sessionId).join(',')} remain`);
+    }
+    // Digests at every 32nd counter (a digest walks the whole tree): every server computes one at
+    // the same zxids; the final check compares all of them at the last one.
+    if (counterOf(zxid) % 32n === 0n) {
+      const d = treeDigest(db);
+      const seen = this.digests.get(zxid);
+      if (seen === undefined) this.digests.set(zxid, d);
+      else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
+    }
+  }
+
+  /** The first time anyone applies a txn: it joins the committed sequence. */
+  private onNewlyCommitted(n: SimNode, txn: Txn, bytes: Buffer, events: readonly WatchEvent[]): void {
+    const closedAt = this.closedSessions.get(txn.sessionId);
+    const writes = txn.body.type !== 'error' && txn.body.type !== 'closeSession' && txn.body.type !== 'createSession';
+    // A session id may be issued again after its session ended (ids come from the wall clock at
+    // start, as in ZooKeeper): a createSession starts a new session.
+    if (txn.body.type === 'createSession') this.closedSessions.delete(txn.sessionId);
+    if (closedAt !== undefined && writes) this.fail(`a write of session 0x${txn.sessionId.toString(16)} committed at ${zxidHex(txn.zxid)} after the session closed at ${zxidHex(this.global[closedAt]!.zxid)}`);
+    this.globalIndex.set(txn.zxid, this.global.length);
+    this.global.push({ zxid: txn.zxid, bytes, sessionId: txn.sessionId, type: txn.body.type });
+    for (const e of events) {
+      const rec = { zxid: e.zxid, type: e.type, acl: e.acl, path: e.path };
+      let list = this.eventsByPath.get(e.path);
+      if (!list) this.eventsByPath.set(e.path, (list = []));
+      list.push(rec);
+      if (e.path === '/secret' || e.path.startsWith('/secret/')) this.secretEvents.push(rec);
+    }
+    if (txn.body.type === 'closeSession') {
+      this.closedSessions.set(txn.sessionId, this.global.length - 1);
+      const c = this.clientOfSession.get(txn.sessionId);
+      if (!this.closingSessions.has(txn.sessionId)) {
+        this.stats.sessionExpiries++;
+        this.log(`session 0x${txn.sessionId.toString(16)} expired at ${zxidHex(txn.zxid)} (by n${n.id}'s apply)`);
+        if (c && c.sessionId === txn.sessionId) this.checkExpiry(c);
+      }
+    }
+    if (this.barrier && txn.body.type === 'create' && this.barrier.zxid === undefined) {
+      const path = (txn.body as { path?: string }).path;
+      if (path === this.barrier.path) this.barrier.zxid = txn.zxid;
+    }
+  }
+
+  /**
+   * A session must not expire while its client is in contact: the leader cannot expire it before
+   * half its timeout after the follower's last confirmed report, and a cut-off follower drops the
+   * client by a quarter of it plus two core ticks (contactLimitMs): so an expiry committed within
+   * T/4 - 3 ticks of the client's last answered request was decided without the leader's own view.
+   */
+  private checkExpiry(c: SimClient): void {
+    const T = c.negotiatedTimeoutMs;
+    const g = this.timing.coreTickMs;
+    const since = this.world.now - c.lastOkAt;
+    if (c.lastOkAt >= 0 && since < T / 4 - 3 * g) {
+      this.fail(`session 0x${c.sessionId.toString(16)} of client ${c.id} expired ${since.toFixed(1)} ms after the client's last answered request (timeout ${T} ms): its client was in contact`);
     }
   }
 
   // ------------------------------------------------------------------ clients
 
-  private leaders(pred: (c: QuorumCore) => boolean): SimNode[] {
-    return this.ids.map((id) => this.nodes.get(id)!).filter((n) => n.alive && n.core && !this.isPaused(n) && pred(n.core));
+  private addClient(id: number): void {
+    const host = `10.9.0.${id}`;
+    const owner = new Owner(`c${id}`, WALL_BASE);
+    const servers = this.rng.shuffle(this.specs.map((s) => s.host));
+    const timeout = this.tickTimeMs * this.rng.pick([4, 6, 10]);
+    const c = new SimClient(id, host, this.net.view(host, owner), this.world.clockFor(owner), this.rng.fork(), servers, this.checks, timeout, id === 1);
+    this.clients.push(c);
+    c.start();
   }
 
-  private propose(n: SimNode, value: string): boolean {
-    if (!n.core) return false; // crashed by a failpoint earlier in this burst
-    const zxid = n.core.propose(Buffer.from(value));
-    if (zxid === undefined) {
-      this.drain(n);
-      return false;
-    }
-    const seen = this.proposed.get(zxid);
-    if (seen !== undefined) throw new SimViolation(`zxid ${zxidHex(zxid)} proposed twice (${seen}, ${value}) (Z4)`);
-    this.proposed.set(zxid, value);
-    this.log(`n${n.id} proposes ${value} as ${zxidHex(zxid)}`);
-    this.pendingWrites.set(value, { node: n.id, inc: n.incarnation });
-    this.drain(n);
-    return true;
-  }
-
-  private onWrite(): void {
-    if (this.healed) return;
-    const ls = this.leaders((c) => c.canPropose());
-    if (ls.length > 0) {
-      const burst = this.rng.range(1, 3);
-      for (let i = 0; i < burst; i++) this.propose(this.rng.pick(ls), `w${++this.writeSeq}`);
-    }
-    if (!this.done) this.schedule(this.rng.range(5, 60), { k: 'write' });
-  }
-
-  /** Z13: a leader that believes it may serve reads has applied every acknowledged write. */
-  private onRead(): void {
-    const ls = this.leaders((c) => c.canServeReads());
-    if (ls.length > 0) {
-      const n = this.rng.pick(ls);
-      if (n.appliedCount <= this.ackedMaxPos) {
-        throw new SimViolation(`stale read on n${n.id}: applied ${n.appliedCount} txns but write #${this.ackedMaxPos + 1} was already acknowledged (Z13)`);
+  private workload(): void {
+    if (!this.setupDone) {
+      const c = this.clients.find((x) => x.state === 'connected');
+      if (c && !this.setupStarted) {
+        this.setupStarted = true;
+        c.setup(() => {
+          this.setupDone = true;
+        });
+        this.schedule(2000, () => {
+          this.setupStarted = false;
+        });
       }
+      return;
     }
-    if (!this.done) this.schedule(this.rng.range(5, 40), { k: 'read' });
+    const c = this.rng.pick(this.clients);
+    if (c.state === 'stopped') return;
+    c.act();
+    if (c.sessionId !== 0n) this.clientOfSession.set(c.sessionId, c);
   }
+
+  private setupStarted = false;
+
+  private readonly checks: ClientChecks = {
+    acked: (c, what, zxid) => {
+      this.acked.push({ zxid, what: `${what} by client ${c.id}` });
+      if (zxid > this.maxAckedZxid) this.maxAckedZxid = zxid;
+      if (this.barrier && what === `create ${this.barrier.path}`) this.barrier.zxid = zxid;
+    },
+    maxAcked: () => this.maxAckedZxid,
+    reply: (c, zxid, armed) => this.checkWatchOrder(c, zxid, armed),
+    event: (c, type, path, zxid) => {
+      this.stats.watchEvents++;
+      const ev = this.eventsByPath.get(path)?.find((e) => e.zxid === zxid && e.type === type);
+      if (!ev) this.fail(`client ${c.id} got event ${type} on ${path} at ${zxidHex(zxid)}, which no committed txn raised`);
+      if (!checkAcl(ev.acl, Perms.read, c.authIds)) this.fail(`client ${c.id} got event ${type} on ${path}, a node it cannot read (watch event revealed an unreadable node)`);
+    },
+    syncRead: (c, readZxid, ackedBefore) => {
+      if (readZxid < ackedBefore) this.fail(`client ${c.id}: a read after sync on ${c.connectedTo} saw ${zxidHex(readZxid)}, but ${zxidHex(ackedBefore)} was acknowledged before the sync was sent (sync + read)`);
+    },
+    sessionEnded: (c, sid, how) => {
+      if (how === 'closing') this.closingSessions.add(sid);
+      this.log(`client ${c.id}: session 0x${sid.toString(16)} ${how}`);
+    },
+    note: (c, what) => this.log(`client ${c.id}: ${what}`),
+  };
 
   /**
-   * A client sync at a serving server, as the server layer issues it: the leader asks its own core,
-   * a learner sends SYNC to its leader. Once answered, the server's reads must include every write
-   * acknowledged before the sync was sent (checked in checkSyncs).
+   * A client sees a watch event before any reply that shows the change: no reply at zxid h may
+   * arrive while a change that fires one of its armed watches, committed in (armed, h], has not
+   * been announced. Changes the client may not read are not announced (and not owed).
    */
-  private onSync(): void {
-    const serving = this.leaders((c) => c.status().phase === 'broadcast');
-    if (serving.length > 0) {
-      const n = this.rng.pick(serving);
-      const core = n.core!;
-      const ok = core.canPropose() ? core.requestSync() : core.sendToLeader({ type: 'sync', zxid: 0n });
-      if (ok) {
-        n.syncs.push({ ackedPos: this.ackedMaxPos });
-        this.drain(n);
+  private checkWatchOrder(c: SimClient, h: bigint, armed: readonly Armed[]): void {
+    for (const a of armed) {
+      const list = a.kind === 'recursive' ? this.secretEvents : this.eventsByPath.get(a.path);
+      if (!list) continue;
+      for (let i = firstAfter(list, a.seenUpTo); i < list.length && list[i]!.zxid <= h; i++) {
+        const e = list[i]!;
+        if (!triggers(a.kind, e.type) || !checkAcl(e.acl, Perms.read, c.authIds)) continue;
+        this.fail(`client ${c.id}: a reply at ${zxidHex(h)} arrived before the watch event for change ${zxidHex(e.zxid)} on ${e.path} (${a.kind} watch armed at ${zxidHex(a.seenUpTo)}): the watch event must come first`);
       }
     }
-    if (!this.done) this.schedule(this.rng.range(5, 60), { k: 'sync' });
-  }
-
-  /** Answered syncs whose zxid this server has applied: its reads must now see what was acked before. */
-  private checkSyncs(n: SimNode): void {
-    while (n.syncs.length > 0 && n.syncs[0]!.zxid !== undefined && n.appliedZxid >= n.syncs[0]!.zxid) {
-      const s = n.syncs.shift()!;
-      if (n.appliedCount <= s.ackedPos) {
-        throw new SimViolation(`stale sync on n${n.id}: answered with ${zxidHex(s.zxid!)}, applied ${n.appliedCount} txns, but write #${s.ackedPos + 1} was acknowledged before the sync was sent (sync + read)`);
-      }
-    }
-  }
-
-  private checkBarrier(): void {
-    const b = this.barrier;
-    if (b) {
-      const pos = this.globalIndexOfValue(b.value);
-      if (pos !== undefined) {
-        // Every acknowledged write sits before the barrier (writes stop at HEAL), so applying the
-        // barrier everywhere means every acknowledged write is on every server.
-        if (this.ids.every((id) => this.nodes.get(id)!.appliedCount > pos)) {
-          if (this.ackedMaxPos > pos) throw new SimViolation(`acknowledged write at position ${this.ackedMaxPos} ordered after the barrier at ${pos}`);
-          if (this.quietUntil === undefined) this.startQuiet(b.value, pos);
-        }
-        return;
-      }
-      const n = this.nodes.get(b.node)!;
-      if (n.alive && n.incarnation === b.inc && n.core!.canPropose()) return;
-      this.barrier = undefined;
-    }
-    const ls = this.leaders((c) => c.canPropose());
-    if (ls.length === 0) return;
-    const n = this.rng.pick(ls);
-    const value = `barrier${++this.writeSeq}`;
-    if (this.propose(n, value)) this.barrier = { value, node: n.id, inc: n.incarnation };
-  }
-
-  /**
-   * Stability: once the barrier is everywhere and nothing is faulty, the ensemble must keep its
-   * leader. A leader that steps down with a healthy network (a lease it cannot renew) is a bug
-   * even if it would be re-elected.
-   */
-  private startQuiet(value: string, pos: number): void {
-    const leader = this.leaders((c) => c.status().role === 'leading')[0];
-    this.log(`barrier ${value} at position ${pos} applied everywhere; quiet period`);
-    this.quietLeader = leader ? { id: leader.id, epoch: leader.core!.status().epoch } : undefined;
-    const t = this.timing;
-    this.quietUntil = this.now + (3 * t.syncLimitTicks + 2 * t.initLimitTicks + 20) * TICK;
-  }
-
-  private checkQuiet(n: SimNode, ev: { role: string; phase: string; epoch: number; leader: number | undefined }): void {
-    if (this.quietUntil === undefined) return;
-    const q = this.quietLeader;
-    // A learner finishing its sync with the same leader is progress, not flapping.
-    if (q && ev.role !== 'looking' && ev.leader === q.id && ev.epoch === q.epoch) return;
-    throw new SimViolation(`leader flapping: n${n.id} went ${ev.role}/${ev.phase} epoch ${ev.epoch} with a healthy network (leader was n${q?.id ?? '?'} epoch ${q?.epoch ?? '?'})`);
-  }
-
-  private readonly valuePos = new Map<string, number>();
-  private globalIndexOfValue(value: string): number | undefined {
-    const cached = this.valuePos.get(value);
-    if (cached !== undefined) return cached;
-    for (let i = this.global.length - 1; i >= 0; i--) {
-      if (this.global[i]!.data.toString() === value) {
-        this.valuePos.set(value, i);
-        return i;
-      }
-    }
-    return undefined;
   }
 
   // ------------------------------------------------------------------ faults
 
+  private aliveNodes(): SimNode[] {
+    return this.nodes.filter((n) => n.alive);
+  }
+
+  private leader(): SimNode | undefined {
+    return this.nodes.find((n) => n.alive && n.role?.role === 'leading');
+  }
+
   private onFault(): void {
     if (this.healed) return;
-    const alive0 = this.ids.filter((id) => this.nodes.get(id)!.alive);
-    const kinds = alive0.length > 0 ? this.faultKinds : this.faultKinds.filter((k) => k === 'partition' || k === 'oneway' || k === 'reset');
-    // (pause, crash and compact need a live server)
-    if (kinds.length === 0) return this.schedule(this.rng.range(5, 40) * this.F, { k: 'fault' });
-    const kind = this.rng.pick(kinds);
-    this.stats.faults.push(kind);
-    const alive = this.ids.filter((id) => this.nodes.get(id)!.alive);
-    const leader = this.leaders((c) => c.status().role === 'leading')[0]?.id;
+    const kind = this.rng.pick(this.faultKinds);
+    this.stats.faults[kind] = (this.stats.faults[kind] ?? 0) + 1;
+    const alive = this.aliveNodes();
+    const leader = this.leader();
+    const any = (): SimNode | undefined => (alive.length > 0 ? this.rng.pick(alive) : undefined);
+    const victim = (): SimNode | undefined => (leader && this.rng.bool(0.4) ? leader : any());
+    const hold = (): number => this.rng.range(200, 2500);
     switch (kind) {
       case 'crash': {
-        const victim = leader !== undefined && this.rng.bool(0.4) ? leader : this.rng.pick(alive);
-        this.crash(victim);
-        this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: victim });
+        const n = victim();
+        if (n) this.crash(n);
         break;
       }
       case 'crashAll':
-        for (const id of alive) {
-          this.crash(id);
-          this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: id });
-        }
+        for (const n of alive) this.crash(n);
         break;
-      case 'failpoint': {
-        const voters = this.voterIds.filter((id) => this.nodes.get(id)!.alive && id !== leader);
-        const target = voters.length > 0 && this.rng.bool(0.7) ? this.rng.pick(voters) : this.rng.pick(alive);
-        this.armed.set(target, target === leader || this.rng.bool(0.3) ? 'fsync' : this.rng.bool(0.5) ? 'ack' : 'newLeaderAck');
+      case 'crashMidBatch': {
+        // Any prefix of the separate store transactions a batch issues survives.
+        const n = victim();
+        if (n) n.crashAtCommit = this.rng.range(1, 4);
+        this.log(`n${n?.id} will crash at its ${n?.crashAtCommit}th store commit from now`);
         break;
       }
+      case 'leaderCrashAfterSend':
+        // The leader sends its PROPOSALs before its own fsync: crash it in between.
+        if (leader) leader.crashAtCommit = 1;
+        break;
+      case 'silentCut':
+      case 'silentLeader':
       case 'partition': {
-        const shuffled = this.rng.shuffle([...this.ids]);
-        const side = new Set(shuffled.slice(0, this.rng.range(1, Math.floor(this.ids.length / 2))));
-        // Sometimes a bridge: one server of the other side still sees both halves.
-        const bridge = this.rng.bool(0.3) ? shuffled[shuffled.length - 1] : undefined;
-        this.partition(side, bridge);
-        break;
-      }
-      case 'isolateLeader':
-        this.partition(new Set([leader ?? this.rng.pick(this.ids)]));
-        break;
-      case 'silent': {
-        const shuffled = this.rng.shuffle([...this.ids]);
-        const minority = new Set(shuffled.slice(0, this.rng.range(1, Math.floor(this.ids.length / 2))));
-        this.silentPartition(leader !== undefined && this.rng.bool(0.6) ? new Set([leader]) : minority);
+        const side = kind === 'silentLeader' && leader ? [leader] : this.minority();
+        const rest = this.nodes.filter((x) => !side.includes(x));
+        this.log(`${kind === 'partition' ? 'PARTITION (resets)' : 'SILENT CUT'} {${side.map((x) => x.id).join(',')}} | rest`);
+        for (const a of side) for (const b of rest) kind === 'partition' ? this.net.cutLoudly(a.host, b.host) : this.net.cutSilently(a.host, b.host);
+        this.schedule(hold(), () => this.healNetwork());
         break;
       }
       case 'oneway': {
-        const from = leader !== undefined && this.rng.bool(0.5) ? leader : this.rng.pick(this.ids);
-        const tos = this.ids.filter((x) => x !== from && this.rng.bool(0.6));
-        this.healNetwork();
-        const pid = ++this.partitionId;
-        for (const to of tos) this.blocked.add(this.rng.bool(0.5) ? `${from}>${to}` : `${to}>${from}`);
-        this.log(`ONE-WAY ${[...this.blocked].join(' ')}`);
-        this.schedule(this.rng.range(5, 40) * this.F, { k: 'healPartition', id: pid });
+        const a = leader ?? this.rng.pick(this.nodes);
+        for (const b of this.nodes) {
+          if (b === a || !this.rng.bool(0.6)) continue;
+          if (this.rng.bool(0.5)) this.net.blockOneWay(a.host, b.host);
+          else this.net.blockOneWay(b.host, a.host);
+        }
+        this.log(`ONE-WAY stalls around n${a.id}`);
+        this.schedule(hold(), () => this.healNetwork());
         break;
       }
       case 'reset': {
-        const a = this.rng.pick(this.ids);
-        const b = this.rng.pick(this.ids.filter((x) => x !== a));
-        this.log(`RESET ${a}-${b}`);
-        this.breakConn(a, b);
+        const a = this.rng.pick(this.nodes);
+        const b = this.rng.pick(this.nodes.filter((x) => x !== a));
+        this.log(`RESET n${a.id}-n${b.id}: ${this.net.resetBetween(a.host, b.host)} connection(s)`);
         break;
       }
-      case 'pause': {
-        const victim = leader !== undefined && this.rng.bool(0.5) ? leader : this.rng.pick(alive);
-        const n = this.nodes.get(victim)!;
-        if (!this.isPaused(n)) this.pause(n, this.rng.range(2, 25));
+      case 'stall': {
+        // SIGSTOP / a long GC: the process runs nothing, then catches up (ticks first).
+        const n = victim();
+        if (n?.owner) {
+          const ms = this.rng.range(50, 1500);
+          this.log(`n${n.id} STALLS for ${ms} ms`);
+          this.world.stall(n.owner, ms);
+        }
         break;
       }
-      case 'compact': {
-        const n = this.nodes.get(this.rng.pick(alive))!;
-        this.compact(n);
+      case 'slowFsync': {
+        const n = victim();
+        if (n) n.slowCommitMs = this.rng.range(20, 800);
+        break;
+      }
+      case 'diskError': {
+        const n = victim();
+        if (n) {
+          n.failWrites = true;
+          this.log(`n${n.id}: its disk starts failing writes`);
+          this.schedule(hold(), () => {
+            n.failWrites = false;
+          });
+        }
+        break;
+      }
+      case 'clockJump': {
+        const n = any();
+        if (n?.owner) {
+          const jump = this.rng.pick([-1, 1]) * this.rng.range(1, 3600) * 1000;
+          n.owner.wallOffset += jump;
+          this.log(`n${n.id}: wall clock jumps ${jump / 1000} s`);
+        }
+        break;
+      }
+      case 'clientCrash': {
+        const c = this.rng.pick(this.clients.filter((x) => x.state !== 'stopped'));
+        this.log(`client ${c.id} DIES (kill -9): its session must expire`);
+        c.stop();
+        this.addClient(this.clients.length + 1);
+        break;
+      }
+      case 'clientCut': {
+        const c = this.rng.pick(this.clients);
+        if (c.connectedTo) {
+          this.log(`client ${c.id} cut off from ${c.connectedTo}`);
+          this.net.cutSilently(c.host, c.connectedTo);
+          this.schedule(hold(), () => this.healNetwork());
+        }
         break;
       }
     }
-    this.schedule(this.rng.range(5, 40) * this.F, { k: 'fault' });
+    this.schedule(this.rng.range(150, 1000), () => this.onFault());
   }
 
-  private partition(side: Set<number>, bridge?: number): void {
-    this.healNetwork();
-    const pid = ++this.partitionId;
-    this.log(`PARTITION {${[...side].join(',')}} | rest${bridge !== undefined ? ` (bridge n${bridge})` : ''}`);
-    for (const a of side) for (const b of this.ids) if (!side.has(b) && b !== bridge) {
-      this.cut.add(this.pairKey(a, b));
-      this.breakConn(a, b);
-    }
-    this.schedule(this.rng.range(5, 50) * this.F, { k: 'healPartition', id: pid });
+  private minority(): SimNode[] {
+    const voters = this.nodes.filter((n) => !n.observer);
+    const k = this.rng.range(1, Math.floor(voters.length / 2));
+    return this.rng.shuffle([...this.nodes]).slice(0, k);
   }
 
   private healNetwork(): void {
-    if (this.cut.size > 0 || this.blocked.size > 0) this.log('network healed');
-    this.cut.clear();
-    this.blocked.clear();
-    this.silent.clear();
-    // The RST for a connection closed across the cut finally arrives.
-    for (const d of this.heldDowns.splice(0)) this.schedule(0, { k: 'down', ...d }, -1);
+    this.net.healAll();
+    this.log('network healed');
   }
 
-  /** A minority (often the leader alone) loses the others without anyone being told. */
-  private silentPartition(side: Set<number>): void {
-    this.healNetwork();
-    const pid = ++this.partitionId;
-    this.log(`SILENT CUT {${[...side].join(',')}} | rest`);
-    for (const a of side) {
-      for (const b of this.ids) {
-        if (side.has(b)) continue;
-        this.silent.add(this.pairKey(a, b));
-        this.blocked.add(`${a}>${b}`);
-        this.blocked.add(`${b}>${a}`);
-      }
-    }
-    this.schedule(this.rng.range(5, 50) * this.F, { k: 'healPartition', id: pid });
-  }
-
-  /** The shell snapshots its applied state and purges the log up to it. */
-  private compact(n: SimNode): void {
-    const z = n.appliedZxid;
-    const d = n.durable;
-    if (z === 0n || (d.snapshot && z <= d.snapshot.zxid) || z > this.durableLast(d)) return;
-    d.snapshot = { zxid: z, n: n.appliedCount };
-    d.log = d.log.filter((e) => e.zxid > z);
-    n.core!.compact(z);
-    this.log(`n${n.id} snapshot at ${zxidHex(z)} (${n.appliedCount} txns), log purged`);
-  }
+  // ------------------------------------------------------------------ healing and liveness
 
   private onHeal(): void {
     this.healed = true;
-    this.healNetwork();
-    this.armed.clear();
-    this.log('HEAL: network healed, every server restarted');
-    for (const id of this.ids) if (!this.nodes.get(id)!.alive) this.start(id);
+    this.log('HEAL: faults off, network healed, every server restarted');
+    this.net.healAll();
+    for (const n of this.nodes) {
+      n.failWrites = false;
+      n.crashAtCommit = undefined;
+      n.slowCommitMs = undefined;
+    }
+    this.every(this.tickTimeMs / 2, () => this.checkLiveness());
+    const dead = this.nodes.filter((n) => !n.alive);
+    const restartNext = (): void => {
+      const n = dead.shift();
+      if (!n) return;
+      this.restart(n);
+      if (dead.length > 0) this.schedule(1, restartNext);
+    };
+    restartNext();
+  }
+
+  /** After healing: every server serves one leader, a barrier write is everywhere, then quiet. */
+  private checkLiveness(): void {
+    if (this.quietUntil !== undefined) {
+      if (this.world.now >= this.quietUntil) this.finalChecks();
+      return;
+    }
+    if (!this.nodes.every((n) => n.alive && n.role?.phase === 'broadcast')) return;
+    if (!this.barrier) {
+      this.barrier = { path: `/w/barrier-${this.world.now.toFixed(0)}` };
+      this.log(`barrier ${this.barrier.path} requested`);
+      this.requestBarrier();
+      return;
+    }
+    const z = this.barrier.zxid;
+    if (z === undefined) {
+      if (this.world.now % 500 < this.tickTimeMs / 2) this.requestBarrier();
+      return;
+    }
+    if (!this.nodes.every((n) => n.appliedZxid >= z)) return;
+    const leader = this.leader();
+    this.quietLeader = leader && leader.role ? { id: leader.id, epoch: leader.role.epoch } : undefined;
+    this.quietUntil = this.world.now + (3 * this.timing.syncLimitTicks + 2 * this.timing.initLimitTicks) * this.timing.coreTickMs + 200;
+    this.log(`barrier ${this.barrier.path} (${zxidHex(z)}) applied everywhere; quiet period`);
+  }
+
+  private requestBarrier(): void {
+    const c = this.clients.find((x) => x.state === 'connected');
+    if (c && this.barrier) c.createForBarrier(this.barrier.path);
+  }
+
+  /** Stability: once healthy, nobody looks for another leader. */
+  private checkQuiet(n: SimNode, ev: RoleEvent): void {
+    if (this.quietUntil === undefined) return;
+    const q = this.quietLeader;
+    if (q && ev.role !== 'looking' && ev.leader === q.id && ev.epoch === q.epoch) return;
+    this.fail(`leader flapping: n${n.id} went ${ev.role}/${ev.phase} epoch ${ev.epoch} with a healthy network (leader was n${q?.id ?? '?'} epoch ${q?.epoch ?? '?'})`);
+  }
+
+  /** Every acknowledged write is committed; every server has it; all trees are identical. */
+  private finalChecks(): void {
+    for (const a of this.acked) {
+      if (!this.globalIndex.has(a.zxid)) this.fail(`acknowledged ${a.what} (${zxidHex(a.zxid)}) was never committed (lost write)`);
+    }
+    const top = this.nodes.map((n) => n.appliedZxid);
+    if (new Set(top).size === 1) {
+      const ds = new Set(this.nodes.map((n) => treeDigest(n.server!.db)));
+      if (ds.size !== 1) this.fail(`servers applied the same history up to ${zxidHex(top[0]!)} but their trees differ`);
+    }
+    this.done = true;
   }
 
   private describe(): string {
-    return this.ids
-      .map((id) => {
-        const n = this.nodes.get(id)!;
-        if (!n.core) return `n${id}:down`;
-        const s = n.core.status();
-        return `n${id}:${s.role}/${s.phase} e${s.epoch} last=${zxidHex(s.lastZxid)} applied=${n.appliedCount}`;
-      })
+    return this.nodes
+      .map((n) => (n.alive ? `n${n.id}:${n.role?.role ?? '?'}/${n.role?.phase ?? '?'} e${n.role?.epoch ?? '?'} applied=${zxidHex(n.appliedZxid)}` : `n${n.id}:down`))
       .join(' ');
   }
 }
 
-export function runSeed(opts: SimOptions): SimResult {
+interface ChangeEvent {
+  zxid: bigint;
+  type: number;
+  acl: WatchEvent['acl'];
+  path: string;
+}
+
+/** Index of the first event with a zxid above `z` (lists are in commit order). */
+function firstAfter(list: readonly ChangeEvent[], z: bigint): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.zxid <= z) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Which committed changes fire a watch of this kind (ZooKeeper's WatchManager rules). */
+function triggers(kind: Armed['kind'], type: number): boolean {
+  switch (kind) {
+    case 'data':
+      return type === 1 || type === 2 || type === 3;
+    case 'exist':
+      return type === 1 || type === 2 || type === 3;
+    case 'child':
+      return type === 4 || type === 2;
+    case 'recursive':
+      return type === 1 || type === 2 || type === 3;
+  }
+}
+
+export async function runSeed(opts: SimOptions): Promise<SimResult> {
   return new Simulation(opts).run();
 }
+
+export { epochOf };
