@@ -74,6 +74,7 @@ export async function runIsolated(r: IsolatedRun): Promise<number> {
     console.log(`${r.label}: ${sig}: stopping and cleaning up`);
     inner?.kill('SIGKILL');
     cleanup();
+    console.log(`${r.label}: member logs kept in ${runDir}`);
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
