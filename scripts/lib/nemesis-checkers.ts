@@ -41,6 +41,9 @@ export interface RegisterOp {
   /** reads: the data seen. */
   read?: string;
   error?: string;
+  /** ok ops: mzxid of the znode in the reply (hex), and the server the session was on. */
+  mzxid?: string;
+  server?: string;
 }
 
 export interface CreateOp {
@@ -107,7 +110,8 @@ const fmtT = (t: number) => (Number.isFinite(t) ? `${(t / 1000).toFixed(3)}s` : 
 function describeOp(o: RegisterOp): string {
   const res = o.type === 'info' ? '?' : o.type === 'fail' ? `fail(${o.error ?? ''})` : o.f.endsWith('read') ? `${JSON.stringify(o.read)}@v${o.version}` : `v${o.version}`;
   const what = o.f === 'write' ? `write ${JSON.stringify(o.value)}` : o.f === 'cas' ? `cas v${o.expected} ${JSON.stringify(o.value)}` : o.f;
-  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}`;
+  const where = [o.mzxid ? `mzxid 0x${o.mzxid}` : '', o.server ? `via ${o.server}` : ''].filter((x) => x).join(', ');
+  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}${where ? ` (${where})` : ''}`;
 }
 
 /**

@@ -205,18 +205,21 @@ export class Workload {
       if (f === 'write' || f === 'cas') {
         const stat = await zk.setData(key, value, { version: f === 'cas' ? expected : -1, signal: this.deadline() });
         op.version = stat.version;
+        op.mzxid = stat.mzxid.toString(16);
       } else {
         const signal = this.deadline();
         if (f === 'read') await zk.sync(key, { signal });
         const r = await zk.getData(key, { signal });
         op.read = r.data?.toString('utf8') ?? '';
         op.version = r.stat.version;
+        op.mzxid = r.stat.mzxid.toString(16);
       }
     } catch (err) {
       Object.assign(op, classify(err));
     }
     op.ret = this.clock();
     op.session = hex(zk.sessionId);
+    op.server = zk.connectedHost;
     this.history.registers.push(op);
     return op;
   }

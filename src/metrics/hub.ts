@@ -124,7 +124,7 @@ export class ServerMetrics {
 
   /** The peer transport queued `msg` for `to`. */
   notePeerSent(to: number, msg: PeerMessage, nowMs: number): void {
-    if (msg.type === 'ping') remember(this.pingSent, to, msg.tick, nowMs);
+    if (msg.type === 'ping') remember(this.pingSent, to, msg.round, nowMs);
     else if (msg.type === 'proposal') {
       remember(this.proposalSent, to, msg.zxid, nowMs);
       // Counted once per zxid, not once per learner it is sent to.
@@ -142,7 +142,7 @@ export class ServerMetrics {
   notePeerReceived(from: number, msg: PeerMessage, nowMs: number): void {
     switch (msg.type) {
       case 'ping': {
-        const sent = take(this.pingSent, from, msg.tick);
+        const sent = take(this.pingSent, from, msg.round);
         if (sent !== undefined) this.peer_rtt.add(String(from), nowMs - sent);
         return;
       }

@@ -195,8 +195,15 @@ export class PeerTransport extends EventEmitter {
         socket.on('error', () => undefined);
         const { id, rest } = await this.security.acceptHello(socket, this.o.self, mayDial);
         if (this.closed) return void socket.destroy();
+        // A second connection from the same peer (it restarted, or its old connection died without a
+        // FIN reaching us): the old one is gone, and `down` says so before `up`, so nothing the peer
+        // said on the old connection (its lease echoes, its ACKs) is counted for the new one.
         const old = this.links.get(id);
-        if (old) old.socket.destroy();
+        if (old) {
+          this.links.delete(id);
+          old.socket.destroy();
+          this.emit('down', id);
+        }
         this.attach(id, socket, rest);
       })
       .catch((err: Error) => {

@@ -258,10 +258,15 @@ export class ClientConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.queue.length = 0;
     if (hard) this.socket.destroy();
-    // Graceful: what is written still goes out, then the socket is released. Only end()ing it
-    // would leave a paused socket (server shutdown pauses them all) half-open forever, never
-    // reading the peer's FIN: the listener's close() would then never complete.
-    else this.socket.end(() => this.socket.destroy());
+    else {
+      // Graceful: what is written still goes out, then our FIN. The socket must also read (and
+      // drop) until the peer's FIN: a paused one (server shutdown pauses them all) would stay
+      // half-open forever and the listener's close() would never complete. A peer that never
+      // closes is cut off after a grace period.
+      this.socket.end();
+      this.socket.resume();
+      setTimeout(() => this.socket.destroy(), GRACEFUL_CLOSE_MS).unref();
+    }
     this.host.onClosed(this, reason);
   }
 
@@ -271,6 +276,9 @@ export class ClientConnection {
 }
 
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so ip ACLs written for IPv4 match dual-stack sockets. */
+/** How long a gracefully closed connection waits for the peer's FIN before it is cut. */
+const GRACEFUL_CLOSE_MS = 5000;
+
 export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
 import { QuorumCore } from '../quorum/core';
-import { quorumTiming } from '../quorum/core/timing';
+import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
@@ -49,7 +49,7 @@ export async function buildEnsemble(
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
-): Promise<{ replicator: ZabReplicator }> {
+): Promise<{ replicator: ZabReplicator; timing: QuorumTiming }> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid);
   if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
@@ -94,5 +94,5 @@ export async function buildEnsemble(
   };
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator };
+  return { replicator, timing };
 }

@@ -26,6 +26,7 @@ import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
+import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';
 import { writeNotification, writeReply } from './replies';
@@ -96,11 +97,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly awaiting = new Map<string, Awaiting>();
   /** Learner: sessions touched since the last report to the leader. */
   private readonly touched = new Set<bigint>();
-  /** Learner: syncs waiting for the leader's answer, in send order. */
+  /** syncs waiting for the quorum's answer, in request order. */
   private readonly syncWaiters: PendingRequest[] = [];
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
   private touchTimer: NodeJS.Timeout | undefined;
+  /** The quorum core's tick (tickTime/10) in an ensemble. */
+  private coreTickMs = 0;
   /** Leader: which server each session is attached to (ZooKeeper's session owner). */
   private readonly sessionOwner = new Map<bigint, number>();
   private readonly idGen: SessionIdGenerator;
@@ -177,8 +180,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
-        const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        const { replicator, timing } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
         server.zab = replicator;
+        server.coreTickMs = timing.coreTickMs;
         server.replicator = replicator;
         server.serving = false;
       } else {
@@ -208,7 +212,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     if (server.zab) {
       server.zab.start();
-      server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
+      // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
+      // the leader can expire their sessions) counts on both this often.
+      server.touchTimer = setInterval(() => {
+        server.reportTouches();
+        server.checkContact();
+      }, server.coreTickMs);
       server.touchTimer.unref();
     }
     logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
@@ -377,6 +386,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       minSessionTimeoutMs: this.options.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
     });
+    if (this.contactAgeMs() >= contactLimitMs(timeoutMs)) {
+      conn.destroy('no recent round trip with the leader');
+      return;
+    }
     if (req.sessionId === 0n) this.createSession(conn, timeoutMs);
     else this.resumeSession(conn, req.sessionId, req.passwd, timeoutMs);
   }
@@ -558,6 +571,25 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.awaiting.set(key, { conn, pending, respond });
   }
 
+  /** Milliseconds since this server last knew its leader hears it (0 on the leader; Infinity when not serving). */
+  private contactAgeMs(): number {
+    return this.zab ? this.zab.contactAge() * this.coreTickMs : 0;
+  }
+
+  /**
+   * A follower cut off from its leader (in either direction) disconnects each client once it has
+   * gone a quarter of that client's session timeout without a confirmed round trip, long before
+   * the leader could expire the session (contactLimitMs): the client hears Disconnected and moves
+   * to a server that has a quorum, so a lock holder never outlives its lock unknowingly.
+   */
+  private checkContact(): void {
+    const age = this.contactAgeMs();
+    if (age === 0 || !this.serving) return;
+    for (const c of [...this.connections.values()]) {
+      if (c.sessionId !== 0n && age >= contactLimitMs(c.timeoutMs)) c.destroy('no recent round trip with the leader');
+    }
+  }
+
   /** Learner: tells the leader which sessions are alive (ZooKeeper piggybacks this on PINGs). */
   private reportTouches(): void {
     if (!this.zab || this.replicator.canPropose || this.touched.size === 0) return;
@@ -578,20 +610,22 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   /**
-   * sync: on the leader (or standalone) the reply waits until everything proposed so far has
-   * committed; on a learner it first asks the leader how far it has proposed, then waits until
-   * this server has applied that far (ZOOKEEPER-1675: a real round trip, not a local no-op).
+   * sync (ZOOKEEPER-1675: a quorum round trip, not a local no-op). Standalone, the reply waits
+   * until everything proposed so far has committed. In an ensemble the leader's core answers with
+   * how far it has proposed, but only once a quorum has confirmed it still leads after the request
+   * arrived, so a deposed leader never answers from stale data; this server then waits until it
+   * has applied that far.
    */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void {
     this.barrierWaiting.add(conn);
-    if (this.replicator.canPropose || !this.zab) {
+    if (!this.zab) {
       this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
       return;
     }
     const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: Date.now(), exec, barrierZxid: 1n << 62n };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
-    if (!this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'sync' }) })) {
-      conn.destroy('no leader for sync');
+    if (!this.zab.requestSync()) {
+      conn.destroy('no quorum for sync');
       return;
     }
     this.syncWaiters.push(pending);
@@ -847,9 +881,6 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           if (s && !this.sessions.touch(sid, now) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, now);
         }
         return;
-      case 'sync':
-        this.zab?.sendTo(from, { type: 'sync', zxid: this.replicator.lastProposedZxid() });
-        return;
     }
   }
 
@@ -876,12 +907,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.replicator.compactLog?.(zxid);
   }
 
-  /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */
-  onLeaderMessage(msg: PeerMessage): void {
-    if (msg.type !== 'sync') return;
+  /** The quorum answered the oldest waiting sync: it completes once this server has applied that far. */
+  onSyncAnswer(zxid: bigint): void {
     const pending = this.syncWaiters.shift();
     if (!pending) return;
-    pending.barrierZxid = msg.zxid;
+    pending.barrierZxid = zxid;
     this.drainBarriers(Date.now());
   }
 

@@ -23,9 +23,10 @@ export interface Proxy {
   /** Destroys every open connection (both sides); new connections are still accepted. */
   cutAll(): void;
   /**
-   * Stops forwarding (bytes are buffered by TCP/socket pause) until resume(). With a direction,
-   * only bytes sent by that side stall: pause('server') lets requests reach the server while its
-   * replies wait, so a cut then loses replies to requests the server did execute.
+   * Stops forwarding until resume(): bytes, ends, resets and closes are held and replayed in order
+   * on resume, so the other side is told nothing (as with iptables DROP). With a direction, only
+   * what that side sends stalls: pause('server') lets requests reach the server while its replies
+   * wait, so a cut then loses replies to requests the server did execute.
    */
   pause(direction?: Direction): void;
   resume(): void;
@@ -51,6 +52,9 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
   const frames: RecordedChunk[] = [];
   const pairs = new Set<[net.Socket, net.Socket]>();
   const paused = { client: false, server: false };
+  // What each side reported while its direction was paused, replayed in order on resume.
+  const held: Record<Direction, Array<() => void>> = { client: [], server: [] };
+  const relay = (d: Direction, fn: () => void) => (paused[d] ? held[d].push(fn) : fn());
   let nextConn = 0;
 
   const server = net.createServer((client) => {
@@ -62,19 +66,21 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    if (paused.client) client.pause();
-    if (paused.server) upstream.pause();
     const pipe = (from: net.Socket, to: net.Socket, direction: Direction) => {
-      from.on('data', (data) => {
-        if (record) frames.push({ direction, conn, data: Buffer.from(data) });
-        to.write(data);
-      });
-      from.on('end', () => to.end());
-      from.on('error', () => to.destroy());
-      from.on('close', () => {
-        to.destroy();
-        pairs.delete(pair);
-      });
+      from.on('data', (data) =>
+        relay(direction, () => {
+          if (record) frames.push({ direction, conn, data: Buffer.from(data) });
+          to.write(data);
+        }),
+      );
+      from.on('end', () => relay(direction, () => to.end()));
+      from.on('error', () => relay(direction, () => to.destroy()));
+      from.on('close', () =>
+        relay(direction, () => {
+          to.destroy();
+          pairs.delete(pair);
+        }),
+      );
     };
     pipe(client, upstream, 'client');
     pipe(upstream, client, 'server');
@@ -108,17 +114,10 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
         pause: (direction?: Direction) => {
           paused.client ||= direction !== 'server';
           paused.server ||= direction !== 'client';
-          for (const [a, b] of pairs) {
-            if (paused.client) a.pause();
-            if (paused.server) b.pause();
-          }
         },
         resume: () => {
           paused.client = paused.server = false;
-          for (const [a, b] of pairs) {
-            a.resume();
-            b.resume();
-          }
+          for (const d of ['client', 'server'] as const) for (const fn of held[d].splice(0)) fn();
         },
         close: () =>
           new Promise<void>((res) => {

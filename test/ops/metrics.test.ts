@@ -40,11 +40,11 @@ describe('ServerMetrics', () => {
 
   test('peer RTT and ACK latency match sends to echoes per peer; proposals are counted once per zxid', () => {
     const m = new ServerMetrics(0);
-    m.notePeerSent(2, { type: 'ping', tick: 7 }, 10);
-    m.notePeerSent(3, { type: 'ping', tick: 7 }, 10);
-    m.notePeerReceived(2, { type: 'ping', tick: 7 }, 12.5);
-    m.notePeerReceived(2, { type: 'ping', tick: 7 }, 99); // a duplicate echo is not matched twice
-    m.notePeerReceived(3, { type: 'ping', tick: 6 }, 13); // an echo of nothing we timed
+    m.notePeerSent(2, { type: 'ping', round: 7, echoed: 0 }, 10);
+    m.notePeerSent(3, { type: 'ping', round: 7, echoed: 0 }, 10);
+    m.notePeerReceived(2, { type: 'ping', round: 7, echoed: 0 }, 12.5);
+    m.notePeerReceived(2, { type: 'ping', round: 7, echoed: 0 }, 99); // a duplicate echo is not matched twice
+    m.notePeerReceived(3, { type: 'ping', round: 6, echoed: 0 }, 13); // an echo of nothing we timed
     for (const to of [2, 3]) m.notePeerSent(to, { type: 'proposal', zxid: 0x100000001n, data: Buffer.alloc(0) }, 20);
     m.notePeerReceived(3, { type: 'ack', zxid: 0x100000001n, newLeader: false }, 24);
     expect([...m.peer_rtt.byKey].map(([k, s]) => [k, s.count, s.sum])).toEqual([['2', 1, 2.5]]);
