@@ -7,6 +7,8 @@
  *
  *   npm run nemesis -- --seed S --secs T [--members 3|5] [--faults kill,pause,...] [--keep]
  *
+ * `--cleanup-stale` removes what runs killed with SIGKILL left behind (each run also does it first).
+ *
  * Prints its seed, a timeline of faults, a one-line summary and, on failure, the smallest failing
  * window of history for each finding. Exit 0 = every check passed, 1 = a check failed, 2 = the run
  * could not be carried out (setup), 77 = skipped (no root / no network namespaces).
@@ -29,7 +31,7 @@ import {
   type History,
 } from './lib/nemesis-checkers';
 import { Cluster, FAIL_STOP_EXIT_CODES, mountsUnder, umount, type ClusterConfig } from './lib/nemesis-cluster';
-import { readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
+import { cleanStaleRuns, cleanUpIfOrphaned, readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
 import { FAULT_KINDS, Nemesis, schedule, type FaultKind } from './lib/nemesis-faults';
 import { INITIAL_VALUE, SET, Workload } from './lib/nemesis-workload';
 import { zabkeeperCli } from './lib/zk-process';
@@ -47,7 +49,7 @@ interface RunPlan extends InnerPlan {
 
 const DISK_MIB = 64;
 
-type Args = Omit<RunPlan, keyof InnerPlan> & { keep: boolean; inner?: string };
+type Args = Omit<RunPlan, keyof InnerPlan> & { keep: boolean; inner?: string; cleanupStale: boolean };
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string) => {
@@ -79,6 +81,7 @@ function parseArgs(argv: string[]): Args {
     sessionMs: num('session-ms', 3000),
     keep: argv.includes('--keep'),
     inner: get('inner'),
+    cleanupStale: argv.includes('--cleanup-stale'),
   };
 }
 
@@ -114,6 +117,7 @@ async function inner(planPath: string): Promise<number> {
   };
   process.on('SIGINT', stopNow);
   process.on('SIGTERM', stopNow);
+  cleanUpIfOrphaned(plan, () => cluster.killAllNow());
   try {
     return await runInner(plan, cluster, clock, log);
   } finally {
@@ -234,6 +238,10 @@ async function main(): Promise<void> {
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
+  }
+  if (a.cleanupStale) {
+    cleanStaleRuns((m) => console.log(`nemesis: ${m}`));
+    process.exit(0);
   }
   const code = a.inner ? await inner(a.inner) : await outer(a);
   process.exit(code);
