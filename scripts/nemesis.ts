@@ -26,6 +26,7 @@ import {
   checkExclusion,
   checkFencing,
   checkRegisters,
+  checkSessionMoved,
   unavailability,
   type Finding,
   type History,
@@ -213,7 +214,8 @@ function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, { s
   const liveness: Finding[] = healed ? [] : [{ checker: 'liveness', message: 'the ensemble did not serve again within 60 s of healing' }];
   if (orphans.length > 0) liveness.push({ checker: 'recipes', message: `${orphans.length} lock/latch nodes outlived their Mutex/LeaderLatch (all released and closed, sessions alive): each blocks later contenders while its session lives`, window: orphans.slice(0, 10) });
   for (const s of stuck) liveness.push({ checker: 'liveness', message: `client ${s.client} stuck in ${s.what} since ${secsText(s.since)} (still there 20 s after the workload stopped)` });
-  const findings = [...regs.findings, ...creates.findings, ...mutex.findings, ...latch.findings, ...fencing, ...exits, ...liveness];
+  const moved = checkSessionMoved(h, 2 * h.sessionTimeoutMs);
+  const findings = [...regs.findings, ...creates.findings, ...mutex.findings, ...latch.findings, ...fencing, ...moved, ...exits, ...liveness];
   const ops = h.registers.length + h.creates.length;
   const count = (t: string) => h.registers.filter((o) => o.type === t).length + h.creates.filter((o) => o.type === t).length;
   const u = unavailability(h, runStart, runEnd);
