@@ -121,10 +121,11 @@ const FIELDS: Record<PeerMessageType, { tag: number; fields: ReadonlyArray<reado
   ack: { tag: 12, fields: [['zxid', 'zxid'], ['newLeader', 'bool']] },
   commit: { tag: 13, fields: [['zxid', 'zxid']] },
   inform: { tag: 14, fields: [['zxid', 'zxid'], ['data', 'bytes']] },
-  ping: { tag: 15, fields: [['tick', 'count']] },
+  ping: { tag: 15, fields: [['round', 'count'], ['echoed', 'count']] },
   request: { tag: 16, fields: [['data', 'bytes']] },
   revalidate: { tag: 17, fields: [['sessionId', 'session'], ['timeoutMs', 'ms'], ['valid', 'bool']] },
   sync: { tag: 18, fields: [['zxid', 'zxid']] },
+  heartbeat: { tag: 19, fields: [] },
 };
 
 const BY_TAG = new Map(Object.entries(FIELDS).map(([type, spec]) => [spec.tag, type as PeerMessageType]));

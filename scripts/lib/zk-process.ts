@@ -11,6 +11,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort, zooCfgText } from '../../src/testing/ports';
+import { fourLetter } from '../../src/console/probe';
 
 /**
  * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
@@ -58,8 +60,12 @@ const READY_DEADLINE_MS = 30_000;
  */
 export const NETTY_TLS_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 
-/** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', ...NETTY_TLS_JARS];
+/**
+ * Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, Jetty,
+ * etc. The servlet API (installed with Jetty) is not in that manifest: without it the AdminServer
+ * cannot load, so it is added for the suites that compare against Apache's AdminServer.
+ */
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar', ...NETTY_TLS_JARS];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');
@@ -81,44 +87,7 @@ export function zabkeeperCli(): string {
   return path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
 }
 
-/** The kernel's range for outgoing connections' local ports (Linux; a common default elsewhere). */
-function ephemeralLow(): number {
-  try {
-    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
-  });
-}
-
-/**
- * A free TCP port for a server, chosen at random BELOW the kernel's ephemeral range. Ports the
- * kernel hands out (listen(0)) come from the same range as the local ports of every outgoing
- * connection on the machine: while a member is down for a restart, any client anywhere could
- * take its port and the restart fails with EADDRINUSE (seen on the busy CI machine). Below the
- * range only an explicit bind can collide, which the random choice and the check make unlikely.
- */
-export async function freePort(): Promise<number> {
-  const low = Math.max(2048, Math.min(ephemeralLow(), 65535)) - 1;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 10000 + Math.floor(Math.random() * Math.max(1, low - 10000));
-    if (await canListen(port)) return port;
-  }
-  throw new Error(`no free port found between 10000 and ${low}`);
-}
-
-/** zoo.cfg text: Java properties, key=value per line. */
-export function zooCfgText(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+export { freePort, zooCfgText };
 
 export function baseCfg(port: number, dataDir: string, tickTime: number): Record<string, string> {
   return {
@@ -134,26 +103,7 @@ export function baseCfg(port: number, dataDir: string, tickTime: number): Record
   };
 }
 
-/** Sends a four-letter word and returns everything the server writes before closing. */
-export function fourLetter(port: number, cmd: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect(port, HOST, () => sock.write(cmd));
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`4lw ${cmd}: timeout`));
-    }, timeoutMs);
-    sock.on('data', (d) => chunks.push(d));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+export { fourLetter };
 
 /** A minimal ConnectRequest (with readOnly byte), framed. */
 export function connectRequestFrame(timeoutMs = 10000, lastZxidSeen = 0n, readOnly = true): Buffer {

@@ -31,6 +31,13 @@ export interface PeerTransportOptions {
   connectTimeoutMs?: number;
   /** TLS and quorum authentication of links (src/quorum/peerSecurity.ts); default plaintext hello. */
   security?: PeerSecurity;
+  /** Sees every message queued and received (metrics: peer RTT, ACK latency, proposal counts). */
+  observer?: PeerObserver;
+}
+
+export interface PeerObserver {
+  sent(to: number, msg: PeerMessage): void;
+  received(from: number, msg: PeerMessage): void;
 }
 
 
@@ -90,6 +97,7 @@ export class PeerTransport extends EventEmitter {
     const link = this.links.get(to);
     if (!link) return false;
     const body = this.o.codec.encode(msg);
+    this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(body.length);
     link.out.push(head, body);
@@ -187,8 +195,15 @@ export class PeerTransport extends EventEmitter {
         socket.on('error', () => undefined);
         const { id, rest } = await this.security.acceptHello(socket, this.o.self, mayDial);
         if (this.closed) return void socket.destroy();
+        // A second connection from the same peer (it restarted, or its old connection died without a
+        // FIN reaching us): the old one is gone, and `down` says so before `up`, so nothing the peer
+        // said on the old connection (its lease echoes, its ACKs) is counted for the new one.
         const old = this.links.get(id);
-        if (old) old.socket.destroy();
+        if (old) {
+          this.links.delete(id);
+          old.socket.destroy();
+          this.emit('down', id);
+        }
         this.attach(id, socket, rest);
       })
       .catch((err: Error) => {
@@ -210,6 +225,7 @@ export class PeerTransport extends EventEmitter {
         socket.destroy();
         return;
       }
+      this.o.observer?.received(id, msg);
       this.emit('message', id, msg);
     };
     socket.on('data', (chunk: Buffer) => {

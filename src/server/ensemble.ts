@@ -1,14 +1,16 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload } from '../../protocol/peer/codec';
 import { QuorumCore } from '../quorum/core';
-import { quorumTiming } from '../quorum/core/timing';
+import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
 import type { ServerOptions } from './options';
+import type { ServerMetrics } from '../metrics/hub';
 
 /** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
 export interface EnsembleOptions {
@@ -42,12 +44,12 @@ export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: dec
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined },
+  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined; readonly metrics: ServerMetrics },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
-): Promise<{ replicator: ZabReplicator }> {
+): Promise<{ replicator: ZabReplicator; timing: QuorumTiming }> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid);
   if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
@@ -80,6 +82,10 @@ export async function buildEnsemble(
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
     maxFrameBytes: MAX_PEER_FRAME,
+    observer: {
+      sent: (to, msg) => host.metrics.notePeerSent(to, msg, performance.now()),
+      received: (from, msg) => host.metrics.notePeerReceived(from, msg, performance.now()),
+    },
   });
   await transport.start();
   host.ensembleShutdown = () => {
@@ -88,5 +94,5 @@ export async function buildEnsemble(
   };
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator };
+  return { replicator, timing };
 }

@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import { OpCode } from '../../protocol/jute/constants';
 import { findExpiredContainersAndTtls, serializeSnapshot, type ZkDatabase } from '../tree';
 import type { SessionTracker } from '../session';
-import { writeSnapshotBytes, type Store } from '../storage';
+import type { Store } from '../storage/types';
+import { writeSnapshotBytes } from '../storage/bodies';
 import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
 import { zxidHex } from '../quorum/zxid';
+import type { ServerMetrics } from '../metrics/hub';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */
 export interface HousekeepingHost {
@@ -15,6 +17,7 @@ export interface HousekeepingHost {
   readonly store: Store;
   readonly logger: Logger;
   readonly stats: ServerStats;
+  readonly metrics: ServerMetrics;
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
   expireSession(sessionId: bigint): void;
@@ -67,6 +70,7 @@ export class Housekeeping {
     store.saveSnapshot(writeSnapshotBytes(store, db.lastProcessedZxid, data, Date.now()));
     this.host.snapshotSaved(db.lastProcessedZxid);
     stats.snapshotsTaken++;
+    this.host.metrics.snapshottime.add(Date.now() - started);
     this.txnsSinceSnapshot = 0;
     this.snapThreshold = randomizedSnapCount(this.host.options.snapCount);
     logger.info({ zxid: zxidHex(db.lastProcessedZxid), bytes: data.length, ms: Date.now() - started }, 'snapshot taken');

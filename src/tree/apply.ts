@@ -5,6 +5,7 @@ import type { ZkDatabase } from './database';
 import type { WatchEvent } from './events';
 import { parentOf } from './paths';
 import type { CreateTxnBody, Txn, TxnBody } from './txn';
+import { quotaAfterCreate, quotaAfterDelete, quotaAfterSetData } from './quota';
 
 /** Per-op outcome inside a multi, in op order. */
 export type SubResult =
@@ -49,6 +50,7 @@ function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
     data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl,
   });
   ctx.db.tree.insert(b.path, node);
+  quotaAfterCreate(ctx.db.tree, b.path, b.data);
   parent.stat.cversion = b.parentCVersion;
   parent.stat.pzxid = ctx.txn.zxid;
   event(ctx, EventType.nodeCreated, b.path, node.acl);
@@ -60,8 +62,9 @@ function deleteNode(ctx: Ctx, path: string): void {
   const parentPath = parentOf(path)!;
   const parent = mustGet(ctx.db, parentPath);
   // The ACL the node had: its watchers are filtered by it even though the node is gone.
-  const acl = mustGet(ctx.db, path).acl;
+  const { acl, data } = mustGet(ctx.db, path);
   ctx.db.tree.remove(path);
+  quotaAfterDelete(ctx.db.tree, path, data);
   // ZooKeeper leaves its stored create counter alone; the visible cversion counts the delete.
   parent.stat.cversion += 1;
   parent.stat.pzxid = ctx.txn.zxid;
@@ -71,7 +74,9 @@ function deleteNode(ctx: Ctx, path: string): void {
 
 function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: number): SubResult & { type: 'setData' } {
   const node = mustGet(ctx.db, path);
+  const before = node.data;
   ctx.db.tree.setData(node, data);
+  quotaAfterSetData(ctx.db.tree, path, before, data);
   node.stat.version = version;
   node.stat.mtime = ctx.txn.time;
   node.stat.mzxid = ctx.txn.zxid;

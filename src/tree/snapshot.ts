@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import type { ACL, Stat } from '../../protocol/jute/data';
 import { DataTree, NO_CHILDREN, type NodeKind, type ZNode } from './datatree';
 import type { ZkDatabase } from './database';
+import { recountAllQuotas } from './quota';
 
 const SNAPSHOT_FORMAT = 2;
 
@@ -81,6 +82,8 @@ export function deserializeSnapshot(buf: Buffer): ZkDatabase {
     tree.insert(path, node);
   }
   const sessions = new Map(body.sessions.map(([id, timeoutMs, passwd]) => [big(id), { timeoutMs, passwd }]));
+  // ZooKeeper's setupQuota: usage is recounted at every load, so stats nodes can never drift.
+  recountAllQuotas(tree);
   return { tree, sessions, lastProcessedZxid: body.lastProcessedZxid };
 }
 

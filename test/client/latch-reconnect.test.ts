@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from '../../src/client';
-import { startTestServer, type TestServer } from '../../src/client/testing';
+import { startTestServer, type TestServer } from '../../src/testing/server';
 import { LeaderLatch } from '../../src/recipes';
 import { nextState } from './helpers';
 
