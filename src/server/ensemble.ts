@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
-import { decodePayload, encodePayload } from '../../protocol/peer/codec';
+import { decodePayload, encodePayload, PeerDecodeError } from '../../protocol/peer/codec';
+import type { PeerMessage } from '../../protocol/peer/messages';
+import { entryIntact } from '../util/checksum';
 import { QuorumCore } from '../quorum/core';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
@@ -32,8 +34,20 @@ export function ensembleConfigText(servers: readonly ServerSpec[]): string {
 /** Largest peer frame: a SNAP carries the whole tree. */
 const MAX_PEER_FRAME = 512 * 1024 * 1024;
 
-/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts). */
-export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: decodePayload };
+/**
+ * Every txn a peer sends is checked against its seal here, in the shell, before the core can
+ * accept it: a damaged PROPOSAL or INFORM fails the frame, so the transport drops the link and the
+ * leader resends the txn when the learner resyncs. Nothing damaged reaches the log (issue 9 item 6).
+ */
+function checkSeal(msg: PeerMessage): PeerMessage {
+  if ((msg.type === 'proposal' || msg.type === 'inform') && !entryIntact(msg.zxid, msg.data)) {
+    throw new PeerDecodeError(`${msg.type.toUpperCase()} 0x${msg.zxid.toString(16)} fails its checksum: damaged in transit or at the sender`);
+  }
+  return msg;
+}
+
+/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts), seals checked. */
+export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: (body) => checkSeal(decodePayload(body)) };
 
 /**
  * Wires a server into its ensemble: the pure QuorumCore (started from durable state only), the
