@@ -21,6 +21,10 @@ export interface EnsembleMember {
   mode(): Promise<string>;
   /** Sends a signal to the running process (SIGSTOP/SIGCONT to pause and resume it). */
   signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code of the running process when it exits by itself or is stopped. */
+  exited(): Promise<number | null>;
+  /** Everything the member has logged so far (all incarnations). */
+  log(): string;
 }
 
 export interface TestEnsemble {
@@ -37,7 +41,11 @@ export interface TestEnsemble {
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startEnsemble(kind: TargetKind, n: number, opts: { tickTime?: number; extraCfg?: Record<string, string> } = {}): Promise<TestEnsemble> {
+export async function startEnsemble(
+  kind: TargetKind,
+  n: number,
+  opts: { tickTime?: number; extraCfg?: Record<string, string>; dataDirOf?: (id: number) => string | undefined } = {},
+): Promise<TestEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
   const tickTime = opts.tickTime ?? 200;
   const ports = [];
@@ -47,7 +55,7 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: { tickTim
   const children = new Map<number, ChildProcess>();
   const members: EnsembleMember[] = ports.map((p, k) => {
     const id = k + 1;
-    const dataDir = path.join(root, `s${id}`);
+    const dataDir = opts.dataDirOf?.(id) ?? path.join(root, `s${id}`);
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'myid'), `${id}\n`);
     const cfgPath = path.join(root, `zoo${id}.cfg`);
@@ -99,6 +107,12 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: { tickTim
       signal(sig) {
         children.get(id)?.kill(sig);
       },
+      exited() {
+        const c = children.get(id);
+        if (!c) return Promise.resolve(null);
+        return new Promise((resolve) => c.once('exit', (code) => resolve(code)));
+      },
+      log: () => fs.readFileSync(logPath, 'utf8'),
       async mode() {
         const text = await fourLetter(p.client, 'srvr', 2000).catch(() => '');
         return /Mode: (\w+)/.exec(text)?.[1] ?? 'none';

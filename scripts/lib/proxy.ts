@@ -21,8 +21,12 @@ export interface Proxy {
   frames: RecordedChunk[];
   /** Destroys every open connection (both sides); new connections are still accepted. */
   cutAll(): void;
-  /** Stops forwarding (bytes are buffered by TCP/socket pause) until resume(). */
-  pause(): void;
+  /**
+   * Stops forwarding (bytes are buffered by TCP/socket pause) until resume(). With a direction,
+   * only bytes sent by that side stall: pause('server') lets requests reach the server while its
+   * replies wait, so a cut then loses replies to requests the server did execute.
+   */
+  pause(direction?: Direction): void;
   resume(): void;
   close(): Promise<void>;
 }
@@ -30,7 +34,7 @@ export interface Proxy {
 export function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<Proxy> {
   const frames: RecordedChunk[] = [];
   const pairs = new Set<[net.Socket, net.Socket]>();
-  let paused = false;
+  const paused = { client: false, server: false };
   let nextConn = 0;
 
   const server = net.createServer((client) => {
@@ -38,10 +42,8 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promis
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    if (paused) {
-      client.pause();
-      upstream.pause();
-    }
+    if (paused.client) client.pause();
+    if (paused.server) upstream.pause();
     const pipe = (from: net.Socket, to: net.Socket, direction: Direction) => {
       from.on('data', (data) => {
         frames.push({ direction, conn, data: Buffer.from(data) });
@@ -72,15 +74,16 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promis
           }
           pairs.clear();
         },
-        pause: () => {
-          paused = true;
+        pause: (direction?: Direction) => {
+          paused.client ||= direction !== 'server';
+          paused.server ||= direction !== 'client';
           for (const [a, b] of pairs) {
-            a.pause();
-            b.pause();
+            if (paused.client) a.pause();
+            if (paused.server) b.pause();
           }
         },
         resume: () => {
-          paused = false;
+          paused.client = paused.server = false;
           for (const [a, b] of pairs) {
             a.resume();
             b.resume();

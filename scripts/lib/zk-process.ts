@@ -23,6 +23,11 @@ export interface StartOptions {
   extraCfg?: Record<string, string>;
   /** Reuse an existing data directory (otherwise a fresh temp dir is made and removed on stop). */
   dataDir?: string;
+  /**
+   * -D flags as an operator gives them (JAAS file, SASL settings): on Apache's java command line,
+   * and to zabkeeper as SERVER_JVMFLAGS, which it reads the way zkServer.sh passes them to Java.
+   */
+  jvmFlags?: string[];
 }
 
 export interface TestServer {
@@ -46,8 +51,15 @@ export interface TestServer {
 const HOST = '127.0.0.1' as const;
 const READY_DEADLINE_MS = 30_000;
 
+/**
+ * Debian's zookeeper.jar manifest leaves out netty-codec and netty-resolver, which Netty's TLS
+ * pipeline needs (NoClassDefFoundError io/netty/handler/codec/ByteToMessageDecoder on the server,
+ * io/netty/resolver/AddressResolverGroup in zkCli): put them on the classpath explicitly.
+ */
+export const NETTY_TLS_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
+
 /** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'];
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', ...NETTY_TLS_JARS];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');
@@ -222,7 +234,7 @@ function track(child: ChildProcess): void {
   }
 }
 
-function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: string): ChildProcess {
+function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: string, jvmFlags: readonly string[] = []): ChildProcess {
   const out = fs.openSync(logPath, 'a');
   const stdio: ['ignore', number, number] = ['ignore', out, out];
   if (kind === 'apache') {
@@ -233,6 +245,7 @@ function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: st
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       `-Dorg.slf4j.simpleLogger.logFile=${path.join(dir, 'apache.log')}`,
       '-Dzookeeper.jmx.log4j.disable=true',
+      ...jvmFlags,
       '-cp',
       apacheClasspath(),
       'org.apache.zookeeper.server.ZooKeeperServerMain',
@@ -248,7 +261,8 @@ function spawnTarget(kind: TargetKind, cfgPath: string, dir: string, logPath: st
     // Never skip silently: a missing build is a failure of the zabkeeper target.
     throw new Error(`zabkeeper target: ${cli} does not exist (run \`npm run build\` first)`);
   }
-  const child = spawn(process.execPath, [cli, 'server', '--config', cfgPath], { stdio, cwd: dir });
+  const env = jvmFlags.length > 0 ? { ...process.env, SERVER_JVMFLAGS: jvmFlags.join(' ') } : process.env;
+  const child = spawn(process.execPath, [cli, 'server', '--config', cfgPath], { stdio, cwd: dir, env });
   fs.closeSync(out);
   return child;
 }
@@ -276,7 +290,7 @@ export async function startServer(kind: TargetKind, opts: StartOptions = {}): Pr
 
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const c = spawnTarget(kind, cfgPath, dir, logPath);
+    const c = spawnTarget(kind, cfgPath, dir, logPath, opts.jvmFlags);
     track(c);
     child = c;
     try {

@@ -10,10 +10,20 @@ interface SchemeProvider {
   matches(callerId: string, aclId: string): boolean;
 }
 
+/** KerberosName's syntax, which SASLAuthenticationProvider.isValid requires of `sasl` ids. */
+const KERBEROS_NAME = /^[^/@]+(\/[^/@]+)?(@[^/@]+)?$/;
+
 const providers: ReadonlyMap<string, SchemeProvider> = new Map<string, SchemeProvider>([
   ['digest', { authenticated: true, isValid: isValidDigestId, matches: (c, a) => c === a }],
   ['ip', { authenticated: false, isValid: isValidIpAcl, matches: ipMatches }],
+  // X509AuthenticationProvider: any subject is a valid id; exact match.
+  ['x509', { authenticated: true, isValid: () => true, matches: (c, a) => c === a }],
+  // SASLAuthenticationProvider: the SASL user `super` matches every sasl ACL.
+  ['sasl', { authenticated: true, isValid: (id) => KERBEROS_NAME.test(id), matches: (c, a) => c === a || c === 'super' }],
 ]);
+
+/** Schemes ACLs may name when the server registers no extra provider (ZooKeeper's default registry). */
+export const DEFAULT_ACL_SCHEMES: ReadonlySet<string> = new Set(['digest', 'ip']);
 
 export function isSuper(authIds: readonly Id[]): boolean {
   return authIds.some((id) => id.scheme === 'super');
@@ -40,9 +50,10 @@ function sameAcl(a: ACL, b: ACL): boolean {
 
 /**
  * PrepRequestProcessor.fixupACL: drops duplicates, expands `auth` into the caller's authenticated
- * ids and validates every other id. Returns the ACL to store, or undefined for InvalidACL.
+ * ids and validates every other id against the registered schemes. Returns the ACL to store, or
+ * undefined for InvalidACL.
  */
-export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[]): ACL[] | undefined {
+export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[], schemes: ReadonlySet<string> = DEFAULT_ACL_SCHEMES): ACL[] | undefined {
   if (!acl || acl.length === 0) return undefined;
   const unique: ACL[] = [];
   for (const a of acl) if (!unique.some((u) => sameAcl(u, a))) unique.push(a);
@@ -52,11 +63,12 @@ export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[]): AC
     const id = a.id.id ?? '';
     if (scheme === 'world' && id === 'anyone') out.push({ perms: a.perms, id: { scheme, id } });
     else if (scheme === 'auth') {
-      const ids = authIds.filter((c) => providers.get(c.scheme)?.authenticated);
+      const ids = authIds.filter((c) => schemes.has(c.scheme) && providers.get(c.scheme)?.authenticated);
       if (ids.length === 0) return undefined;
       for (const c of ids) out.push({ perms: a.perms, id: { scheme: c.scheme, id: c.id } });
     } else {
-      const p = providers.get(scheme);
+      // An ACL may only name a scheme whose provider is registered (authProvider.N), as in ZooKeeper.
+      const p = schemes.has(scheme) ? providers.get(scheme) : undefined;
       if (!p || !p.isValid(id)) return undefined;
       out.push({ perms: a.perms, id: { scheme, id } });
     }

@@ -1,4 +1,5 @@
 export { authenticate } from './authenticate';
-export { checkAcl, fixupAcl, redactAcl, isSuper } from './check';
+export { checkAcl, fixupAcl, redactAcl, isSuper, DEFAULT_ACL_SCHEMES } from './check';
+export { certificateSubject } from './x509name';
 export { generateDigest, isValidDigestId } from './digest';
 export { ipMatches, isValidIpAcl, addrToBytes } from './ip';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import path from 'node:path';
-import { loadConfig, assertNoErrors, ConfigError } from '../config';
+import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags } from '../config';
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
@@ -9,6 +9,11 @@ import { NoClientPortError, optionsFromConfig } from '../server/fromConfig';
 import { PACKAGE_VERSION } from '../util/version';
 import { runShell } from '../shell';
 import { runLocalEnsemble } from './ensemble';
+
+/** Exit codes (README "Exit codes"): 1 failed to start, 2 fail-stop after a storage error, 3 bad configuration. */
+export const EXIT_START_FAILED = 1;
+export const EXIT_FATAL = 2;
+export const EXIT_CONFIG = 3;
 
 /**
  * `zabkeeper` command line. Every subcommand runs in the foreground and stops gracefully on
@@ -30,7 +35,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     server = await ZkServer.start(options, logger);
   } catch (err) {
     logger.fatal({ err }, 'server failed to start');
-    process.exitCode = 1;
+    process.exitCode = EXIT_START_FAILED;
     return;
   }
   let stopping = false;
@@ -45,8 +50,12 @@ async function runServer(options: ServerOptions): Promise<void> {
   // Started by `zabkeeper ensemble`: stop with the parent, however it ended.
   if (process.send) process.on('disconnect', () => stop('parent exited'));
   server.on('fatal', () => {
-    // Fail-stop: a storage failure must not leave a process that looks alive.
-    setTimeout(() => process.exit(2), 100).unref();
+    // Fail-stop: a storage failure must not leave a process that looks alive. The server is already
+    // closing; exit with EXIT_FATAL once it has (or after a bound), never with 0.
+    process.exitCode = EXIT_FATAL;
+    const exit = () => process.exit(EXIT_FATAL);
+    setTimeout(exit, 2000);
+    void server.close().then(exit, exit);
   });
 }
 
@@ -68,6 +77,10 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
       throw err;
     }
   }
+  // No zoo.cfg: JVM flags (SERVER_JVMFLAGS/JVMFLAGS) are still honoured or refused, never ignored.
+  const fromEnv = parseZooCfg('', { requireDataDir: false, jvmFlags: serverJvmFlags(process.env) });
+  assertNoErrors(fromEnv, 'SERVER_JVMFLAGS/JVMFLAGS');
+  for (const issue of fromEnv.issues) pendingWarnings.push(issue.message);
   return defaultServerOptions({
     dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
     host: (flags.host as string | undefined) ?? '127.0.0.1',
@@ -132,7 +145,7 @@ if (require.main === module) {
     .catch((err: unknown) => {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
-        process.exit(3);
+        process.exit(EXIT_CONFIG);
       }
       process.stderr.write(`zabkeeper: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(1);

@@ -11,12 +11,13 @@
  * - Operations issued while disconnected wait for the connection (they are rejected with
  *   SessionExpiredError on `lost`, ClientClosedError on close). An operation in flight when the
  *   connection drops rejects with ConnectionLossError: its outcome is unknown. Nothing is retried
- *   automatically.
+ *   unless a retry policy is given (retry.ts; ClientOptions.retryPolicy or a call's `retry`).
  * - One-shot watches are kept across reconnects and re-armed with SetWatches/SetWatches2 relative
  *   to lastZxidSeen, so changes made while disconnected fire exactly once. They resolve (never
  *   reject) with a `type: 'none'` event on `lost` or close. Persistent watches survive even `lost`.
  */
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import {
   AddWatchMode,
   CreateFlags,
@@ -52,6 +53,7 @@ import {
   type HostPort,
 } from './connectString';
 import { BoundedStream } from './stream';
+import { BoundedExponentialBackoff, retry, type RetryPolicy } from './retry';
 import { PersistentWatch, WatchRegistry } from './watches';
 
 export { PersistentWatch } from './watches';
@@ -74,6 +76,10 @@ import type {
   WatcherTypeName,
 } from './types';
 
+/** Curator's protected-name prefix: `_c_<uuid>-<name>`, so Curator recipes and ours agree. */
+const PROTECTED_PREFIX = '_c_';
+/** Retries of a protected create when neither the call nor the client names a policy. */
+const PROTECTED_CREATE_POLICY = new BoundedExponentialBackoff(50, 1000, 29);
 /** The Java client splits SetWatches at 128 KB of paths; so do we. */
 const SET_WATCHES_BATCH_BYTES = 128 * 1024;
 const CLOSE_SESSION_WAIT_MS = 2000;
@@ -170,7 +176,8 @@ export declare interface ZkClient {
 export class ZkClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: string;
-  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes'>> & { maxFrameBytes?: number };
+  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy'>> & { maxFrameBytes?: number };
+  private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
   private hostIndex = 0;
   private connHost: string | undefined;
@@ -216,6 +223,7 @@ export class ZkClient extends EventEmitter {
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
     };
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
+    this.retryPolicy = options.retryPolicy;
     this.auth = (options.auth ?? []).map((a) => ({ scheme: a.scheme, auth: toBuffer(a.auth) ?? Buffer.alloc(0) }));
   }
 
@@ -581,11 +589,24 @@ export class ZkClient extends EventEmitter {
     });
   }
 
+  /** The call's own policy, else the client's; `retry: false` turns retrying off. */
+  private policyFor(opts: CallOptions): RetryPolicy | undefined {
+    return opts.retry === false ? undefined : (opts.retry ?? this.retryPolicy);
+  }
+
+  /** Runs `attempt` under the call's retry policy (once when there is none). */
+  private retrying<T>(opts: CallOptions, attempt: (n: number) => Promise<T>, policy = this.policyFor(opts)): Promise<T> {
+    if (!policy) return attempt(0);
+    return retry(attempt, policy, { random: this.opts.random, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
   /**
    * Sends one request when connected and maps the reply: err != 0 -> typed error. `onReply` runs
    * synchronously on the reply frame (watch registration must precede any later notification).
+   * Under a retry policy, ConnectionLoss is retried; `okOnRetry` codes answered to a retry count
+   * as success (a delete whose first attempt applied finds NoNode).
    */
-  private async call<T>(
+  private call<T>(
     opCode: number,
     path: string | undefined,
     write: ((w: JuteWriter) => void) | undefined,
@@ -593,6 +614,22 @@ export class ZkClient extends EventEmitter {
     opts: CallOptions,
     onReply?: (reply: WireReply<T>) => void,
     okCodes: readonly number[] = [],
+    okOnRetry: readonly number[] = [],
+  ): Promise<T | undefined> {
+    return this.retrying(opts, (attempt) => {
+      const codes = attempt > 0 && okOnRetry.length > 0 ? [...okCodes, ...okOnRetry] : okCodes;
+      return this.callOnce(opCode, path, write, read, opts, onReply, codes);
+    });
+  }
+
+  private async callOnce<T>(
+    opCode: number,
+    path: string | undefined,
+    write: ((w: JuteWriter) => void) | undefined,
+    read: ((r: JuteReader) => T) | undefined,
+    opts: CallOptions,
+    onReply: ((reply: WireReply<T>) => void) | undefined,
+    okCodes: readonly number[],
   ): Promise<T | undefined> {
     const signal = opts.signal;
     if (signal?.aborted) throw new AbortError(signal.reason);
@@ -614,12 +651,65 @@ export class ZkClient extends EventEmitter {
 
   // ------------------------------------------------------------------ operations
 
+  /**
+   * Creates a node. Under a retry policy a non-sequential create is repeated on ConnectionLoss (an
+   * ephemeral that turns out to be ours counts as created); a sequential one is protected instead
+   * (CreateOptions.protected), or not retried at all with `protected: false`.
+   */
   async create(path: string, data?: Data, opts: CreateOptions = {}): Promise<CreateResult> {
+    const sequential = (opts.mode ?? 'persistent').includes('Sequential');
+    const policy = this.policyFor(opts);
+    if (opts.protected ?? (sequential && policy !== undefined)) return this.createProtected(path, data, opts, policy ?? PROTECTED_CREATE_POLICY);
+    if (sequential) return this.createWithParents(path, data, { ...opts, retry: false });
+    const once = { ...opts, retry: false as const };
+    return this.retrying(opts, async (attempt) => {
+      try {
+        return await this.createWithParents(path, data, once);
+      } catch (err) {
+        if (attempt > 0 && err instanceof NodeExistsError && opts.mode === 'ephemeral') {
+          const { stat } = await this.exists(path, once);
+          if (stat?.ephemeralOwner === this.sessionIdValue) return { path, stat };
+        }
+        throw err;
+      }
+    }, policy);
+  }
+
+  /** Curator's withProtection(): `_c_<uuid>-name`; after a ConnectionLoss, find it before retrying. */
+  private createProtected(path: string, data: Data | undefined, opts: CreateOptions, policy: RetryPolicy): Promise<CreateResult> {
+    const parent = parentOf(path);
+    const prefix = `${PROTECTED_PREFIX}${randomUUID()}-`;
+    const once = { ...opts, retry: false as const };
+    return this.retrying(opts, async (attempt) => {
+      if (attempt > 0) {
+        const found = await this.findProtected(parent, prefix, once);
+        if (found) return found;
+      }
+      return this.createWithParents(joinPath(parent, prefix + path.slice(parent.length === 1 ? 1 : parent.length + 1)), data, once);
+    }, policy);
+  }
+
+  private async findProtected(parent: string, prefix: string, opts: CallOptions): Promise<CreateResult | undefined> {
+    let children: string[];
+    try {
+      ({ children } = await this.getChildren(parent, opts));
+    } catch (err) {
+      if (err instanceof NoNodeError) return undefined;
+      throw err;
+    }
+    const name = children.find((c) => c.startsWith(prefix));
+    if (name === undefined) return undefined;
+    const path = joinPath(parent, name);
+    const { stat } = await this.exists(path, opts);
+    return stat ? { path, stat } : undefined;
+  }
+
+  private async createWithParents(path: string, data: Data | undefined, opts: CreateOptions): Promise<CreateResult> {
     try {
       return await this.createOnce(path, data, opts);
     } catch (err) {
       if (!(opts.createParents && err instanceof NoNodeError)) throw err;
-      await this.ensurePath(parentOf(path), opts.signal ? { signal: opts.signal } : {});
+      await this.ensurePath(parentOf(path), { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.retry !== undefined ? { retry: opts.retry } : {}) });
       return this.createOnce(path, data, opts);
     }
   }
@@ -654,8 +744,10 @@ export class ZkClient extends EventEmitter {
     }
   }
 
+  /** Under a retry policy, NoNode answered to a retry counts as deleted (the first attempt applied). */
   async delete(path: string, opts: VersionOption = {}): Promise<void> {
-    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, { path: this.serverPath(path), version: opts.version ?? -1 }), undefined, opts);
+    const req = { path: this.serverPath(path), version: opts.version ?? -1 };
+    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, opts, undefined, [], [ErrorCode.noNode]);
   }
 
   /** Deletes a node and everything under it (not atomic; NoNode along the way is ignored). */

@@ -4,6 +4,18 @@
  */
 export { ZkClient, createClient, Transaction, PersistentWatch } from './client';
 export * from './errors';
+export {
+  retry,
+  isRetryable,
+  ExponentialBackoff,
+  BoundedExponentialBackoff,
+  RetryNTimes,
+  RetryOneTime,
+  RetryUntilElapsed,
+  RetryForever,
+  type RetryPolicy,
+  type RetryOptions,
+} from './retry';
 export type {
   AddWatchOptions,
   CallOptions,

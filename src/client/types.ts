@@ -6,6 +6,7 @@ import { CreateFlags, EventType, KeeperState } from '../../protocol/jute/constan
 import type { ACL, Stat } from '../../protocol/jute/data';
 import type { ZkError } from './errors';
 import type { OverflowPolicy } from './stream';
+import type { RetryPolicy } from './retry';
 
 /** Curator's connection-state vocabulary. */
 export type ConnectionState = 'connected' | 'suspended' | 'reconnected' | 'lost' | 'readOnly' | 'authFailed' | 'closed';
@@ -50,11 +51,19 @@ export interface ClientOptions {
   maxFrameBytes?: number;
   /** Default buffer size for persistent watches and state iterators. Default 1024. */
   watchBufferSize?: number;
+  /**
+   * Retry every operation that fails with ConnectionLoss or OperationTimeout under this policy
+   * (ExponentialBackoff, RetryNTimes...). Off by default. Sequential creates are then protected
+   * (see CreateOptions.protected) rather than blindly repeated.
+   */
+  retryPolicy?: RetryPolicy;
 }
 
 export interface CallOptions {
   /** Aborting rejects the call with AbortError; a request already sent still runs server-side. */
   signal?: AbortSignal;
+  /** This call's retry policy, overriding ClientOptions.retryPolicy; `false` = no retry. */
+  retry?: RetryPolicy | false;
 }
 
 export interface WatchOption<W extends boolean> extends CallOptions {
@@ -71,6 +80,14 @@ export interface CreateOptions extends CallOptions {
   ttlMs?: number | bigint;
   /** Create missing parents (as persistent nodes) and retry once. */
   createParents?: boolean;
+  /**
+   * Curator's protection mode: the node's name gets the prefix `_c_<uuid>-`, and after a
+   * ConnectionLoss the client looks for its own node among the parent's children instead of
+   * creating a second one. Default: on for sequential modes when a retry policy applies, otherwise
+   * off. A protected create retries under the call's or client's policy, by default
+   * BoundedExponentialBackoff(50, 1000, 29) (each attempt also waits for a connection).
+   */
+  protected?: boolean;
 }
 
 export interface CreateResult {

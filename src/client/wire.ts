@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { JuteReader } from '../../protocol/jute/reader';
 import { JuteWriter } from '../../protocol/jute/writer';
@@ -25,6 +26,12 @@ export interface WireConnectOptions {
   readOnly?: boolean;
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /**
+   * Connect over TLS (ZooKeeper's secureClientPort) with these options: `ca`, `cert`, `key`,
+   * `servername`, ... The server's certificate is verified against `ca` and must name `host`
+   * (or `servername`) unless `checkServerIdentity` says otherwise.
+   */
+  tls?: tls.ConnectionOptions;
 }
 
 export interface WireReply<T> {
@@ -89,14 +96,14 @@ export class WireConnection extends EventEmitter {
 
   static connect(o: WireConnectOptions): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: o.host, port: o.port, noDelay: true });
+      const socket = o.tls ? tls.connect({ ...o.tls, host: o.host, port: o.port }).setNoDelay(true) : net.connect({ host: o.host, port: o.port, noDelay: true });
       const conn = new WireConnection(socket, o.maxFrameBytes ?? 0xfffff + 1024);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${o.host}:${o.port} timed out`));
       }, o.connectTimeoutMs ?? 10_000);
       let handshakeDone = false;
-      socket.once('connect', () => {
+      socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         const w = new JuteWriter(64);
         w.beginFrame();
         writeConnectRequest(w, {

@@ -1,6 +1,7 @@
 export {
   parseZooCfg,
   loadConfig,
+  serverJvmFlags,
   applyMyId,
   resolveClientAddress,
   assertNoErrors,
@@ -16,3 +17,4 @@ export {
   type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
+export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

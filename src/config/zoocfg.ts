@@ -3,6 +3,7 @@ import path from 'node:path';
 import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
 import { parseProperties, type PropertyEntry } from './properties';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
+import { isSecurityKey, misspelledSecurityKey, parseJvmFlags, resolveSecurity, type RawSetting, type SecurityConfig } from './security';
 
 /**
  * zoo.cfg as an Apache ZooKeeper install reads it (QuorumPeerConfig.parseProperties), turned into a
@@ -42,7 +43,8 @@ export interface ZooCfg {
   dataLogDir?: string;
   clientPort?: number;
   clientPortAddress?: string;
-  secureClientPort?: number;
+  /** TLS, SASL, x509, enforce.auth and quorum auth (src/config/security.ts). */
+  security: SecurityConfig;
   maxClientCnxns: number;
   minSessionTimeout: number;
   maxSessionTimeout: number;
@@ -106,6 +108,7 @@ function defaults(): ZooCfg {
     standaloneEnabled: true,
     servers: [],
     quorumMode: false,
+    security: resolveSecurity(new Map()).security,
   };
 }
 
@@ -116,6 +119,8 @@ interface Ctx {
   entry: PropertyEntry;
   lines: Map<string, number>;
   serverLines: Map<number, number>;
+  /** Security settings, resolved together once every line is read. */
+  security: Map<string, RawSetting>;
 }
 
 function issue(ctx: Ctx, severity: ConfigIssue['severity'], message: string): void {
@@ -199,11 +204,6 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (p !== undefined) ctx.cfg.clientPort = p === 0 ? undefined : p;
   },
   clientPortAddress: stringKey('clientPortAddress'),
-  secureClientPort: (ctx, v) => {
-    const p = parsePort(ctx, v, 'secureClientPort', true);
-    if (p !== undefined) ctx.cfg.secureClientPort = p;
-    issue(ctx, 'warning', 'secureClientPort is not supported (no TLS listener); ignored');
-  },
   maxClientCnxns: intKey('maxClientCnxns', { min: 0 }),
   minSessionTimeout: intKey('minSessionTimeout', { min: -1 }),
   maxSessionTimeout: intKey('maxSessionTimeout', { min: -1 }),
@@ -246,18 +246,18 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 /** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
 const IGNORED_KEYS = new Set([
   'quorumListenOnAllIPs', 'audit.enable', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
-  'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog', 'sslQuorum', 'portUnification',
-  'serverCnxnFactory', 'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
+  'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog',
+  'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
   'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',
-  'connectToLearnerMasterLimit', 'secureClientPortAddress', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
-  'commitLogCount', 'digest.enabled', 'sslQuorumReloadCertFiles', 'dynamicConfigFile', 'authProvider.1',
+  'connectToLearnerMasterLimit', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
+  'commitLogCount', 'digest.enabled', 'dynamicConfigFile',
   'requestThrottleLimit', 'requestThrottleStallTime', 'requestThrottleDropStale', 'connectionMaxTokens',
   'connectionTokenFillTime', 'connectionTokenFillCount', 'connectionFreezeTime', 'connectionDropIncrease',
-  'connectionDropDecrease', 'connectionDecreaseRatio', 'skipACL', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
+  'connectionDropDecrease', 'connectionDecreaseRatio', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
 ]);
 
 /** Prefixes of ZooKeeper key families we ignore. */
-const IGNORED_PREFIXES = ['admin.', 'metricsProvider.', 'ssl.', 'authProvider.', 'quorum.auth.', 'multiAddress.', 'group.', 'weight.', 'zookeeper.'];
+const IGNORED_PREFIXES = ['admin.', 'metricsProvider.', 'multiAddress.', 'group.', 'weight.', 'zookeeper.'];
 
 function isIgnored(key: string): boolean {
   return IGNORED_KEYS.has(key) || IGNORED_PREFIXES.some((p) => key.startsWith(p));
@@ -344,6 +344,9 @@ function applyEntry(ctx: Ctx): void {
   if (key.startsWith('server.')) return parseServerLine(ctx, key.slice('server.'.length), value);
   const handler = HANDLERS[key];
   if (handler) return handler(ctx, value);
+  if (isSecurityKey(key)) return void ctx.security.set(key, { value, line: ctx.entry.line, origin: 'zoo.cfg' });
+  const meant = misspelledSecurityKey(key);
+  if (meant) return issue(ctx, 'error', `${key}: ZooKeeper reads this as the system property zookeeper.${key}, i.e. ignores it; write ${meant}`);
   if (isIgnored(key)) return issue(ctx, 'warning', `${key} is not supported by zabkeeper; ignored`);
   issue(ctx, 'warning', `unknown key ${key}; ignored (ZooKeeper would turn it into the system property zookeeper.${key})`);
 }
@@ -380,7 +383,7 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
   if (cfg.quorumMode && cfg.servers.every((s) => s.role === 'observer')) {
     issues.push({ line: 0, severity: 'error', message: 'the server list has no participants' });
   }
-  if (cfg.clientPort === undefined && !cfg.servers.some((s) => s.clientPort !== undefined)) {
+  if (cfg.clientPort === undefined && !cfg.servers.some((s) => s.clientPort !== undefined) && cfg.security.secureClientPort === undefined) {
     issues.push({ line: 0, key: 'clientPort', severity: 'warning', message: 'clientPort is not set' });
   }
 }
@@ -388,8 +391,21 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
 export interface ParseOptions {
   /** Relative dataDir/dataLogDir are resolved against this (ZooKeeper uses the process cwd). */
   baseDir?: string;
+  /** `-Dzookeeper.<key>` flags (see security.parseJvmFlags); a zoo.cfg line for the same key wins. */
+  jvmFlags?: ReadonlyMap<string, RawSetting>;
   /** false: a missing dataDir is not an error (development mode picks its own). */
   requireDataDir?: boolean;
+}
+
+/** JVM flags for security keys join the zoo.cfg ones (zoo.cfg wins); other -Dzookeeper.* flags are not read. */
+function applyJvmFlags(flags: ReadonlyMap<string, RawSetting> | undefined, security: Map<string, RawSetting>, issues: ConfigIssue[]): void {
+  for (const [key, setting] of flags ?? []) {
+    if (isSecurityKey(key)) {
+      if (!security.has(key)) security.set(key, setting);
+    } else if (setting.property?.startsWith('zookeeper.')) {
+      issues.push({ line: 0, key, severity: 'warning', message: `-D${setting.property} in ${setting.origin} is not read by zabkeeper; put ${key} in zoo.cfg if it matters` });
+    }
+  }
 }
 
 export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult {
@@ -397,7 +413,12 @@ export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult 
   const issues: ConfigIssue[] = [];
   const lines = new Map<string, number>();
   const serverLines = new Map<number, number>();
-  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines });
+  const security = new Map<string, RawSetting>();
+  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines, security });
+  applyJvmFlags(opts.jvmFlags, security, issues);
+  const resolved = resolveSecurity(security);
+  config.security = resolved.security;
+  issues.push(...resolved.issues);
   finish(config, issues, lines, opts);
   if (opts.baseDir !== undefined) {
     if (config.dataDir !== '') config.dataDir = path.resolve(opts.baseDir, config.dataDir);
@@ -489,10 +510,18 @@ function setupMyId(result: ParseResult, myidText: string | undefined, myidPath: 
   }
 }
 
+/**
+ * The -D flags a ZooKeeper started by zkServer.sh would see: SERVER_JVMFLAGS, then JVMFLAGS
+ * (later flags win, as on a java command line).
+ */
+export function serverJvmFlags(env: NodeJS.ProcessEnv): Map<string, RawSetting> {
+  return new Map([...parseJvmFlags(env.SERVER_JVMFLAGS ?? '', 'SERVER_JVMFLAGS'), ...parseJvmFlags(env.JVMFLAGS ?? '', 'JVMFLAGS')]);
+}
+
 /** Reads zoo.cfg, resolves relative dirs against the process cwd, reads dataDir/myid if present. */
-export function loadConfig(file: string, opts: { requireDataDir?: boolean } = {}): ParseResult {
+export function loadConfig(file: string, opts: { requireDataDir?: boolean; env?: NodeJS.ProcessEnv } = {}): ParseResult {
   const text = fs.readFileSync(file, 'utf8');
-  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir });
+  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir, jvmFlags: serverJvmFlags(opts.env ?? process.env) });
   const dataDir = result.config.dataDir;
   if (dataDir !== '') {
     const myidPath = path.join(dataDir, 'myid');
@@ -514,7 +543,7 @@ export class ConfigError extends Error {
 
   constructor(file: string, issues: ConfigIssue[]) {
     const name = path.basename(file);
-    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line}: ${i.message}`).join('\n'));
+    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line > 0 ? `${i.line}:` : ''} ${i.message}`).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
   }

@@ -17,6 +17,8 @@ export interface PrepContext {
   session: { id: bigint; authIds: readonly Id[] };
   ttlEnabled: boolean;
   superDigest?: string;
+  /** Schemes an ACL may name (ip, digest, plus authProvider.N); default ip and digest. */
+  aclSchemes?: ReadonlySet<string>;
   /** Largest data a create/setData may carry; larger gives BadArguments. */
   maxDataBytes?: number;
   /** Client xid, recorded in the txn for diagnostics. */
@@ -120,7 +122,7 @@ function prepCreate(o: OpCtx, opCode: number, req: CreateRequest | CreateTTLRequ
   const ttl = opCode === OpCode.createTTL ? (req as CreateTTLRequest).ttl : -1n;
   const mode = createModeFor(o, opCode, req.flags, ttl);
   const parentPath = parentForWrite(req.path);
-  const acl = fixupAcl(req.acl, o.ctx.session.authIds) ?? fail(ErrorCode.invalidACL);
+  const acl = fixupAcl(req.acl, o.ctx.session.authIds, o.ctx.aclSchemes) ?? fail(ErrorCode.invalidACL);
   const parent = mustExist(o, parentPath);
   requirePerm(o, parent, Perms.create);
   const path = mode.sequential ? req.path + sequenceSuffix(childCreates(parent.stat)) : req.path;
@@ -190,7 +192,7 @@ function prepSetData(o: OpCtx, req: SetDataRequest): TxnBody {
 
 function prepSetACL(o: OpCtx, req: SetACLRequest): TxnBody {
   if (validatePath(req.path) !== undefined) fail(ErrorCode.badArguments);
-  const acl: ACL[] = fixupAcl(req.acl, o.ctx.session.authIds) ?? fail(ErrorCode.invalidACL);
+  const acl: ACL[] = fixupAcl(req.acl, o.ctx.session.authIds, o.ctx.aclSchemes) ?? fail(ErrorCode.invalidACL);
   const node = mustExist(o, req.path);
   requirePerm(o, node, Perms.admin);
   const aversion = checkVersion(node.stat.aversion, req.version);

@@ -20,6 +20,11 @@ export interface ZabHost {
   onLeaderMessage(msg: PeerMessage): void;
   /** After a batch of Readys: send client replies now rather than a turn later. */
   afterReady(): void;
+  /**
+   * Fail-stop: a store write failed (or an invariant broke) while executing a Ready. Nothing more
+   * may be acknowledged; the driver has already stopped. Never thrown from a callback instead.
+   */
+  onFatal(err: Error): void;
 }
 
 const SERVER_LAYER = new Set(['request', 'revalidate', 'sync']);
@@ -151,9 +156,14 @@ export class ZabReplicator implements Replicator {
     return this.core.status().leader === peer && this.core.status().role !== 'leading';
   }
 
+  /** Socket and timer callbacks end here: anything they throw becomes a fail-stop, never an uncaught exception. */
   private input(fn: () => void): void {
     if (this.stopped) return;
-    fn();
+    try {
+      fn();
+    } catch (err) {
+      return this.fatal(err as Error);
+    }
     this.schedule();
   }
 
@@ -162,8 +172,18 @@ export class ZabReplicator implements Replicator {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.processReady();
+      try {
+        this.processReady();
+      } catch (err) {
+        this.fatal(err as Error);
+      }
     });
+  }
+
+  private fatal(err: Error): void {
+    if (this.stopped) return;
+    this.stop();
+    this.host.onFatal(err);
   }
 
   /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */

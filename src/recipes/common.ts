@@ -1,36 +1,17 @@
 /**
  * Small helpers shared by the recipes. Recipes use only the client's public index.
  */
-import { AbortError, ConnectionLossError, type WatchedEvent, type ZkClient } from '../client';
+import { AbortError, BoundedExponentialBackoff, retry, type WatchedEvent, type ZkClient } from '../client';
 
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError(signal.reason));
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(t);
-      reject(new AbortError(signal?.reason));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** How recipes retry idempotent steps: 20 times, backing off from 50 ms to 1 s. */
+const RECIPE_RETRY = new BoundedExponentialBackoff(50, 1000, 20);
 
 /**
  * Retries an idempotent step while it fails with ConnectionLoss (the client waits for the next
  * connection by itself; SessionExpired and everything else propagate).
  */
-export async function retryOnConnectionLoss<T>(fn: () => Promise<T>, signal?: AbortSignal, attempts = 20): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof ConnectionLossError) || i >= attempts) throw err;
-      await sleep(Math.min(1000, 50 * 2 ** i), signal);
-    }
-  }
+export function retryOnConnectionLoss<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return retry(fn, RECIPE_RETRY, signal ? { signal } : {});
 }
 
 /** The sequence number ZooKeeper appended (the last 10 digits), for sorting sequential nodes. */

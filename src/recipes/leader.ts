@@ -138,23 +138,9 @@ export class LeaderLatch extends EventEmitter {
   }
 
   private async createNode(): Promise<void> {
-    const uuid = randomUUID();
-    const prefix = `_c_${uuid}-`;
-    for (;;) {
-      try {
-        const r = await this.client.create(child(this.path, prefix + LATCH), this.id, { mode: 'ephemeralSequential', createParents: true });
-        this.ourPath = r.path;
-        return;
-      } catch (err) {
-        if (!(err instanceof ConnectionLossError)) throw err;
-        const { children } = await retryOnConnectionLoss(() => this.client.getChildren(this.path));
-        const found = children.find((c) => c.startsWith(prefix));
-        if (found) {
-          this.ourPath = child(this.path, found);
-          return;
-        }
-      }
-    }
+    // Protected (Curator's `_c_<uuid>-` prefix): after a ConnectionLoss the client finds our node.
+    const r = await this.client.create(child(this.path, LATCH), this.id, { mode: 'ephemeralSequential', createParents: true, protected: true });
+    this.ourPath = r.path;
   }
 
   /** Runs the leadership check; overlapping requests collapse into one more pass. */

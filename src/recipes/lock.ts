@@ -14,8 +14,7 @@
  * `revokeOnSuspended: true` the handle's signal aborts then already (Curator's advice for work
  * that must never overlap). Not reentrant: each acquire() is a separate contender.
  */
-import { randomUUID } from 'node:crypto';
-import { ConnectionLossError, NoNodeError, SessionExpiredError, type ConnectionState, type ZkClient } from '../client';
+import { NoNodeError, SessionExpiredError, type ConnectionState, type ZkClient } from '../client';
 import { child, retryOnConnectionLoss, sequenceOf, waitForEvent } from './common';
 
 export interface AcquireOptions {
@@ -158,26 +157,15 @@ export class LockInternals {
     }
   }
 
+  /** Our ephemeral-sequential node, protected: a create whose reply was lost is found, not repeated. */
   private async createProtected(signal?: AbortSignal): Promise<string> {
-    const uuid = randomUUID();
-    const prefix = `_c_${uuid}-`;
-    const data = this.opts.nodeData ?? null;
-    for (;;) {
-      try {
-        const r = await this.client.create(child(this.basePath, prefix + this.lockName), data, {
-          mode: 'ephemeralSequential',
-          createParents: true,
-          ...(signal ? { signal } : {}),
-        });
-        return r.path;
-      } catch (err) {
-        if (!(err instanceof ConnectionLossError)) throw err;
-        // The create may have landed before the connection dropped: look for our uuid.
-        const { children } = await retryOnConnectionLoss(() => this.client.getChildren(this.basePath), signal);
-        const found = children.find((c) => c.startsWith(prefix));
-        if (found) return child(this.basePath, found);
-      }
-    }
+    const r = await this.client.create(child(this.basePath, this.lockName), this.opts.nodeData ?? null, {
+      mode: 'ephemeralSequential',
+      createParents: true,
+      protected: true,
+      ...(signal ? { signal } : {}),
+    });
+    return r.path;
   }
 
   private async waitTurn(ours: string, deadline: number | undefined, signal?: AbortSignal): Promise<'acquired' | 'timeout' | 'vanished'> {

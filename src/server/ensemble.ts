@@ -4,6 +4,7 @@ import { decodePayload, encodePayload, PeerDecodeError } from '../../protocol/pe
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { entryIntact } from '../util/checksum';
 import { QuorumCore } from '../quorum/core';
+import { quorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
@@ -67,14 +68,16 @@ export async function buildEnsemble(
   const snapshotZxid = snap?.zxid ?? 0n;
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
+  const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e.initLimit, syncLimit: e.syncLimit });
   const core = new QuorumCore(
     {
       id: e.myid,
       voters: e.servers.filter((s) => s.role !== 'observer').map((s) => s.id),
       observers: e.servers.filter((s) => s.role === 'observer').map((s) => s.id),
-      electionTimeoutTicks: 2,
-      syncLimitTicks: e.syncLimit,
-      initLimitTicks: e.initLimit,
+      electionTimeoutTicks: timing.electionTimeoutTicks,
+      syncLimitTicks: timing.syncLimitTicks,
+      initLimitTicks: timing.initLimitTicks,
+      pingIntervalTicks: timing.pingIntervalTicks,
       rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
@@ -90,7 +93,7 @@ export async function buildEnsemble(
   });
   await transport.start();
   host.ensembleShutdown = () => transport.close();
-  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), options.tickTimeMs, appliedZxid);
+  const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
   return { replicator };
 }

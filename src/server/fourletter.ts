@@ -128,8 +128,8 @@ export class FourLetterWords {
     const sizes = s.store.sizes();
     const dirs = s.store.describe();
     return {
-      clientPort: s.port,
-      secureClientPort: -1,
+      clientPort: o.listenPlaintext === false ? -1 : s.port,
+      secureClientPort: s.securePort ?? -1,
       dataDir: dirs.dataDir,
       dataDirSize: sizes.dataBytes,
       dataLogDir: dirs.dataLogDir,

@@ -23,10 +23,13 @@ export class NoClientPortError extends Error {
 export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions> = {}): ServerOptions {
   const whitelist = cfg.fourLetterWordWhitelist;
   const resolved = resolveClientAddress(cfg).address;
-  if (!resolved && overrides.port === undefined) throw new NoClientPortError(cfg.myid);
-  const client = { host: overrides.host ?? resolved?.host ?? '0.0.0.0', port: overrides.port ?? resolved!.port };
+  // Only a secureClientPort: no plaintext port at all (fail closed), unless --port asks for one.
+  const secureOnly = !resolved && overrides.port === undefined && cfg.security.secureClientPort !== undefined;
+  if (!resolved && overrides.port === undefined && !secureOnly) throw new NoClientPortError(cfg.myid);
+  const client = { host: overrides.host ?? resolved?.host ?? '0.0.0.0', port: overrides.port ?? resolved?.port ?? 0 };
   const summary: Record<string, string | number> = {
-    clientPort: client.port,
+    clientPort: secureOnly ? -1 : client.port,
+    secureClientPort: cfg.security.secureClientPort ?? -1,
     dataDir: path.resolve(cfg.dataDir),
     dataLogDir: path.resolve(cfg.dataLogDir ?? cfg.dataDir),
     tickTime: cfg.tickTime,
@@ -56,6 +59,8 @@ export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions>
     superDigest: cfg.superDigest,
     reconfigEnabled: cfg.reconfigEnabled,
     configSummary: summary,
+    listenPlaintext: !secureOnly,
+    security: cfg.security,
     // server.N lines make this a member of a replicated ensemble (a single line is standalone).
     ensemble: cfg.servers.length > 1 ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit } : undefined,
     ...overrides,

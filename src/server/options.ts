@@ -2,6 +2,7 @@ import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
+import type { SecurityConfig } from '../config/security';
 
 /**
  * Everything the running server needs, already resolved (defaults applied, derived values
@@ -36,6 +37,10 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   notificationZxid: NotificationZxid;
   reconfigEnabled: boolean;
+  /** false: no plaintext client port (zoo.cfg with only secureClientPort). Default true. */
+  listenPlaintext?: boolean;
+  /** TLS, SASL, x509 and enforce.auth settings (src/config/security.ts); undefined = none. */
+  security?: SecurityConfig;
   /** Set when zoo.cfg lists server.N lines: this server is a member of a replicated ensemble. */
   ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */

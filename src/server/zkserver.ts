@@ -33,6 +33,8 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
+import { ClientSecurity } from './security';
+import { resolveSecurity } from '../config/security';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -93,6 +95,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
   private readonly fourLetter: FourLetterWords;
+  /** TLS client port, x509 ids, SASL and enforce.auth (src/server/security.ts). */
+  clientSecurity!: ClientSecurity;
   private readonly housekeeping: Housekeeping;
   private flushScheduled = false;
   /** Closes the peer transport (set by buildEnsemble). */
@@ -129,6 +133,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
+    // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
+    const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
     const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
     let server: ZkServer;
     try {
@@ -136,6 +142,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // applied now, the logged rest is applied when the new leader commits it.
       const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
       server = new ZkServer(options, store, db, logger);
+      server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
         const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
@@ -149,20 +156,24 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       store.close();
       throw err;
     }
-    await new Promise<void>((resolve, reject) => {
-      server.listener.once('error', reject);
-      server.listener.listen({ host: options.host, port: options.port, backlog: 511 }, () => {
-        server.listener.off('error', reject);
-        resolve();
+    // A config with only secureClientPort opens no plaintext port.
+    if (options.listenPlaintext !== false) {
+      await new Promise<void>((resolve, reject) => {
+        server.listener.once('error', reject);
+        server.listener.listen({ host: options.host, port: options.port, backlog: 511 }, () => {
+          server.listener.off('error', reject);
+          resolve();
+        });
       });
-    });
+    }
+    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
     if (server.zab) {
       server.zab.start();
       server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
       server.touchTimer.unref();
     }
-    logger.info({ host: options.host, port: server.port, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
+    logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
     return server;
   }
 
@@ -171,9 +182,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     return this.options.ensemble?.myid ?? this.options.serverId;
   }
 
+  /** The plaintext client port; with only a secure client port, that one. */
   get port(): number {
     const addr = this.listener.address();
-    return typeof addr === 'object' && addr ? addr.port : this.options.port;
+    return typeof addr === 'object' && addr ? addr.port : this.clientSecurity.securePort ?? this.options.port;
+  }
+
+  /** The TLS client port (secureClientPort), if any. */
+  get securePort(): number | undefined {
+    return this.clientSecurity.securePort;
   }
 
   get connectionCount(): number {
@@ -223,7 +240,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- connections
 
-  private onSocket(socket: net.Socket): void {
+  /** A new client socket (plaintext, or TLS after its handshake with the ids its certificate proved). */
+  private onSocket(socket: net.Socket, ids: readonly Id[] = []): void {
     if (this.stopped) {
       socket.destroy();
       return;
@@ -239,6 +257,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.connsByIp.set(ip, count + 1);
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
+    conn.authIds.push(...ids);
     this.connections.set(conn.id, conn);
   }
 
@@ -457,7 +476,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     return this.prep.prep(
       { opCode, body },
-      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes },
     );
   }
 
@@ -813,8 +832,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Fail-stop: a storage error means nothing more may be acknowledged. */
+  /** ZabHost: the replication driver hit a store error (or a broken invariant) and stopped. */
+  onFatal(err: Error): void {
+    this.fail(err);
+  }
+
+  /**
+   * Fail-stop: a storage error means nothing more may be acknowledged. Logs, closes every client
+   * connection and the listener, stops replication, then emits 'fatal' (the CLI exits with code 2).
+   */
   private fail(err: Error): void {
+    if (this.fatalError) return;
     this.fatalError = err;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
@@ -832,6 +860,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    const secureClosed = this.clientSecurity.close();
     for (const c of this.connections.values()) c.socket.pause();
     if (!this.fatalError) this.flush();
     this.stopped = true;
@@ -841,6 +870,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
     await closed;
+    await secureClosed;
     try {
       this.store.close();
     } catch (err) {

@@ -19,12 +19,13 @@ export const ZKCLI_ENV: NodeJS.ProcessEnv = {
 };
 
 /** Runs the commands through ONE zkCli process; stdout and stderr share one pipe to keep their order. */
-export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000): Promise<string> {
+export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000, jvmFlags = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'bash',
       ['-c', `exec "${ZKCLI}" -server "$1" 2>&1`, 'zkcli', connectString],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV } },
+      // Extra -D flags (TLS, JAAS) go in CLIENT_JVMFLAGS as users pass them to zkCli.sh.
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV, CLIENT_JVMFLAGS: `${ZKCLI_ENV.CLIENT_JVMFLAGS} ${jvmFlags}` } },
       (err, stdout) => {
         // zkCli exits non-zero when the last command failed; the transcript is what we check.
         if (err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed) reject(new Error(`zkCli timed out:\n${stdout}`));

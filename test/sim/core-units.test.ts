@@ -1,8 +1,9 @@
-/** Proves the pure helpers of the quorum core: vote order, quorum arithmetic, log view and sync planning. */
+/** Proves the pure helpers of the quorum core: vote order, quorum arithmetic, log view, sync planning and timing. */
 import fc from 'fast-check';
 import { LogView, isSuccessor, planSync } from '../../src/quorum/core/log';
 import { compareVotes, quorumSize, quorumValue } from '../../src/quorum/core/vote';
 import { makeZxid } from '../../src/quorum/zxid';
+import { CORE_TICK_MS_MIN, quorumTiming } from '../../src/quorum/core/timing';
 
 const z = (e: number, c: number): bigint => makeZxid(e, BigInt(c));
 const entries = (...zs: bigint[]) => zs.map((zxid) => ({ zxid, data: Buffer.from(zxid.toString(16)) }));
@@ -88,5 +89,22 @@ describe('planSync', () => {
 
   it('DIFFs an empty learner from zero when nothing was compacted', () => {
     expect(planSync(leader, { base: 0n, epochs: [] }, 0n)).toEqual({ mode: 'diff', from: 0n });
+  });
+});
+
+describe('quorumTiming (zoo.cfg limits -> core ticks)', () => {
+  it('leaves a lease of at least 9 core ticks for every syncLimit ZooKeeper accepts, renewed 4 times', () => {
+    for (const syncLimit of [1, 2, 5, 100]) {
+      const t = quorumTiming({ tickTimeMs: 2000, initLimit: 5, syncLimit });
+      // The lease lasts syncLimitTicks - 1 core ticks after the echoed PING left (core.ts leaseValid).
+      expect(t.syncLimitTicks - 1).toBeGreaterThanOrEqual(9);
+      expect((t.syncLimitTicks - 1) / t.pingIntervalTicks).toBeGreaterThanOrEqual(4);
+      expect(t.syncLimitTicks * t.coreTickMs).toBe(syncLimit * 2000);
+    }
+  });
+
+  it('never counts a core tick shorter than CORE_TICK_MS_MIN, and refuses limits below 1', () => {
+    expect(quorumTiming({ tickTimeMs: 1, initLimit: 1, syncLimit: 1 }).coreTickMs).toBe(CORE_TICK_MS_MIN);
+    expect(() => quorumTiming({ tickTimeMs: 2000, initLimit: 5, syncLimit: 0 })).toThrow(/invalid/);
   });
 });

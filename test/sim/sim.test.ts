@@ -16,6 +16,17 @@ describe('deterministic simulation', () => {
     });
   }
 
+  // Issue 9 item 1: ZooKeeper's Getting Started config (initLimit=5, syncLimit=2) and the smallest
+  // limits it accepts. The leader must keep its lease and the ensemble its leader once healthy.
+  for (const limits of [{ syncLimit: 2, initLimit: 5 }, { syncLimit: 1, initLimit: 1 }, { syncLimit: 1, initLimit: 10 }]) {
+    it(`syncLimit=${limits.syncLimit} initLimit=${limits.initLimit}: seeds keep safety, converge and keep one leader`, () => {
+      for (let seed = 1; seed <= 100; seed++) {
+        const r = runSeed({ seed, limits });
+        if (!r.ok) throw new Error(`seed ${seed} (${JSON.stringify(limits)}): ${r.failure}`);
+      }
+    });
+  }
+
   it('counter exhaustion forces a new epoch instead of wrapping the zxid (ZOOKEEPER-1277)', () => {
     let elections = 0;
     for (let seed = 1; seed <= 150; seed++) {

@@ -182,14 +182,18 @@ describe('parseZooCfg', () => {
 
   test('unknown keys and known-but-ignored keys are warnings', () => {
     const { issues } = parseZooCfg(
-      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nquorumListenOnAllIPs=true\nfrobnicate=1\nsecureClientPort=2182\n',
+      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=false\nquorumListenOnAllIPs=true\nfrobnicate=1\n',
     );
     expect(errors(issues)).toEqual([]);
     const w = warnings(issues);
-    expect(w.map((i) => i.line)).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(w.map((i) => i.line)).toEqual([3, 4, 6, 7]);
     expect(w[0]!.message).toContain('ignored');
-    expect(w[4]!.message).toMatch(/unknown key frobnicate/);
-    expect(w[5]!.message).toMatch(/not supported/);
+    expect(w[3]!.message).toMatch(/unknown key frobnicate/);
+  });
+
+  test('security keys that are not implemented are errors, not warnings (fail closed)', () => {
+    const { issues } = parseZooCfg('dataDir=/d\nclientPort=1\naudit.enable=true\nssl.crl=true\n');
+    expect(errors(issues).map((i) => [i.line, i.key])).toEqual([[3, 'audit.enable'], [4, 'ssl.crl']]);
   });
 
   test('a key set twice warns and the later value wins', () => {

@@ -11,6 +11,7 @@ import type { Entry } from '../../../src/quorum/core/log';
 import { isSuccessor } from '../../../src/quorum/core/log';
 import type { PlantedBugs, Ready } from '../../../src/quorum/core/types';
 import { zxidHex } from '../../../src/quorum/zxid';
+import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
 import { Prng } from '../../../src/util/prng';
 import type { PeerMessage } from '../../../protocol/peer/messages';
 import { EventQueue } from './queue';
@@ -30,6 +31,8 @@ export interface SimOptions {
   counterMax?: bigint;
   /** Ticks after healing within which a barrier write must reach every server (default 250). */
   livenessTicks?: number;
+  /** zoo.cfg limits (in ticks of tickTime); random per seed when absent. */
+  limits?: { syncLimit: number; initLimit: number };
 }
 
 export interface SimStats {
@@ -42,6 +45,8 @@ export interface SimStats {
   faults: string[];
   elections: number;
   endTick: number;
+  syncLimit: number;
+  initLimit: number;
 }
 
 export interface SimResult {
@@ -54,7 +59,9 @@ export interface SimResult {
 
 export class SimViolation extends Error {}
 
-const TICK = 10; // time units per tick; message delays are a few units
+const TICK = 10; // time units per core tick; message delays are a few units
+/** The simulated zoo.cfg tickTime, in time units. */
+const TICK_TIME = 100;
 
 interface Durable {
   acceptedEpoch: number;
@@ -124,6 +131,13 @@ export class Simulation {
   private readonly deadline: number;
   private healed = false;
   private done = false;
+  private readonly limits: { syncLimit: number; initLimit: number };
+  private readonly timing: QuorumTiming;
+  /** Fault time unit: TICK scaled by syncLimit (a partition lasts a few syncLimits whatever they are). */
+  private readonly F: number;
+  /** After the barrier: the ensemble must keep its leader, untouched, until this time. */
+  private quietUntil: number | undefined;
+  private quietLeader: { id: number; epoch: number } | undefined;
 
   // checker state
   private readonly global: Entry[] = [];
@@ -149,8 +163,13 @@ export class Simulation {
     this.maxDelay = this.rng.pick([2, 5, 9, 14]);
     this.faultKinds = FAULT_KINDS.filter(() => this.rng.bool(0.6));
     if (this.faultKinds.length === 0) this.faultKinds.push(this.rng.pick(FAULT_KINDS));
-    this.faultEnd = (opts.faultTicks ?? 300) * TICK;
-    this.deadline = this.faultEnd + (opts.livenessTicks ?? 250) * TICK;
+    this.limits = opts.limits ?? this.randomLimits();
+    this.timing = quorumTiming({ tickTimeMs: TICK_TIME, ...this.limits });
+    // Core ticks are TICK units long; fault durations scale with syncLimit, so every seed sees as
+    // many timeouts during its fault phase whatever its limits are.
+    this.F = TICK * Math.max(1, this.timing.syncLimitTicks / 5);
+    this.faultEnd = (opts.faultTicks ?? 300) * this.F;
+    this.deadline = this.faultEnd + (opts.livenessTicks ?? 250) * this.F;
     this.stats = {
       voters,
       observers,
@@ -161,6 +180,8 @@ export class Simulation {
       faults: [],
       elections: 0,
       endTick: 0,
+      syncLimit: this.limits.syncLimit,
+      initLimit: this.limits.initLimit,
     };
     for (const id of this.ids) {
       this.nodes.set(id, {
@@ -177,7 +198,13 @@ export class Simulation {
         deferredDowns: [],
       });
     }
-    this.log(`seed ${opts.seed}: ${voters} voters, ${observers} observers, delay<=${this.maxDelay}, faults ${this.faultKinds.join(',')}`);
+    this.log(`seed ${opts.seed}: ${voters} voters, ${observers} observers, delay<=${this.maxDelay}, syncLimit=${this.limits.syncLimit} initLimit=${this.limits.initLimit}, faults ${this.faultKinds.join(',')}`);
+  }
+
+  /** Any limits ZooKeeper accepts, weighted towards the smallest (GUIDE: test limits at their minimum). */
+  private randomLimits(): { syncLimit: number; initLimit: number } {
+    const syncLimit = this.rng.pick([1, 1, 2, 2, 3, 5]);
+    return { syncLimit, initLimit: this.rng.pick([1, 2, 5, 10]) };
   }
 
   // ------------------------------------------------------------------ driver
@@ -188,13 +215,13 @@ export class Simulation {
       this.schedule(TICK, { k: 'tick' });
       this.schedule(this.rng.range(5, 40), { k: 'write' });
       this.schedule(this.rng.range(5, 40), { k: 'read' });
-      this.schedule(this.rng.range(10, 40) * TICK, { k: 'fault' });
+      this.schedule(this.rng.range(10, 40) * this.F, { k: 'fault' });
       this.schedule(this.faultEnd, { k: 'heal' });
       while (!this.done) {
         const item = this.q.pop();
         if (!item) throw new SimViolation('event queue ran dry');
         this.now = item.at;
-        if (this.now > this.deadline) throw new SimViolation(`liveness: no barrier write on every server ${this.deadline - this.faultEnd} units after healing; ${this.describe()}`);
+        if (this.now > this.deadline && this.quietUntil === undefined) throw new SimViolation(`liveness: no barrier write on every server ${this.deadline - this.faultEnd} units after healing; ${this.describe()}`);
         this.stats.events++;
         this.handle(item.ev);
       }
@@ -266,7 +293,8 @@ export class Simulation {
       n.core.tick();
       this.drain(n);
     }
-    if (this.healed) this.checkBarrier();
+    if (this.quietUntil !== undefined && this.now >= this.quietUntil) this.done = true;
+    else if (this.healed) this.checkBarrier();
     if (!this.done) this.schedule(TICK, { k: 'tick' }, -2);
   }
 
@@ -288,9 +316,10 @@ export class Simulation {
         id,
         voters: this.voterIds,
         observers: this.observerIds,
-        electionTimeoutTicks: 3,
-        syncLimitTicks: 5,
-        initLimitTicks: 10,
+        electionTimeoutTicks: this.timing.electionTimeoutTicks,
+        syncLimitTicks: this.timing.syncLimitTicks,
+        initLimitTicks: this.timing.initLimitTicks,
+        pingIntervalTicks: this.timing.pingIntervalTicks,
         rng: this.rng.fork(),
         counterMax: this.opts.counterMax,
       },
@@ -307,10 +336,10 @@ export class Simulation {
   }
 
   private pause(n: SimNode, ticks: number): void {
-    n.pausedUntil = this.now + ticks * TICK;
+    n.pausedUntil = this.now + ticks * this.F;
     n.missedTicks = 0;
     this.log(`n${n.id} PAUSE for ${ticks} ticks`);
-    this.schedule(ticks * TICK, { k: 'resume', node: n.id, inc: n.incarnation }, -3);
+    this.schedule(ticks * this.F, { k: 'resume', node: n.id, inc: n.incarnation }, -3);
   }
 
   /**
@@ -359,7 +388,7 @@ export class Simulation {
     this.armed.delete(n.id);
     this.log(`n${n.id} failpoint after ${what}: crash`);
     this.crash(n.id);
-    this.schedule(this.rng.range(3, 40) * TICK, { k: 'restart', node: n.id });
+    this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: n.id });
   }
 
   private snapshotOf(n: SimNode): { zxid: bigint; data: Buffer } {
@@ -443,7 +472,7 @@ export class Simulation {
     while (l.q.length > 0 && l.q[0]!.at <= this.now) {
       if (this.blocked.has(`${from}>${to}`)) {
         // A stalled TCP stream: hold the bytes; give up on the connection after a while.
-        if (this.now - l.q[0]!.at > 8 * TICK) return this.breakConn(from, to);
+        if (this.now - l.q[0]!.at > 8 * this.F) return this.breakConn(from, to);
         if (!l.retry) {
           l.retry = true;
           this.schedule(TICK, { k: 'deliver', from, to, gen });
@@ -612,6 +641,7 @@ export class Simulation {
 
   private onRoleEvent(n: SimNode, ev: { role: string; phase: string; leader: number | undefined; epoch: number }): void {
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
+    this.checkQuiet(n, ev);
     if (ev.role !== 'leading' || ev.phase !== 'broadcast') return;
     this.stats.elections++;
     const prev = this.leaderOfEpoch.get(ev.epoch);
@@ -677,8 +707,7 @@ export class Simulation {
         // barrier everywhere means every acknowledged write is on every server.
         if (this.ids.every((id) => this.nodes.get(id)!.appliedCount > pos)) {
           if (this.ackedMaxPos > pos) throw new SimViolation(`acknowledged write at position ${this.ackedMaxPos} ordered after the barrier at ${pos}`);
-          this.log(`barrier ${b.value} at position ${pos} applied everywhere`);
-          this.done = true;
+          if (this.quietUntil === undefined) this.startQuiet(b.value, pos);
         }
         return;
       }
@@ -691,6 +720,27 @@ export class Simulation {
     const n = this.rng.pick(ls);
     const value = `barrier${++this.writeSeq}`;
     if (this.propose(n, value)) this.barrier = { value, node: n.id, inc: n.incarnation };
+  }
+
+  /**
+   * Stability: once the barrier is everywhere and nothing is faulty, the ensemble must keep its
+   * leader. A leader that steps down with a healthy network (a lease it cannot renew) is a bug
+   * even if it would be re-elected.
+   */
+  private startQuiet(value: string, pos: number): void {
+    const leader = this.leaders((c) => c.status().role === 'leading')[0];
+    this.log(`barrier ${value} at position ${pos} applied everywhere; quiet period`);
+    this.quietLeader = leader ? { id: leader.id, epoch: leader.core!.status().epoch } : undefined;
+    const t = this.timing;
+    this.quietUntil = this.now + (3 * t.syncLimitTicks + 2 * t.initLimitTicks + 20) * TICK;
+  }
+
+  private checkQuiet(n: SimNode, ev: { role: string; phase: string; epoch: number; leader: number | undefined }): void {
+    if (this.quietUntil === undefined) return;
+    const q = this.quietLeader;
+    // A learner finishing its sync with the same leader is progress, not flapping.
+    if (q && ev.role !== 'looking' && ev.leader === q.id && ev.epoch === q.epoch) return;
+    throw new SimViolation(`leader flapping: n${n.id} went ${ev.role}/${ev.phase} epoch ${ev.epoch} with a healthy network (leader was n${q?.id ?? '?'} epoch ${q?.epoch ?? '?'})`);
   }
 
   private readonly valuePos = new Map<string, number>();
@@ -713,7 +763,7 @@ export class Simulation {
     const alive0 = this.ids.filter((id) => this.nodes.get(id)!.alive);
     const kinds = alive0.length > 0 ? this.faultKinds : this.faultKinds.filter((k) => k === 'partition' || k === 'oneway' || k === 'reset');
     // (pause, crash and compact need a live server)
-    if (kinds.length === 0) return this.schedule(this.rng.range(5, 40) * TICK, { k: 'fault' });
+    if (kinds.length === 0) return this.schedule(this.rng.range(5, 40) * this.F, { k: 'fault' });
     const kind = this.rng.pick(kinds);
     this.stats.faults.push(kind);
     const alive = this.ids.filter((id) => this.nodes.get(id)!.alive);
@@ -722,13 +772,13 @@ export class Simulation {
       case 'crash': {
         const victim = leader !== undefined && this.rng.bool(0.4) ? leader : this.rng.pick(alive);
         this.crash(victim);
-        this.schedule(this.rng.range(3, 40) * TICK, { k: 'restart', node: victim });
+        this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: victim });
         break;
       }
       case 'crashAll':
         for (const id of alive) {
           this.crash(id);
-          this.schedule(this.rng.range(3, 40) * TICK, { k: 'restart', node: id });
+          this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: id });
         }
         break;
       case 'failpoint': {
@@ -755,7 +805,7 @@ export class Simulation {
         const pid = ++this.partitionId;
         for (const to of tos) this.blocked.add(this.rng.bool(0.5) ? `${from}>${to}` : `${to}>${from}`);
         this.log(`ONE-WAY ${[...this.blocked].join(' ')}`);
-        this.schedule(this.rng.range(5, 40) * TICK, { k: 'healPartition', id: pid });
+        this.schedule(this.rng.range(5, 40) * this.F, { k: 'healPartition', id: pid });
         break;
       }
       case 'reset': {
@@ -777,7 +827,7 @@ export class Simulation {
         break;
       }
     }
-    this.schedule(this.rng.range(5, 40) * TICK, { k: 'fault' });
+    this.schedule(this.rng.range(5, 40) * this.F, { k: 'fault' });
   }
 
   private partition(side: Set<number>, bridge?: number): void {
@@ -788,7 +838,7 @@ export class Simulation {
       this.cut.add(this.pairKey(a, b));
       this.breakConn(a, b);
     }
-    this.schedule(this.rng.range(5, 50) * TICK, { k: 'healPartition', id: pid });
+    this.schedule(this.rng.range(5, 50) * this.F, { k: 'healPartition', id: pid });
   }
 
   private healNetwork(): void {
