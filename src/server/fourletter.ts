@@ -1,3 +1,4 @@
+import { loopLag } from './looplag';
 import fs from 'node:fs';
 import os from 'node:os';
 import { decideFourLetter, formatFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
@@ -102,6 +103,7 @@ export class FourLetterWords {
         ['zabkeeper_notifications_sent', st.notificationsSent],
         ['zabkeeper_rejected_connections', st.rejectedConnections],
         ['zabkeeper_epoch', s.epoch()],
+        ...loopLag.metrics(),
       ],
       conf: this.baseConf(),
       sessionBuckets: s.sessions.dumpBuckets().map((b) => ({ expiresAtMs: b.expiresAt, sessions: b.sessions })),

@@ -35,6 +35,7 @@ import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
 import { ClientSecurity } from './security';
 import { resolveSecurity } from '../config/security';
+import { loopLag, timed } from './looplag';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
 interface InFlight {
@@ -168,6 +169,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    loopLag.start(logger);
     if (server.zab) {
       server.zab.start();
       server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
@@ -606,6 +608,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private flush(): void {
+    timed('commit batch', () => this.flushNow());
+  }
+
+  private flushNow(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
     try {
@@ -621,6 +627,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Called by the replicator with committed entries in zxid order (every server applies them). */
   applyCommitted(entries: readonly LogEntry[]): void {
+    timed(`apply ${entries.length} txns`, () => this.applyEntries(entries));
+  }
+
+  private applyEntries(entries: readonly LogEntry[]): void {
     const now = Date.now();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
@@ -865,6 +875,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
+    loopLag.stop();
     if (this.touchTimer) clearInterval(this.touchTimer);
     this.zab?.stop();
     await this.ensembleShutdown?.();
