@@ -15,6 +15,10 @@ export interface EnsembleMember {
   dataDir: string;
   cfgPath: string;
   running(): boolean;
+  /** The running process's pid (undefined when stopped). */
+  pid(): number | undefined;
+  /** Where the member's stdout and stderr go. */
+  logPath: string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -44,7 +48,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startEnsemble(
   kind: TargetKind,
   n: number,
-  opts: { tickTime?: number; extraCfg?: Record<string, string>; dataDirOf?: (id: number) => string | undefined } = {},
+  opts: {
+    tickTime?: number;
+    extraCfg?: Record<string, string>;
+    dataDirOf?: (id: number) => string | undefined;
+    /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
+    jvmArgs?: string[];
+  } = {},
 ): Promise<TestEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
   const tickTime = opts.tickTime ?? 200;
@@ -67,12 +77,14 @@ export async function startEnsemble(
       dataDir,
       cfgPath,
       running: () => children.has(id),
+      pid: () => children.get(id)?.pid,
+      logPath,
       async start() {
         if (children.has(id)) return;
         const out = fs.openSync(logPath, 'a');
         const child =
           kind === 'apache'
-            ? spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
+            ? spawn('java', [...(opts.jvmArgs ?? ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']), '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
             : spawn(process.execPath, [requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
         fs.closeSync(out);
         live.add(child);

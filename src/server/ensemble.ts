@@ -9,6 +9,7 @@ import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
+import { SnapshotSync } from './snapsync';
 import type { ServerOptions } from './options';
 
 /** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
@@ -32,8 +33,8 @@ export function ensembleConfigText(servers: readonly ServerSpec[]): string {
   return [...lines, 'version=0'].join('\n');
 }
 
-/** Largest peer frame: a SNAP carries the whole tree. */
-const MAX_PEER_FRAME = 512 * 1024 * 1024;
+/** Largest peer frame (a SNAP's body travels as ~256 KiB chunks). */
+const MAX_PEER_FRAME = 16 * 1024 * 1024;
 
 /**
  * Every txn a peer sends is checked against its seal here, in the shell, before the core can
@@ -55,17 +56,18 @@ export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: (bo
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined },
+  host: ZabHost & { ensembleShutdown: (() => Promise<void>) | undefined },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
-): Promise<{ replicator: ZabReplicator }> {
+): Promise<{ replicator: ZabReplicator; snapSync: SnapshotSync }> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid);
   if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
   const snap = store.latestSnapshot();
   const snapshotZxid = snap?.zxid ?? 0n;
+  const snapSync = new SnapshotSync(store, logger.child({ component: 'snap' }));
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
   const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e.initLimit, syncLimit: e.syncLimit });
@@ -81,7 +83,7 @@ export async function buildEnsemble(
       rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
-    { hooks: { snapshot: () => host.snapshotForSync() } },
+    { hooks: { snapshot: () => snapSync.snapshotForSync() } },
   );
   const transport = new PeerTransport({
     self: e.myid,
@@ -89,11 +91,14 @@ export async function buildEnsemble(
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
-    maxFrameBytes: MAX_PEER_FRAME,
+    // Frames are bounded (snapshots travel as chunks): a PROPOSAL or forwarded request carries at
+    // most one value of jute.maxbuffer.
+    maxFrameBytes: Math.max(MAX_PEER_FRAME, 4 * options.maxFrameBytes),
+    streams: snapSync,
   });
   await transport.start();
   host.ensembleShutdown = () => transport.close();
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator };
+  return { replicator, snapSync };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
-import { readSnapshotBytes, StoreCorruptError, type Store } from '../storage';
+import { applyTxn, createDatabase, decodeTxn, type ZkDatabase } from '../tree';
+import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage';
+import { loadSnapshot } from './snapshots';
 import { counterOf, zxidHex } from '../quorum/zxid';
 
 const REPLAY_PAGE = 10_000;
@@ -15,7 +16,7 @@ const REPLAY_PAGE = 10_000;
 export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean } = {}): ZkDatabase {
   const started = Date.now();
   const snap = store.latestSnapshot();
-  const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
+  const db = snap ? loadLatest(store, snap) : createDatabase();
   const first = store.firstLogZxid();
   if (snap && first !== undefined && first > snap.zxid + 1n && store.lastZxid() > snap.zxid) {
     // A gap is only legal across an epoch boundary (counter restarts at 1).
@@ -49,12 +50,11 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
   return db;
 }
 
-function loadSnapshot(data: Buffer, zxid: bigint): ZkDatabase {
+function loadLatest(store: Store, snap: SnapshotInfo): ZkDatabase {
   try {
-    const db = deserializeSnapshot(data);
-    if (db.lastProcessedZxid !== zxid) throw new Error(`snapshot body is at ${zxidHex(db.lastProcessedZxid)}`);
-    return db;
+    return loadSnapshot(store, snap);
   } catch (err) {
-    throw new StoreCorruptError(`snapshot ${zxidHex(zxid)} cannot be loaded: ${(err as Error).message}`);
+    if (err instanceof StoreCorruptError) throw err;
+    throw new StoreCorruptError(`snapshot ${zxidHex(snap.zxid)} cannot be loaded: ${(err as Error).message}`);
   }
 }

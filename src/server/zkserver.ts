@@ -10,12 +10,14 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, encodeTxn, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
-import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+import { decodeSnapshotRef, openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+import type { SnapshotSync } from './snapsync';
+import { loadSnapshot } from './snapshots';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -75,6 +77,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private prep: Prep;
   private replicator!: Replicator;
   private zab: ZabReplicator | undefined;
+  /** SNAP streaming (ensembles): holds the trees decoded from received SNAPs until installed. */
+  private snapSync: SnapshotSync | undefined;
   /** Clients are served only while this server is in a working quorum (always, standalone). */
   private serving = true;
   private role: RoleEvent | undefined;
@@ -136,7 +140,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
     // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
     const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints, backgroundCheckpoints: true });
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
@@ -146,7 +150,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
-        const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        const { replicator, snapSync } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        server.snapSync = snapSync;
         server.zab = replicator;
         server.replicator = replicator;
         server.serving = false;
@@ -684,8 +689,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- ensemble (ZabHost)
 
+  /** A SNAP is durable: swap in the tree decoded while it streamed (or load it from the store). */
   installSnapshot(zxid: bigint, data: Buffer): void {
-    const db = deserializeSnapshot(data);
+    const db = this.snapSync?.takePrepared(data) ?? loadSnapshot(this.store, { zxid, ...decodeSnapshotRef(data) });
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
@@ -699,12 +705,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    const node = this.db.tree.get('/zookeeper/config');
-    if (e && node) this.db.tree.setData(node, Buffer.from(ensembleConfigText(e.servers)));
-  }
-
-  snapshotForSync(): { zxid: bigint; data: Buffer } {
-    return { zxid: this.db.lastProcessedZxid, data: serializeSnapshot(this.db) };
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
   }
 
   onRoleEvent(ev: RoleEvent): void {

@@ -39,6 +39,7 @@ const message: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ type: fc.constant('newleader' as const), epoch, zxid }),
   fc.record({ type: fc.constant('ack' as const), zxid, newLeader: fc.boolean() }),
   fc.record({ type: fc.constant('ping' as const), tick: count }),
+  fc.record({ type: fc.constant('snapchunk' as const), seq: count, crc: fc.integer({ min: 0, max: 0xffffffff }), data: bytes }),
   fc.record({ type: fc.constant('request' as const), data: bytes }),
   fc.record({
     type: fc.constant('revalidate' as const),
