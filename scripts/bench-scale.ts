@@ -223,6 +223,9 @@ async function main(): Promise<void> {
   process.stdout.write(table(all) + '\n');
 }
 
+// Stopped early (Ctrl-C): exit so the ensembles' members are killed (ensemble-process's exit hook).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
 main().catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

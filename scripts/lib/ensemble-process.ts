@@ -85,7 +85,7 @@ export async function startEnsemble(
         const child =
           kind === 'apache'
             ? spawn('java', [...(opts.jvmArgs ?? ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']), '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
-            : spawn(process.execPath, [requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
+            : spawn(process.execPath, [...nodeArgs(), requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
         fs.closeSync(out);
         live.add(child);
         child.once('exit', () => {
@@ -162,6 +162,11 @@ export async function startEnsemble(
   };
   await Promise.all(members.map((m) => m.start()));
   return ens;
+}
+
+/** Extra node flags for zabkeeper members (ZABKEEPER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile a benchmark). */
+function nodeArgs(): string[] {
+  return (process.env.ZABKEEPER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 }
 
 function requireCli(): string {

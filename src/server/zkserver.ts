@@ -140,7 +140,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
     // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
     const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints, backgroundCheckpoints: true });
+    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
@@ -174,6 +174,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    store.checkpointInBackground();
     loopLag.start(logger);
     if (server.zab) {
       server.zab.start();
@@ -885,6 +886,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await secureClosed;
     try {
       this.store.close();
+      await this.store.closed();
     } catch (err) {
       this.logger.warn({ err }, 'store close failed');
     }

@@ -44,7 +44,12 @@ parentPort.on('message', (m) => {
 export class WalCheckpointer {
   private worker: Worker | undefined;
 
-  constructor(private readonly files: readonly string[], private readonly logger?: Logger) {}
+  constructor(
+    private readonly files: readonly string[],
+    private readonly logger?: Logger,
+    /** Called if the worker dies: the caller turns SQLite's own checkpoints back on. */
+    private readonly onFailure?: () => void,
+  ) {}
 
   /** Starts the worker; false when worker threads are unavailable (keep autocheckpoint then). */
   start(): boolean {
@@ -58,13 +63,26 @@ export class WalCheckpointer {
       return false;
     }
     this.worker.on('message', (m: { file: string; error: string }) => this.logger?.warn(m, 'WAL checkpoint failed'));
-    this.worker.on('error', (err) => this.logger?.warn({ err }, 'WAL checkpoint worker failed'));
+    this.worker.on('error', (err) => {
+      // A dead worker cannot answer stop(): do not wait for it.
+      this.worker = undefined;
+      this.logger?.warn({ err }, 'WAL checkpoint worker failed; checkpointing inline');
+      this.onFailure?.();
+    });
     this.worker.unref();
     return true;
   }
 
-  stop(): void {
-    this.worker?.postMessage('stop');
+  /**
+   * Stops the worker: it closes its connections (the last ones, so SQLite checkpoints and removes
+   * the WAL files then) and exits. Resolves once it has.
+   */
+  stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return Promise.resolve();
     this.worker = undefined;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage('stop');
+    return exited;
   }
 }

@@ -29,11 +29,6 @@ export interface SqliteStoreOptions {
   dataLogDir?: string;
   logger?: Logger;
   failpoints?: Failpoints;
-  /**
-   * Checkpoint the WALs from a worker thread instead of inside commits (servers set this: a
-   * checkpoint is MBs of writes and two fsyncs that would otherwise stall a client's write).
-   */
-  backgroundCheckpoints?: boolean;
 }
 
 export const DATA_DB_FILE = 'zabkeeper.db';
@@ -81,9 +76,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const dataDb = openDb(path.join(dataDir, DATA_DB_FILE), dbs, damaged);
     const logDb = openDb(path.join(dataLogDir, LOG_DB_FILE), dbs, damaged);
     initSchemas(dataDb, logDb, damaged);
-    const store = new SqliteStore({ dataDir, dataLogDir, dataDb, logDb, locks, logger: opts.logger, failpoints: opts.failpoints, damaged });
-    if (opts.backgroundCheckpoints) store.checkpointInBackground();
-    return store;
+    return new SqliteStore({ dataDir, dataLogDir, dataDb, logDb, locks, logger: opts.logger, failpoints: opts.failpoints, damaged });
   } catch (err) {
     for (const db of dbs) closeQuietly(db);
     for (const lock of locks) lock.release();
@@ -243,8 +236,9 @@ class SqliteStore implements Store {
   private readonly staged = new Map<number, 'writing' | 'finished'>();
   private nextBodyId: number;
   private failed: Error | undefined;
-  private closed = false;
+  private isClosed = false;
   private checkpointer: WalCheckpointer | undefined;
+  private released: Promise<void> = Promise.resolve();
 
   constructor(private readonly p: Parts) {
     const { logDb, dataDb } = p;
@@ -515,12 +509,16 @@ class SqliteStore implements Store {
     return { snapshotsRemoved, logEntriesRemoved, done };
   }
 
-  /** See SqliteStoreOptions.backgroundCheckpoints. */
   checkpointInBackground(): void {
-    const cp = new WalCheckpointer([this.p.dataDb.name, this.p.logDb.name], this.p.logger);
+    if (this.checkpointer || this.isClosed) return;
+    const dbs = [this.p.dataDb, this.p.logDb];
+    const inline = () => {
+      if (!this.isClosed) for (const db of dbs) db.pragma('wal_autocheckpoint = 1000');
+    };
+    const cp = new WalCheckpointer(dbs.map((db) => db.name), this.p.logger, inline);
     if (!cp.start()) return;
     this.checkpointer = cp;
-    for (const db of [this.p.dataDb, this.p.logDb]) db.pragma('wal_autocheckpoint = 0');
+    for (const db of dbs) db.pragma('wal_autocheckpoint = 0');
   }
 
   describe(): { dataDir: string; dataLogDir: string; files: string[] } {
@@ -536,15 +534,19 @@ class SqliteStore implements Store {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.checkpointer?.stop();
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.checkpointer) this.released = this.checkpointer.stop();
     try {
       this.p.logDb.close();
       this.p.dataDb.close();
     } finally {
       for (const lock of this.p.locks) lock.release();
     }
+  }
+
+  closed(): Promise<void> {
+    return this.released;
   }
 
   /** One transaction; any failure rolls it back and poisons the store (never retry an fsync). */
@@ -572,7 +574,7 @@ class SqliteStore implements Store {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error('store is closed');
+    if (this.isClosed) throw new Error('store is closed');
   }
 
   private checkWritable(): void {

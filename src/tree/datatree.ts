@@ -174,6 +174,7 @@ export class DataTree {
   private readonly values = new ValueArena();
   private readonly acls = new AclTable();
   private readonly ephemeralsBySession = new Map<bigint, Set<string>>();
+  private ephemerals = 0;
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   /** Sum of path lengths and data lengths, as ZooKeeper's approximateDataSize. */
@@ -249,6 +250,11 @@ export class DataTree {
 
   sessionsWithEphemerals(): bigint[] {
     return [...this.ephemeralsBySession.keys()];
+  }
+
+  /** Ephemeral znodes in the tree (kept as a count). */
+  get ephemeralCount(): number {
+    return this.ephemerals;
   }
 
   /** Count of every descendant of `path` (not the node itself). */
@@ -475,6 +481,7 @@ export class DataTree {
       let set = this.ephemeralsBySession.get(o);
       if (!set) this.ephemeralsBySession.set(o, (set = new Set()));
       set.add(path);
+      this.ephemerals++;
     } else if (kind === 'container') this.containers.add(path);
     else if (kind === 'ttl') this.ttls.add(path);
   }
@@ -483,7 +490,7 @@ export class DataTree {
     if (kind === 'ephemeral') {
       const o = this.owner[s];
       const set = this.ephemeralsBySession.get(o);
-      set?.delete(path);
+      if (set?.delete(path)) this.ephemerals--;
       if (set && set.size === 0) this.ephemeralsBySession.delete(o);
     } else if (kind === 'container') this.containers.delete(path);
     else if (kind === 'ttl') this.ttls.delete(path);

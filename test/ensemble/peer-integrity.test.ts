@@ -6,7 +6,8 @@ import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { peerBodyCodec } from '../../src/server/ensemble';
 import { sealEntry } from '../../src/util/checksum';
-import { startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
+import { createSurely, startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
+import { until } from '../harness/wait';
 
 /**
  * A txn damaged on its way between members is caught by the receiving shell before the core sees
@@ -86,14 +87,6 @@ function corruptingProxy(targetPort: number): Promise<CorruptingProxy> {
   });
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('txn integrity between members', () => {
   test('the receiving shell rejects a PROPOSAL or INFORM whose seal does not match', () => {
     const zxid = 0x200000001n;
@@ -125,13 +118,10 @@ describe('txn integrity between members', () => {
       await ens.waitServing();
       const links = proxy.connections;
       proxy.arm();
-      const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[2], sessionTimeoutMs: 6000 });
-      const created = await rq.create(c, '/x', Buffer.from('intact'));
-      expect(created.err).toBe(ErrorCode.ok); // servers 3 and 2 are a quorum
-      c.close();
+      await createSurely(ens, '/x', Buffer.from('intact'), 2); // servers 3 and 2 are a quorum
       expect(proxy.corrupted).toBe(1);
-      await until('server 1 to drop the damaged link and be redialed', () => proxy!.connections > links);
-      await until('server 1 to serve /x after resyncing', async () => {
+      await until(() => proxy!.connections > links, 'server 1 to drop the damaged link and be redialed');
+      await until(async () => {
         // Connections are refused while it resyncs; each try is a fresh one.
         const f = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[0], sessionTimeoutMs: 6000 }).catch(() => undefined);
         if (!f) return false;
@@ -143,7 +133,7 @@ describe('txn integrity between members', () => {
         } finally {
           f.close();
         }
-      });
+      }, 'server 1 to serve /x after resyncing');
       // Every entry server 1 holds passes its checksum (readLog verifies each one).
       const log = ens.servers[0]!.store.readLog(0n);
       expect(log.length).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { createDatabase, applyTxn, treeDigest, type ZkDatabase } from '../../src
 import { sealEntry } from '../../src/util/checksum';
 import { tempDir } from '../storage/helpers';
 import { freePort } from '../harness/ports';
+import { turnCounter, until } from '../harness/wait';
 
 /**
  * A SNAP travels as a stream (issue 12): the leader sends its newest durable snapshot chunk by
@@ -72,30 +73,15 @@ async function pair(leaderCodec: PeerBodyCodec = peerBodyCodec): Promise<Pair> {
   };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Takes a snapshot of `db` into `store` the way a server does (a slice per turn); counts the turns. */
 async function snapshotInto(store: Store, db: ZkDatabase): Promise<number> {
   // A snapshot names state the store already reaches: put the store at that zxid first.
   store.persist({ snapshot: writeSnapshotBytes(store, db.lastProcessedZxid, Buffer.from('placeholder'), 0), hardState: { acceptedEpoch: 1, currentEpoch: 1 } });
-  let turns = 0;
-  let stop = false;
-  const count = (): void => {
-    if (stop) return;
-    turns++;
-    setImmediate(count);
-  };
-  setImmediate(count);
+  const counter = turnCounter();
   const info = await new SnapshotTaker({ db, store, logger }).take();
-  stop = true;
+  counter.stop();
   expect(info?.zxid).toBe(db.lastProcessedZxid);
-  return turns;
+  return counter.turns();
 }
 
 describe('SNAP streaming', () => {
@@ -119,7 +105,7 @@ describe('SNAP streaming', () => {
       p.leader.send(1, { type: 'snap', zxid: snap.zxid, data: snap.data });
       p.leader.send(1, proposal);
       p.leader.send(1, { type: 'newleader', epoch: 1, zxid: snap.zxid + 1n });
-      await until('the SNAP and what followed it', () => p.received.length >= 3);
+      await until(() => p.received.length >= 3, 'the SNAP and what followed it');
       expect(p.received.map((m) => m.type)).toEqual(['snap', 'proposal', 'newleader']);
       expect(buffered).toHaveLength(info.chunks);
       expect(Math.max(...buffered)).toBeLessThan((1 << 20) + 400 * 1024);

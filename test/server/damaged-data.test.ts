@@ -9,7 +9,8 @@ import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { DATA_DB_FILE, LOG_DB_FILE, StoreCorruptError } from '../../src/storage';
 import { requireBuiltCli, startCliServer } from '../harness/cli';
-import { startInProcEnsemble } from '../harness/ensemble';
+import { createSurely, startInProcEnsemble } from '../harness/ensemble';
+import { until } from '../harness/wait';
 import { freePort } from '../harness/ports';
 
 /**
@@ -97,26 +98,32 @@ describe('re-syncing a damaged ensemble member', () => {
     try {
       const leader = await ens.waitServing();
       const victim = (leader + 1) % 3;
-      const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[leader], sessionTimeoutMs: 6000 });
-      for (let i = 0; i < 20; i++) expect((await rq.create(c, `/k${i}`, Buffer.from('v'))).err).toBe(ErrorCode.ok);
+      for (let i = 0; i < 20; i++) await createSurely(ens, `/k${i}`, Buffer.from('v'));
       await ens.stop(victim);
       const dir = ens.options[victim].dataDir;
       flipByte(path.join(dir, LOG_DB_FILE), 'SELECT data FROM log WHERE zxid = ?', 'data', (db) => db.prepare('SELECT MAX(zxid) FROM log').pluck().get());
       await expect(ens.start(victim)).rejects.toThrow(StoreCorruptError);
       await expect(ens.start(victim)).rejects.toThrow(/damaged.*move zabkeeper\.db\* and zabkeeper-log\.db\*/s);
       // While it is down, the others keep committing.
-      for (let i = 20; i < 30; i++) expect((await rq.create(c, `/k${i}`, Buffer.from('v'))).err).toBe(ErrorCode.ok);
-      c.close();
+      for (let i = 20; i < 30; i++) await createSurely(ens, `/k${i}`, Buffer.from('v'));
       // The advice: move the database files aside, keep myid, start again.
       const aside = path.join(path.dirname(dir), `aside-${victim}`);
       fs.mkdirSync(aside);
       for (const f of fs.readdirSync(dir)) if (f.startsWith('zabkeeper')) fs.renameSync(path.join(dir, f), path.join(aside, f));
       await ens.start(victim);
-      await ens.waitServing();
-      const v = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[victim], sessionTimeoutMs: 6000 });
-      expect((await v.request(OpCode.sync, (w) => writeSyncRequest(w, { path: '/' }))).err).toBe(0);
-      for (let i = 0; i < 30; i++) expect({ path: `/k${i}`, err: (await rq.exists(v, `/k${i}`)).err }).toEqual({ path: `/k${i}`, err: ErrorCode.ok });
-      v.close();
+      const missing = await until(async () => {
+        await ens.waitServing();
+        const v = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[victim], sessionTimeoutMs: 6000 });
+        try {
+          if ((await v.request(OpCode.sync, (w) => writeSyncRequest(w, { path: '/' }))).err !== 0) return undefined;
+          const absent: string[] = [];
+          for (let i = 0; i < 30; i++) if ((await rq.exists(v, `/k${i}`)).err !== ErrorCode.ok) absent.push(`/k${i}`);
+          return { absent };
+        } finally {
+          v.close();
+        }
+      }, 'the re-synced member to answer a sync and reads');
+      expect(missing.absent).toEqual([]);
     } finally {
       await ens.close();
     }
