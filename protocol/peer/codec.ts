@@ -38,7 +38,14 @@ const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObject
 
 type Kind = 'zxid' | 'session' | 'epoch' | 'sid' | 'count' | 'ms' | 'bool' | 'bytes' | 'state' | 'epochs';
 
-const U64_MAX = (1n << 64n) - 1n;
+/**
+ * The largest epoch a peer may name. A leader proposes max(acceptedEpoch) + 1, and zxids carry the
+ * epoch in 32 bits: a forged 0xffffffff would overflow the next epoch, fail the persist and leave
+ * a member that can never rejoin. So the top epoch is never valid on the wire.
+ */
+export const PEER_EPOCH_MAX = 0xfffffffe;
+/** The largest zxid a peer may name: its epoch part within PEER_EPOCH_MAX. */
+const ZXID_MAX = (BigInt(PEER_EPOCH_MAX) << 32n) | 0xffffffffn;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
@@ -63,9 +70,9 @@ function describe(v: unknown): string {
 }
 
 const decoders: Record<Kind, (v: unknown, what: string) => unknown> = {
-  zxid: (v, w) => big(v, w, 0n, U64_MAX),
+  zxid: (v, w) => big(v, w, 0n, ZXID_MAX),
   session: (v, w) => big(v, w, I64_MIN, I64_MAX),
-  epoch: (v, w) => int(v, w, -1, 0xffffffff),
+  epoch: (v, w) => int(v, w, -1, PEER_EPOCH_MAX),
   sid: (v, w) => int(v, w, -1, 0x7fffffff),
   count: (v, w) => int(v, w, 0, Number.MAX_SAFE_INTEGER),
   ms: (v, w) => int(v, w, 0, 0x7fffffff),
@@ -114,11 +121,12 @@ const FIELDS: Record<PeerMessageType, { tag: number; fields: ReadonlyArray<reado
   ack: { tag: 12, fields: [['zxid', 'zxid'], ['newLeader', 'bool']] },
   commit: { tag: 13, fields: [['zxid', 'zxid']] },
   inform: { tag: 14, fields: [['zxid', 'zxid'], ['data', 'bytes']] },
-  ping: { tag: 15, fields: [['tick', 'count']] },
+  ping: { tag: 15, fields: [['round', 'count'], ['echoed', 'count']] },
   request: { tag: 16, fields: [['data', 'bytes']] },
   revalidate: { tag: 17, fields: [['sessionId', 'session'], ['timeoutMs', 'ms'], ['valid', 'bool']] },
   sync: { tag: 18, fields: [['zxid', 'zxid']] },
-  snapchunk: { tag: 19, fields: [['seq', 'count'], ['crc', 'count'], ['data', 'bytes']] },
+  heartbeat: { tag: 19, fields: [] },
+  snapchunk: { tag: 20, fields: [['seq', 'count'], ['crc', 'count'], ['data', 'bytes']] },
 };
 
 const BY_TAG = new Map(Object.entries(FIELDS).map(([type, spec]) => [spec.tag, type as PeerMessageType]));

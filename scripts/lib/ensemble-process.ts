@@ -45,17 +45,17 @@ export interface TestEnsemble {
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startEnsemble(
-  kind: TargetKind,
-  n: number,
-  opts: {
-    tickTime?: number;
-    extraCfg?: Record<string, string>;
-    dataDirOf?: (id: number) => string | undefined;
-    /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
-    jvmArgs?: string[];
-  } = {},
-): Promise<TestEnsemble> {
+export interface EnsembleOptions {
+  tickTime?: number;
+  extraCfg?: Record<string, string>;
+  /** Per-member keys (e.g. each member's own metrics or AdminServer port), after extraCfg. */
+  memberCfg?: (id: number) => Record<string, string>;
+  dataDirOf?: (id: number) => string | undefined;
+  /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
+  jvmArgs?: string[];
+}
+
+export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
   const tickTime = opts.tickTime ?? 200;
   const ports = [];
@@ -69,7 +69,7 @@ export async function startEnsemble(
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'myid'), `${id}\n`);
     const cfgPath = path.join(root, `zoo${id}.cfg`);
-    fs.writeFileSync(cfgPath, zooCfgText({ ...baseCfg(p.client, dataDir, tickTime), initLimit: '10', syncLimit: '5', ...serverLines, ...(opts.extraCfg ?? {}) }));
+    fs.writeFileSync(cfgPath, zooCfgText({ ...baseCfg(p.client, dataDir, tickTime), initLimit: '10', syncLimit: '5', ...serverLines, ...(opts.extraCfg ?? {}), ...(opts.memberCfg?.(id) ?? {}) }));
     const logPath = path.join(root, `s${id}.log`);
     const m: EnsembleMember = {
       id,

@@ -41,6 +41,9 @@ export interface RegisterOp {
   /** reads: the data seen. */
   read?: string;
   error?: string;
+  /** ok ops: mzxid of the znode in the reply (hex), and the server the session was on. */
+  mzxid?: string;
+  server?: string;
 }
 
 export interface CreateOp {
@@ -107,7 +110,8 @@ const fmtT = (t: number) => (Number.isFinite(t) ? `${(t / 1000).toFixed(3)}s` : 
 function describeOp(o: RegisterOp): string {
   const res = o.type === 'info' ? '?' : o.type === 'fail' ? `fail(${o.error ?? ''})` : o.f.endsWith('read') ? `${JSON.stringify(o.read)}@v${o.version}` : `v${o.version}`;
   const what = o.f === 'write' ? `write ${JSON.stringify(o.value)}` : o.f === 'cas' ? `cas v${o.expected} ${JSON.stringify(o.value)}` : o.f;
-  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}`;
+  const where = [o.mzxid ? `mzxid 0x${o.mzxid}` : '', o.server ? `via ${o.server}` : ''].filter((x) => x).join(', ');
+  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}${where ? ` (${where})` : ''}`;
 }
 
 /**
@@ -247,6 +251,8 @@ export function checkCreates(h: Pick<History, 'creates' | 'finalSets'>, parent: 
 
 export interface ExclusionReport {
   holds: number;
+  /** Longest stretch of the run with no holder at all (liveness of the recipe, reported only). */
+  longestIdleMs: number;
   overlaps: number;
   excused: number;
   findings: Finding[];
@@ -261,7 +267,7 @@ export interface ExclusionReport {
  * the workload process longer than `sessionTimeoutMs / 6` is reported as excused, not as a
  * violation. `end` is when the holder gave up (release, suspended, lost).
  */
-export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number): ExclusionReport {
+export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number, window?: { start: number; end: number }): ExclusionReport {
   const findings: Finding[] = [];
   let overlaps = 0;
   let excused = 0;
@@ -283,7 +289,18 @@ export function checkExclusion(holds: readonly HoldInterval[], stalls: History['
       }
     }
   }
-  return { holds: holds.length, overlaps, excused, findings };
+  return { holds: holds.length, longestIdleMs: longestIdle(sorted, window), overlaps, excused, findings };
+}
+
+function longestIdle(sorted: readonly HoldInterval[], window?: { start: number; end: number }): number {
+  if (!window) return 0;
+  let covered = window.start;
+  let idle = 0;
+  for (const h of sorted) {
+    if (h.start > covered) idle = Math.max(idle, Math.min(h.start, window.end) - covered);
+    covered = Math.max(covered, h.end);
+  }
+  return Math.max(idle, window.end - covered);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 
 /** DigestAuthenticationProvider.generateDigest: "user:password" -> "user:base64(sha1(user:password))". */
-export function generateDigest(idPassword: string): string {
+export function generateDigest(idPassword: string, alg = 'sha1'): string {
   const colon = idPassword.indexOf(':');
   const user = colon < 0 ? idPassword : idPassword.substring(0, colon);
-  return user + ':' + createHash('sha1').update(idPassword, 'utf8').digest('base64');
+  // alg: DigestAuthenticationProvider.digestAlg as a node:crypto hash name (SHA1 by default).
+  return user + ':' + createHash(alg).update(idPassword, 'utf8').digest('base64');
 }
 
 /** Java's `id.split(":").length == 2` (trailing empty parts dropped). */

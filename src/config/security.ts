@@ -86,6 +86,8 @@ export interface SecurityConfig {
   jaasFile?: string;
   /** sasl.serverconfig: the JAAS section of the client-port SASL server. */
   saslServerSection: string;
+  /** sasl.serverconfig was set: its section must exist (the default Server may be absent). */
+  saslServerSectionSet: boolean;
   quorumAuth: {
     enableSasl: boolean;
     learnerRequireSasl: boolean;
@@ -204,7 +206,6 @@ const KEYS: Readonly<Record<string, KeyRule>> = {
   ensembleAuthName: { kind: 'refused', doc: 'EnsembleAuthenticationProvider', why: 'the ensemble auth provider is not implemented' },
   skipACL: { kind: 'refused', doc: 'skip every ACL check', why: 'zabkeeper always checks ACLs', allow: (v) => v.trim().toLowerCase() !== 'yes' },
   'fips-mode': { kind: 'refused', doc: 'FIPS-only crypto', why: 'zabkeeper cannot promise FIPS-validated crypto', allow: notTrue },
-  'audit.enable': { kind: 'refused', doc: 'the audit log', why: 'audit logging is not implemented', allow: notTrue },
   'admin.forceHttps': { kind: 'refused', doc: 'AdminServer over HTTPS only', why: 'the AdminServer has no HTTPS', allow: notTrue },
   'admin.portUnification': { kind: 'refused', doc: 'AdminServer HTTP and HTTPS on one port', why: 'the AdminServer has no HTTPS', allow: notTrue },
   'admin.needClientAuth': { kind: 'refused', doc: 'AdminServer client certificates', why: 'the AdminServer has no HTTPS', allow: notTrue },
@@ -322,12 +323,7 @@ function cipherProblem(name: string): string | undefined {
  * no intermediate build runs a hardened config unprotected. A `false` boolean asks for nothing.
  */
 const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] = [
-  { match: (k) => k.startsWith('ssl.quorum.') || ['client.portUnification', 'sslQuorum', 'portUnification', 'sslQuorumReloadCertFiles'].includes(k), feature: 'TLS' },
-  { match: (k) => k.startsWith('authProvider.') || k.startsWith('superUser') || k.startsWith('SASLAuthenticationProvider.'), feature: 'SASL authentication' },
-  { match: (k) => k.startsWith('enforce.auth.') || k === 'sessionRequireClientSASLAuth', feature: 'enforce.auth' },
-  { match: (k) => k === 'java.security.auth.login.config' || k === 'sasl.serverconfig', feature: 'SASL' },
-  { match: (k) => k.startsWith('quorum.auth.'), feature: 'quorum authentication' },
-  { match: (k) => k === 'DigestAuthenticationProvider.enabled' || k === 'DigestAuthenticationProvider.digestAlg', feature: 'digest provider options' },
+  { match: (k) => k === 'client.portUnification', feature: 'TLS on the plaintext client port (use secureClientPort)' },
 ];
 
 function notYet(key: string, value: string): string | undefined {
@@ -482,6 +478,7 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     enforceAuthSchemes: !enforce ? undefined : sessionRequireSasl ? ['sasl'] : (schemesText ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     jaasFile: get(ctx, 'java.security.auth.login.config'),
     saslServerSection: get(ctx, 'sasl.serverconfig') ?? 'Server',
+    saslServerSectionSet: get(ctx, 'sasl.serverconfig') !== undefined,
     quorumAuth: {
       enableSasl: bool(ctx, 'quorum.auth.enableSasl', false),
       learnerRequireSasl: bool(ctx, 'quorum.auth.learnerRequireSasl', false),

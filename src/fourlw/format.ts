@@ -1,6 +1,6 @@
 import { OpCode } from '../../protocol/jute/constants';
 import type { ConnSnapshot, ServerSnapshot } from './snapshot';
-import { javaDate, javaDouble, javaHex, javaSocketAddress, round4 } from './java';
+import { Dbl, javaDate, javaDouble, javaHex, javaSocketAddress, round4 } from './java';
 
 /**
  * Pure renderers for ZooKeeper 3.8's four-letter words (org.apache.zookeeper.server.command.*).
@@ -12,10 +12,6 @@ export const NOT_SERVING = 'This ZooKeeper instance is not currently serving req
 /** A command's output: one string, or pieces (big admin listings, streamed by the shell a slice at a time). */
 type Formatter = (s: ServerSnapshot) => string | Iterable<string>;
 
-/** A double-valued metric (printed "0.0" rather than "0"). */
-class Dbl {
-  constructor(readonly v: number) {}
-}
 
 function metricText(v: number | bigint | string | Dbl): string {
   if (v instanceof Dbl) return javaDouble(v.v);
@@ -98,9 +94,14 @@ const conf: Formatter = (s) => {
   return out;
 };
 
-/** MonitorCommand: version and state first, then the gauges (ZooKeeper 3.8 prints them unordered). */
-function mntrLines(s: ServerSnapshot): [string, number | bigint | string | Dbl][] {
-  const lines: [string, number | bigint | string | Dbl][] = [
+export type MonitorValue = number | bigint | string | Dbl;
+
+/**
+ * MonitorCommand: version and state first, then the gauges (ZooKeeper 3.8 prints them unordered).
+ * The AdminServer's `monitor` and the Prometheus gauges read the same entries.
+ */
+export function monitorEntries(s: ServerSnapshot): [string, MonitorValue][] {
+  const lines: [string, MonitorValue][] = [
     ['version', s.version],
     ['server_state', s.mode],
   ];
@@ -155,7 +156,7 @@ function mntrLines(s: ServerSnapshot): [string, number | bigint | string | Dbl][
 }
 
 const mntr: Formatter = (s) =>
-  mntrLines(s)
+  monitorEntries(s)
     .map(([k, v]) => `zk_${k}\t${metricText(v)}\n`)
     .join('');
 

@@ -1,3 +1,5 @@
+import type { Dbl } from './java';
+
 /**
  * Everything the four-letter words print, as plain data. The server glue fills it from its live
  * state; the formatters never look anywhere else. Times are wall-clock ms.
@@ -114,7 +116,7 @@ export interface ServerSnapshot {
   /** Follower: synced observers. */
   followerSyncedObservers?: number;
   /** Extra mntr lines appended as-is (integers print as integers, others as doubles). */
-  extraMetrics?: [string, number | bigint | string][];
+  extraMetrics?: [string, number | bigint | string | Dbl][];
   conf: ConfSnapshot;
   /** Session expiry buckets for `dump` (wall-clock expiry time). */
   sessionBuckets: { expiresAtMs: number; sessions: bigint[] }[];

@@ -1,16 +1,19 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
 import { decodePayload, encodePayload, PeerDecodeError } from '../../protocol/peer/codec';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { entryIntact } from '../util/checksum';
 import { QuorumCore } from '../quorum/core';
-import { quorumTiming } from '../quorum/core/timing';
+import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
+import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
 import { SnapshotSync } from './snapsync';
 import type { ServerOptions } from './options';
+import type { ServerMetrics } from '../metrics/hub';
 
 /** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
 export interface EnsembleOptions {
@@ -56,12 +59,12 @@ export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: (bo
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { ensembleShutdown: (() => Promise<void>) | undefined },
+  host: ZabHost & { ensembleShutdown: (() => Promise<void>) | undefined; readonly metrics: ServerMetrics },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
-): Promise<{ replicator: ZabReplicator; snapSync: SnapshotSync }> {
+): Promise<{ replicator: ZabReplicator; timing: QuorumTiming; snapSync: SnapshotSync }> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid);
   if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
@@ -85,7 +88,10 @@ export async function buildEnsemble(
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
     { hooks: { snapshot: () => snapSync.snapshotForSync() } },
   );
+  // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
+  const peerSec = options.security ? quorumSecurity(options.security, logger.child({ component: 'peers' }), 5000) : undefined;
   const transport = new PeerTransport({
+    security: peerSec?.security,
     self: e.myid,
     listen: { host: self.host, port: self.quorumPort },
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
@@ -95,10 +101,17 @@ export async function buildEnsemble(
     // most one value of jute.maxbuffer.
     maxFrameBytes: Math.max(MAX_PEER_FRAME, 4 * options.maxFrameBytes),
     streams: snapSync,
+    observer: {
+      sent: (to, msg) => host.metrics.notePeerSent(to, msg, performance.now()),
+      received: (from, msg) => host.metrics.notePeerReceived(from, msg, performance.now()),
+    },
   });
   await transport.start();
-  host.ensembleShutdown = () => transport.close();
+  host.ensembleShutdown = () => {
+    peerSec?.stop();
+    return transport.close();
+  };
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator, snapSync };
+  return { replicator, timing, snapSync };
 }

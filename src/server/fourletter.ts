@@ -8,6 +8,8 @@ import type { ClientConnection } from './connection';
 import type { ZkServer } from './zkserver';
 import { PACKAGE_VERSION } from '../util/version';
 import { ensembleConfigText } from './ensemble';
+import { fileDescriptors } from '../metrics/process';
+import { Dbl } from '../fourlw';
 
 /** Streaming a big 4lw answer: render for this long per turn, in pieces of about this many characters. */
 const STREAM_SLICE_MS = 5;
@@ -42,7 +44,8 @@ function buildDate(): string {
  * answer from a snapshot of live state, writes it and closes, as ZooKeeper does.
  */
 export class FourLetterWords {
-  private traceMask = 0n;
+  /** ZooKeeper's trace mask (gtmk/stmk, also the AdminServer's set_trace_mask); nothing reads it. */
+  traceMask = 0n;
 
   constructor(private readonly server: ZkServer) {}
 
@@ -124,6 +127,7 @@ export class FourLetterWords {
     const ephemeralSessions = tree.sessionsWithEphemerals();
     const ephemerals = map(ephemeralSessions, (sid): [bigint, string[]] => [sid, tree.getEphemerals(sid)]);
     const st = s.stats;
+    const fds = fileDescriptors();
     const base: ServerSnapshot = {
       serving: s.isServing,
       version: VERSION,
@@ -142,9 +146,12 @@ export class FourLetterWords {
       approximateDataSize: tree.approximateDataSize,
       globalSessions: s.db.sessions.size,
       localSessions: 0,
-      clientResponseSize: { last: -1, min: -1, max: -1 },
+      clientResponseSize: { ...s.metrics.clientResponse },
+      openFileDescriptorCount: fds.open,
+      maxFileDescriptorCount: fds.max,
       authFailedCount: 0,
       extraMetrics: [
+        ...this.observedMetrics(),
         ['zabkeeper_txns_committed', st.txnsCommitted],
         ['zabkeeper_commit_batches', st.commitBatches],
         ['zabkeeper_largest_commit_batch', st.largestCommitBatch],
@@ -177,6 +184,21 @@ export class FourLetterWords {
     // Assigned onto base, not spread: spreading would evaluate base's lazy getters.
     const extraMetrics = [...(base.extraMetrics ?? []), ...(q.extraMetrics ?? [])];
     return Object.assign(base, q, { extraMetrics });
+  }
+
+  /**
+   * ZooKeeper's counters and summaries, as its DefaultMetricsProvider prints them in mntr:
+   * counters by name, each summary as avg_/min_/max_/cnt_/sum_<name> (avg a double).
+   */
+  private observedMetrics(): [string, number | Dbl][] {
+    const m = this.server.metrics;
+    const out: [string, number | Dbl][] = Object.entries(m.counters);
+    out.push(['connection_rejected', this.server.stats.rejectedConnections], ['stale_sessions_expired', this.server.stats.sessionsExpired]);
+    for (const [ns, n] of m.quotaExceeded) out.push([`${ns}_quota_exceeded_error_per_namespace`, n]);
+    for (const summary of m.summaries()) {
+      for (const [k, v] of summary.mntrEntries()) out.push([k, k.startsWith('avg_') ? new Dbl(v) : v]);
+    }
+    return out;
   }
 
   private baseConf(): ServerSnapshot['conf'] {

@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import { OpCode } from '../../protocol/jute/constants';
 import { isExpiredContainerOrTtl, type ZkDatabase } from '../tree';
 import type { SessionTracker } from '../session';
-import type { Store } from '../storage';
+import type { Store } from '../storage/types';
 import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
+import type { ServerMetrics } from '../metrics/hub';
 import { SnapshotTaker } from './snapshots';
 import { timed } from './looplag';
 
@@ -17,6 +18,7 @@ export interface HousekeepingHost {
   readonly store: Store;
   readonly logger: Logger;
   readonly stats: ServerStats;
+  readonly metrics: ServerMetrics;
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
   expireSession(sessionId: bigint): void;
@@ -79,6 +81,7 @@ export class Housekeeping {
 
   /** Starts a snapshot (skipped while one runs); resolves once it is durable and named. */
   async takeSnapshot(): Promise<void> {
+    const started = Date.now();
     const run = this.snapshots.take();
     if (!run) return;
     this.txnsSinceSnapshot = 0;
@@ -87,6 +90,8 @@ export class Housekeeping {
       const info = await run;
       if (!info) return;
       this.host.stats.snapshotsTaken++;
+      // Wall time of the whole snapshot (it runs in slices beside other work).
+      this.host.metrics.snapshottime.add(Date.now() - started);
       this.host.snapshotSaved(info.zxid);
     } catch (err) {
       // A failed snapshot write poisons the store: the next write fail-stops the server.

@@ -1,9 +1,25 @@
+import fs from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Id } from '../../protocol/jute/data';
 import type { SecurityConfig } from '../config';
 import { certificateSubject } from '../acl/x509name';
+import { CLIENT_PORT_SASL, DigestMd5Server, SaslError } from '../acl/digestMd5';
+import { digestSection, parseJaas, usersOf } from '../config/jaas';
+import { OpCode } from '../../protocol/jute/constants';
+
+/** Thrown at start for a JAAS file that cannot be used; names the key that pointed at it. */
+export class JaasConfigError extends Error {
+  constructor(message: string) {
+    super(`java.security.auth.login.config: ${message}`);
+    this.name = 'JaasConfigError';
+  }
+}
+
+/** One SASL round's outcome for the sasl connection op. */
+export type SaslStep = { ok: true; token: Buffer | null; ids: Id[] } | { ok: false; err: number; why: string };
 import { acceptPeer, loadTlsMaterial, serverTlsOptions, watchStores } from './tls';
 
 /**
@@ -15,6 +31,10 @@ import { acceptPeer, loadTlsMaterial, serverTlsOptions, watchStores } from './tl
 export class ClientSecurity {
   private secureServer: tls.Server | undefined;
   private stopWatching: (() => void) | undefined;
+  /** DIGEST-MD5 users of the JAAS `Server` section; undefined = SASL not configured. */
+  private saslUsers: Map<string, string> | undefined;
+  /** Each connection's SASL exchange in progress. */
+  private readonly saslServers = new WeakMap<object, DigestMd5Server>();
 
   private constructor(
     readonly config: SecurityConfig,
@@ -24,6 +44,7 @@ export class ClientSecurity {
   /** Reads the stores now (throwing TlsConfigError on a bad one). */
   static create(config: SecurityConfig, logger: Logger): ClientSecurity {
     const sec = new ClientSecurity(config, logger);
+    if (config.jaasFile !== undefined) sec.saslUsers = loadSaslUsers(config, logger);
     if (config.secureClientPort !== undefined) {
       const s = config.clientTls;
       const material = loadTlsMaterial(s);
@@ -88,9 +109,76 @@ export class ClientSecurity {
     return ids;
   }
 
+  /**
+   * One SASL packet (ZooKeeperServer.processSasl): DIGEST-MD5 against the JAAS Server section. On
+   * success the connection becomes `sasl:<user>` (and `super` for a zookeeper.superUser). Without
+   * a JAAS file, ZooKeeper answers an empty token and nothing changes; so do we. A failure is
+   * AuthFailed, or SessionClosedRequireSaslAuth when enforce.auth requires sasl.
+   */
+  saslStep(conn: object, token: Buffer | null): SaslStep {
+    if (!this.saslUsers) return { ok: true, token: null, ids: [] };
+    const users = this.saslUsers;
+    let server = this.saslServers.get(conn);
+    if (!server) {
+      server = new DigestMd5Server({ ...CLIENT_PORT_SASL, nonce: randomBytes(24).toString('base64'), passwordOf: (u) => users.get(u) });
+      this.saslServers.set(conn, server);
+    }
+    try {
+      const reply = server.evaluate(token ?? Buffer.alloc(0));
+      if (!server.complete) return { ok: true, token: reply, ids: [] };
+      const user = server.identity!;
+      const ids: Id[] = [{ scheme: 'sasl', id: user }];
+      if (this.config.saslSuperUsers.includes(user)) ids.push({ scheme: 'super', id: '' });
+      this.logger.info({ user }, 'SASL DIGEST-MD5 authenticated');
+      return { ok: true, token: reply, ids };
+    } catch (err) {
+      if (!(err instanceof SaslError)) throw err;
+      this.saslServers.delete(conn);
+      this.logger.warn({ err: err.message }, 'SASL authentication failed; closing the connection');
+      return { ok: false, err: this.config.enforceAuthSchemes?.includes('sasl') ? -124 : -115, why: err.message };
+    }
+  }
+
+  /**
+   * enforce.auth (AuthenticationHelper.enforceAuthentication): may a connection with these ids
+   * send this request? auth and sasl packets always may; anything else needs an id of one of the
+   * enforced schemes.
+   */
+  mayRequest(authIds: readonly Id[], opCode: number): boolean {
+    const schemes = this.config.enforceAuthSchemes;
+    if (!schemes || opCode === OpCode.auth || opCode === OpCode.sasl) return true;
+    return authIds.some((id) => schemes.includes(id.scheme));
+  }
+
   async close(): Promise<void> {
     this.stopWatching?.();
     const server = this.secureServer;
     if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Reads the JAAS file's client-port section (sasl.serverconfig, default Server) at start. */
+function loadSaslUsers(config: SecurityConfig, logger: Logger): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(config.jaasFile!, 'utf8');
+  } catch (err) {
+    throw new JaasConfigError(`cannot read ${config.jaasFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const sections = parseJaas(text);
+    // As ZooKeeper: a JAAS file without the default Server section (quorum sections only) just
+    // means no SASL on the client port; a section named by sasl.serverconfig must exist.
+    if (!sections.has(config.saslServerSection) && !config.saslServerSectionSet) {
+      logger.info({ jaas: config.jaasFile }, 'no JAAS Server section: no SASL on the client port');
+      return undefined;
+    }
+    const users = usersOf(digestSection(sections, config.saslServerSection));
+    if (config.saslSuperPassword !== undefined) users.set('super', config.saslSuperPassword);
+    if (users.size === 0) throw new JaasConfigError(`section ${config.saslServerSection} of ${config.jaasFile} has no user_<name>="<password>" options`);
+    return users;
+  } catch (err) {
+    if (err instanceof JaasConfigError) throw err;
+    throw new JaasConfigError(`${config.jaasFile}: ${(err as Error).message}`);
   }
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { SnapshotDecoder, type ZkDatabase } from '../tree';
-import { decodeSnapshotRef as decodeDescriptor, encodeSnapshotRef as encodeDescriptor, type SnapshotInfo, type SnapshotRef, type SnapshotWriter, type Store } from '../storage';
+import type { SnapshotInfo, SnapshotWriter, Store } from '../storage/types';
+import { decodeSnapshotRef as decodeDescriptor, encodeSnapshotRef as encodeDescriptor, type SnapshotRef } from '../storage/bodies';
 import { chunkProblem, nextBodyChecksum } from '../storage/rules';
 import type { PeerStreams } from '../quorum/transport';
 import { zxidHex } from '../quorum/zxid';

@@ -5,6 +5,7 @@ import type { ZkDatabase } from './database';
 import type { WatchEvent } from './events';
 import { parentOf } from './paths';
 import type { CreateTxnBody, Txn, TxnBody } from './txn';
+import { quotaAfterCreate, quotaAfterDelete, quotaAfterSetData } from './quota';
 
 /** Per-op outcome inside a multi, in op order. */
 export type SubResult =
@@ -52,6 +53,7 @@ function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
   const parentPath = parentOf(b.path)!;
   const { tree } = ctx.db;
   tree.create(b.path, { data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl });
+  quotaAfterCreate(tree, b.path, b.data);
   tree.childChanged(parentPath, b.parentCVersion, ctx.txn.zxid);
   event(ctx, EventType.nodeCreated, b.path, b.acl);
   event(ctx, EventType.nodeChildrenChanged, parentPath, aclOf(ctx.db, parentPath));
@@ -63,7 +65,9 @@ function deleteNode(ctx: Ctx, path: string): void {
   const { tree } = ctx.db;
   // The ACL the node had: its watchers are filtered by it even though the node is gone.
   const acl = aclOf(ctx.db, path);
+  const data = tree.dataOf(path) ?? null;
   tree.remove(path);
+  quotaAfterDelete(tree, path, data);
   // ZooKeeper leaves its stored create counter alone; the visible cversion counts the delete.
   tree.childChanged(parentPath, tree.cversionOf(parentPath)! + 1, ctx.txn.zxid);
   event(ctx, EventType.nodeDeleted, path, acl);
@@ -71,7 +75,9 @@ function deleteNode(ctx: Ctx, path: string): void {
 }
 
 function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: number): SubResult & { type: 'setData' } {
+  const before = ctx.db.tree.dataOf(path) ?? null;
   ctx.db.tree.setData(path, data, version, ctx.txn.zxid, ctx.txn.time);
+  quotaAfterSetData(ctx.db.tree, path, before, data);
   const node = mustGet(ctx.db, path);
   event(ctx, EventType.nodeDataChanged, path, node.acl);
   return { type: 'setData', stat: copyStat(node) };

@@ -227,6 +227,12 @@ export class DataTree {
     return out.sort();
   }
 
+  /** A node's value without building the whole view (a view into its slab; undefined: no node). */
+  dataOf(path: string): Buffer | null | undefined {
+    const s = this.index.get(path);
+    return s === undefined ? undefined : this.value(s);
+  }
+
   /** A node's ACL list without building the whole view (apply and watch filtering use it). */
   aclOf(path: string): ACL[] | undefined {
     const s = this.index.get(path);

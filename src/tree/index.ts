@@ -5,3 +5,4 @@ export { encodeTxn, decodeTxn, TxnCorruptError, type Txn, type TxnBody, type Txn
 export { serializeSnapshot, deserializeSnapshot, snapshotChunks, SnapshotEncoder, SnapshotDecoder, SNAPSHOT_CHUNK_TARGET, treeDigest, findExpiredContainersAndTtls, isExpiredContainerOrTtl } from './snapshot';
 export { validatePath, parentOf, basename, childPath, sequenceSuffix, SPECIAL_PATHS } from './paths';
 export type { WatchEvent } from './events';
+export * as quota from './quota';

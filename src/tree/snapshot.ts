@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ACL } from '../../protocol/jute/data';
 import { DataTree, aclKey, emptyRow, type NodeKind, type NodeRow } from './datatree';
 import type { SessionRecord, ZkDatabase } from './database';
+import { recountAllQuotas } from './quota';
 
 /*
  * Snapshot body format 3: a stream of records, cut into chunks (each chunk holds whole records, so
@@ -328,6 +329,8 @@ export class SnapshotDecoder {
   finish(): ZkDatabase {
     if (!this.ended || this.zxid === undefined) throw new Error('snapshot is truncated (no end record)');
     this.tree.finishLoad();
+    // ZooKeeper's setupQuota: usage is recounted at every load, so stats nodes can never drift.
+    recountAllQuotas(this.tree);
     return { tree: this.tree, sessions: this.sessions, lastProcessedZxid: this.zxid };
   }
 

@@ -11,6 +11,7 @@ import { freePort } from './ports';
 import { ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
+import { startProxy, type Proxy } from './proxy';
 
 /** An in-process ensemble on loopback: one ZkServer per member, each with its own data dir. */
 export interface InProcEnsemble {
@@ -27,10 +28,20 @@ export interface InProcEnsemble {
    * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
    */
   convergedDigests(timeoutMs?: number): Promise<Set<string>>;
+  /**
+   * With `proxied`: silently stop the peer link between members i and j (0-based) in both
+   * directions — bytes are held, nobody is told, as with iptables DROP — or let it flow again.
+   */
+  cut(i: number, j: number): void;
+  heal(i: number, j: number): void;
   close(): Promise<void>;
 }
 
-export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}, opts: { observers?: number } = {}): Promise<InProcEnsemble> {
+export async function startInProcEnsemble(
+  n: number,
+  overrides: Partial<ServerOptions> = {},
+  opts: { observers?: number; proxied?: boolean; ensemble?: { initLimit?: number; syncLimit?: number } } = {},
+): Promise<InProcEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
   const specs: ServerSpec[] = [];
   const clientPorts: number[] = [];
@@ -40,7 +51,30 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
     specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role });
     clientPorts.push(await freePort());
   }
+  // Proxied: member a reaches every member b < a (the larger id dials) through its own proxy, so
+  // each link can be cut silently on its own. Only a's view of b's address changes.
+  const proxies = new Map<string, Proxy>();
+  const viewOf = async (a: ServerSpec): Promise<ServerSpec[]> => {
+    if (!opts.proxied) return specs;
+    const view: ServerSpec[] = [];
+    for (const b of specs) {
+      if (b.id >= a.id) view.push(b);
+      else {
+        const p = await startProxy(b.quorumPort);
+        proxies.set(`${a.id}-${b.id}`, p);
+        view.push({ ...b, quorumPort: p.port });
+      }
+    }
+    return view;
+  };
+  const proxyOf = (i: number, j: number): Proxy => {
+    const [a, b] = i > j ? [i + 1, j + 1] : [j + 1, i + 1];
+    const p = proxies.get(`${a}-${b}`);
+    if (!p) throw new Error(`no proxy between members ${i} and ${j} (start the ensemble with proxied: true)`);
+    return p;
+  };
   const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
+  const views = await Promise.all(specs.map(viewOf));
   const options = specs.map((s, i) =>
     defaultServerOptions({
       port: clientPorts[i],
@@ -48,7 +82,11 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
       serverId: s.id,
       tickTimeMs: 100,
       fourLetterWhitelist: '*',
-      ensemble: { myid: s.id, servers: specs, initLimit: 10, syncLimit: 5 },
+      // Every member shares this one event loop with the test: on a loaded CI machine it can stall
+      // for longer than 5 ticks (0.5 s), and a leader that misses its quorum for syncLimit ticks
+      // rightly steps down, closing every client connection mid-test. 30 ticks (3 s) rides that
+      // out; killed or stopped members are still noticed at once (their connections close).
+      ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 30, syncLimit: opts.ensemble?.syncLimit ?? 30 },
       ...overrides,
     }),
   );
@@ -90,8 +128,12 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
         timeoutMs,
       );
     },
+    cut: (i, j) => proxyOf(i, j).pause(),
+    heal: (i, j) => proxyOf(i, j).resume(),
     async close() {
+      for (const p of proxies.values()) p.resume();
       for (let i = 0; i < n; i++) await ens.stop(i);
+      for (const p of proxies.values()) await p.close();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

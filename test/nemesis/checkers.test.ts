@@ -84,6 +84,9 @@ describe('exclusion', () => {
     expect(r.overlaps).toBe(1);
     expect(r.findings[0]!.message).toBe('mutex: two holders for 5 ms');
   });
+  test('the longest stretch without a holder is measured over the run window', () => {
+    expect(checkExclusion([hold(1, 100, 200), hold(2, 150, 300), hold(3, 900, 950)], [], 3000, { start: 0, end: 1000 }).longestIdleMs).toBe(600);
+  });
   test('an overlap while the workload process itself was stalled is excused', () => {
     const r = checkExclusion([hold(1, 0, 5000), hold(2, 4000, 6000)], [{ at: 1000, ms: 2500 }], 3000);
     expect([r.overlaps, r.excused]).toEqual([0, 1]);

@@ -5,6 +5,7 @@ import { readWhoAmIResponse } from '../../protocol/jute/records';
 import { parseZooCfg } from '../../src/config';
 import { requests as rq } from '../../src/client/requests';
 import { WireConnection } from '../../src/client/wire';
+import { createClient } from '../../src/client';
 import { ZkServer } from '../../src/server/zkserver';
 import { startInProc, type InProcServer } from '../harness/inproc';
 import { CLIENT_SUBJECT_RFC2253, makePki, type Pki } from './pki';
@@ -82,6 +83,18 @@ describe('secure client port', () => {
       expect(await fourLetterTls(srv.securePort, 'srvr', clientTls())).toMatch(/^Zookeeper version: /);
       expect(await fourLetterTls(srv.securePort, 'conf', clientTls())).toContain(`secureClientPort=${srv.securePort}\n`);
       for (const c of [plain, secure, anon]) c.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('createClient({ tls }): our client over TLS with a client certificate', async () => {
+    const srv = await tlsServer(`ssl.keyStore.location=${pki.server.pem}\nssl.trustStore.location=${pki.ca}\nssl.clientAuth=need\n`);
+    try {
+      const zk = await createClient(`127.0.0.1:${srv.securePort}`, { tls: { ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.client.cert), key: fs.readFileSync(pki.client.key), servername: 'localhost' }, sessionTimeoutMs: 4000 });
+      await zk.create('/from-ts-client', 'tls');
+      expect((await zk.getData('/from-ts-client')).data?.toString()).toBe('tls');
+      await zk.close();
     } finally {
       await srv.stop();
     }

@@ -5,6 +5,7 @@ import { writeExistsRequest } from '../../protocol/jute/records';
 import { Housekeeping, type HousekeepingHost } from '../../src/server/housekeeping';
 import { defaultServerOptions } from '../../src/server/options';
 import { ServerStats } from '../../src/server/stats';
+import { ServerMetrics } from '../../src/metrics/hub';
 import { SessionTracker } from '../../src/session';
 import { createDatabase } from '../../src/tree';
 import { createMemoryStore } from '../../src/storage';
@@ -31,6 +32,7 @@ describe('bounded background work', () => {
       store: createMemoryStore(),
       logger: pino({ level: 'silent' }),
       stats: new ServerStats(),
+      metrics: new ServerMetrics(Date.now()),
       canPropose: () => true,
       expireSession: () => perTurn.set(counter.turns(), (perTurn.get(counter.turns()) ?? 0) + 1),
       snapshotSaved: () => undefined,

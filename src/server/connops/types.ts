@@ -2,7 +2,9 @@ import type { JuteReader } from '../../../protocol/jute/reader';
 import type { JuteWriter } from '../../../protocol/jute/writer';
 import type { ACL, Id } from '../../../protocol/jute/data';
 import type { MayRead, WatchManager } from '../../watch';
+import type { WatchHistory } from '../../watch/history';
 import type { ClientConnection } from '../connection';
+import type { ClientSecurity } from '../security';
 
 /**
  * What a connection-level op may use. These ops act on the connection or the server (watches,
@@ -11,6 +13,8 @@ import type { ClientConnection } from '../connection';
  */
 export interface ConnOpHost {
   readonly watches: WatchManager;
+  /** Applied events, for resumeWatch. */
+  readonly history: WatchHistory;
   lastZxid(): bigint;
   /** Puts a request into the connection's reply FIFO and sends whatever is ready. */
   enqueue(conn: ClientConnection, xid: number, opCode: number, exec: (out: JuteWriter) => void, opts?: { barrierZxid?: bigint; closeAfter?: boolean }): void;
@@ -25,6 +29,8 @@ export interface ConnOpHost {
   /** Queues a sync: `exec` runs once everything proposed before it (quorum-wide) has been applied here. */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void;
   readonly reconfigEnabled: boolean;
+  /** SASL exchanges, x509 and enforce.auth (src/server/security.ts). */
+  readonly clientSecurity: ClientSecurity;
 }
 
 export interface ConnOp {

@@ -1,0 +1,123 @@
+/**
+ * zkCli.sh with SASL DIGEST-MD5 (-Djava.security.auth.login.config, a JAAS `Client` section) against
+ * zabkeeper and Apache ZooKeeper 3.8 given the same zoo.cfg and the same JAAS `Server` file as a
+ * -D flag; then enforce.auth.schemes=sasl. Both servers must print the same transcripts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { compatTargets, isEnsemble, startServer, type TestServer, type TargetKind } from '../harness/servers';
+import { runZkCli } from './zkcli';
+
+const TARGETS = compatTargets().filter((k) => !isEnsemble(k));
+const SASL_PROVIDER = 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
+
+/** whoami's ids come in Apache's hash set order: sort the run after 'Auth scheme: User'. */
+function sortWhoAmI(lines: string[]): string[] {
+  const i = lines.indexOf('Auth scheme: User');
+  if (i < 0) return lines;
+  let j = i + 1;
+  while (j < lines.length && /^[a-z0-9]+: /.test(lines[j]!)) j++;
+  return [...lines.slice(0, i + 1), ...lines.slice(i + 1, j).sort(), ...lines.slice(j)];
+}
+
+/** zkCli lines that matter (logging and banners dropped, watcher lines kept in order). */
+function transcript(raw: string): string[] {
+  return raw
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '' && !/^(Connecting to|Welcome to ZooKeeper|JLine support|WATCHER::|SLF4J|log4j|\s+at |Exception in thread)/.test(l));
+}
+
+let dir: string;
+const jaas = (name: string, text: string): string => {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-sasl-compat-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function withServer<T>(kind: TargetKind, extraCfg: Record<string, string>, body: (s: TestServer) => Promise<T>): Promise<T> {
+  const serverJaas = jaas('server.conf', 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_bob="bobsecret";\n};\n');
+  const server = await startServer(kind, { extraCfg: { 'authProvider.1': SASL_PROVIDER, ...extraCfg }, jvmFlags: [`-Djava.security.auth.login.config=${serverJaas}`] });
+  try {
+    return await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+const clientJaas = (password: string) => `-Djava.security.auth.login.config=${jaas(`client-${password}.conf`, `Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="bob"\n  password="${password}";\n};\n`)}`;
+
+describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
+  const out: Record<string, string[]> = {};
+
+  beforeAll(async () => {
+    await withServer(kind, {}, async (s) => {
+      out.bob = transcript(await runZkCli(s.connectString, ['whoami', 'create /sasl-bob x sasl:bob:cdrwa', 'get /sasl-bob', 'getAcl /sasl-bob', 'quit'], 60_000, clientJaas('bobsecret')));
+      out.anon = transcript(await runZkCli(s.connectString, ['whoami', 'get /sasl-bob', 'quit']));
+      out.wrong = transcript(await runZkCli(s.connectString, ['get /sasl-bob', 'quit'], 60_000, clientJaas('guess')));
+    });
+    await withServer(kind, { 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' }, async (s) => {
+      out.enforcedBob = transcript(await runZkCli(s.connectString, ['ls /', 'quit'], 60_000, clientJaas('bobsecret')));
+      out.enforcedAnon = transcript(await runZkCli(s.connectString, ['ls /', 'quit']));
+    });
+  }, 240_000);
+
+  test('a JAAS Client login authenticates as sasl:bob, usable in ACLs', () => {
+    expect(sortWhoAmI(out.bob)).toEqual([
+      'WatchedEvent state:SyncConnected type:None path:null',
+      'WatchedEvent state:SaslAuthenticated type:None path:null',
+      'Auth scheme: User',
+      'ip: 127.0.0.1',
+      'sasl: bob',
+      'Created /sasl-bob',
+      'x',
+      "'sasl,'bob",
+      ': cdrwa',
+      'WatchedEvent state:Closed type:None path:null',
+    ]);
+  });
+
+  test('without a login the node is unreadable', () => {
+    expect(out.anon).toEqual(expect.arrayContaining(['Auth scheme: User', 'ip: 127.0.0.1', 'Insufficient permission : /sasl-bob']));
+    expect(out.anon.join('\n')).not.toContain('sasl: bob');
+  });
+
+  test('a wrong password is an AuthFailed event and no access', () => {
+    expect(out.wrong).toEqual(['WatchedEvent state:SyncConnected type:None path:null', 'WatchedEvent state:AuthFailed type:None path:null', 'KeeperErrorCode = AuthFailed for /sasl-bob']);
+  });
+
+  test('enforce.auth.schemes=sasl: the logged-in client works, the anonymous one is refused (-124)', () => {
+    expect(out.enforcedBob).toEqual(['WatchedEvent state:SyncConnected type:None path:null', 'WatchedEvent state:SaslAuthenticated type:None path:null', '[zookeeper]', 'WatchedEvent state:Closed type:None path:null']);
+    // Whether zkCli's event thread prints Disconnected before its JVM exits is a race inside zkCli.
+    expect(out.enforcedAnon.filter((l) => !l.includes('state:Disconnected'))).toEqual([
+      'WatchedEvent state:SyncConnected type:None path:null',
+      'KeeperErrorCode = Session closed because client failed to authenticate for /',
+      'WatchedEvent state:Closed type:None path:null',
+    ]);
+  });
+
+  afterAll(() => {
+    // The transcripts, for the report and for comparing targets by eye when a test fails.
+    fs.writeFileSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${kind}.json`), JSON.stringify(out, null, 1));
+  });
+});
+
+describe('both servers print the same transcripts', () => {
+  afterAll(() => {
+    for (const k of TARGETS) fs.rmSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${k}.json`), { force: true });
+  });
+  test.each(['bob', 'anon', 'wrong', 'enforcedBob', 'enforcedAnon'])('%s', (name) => {
+    const files = TARGETS.map((k) => path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${k}.json`)).filter((f) => fs.existsSync(f));
+    if (files.length < 2) return;
+    const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))[name] as string[]);
+    // Session ids and ports differ between runs; everything else must match.
+    const norm = (l: string[]) => sortWhoAmI(l.filter((x) => !x.includes('state:Disconnected') || name !== 'enforcedAnon'));
+    expect(norm(a!)).toEqual(norm(b!));
+  });
+});

@@ -1,0 +1,200 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCode } from '../../protocol/jute/constants';
+import { encodeFrame } from '../../protocol/peer';
+import { Packr } from 'msgpackr';
+import { parseJvmFlags, parseZooCfg, type SecurityConfig } from '../../src/config';
+import { requests as rq } from '../../src/client/requests';
+import { WireConnection } from '../../src/client/wire';
+import { startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
+import { makePki, type Pki } from './pki';
+
+/**
+ * The peer port rejects forgeries: a forged FOLLOWERINFO with epoch 0xffffffff drops its link and
+ * wedges nobody; with quorum auth (JAAS QuorumServer/QuorumLearner) an impostor or a member with the
+ * wrong secret cannot join and a forged forwarded write never lands; with sslQuorum a member
+ * without the right certificate cannot join, the ensemble survives a leader kill, and
+ * portUnification gives the rolling path from plaintext to TLS.
+ */
+
+let dir: string;
+let pki: Pki;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-quorum-sec-'));
+  pki = makePki();
+  fs.writeFileSync(path.join(dir, 'jaas.conf'), 'QuorumServer {\n org.apache.zookeeper.server.auth.DigestLoginModule required user_zk="quorum-secret";\n};\nQuorumLearner {\n org.apache.zookeeper.server.auth.DigestLoginModule required username="zk" password="quorum-secret";\n};\n');
+  fs.writeFileSync(path.join(dir, 'wrong.conf'), 'QuorumServer {\n org.apache.zookeeper.server.auth.DigestLoginModule required user_zk="quorum-secret";\n};\nQuorumLearner {\n org.apache.zookeeper.server.auth.DigestLoginModule required username="zk" password="guess";\n};\n');
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  pki.remove();
+});
+
+function security(lines: string, jaas?: string): SecurityConfig {
+  const r = parseZooCfg(`dataDir=/unused\nclientPort=1\n${lines}`, { jvmFlags: parseJvmFlags(jaas ? `-Djava.security.auth.login.config=${jaas}` : '', 'SERVER_JVMFLAGS') });
+  const errors = r.issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new Error(errors.map((e) => e.message).join('\n'));
+  return r.config.security;
+}
+
+const QUORUM_AUTH = 'quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n';
+const sslQuorum = (keyStore = pki.server.pem) =>
+  `sslQuorum=true\nssl.quorum.keyStore.location=${keyStore}\nssl.quorum.trustStore.location=${pki.ca}\nssl.quorum.hostnameVerification=true\n`;
+
+/** Writes `bytes` to a member's peer port; resolves true once the member closes the link. */
+function sendToPeerPort(port: number, bytes: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(bytes));
+    s.on('error', () => undefined);
+    // Read what the member says (a challenge), so its close is seen.
+    s.on('data', () => undefined);
+    s.on('close', () => resolve(true));
+    setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 5000);
+  });
+}
+
+function hello(magic: number, id: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(magic, 0);
+  b.writeInt32BE(id, 4);
+  return b;
+}
+
+/** A peer frame with fields we choose, even ones our encoder would never write. */
+function rawFrame(fields: unknown[]): Buffer {
+  const body = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true }).pack(fields);
+  const f = Buffer.alloc(5 + body.length);
+  f.writeInt32BE(body.length + 1, 0);
+  f.writeUInt8(1, 4);
+  body.copy(f, 5);
+  return f;
+}
+
+async function write(ens: InProcEnsemble, i: number, path: string): Promise<number> {
+  const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[i]!, sessionTimeoutMs: 4000 });
+  try {
+    return (await rq.create(c, path, Buffer.from('v'))).err;
+  } finally {
+    c.close();
+  }
+}
+
+async function exists(ens: InProcEnsemble, i: number, path: string): Promise<boolean> {
+  const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[i]!, sessionTimeoutMs: 4000 });
+  try {
+    return (await rq.exists(c, path)).err === ErrorCode.ok;
+  } finally {
+    c.close();
+  }
+}
+
+/** Member i's peer port and the id of a real member that may dial it (a larger id). */
+function impersonation(ens: InProcEnsemble, i: number): { port: number; as: number } {
+  const servers = ens.options[i]!.ensemble!.servers;
+  return { port: servers[i]!.quorumPort, as: servers[servers.length - 1]!.id };
+}
+
+describe('peer port without quorum auth', () => {
+  test('a forged FOLLOWERINFO with epoch 0xffffffff drops that link; the ensemble serves and restarts cleanly', async () => {
+    const ens = await startInProcEnsemble(3);
+    try {
+      await ens.waitServing();
+      for (const i of [0, 1]) {
+        const { port, as } = impersonation(ens, i);
+        expect(await sendToPeerPort(port, Buffer.concat([hello(0x5a424b50, as), rawFrame([2, 0xffffffff, 1n])]))).toBe(true);
+      }
+      await ens.waitServing();
+      expect(await write(ens, 0, '/after-forgery')).toBe(ErrorCode.ok);
+      // Nothing reached durable state: every member restarts from disk and rejoins.
+      for (let i = 0; i < 3; i++) await ens.stop(i);
+      for (let i = 0; i < 3; i++) await ens.start(i);
+      await ens.waitServing();
+      expect(await exists(ens, 1, '/after-forgery')).toBe(true);
+    } finally {
+      await ens.close();
+    }
+  });
+});
+
+describe('quorum authentication (quorum.auth.* with JAAS QuorumServer/QuorumLearner)', () => {
+  test('impostors are refused, a forged forwarded write claiming super never lands, a wrong secret cannot join', async () => {
+    const ens = await startInProcEnsemble(3, { security: security(QUORUM_AUTH, path.join(dir, 'jaas.conf')) });
+    try {
+      const leader = await ens.waitServing();
+      expect(await write(ens, (leader + 1) % 3, '/via-follower')).toBe(ErrorCode.ok);
+      const victim = leader === 2 ? 0 : leader;
+      const { port, as } = impersonation(ens, victim);
+      // A plain hello, then a forwarded write carrying the super identity: refused at the hello.
+      const forward = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true }).pack({ kind: 'write', sessionId: 1n, cxid: 1, opCode: 1, body: Buffer.alloc(0), authIds: [{ scheme: 'super', id: '' }] });
+      expect(await sendToPeerPort(port, Buffer.concat([hello(0x5a424b50, as), encodeFrame({ type: 'request', data: forward })]))).toBe(true);
+      // An authenticated hello whose proof is garbage.
+      const user = Buffer.from('zk');
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(user.length);
+      expect(await sendToPeerPort(port, Buffer.concat([hello(0x5a424b41, as), Buffer.alloc(16, 7), len, user, Buffer.alloc(32, 1)]))).toBe(true);
+      await ens.waitServing();
+      expect(await write(ens, victim, '/still-serving')).toBe(ErrorCode.ok);
+      // A member whose QuorumLearner password is wrong cannot join; the other two keep serving.
+      const outsider = leader === 2 ? 1 : 2;
+      await ens.stop(outsider);
+      ens.options[outsider] = { ...ens.options[outsider]!, security: security(QUORUM_AUTH, path.join(dir, 'wrong.conf')) };
+      await ens.start(outsider);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ens.servers[outsider]!.isServing).toBe(false);
+      expect(await write(ens, leader, '/without-outsider')).toBe(ErrorCode.ok);
+    } finally {
+      await ens.close();
+    }
+  });
+});
+
+describe('sslQuorum', () => {
+  test('members talk TLS with mutual authentication; the ensemble survives a leader kill; a member with an untrusted certificate cannot join', async () => {
+    const ens = await startInProcEnsemble(3, { security: security(sslQuorum() + QUORUM_AUTH, path.join(dir, 'jaas.conf')) });
+    try {
+      const leader = await ens.waitServing();
+      expect(await write(ens, (leader + 1) % 3, '/tls-before')).toBe(ErrorCode.ok);
+      // Plaintext is refused outright on a TLS-only peer port.
+      const { port, as } = impersonation(ens, leader === 2 ? 0 : leader);
+      expect(await sendToPeerPort(port, hello(0x5a424b50, as))).toBe(true);
+      await ens.stop(leader);
+      const next = await ens.waitServing();
+      expect(next).not.toBe(leader);
+      expect(await exists(ens, next, '/tls-before')).toBe(true);
+      expect(await write(ens, next, '/tls-after')).toBe(ErrorCode.ok);
+      // The old leader comes back with a certificate from a CA nobody trusts: it cannot join.
+      ens.options[leader] = { ...ens.options[leader]!, security: security(sslQuorum(pki.rogue.pem) + QUORUM_AUTH, path.join(dir, 'jaas.conf')) };
+      await ens.start(leader);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ens.servers[leader]!.isServing).toBe(false);
+      expect(await write(ens, next, '/tls-still')).toBe(ErrorCode.ok);
+    } finally {
+      await ens.close();
+    }
+  });
+
+  test('rolling switch: portUnification everywhere, then sslQuorum one member at a time, then portUnification off', async () => {
+    const unified = `portUnification=true\nssl.quorum.keyStore.location=${pki.server.pem}\nssl.quorum.trustStore.location=${pki.ca}\n`;
+    const ens = await startInProcEnsemble(3, { security: security(unified) });
+    try {
+      await ens.waitServing();
+      const steps = [`${unified}sslQuorum=true\n`, sslQuorum()];
+      for (const [s, lines] of steps.entries()) {
+        for (let i = 0; i < 3; i++) {
+          await ens.stop(i);
+          ens.options[i] = { ...ens.options[i]!, security: security(lines) };
+          await ens.start(i);
+          await ens.waitServing();
+          expect(await write(ens, i, `/rolling-${s}-${i}`)).toBe(ErrorCode.ok);
+        }
+      }
+    } finally {
+      await ens.close();
+    }
+  });
+});
