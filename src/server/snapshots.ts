@@ -52,7 +52,11 @@ export class SnapshotTaker {
     const writer = store.beginSnapshot();
     let scanning = true;
     try {
-      const enc = new SnapshotEncoder(zxid, db.sessions);
+      const enc = new SnapshotEncoder(zxid);
+      // The sessions as of now (a copy: 100k sessions are encoded over several slices, while the
+      // live map keeps changing), then the tree's copy-on-write scan.
+      const sessions = [...db.sessions];
+      let nextSession = 0;
       db.tree.beginScan(zxid);
       for (let done = false; !done; ) {
         if (this.host.db !== db) {
@@ -62,6 +66,9 @@ export class SnapshotTaker {
         }
         done = timed('snapshot slice', () => {
           const until = performance.now() + SLICE_MS;
+          while (nextSession < sessions.length && performance.now() < until) {
+            for (const stop = Math.min(sessions.length, nextSession + ROWS_PER_CHECK); nextSession < stop; nextSession++) enc.addSession(...sessions[nextSession]);
+          }
           let end = false;
           while (!end && performance.now() < until) end = db.tree.scanEach(ROWS_PER_CHECK, (r) => enc.addRow(r));
           for (const c of enc.takeChunks()) writer.append(c);

@@ -35,6 +35,7 @@ export const DATA_DB_FILE = 'zabkeeper.db';
 export const LOG_DB_FILE = 'zabkeeper-log.db';
 const SCHEMA_VERSION = 2n;
 const BUSY_TIMEOUT_MS = 5000;
+const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 /** Chunk rows are keyed body id * 2^20 + seq: up to a million chunks per snapshot, no extra index. */
 const CHUNK_SEQ_BITS = 2 ** 20;
 type Kind = 'data' | 'log';
@@ -111,6 +112,8 @@ function openDb(file: string, opened: Database.Database[], damaged: Damaged): Da
     if (mode !== 'wal') throw new StoreCorruptError(`${file}: cannot enable WAL journal mode (got ${String(mode)})`);
     // FULL: every commit is fsynced, so a returned persist survives power loss (RELIABILITY D1).
     db.pragma('synchronous = FULL');
+    // A WAL that grew during a burst is cut back once checkpointed, not kept at its peak size.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return db;
   } catch (err) {

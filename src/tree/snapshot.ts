@@ -113,20 +113,24 @@ export class SnapshotEncoder {
   private nodes = 0;
   private sessions = 0;
 
-  constructor(readonly zxid: bigint, sessions: Iterable<[bigint, SessionRecord]>) {
+  /** `sessions` are encoded now; pass none and call addSession to spread many over several turns. */
+  constructor(readonly zxid: bigint, sessions: Iterable<[bigint, SessionRecord]> = []) {
     const o = this.out;
     o.u8(T.header);
     o.u32(MAGIC);
     o.u8(FORMAT);
     o.i64(zxid);
-    for (const [id, s] of sessions) {
-      o.u8(T.session);
-      o.i64(id);
-      o.varint(s.timeoutMs);
-      o.bytes(s.passwd);
-      this.sessions++;
-      this.cut();
-    }
+    for (const [id, s] of sessions) this.addSession(id, s);
+  }
+
+  addSession(id: bigint, s: SessionRecord): void {
+    const o = this.out;
+    o.u8(T.session);
+    o.i64(id);
+    o.varint(s.timeoutMs);
+    o.bytes(s.passwd);
+    this.sessions++;
+    this.cut();
   }
 
   addRow(r: NodeRow): void {
