@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
-import { writeSnapshotBytes } from '../storage/bodies';
+import { decodeSnapshotRef } from '../storage/bodies';
 import type { QuorumCore, Ready, RoleEvent } from './core';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
@@ -236,14 +236,15 @@ export class ZabReplicator implements Replicator {
 
   /**
    * Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). Everything goes in
-   * one store.persist: a SNAP install (its body written first, unnamed until then), the synced
+   * one store.persist: a SNAP install (its body already written, unnamed until now), the synced
    * entries and the epochs become durable together or not at all (issue 9 item 2).
    */
   private persist(r: Ready): void {
     if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
       this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
     }
-    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, Date.now());
+    // A SNAP's body was written as it arrived (server/snapsync.ts); its data names that body.
+    const snapshot = r.snapshot && { zxid: r.snapshot.zxid, ...decodeSnapshotRef(r.snapshot.data) };
     if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
       this.store.persist({
         snapshot,

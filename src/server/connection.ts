@@ -242,6 +242,20 @@ export class ClientConnection {
     return this.queue.length;
   }
 
+  /** Resolves once at most `bytes` wait to be written to the client (or the connection is gone). */
+  drained(bytes: number): Promise<void> {
+    if (this.socket.writableLength <= bytes || !this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   writeRaw(bytes: Buffer | string): void {
     this.socket.write(bytes);
   }

@@ -11,13 +11,17 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, encodeTxn, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
 // Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
 import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
+import { decodeSnapshotRef } from '../storage/bodies';
+import type { SnapshotSync } from './snapsync';
+import { loadSnapshot } from './snapshots';
+import { loopLag, timed } from './looplag';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -91,6 +95,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private prep: Prep;
   private replicator!: Replicator;
   private zab: ZabReplicator | undefined;
+  /** SNAP streaming (ensembles): holds the trees decoded from received SNAPs until installed. */
+  private snapSync: SnapshotSync | undefined;
   /** Clients are served only while this server is in a working quorum (always, standalone). */
   private serving = true;
   private role: RoleEvent | undefined;
@@ -180,7 +186,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
-        const { replicator, timing } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        const { replicator, timing, snapSync } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        server.snapSync = snapSync;
         server.zab = replicator;
         server.coreTickMs = timing.coreTickMs;
         server.replicator = replicator;
@@ -204,6 +211,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    store.checkpointInBackground();
+    loopLag.start(logger);
     try {
       server.operations = await startOperations(server, options, logger);
     } catch (err) {
@@ -710,6 +719,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private flush(): void {
+    timed('commit batch', () => this.flushNow());
+  }
+
+  private flushNow(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
     try {
@@ -725,6 +738,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Called by the replicator with committed entries in zxid order (every server applies them). */
   applyCommitted(entries: readonly LogEntry[]): void {
+    timed(`apply ${entries.length} txns`, () => this.applyEntries(entries));
+  }
+
+  private applyEntries(entries: readonly LogEntry[]): void {
     const now = Date.now();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
@@ -785,8 +802,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- ensemble (ZabHost)
 
+  /** A SNAP is durable: swap in the tree decoded while it streamed (or load it from the store). */
   installSnapshot(zxid: bigint, data: Buffer): void {
-    const db = deserializeSnapshot(data);
+    const db = this.snapSync?.takePrepared(data) ?? loadSnapshot(this.store, { zxid, ...decodeSnapshotRef(data) });
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
@@ -801,12 +819,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    const node = this.db.tree.get('/zookeeper/config');
-    if (e && node) this.db.tree.setData(node, Buffer.from(ensembleConfigText(e.servers)));
-  }
-
-  snapshotForSync(): { zxid: bigint; data: Buffer } {
-    return { zxid: this.db.lastProcessedZxid, data: serializeSnapshot(this.db) };
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
   }
 
   onRoleEvent(ev: RoleEvent): void {
@@ -977,6 +990,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
+    loopLag.stop();
     if (this.touchTimer) clearInterval(this.touchTimer);
     this.zab?.stop();
     await this.ensembleShutdown?.();
@@ -986,6 +1000,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await secureClosed;
     try {
       this.store.close();
+      await this.store.closed();
     } catch (err) {
       this.logger.warn({ err }, 'store close failed');
     }
