@@ -66,14 +66,19 @@ export class PathIndex {
       if (c >= 0x80) return this.find(this.scratch, 0, this.encode(path));
       h = Math.imul(h ^ c, 0x01000193);
     }
-    h |= 0;
+    return this.probe(h | 0, n, path, 0);
+  }
+
+  /** Linear probing for a path with hash `h` and byte length `n`, given as a string or as bytes from `start`. */
+  private probe(h: number, n: number, key: string | Uint8Array, start: number): number | undefined {
     const mask = this.table.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const e = this.table[i];
       if (e === EMPTY) return undefined;
       if (e === TOMBSTONE) continue;
       const s = e - 1;
-      if (this.hash[s] === h && this.len[s] === n && this.equalsString(s, path)) return s;
+      if (this.hash[s] !== h || this.len[s] !== n) continue;
+      if (typeof key === 'string' ? this.equalsString(s, key) : this.equals(s, key, start, n)) return s;
     }
   }
 
@@ -86,15 +91,7 @@ export class PathIndex {
 
   /** The slot whose path is the bytes buf[start, start + n), if any. */
   find(buf: Uint8Array, start: number, n: number): number | undefined {
-    const h = fnv(buf, start, start + n);
-    const mask = this.table.length - 1;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = this.table[i];
-      if (e === EMPTY) return undefined;
-      if (e === TOMBSTONE) continue;
-      const s = e - 1;
-      if (this.hash[s] === h && this.len[s] === n && this.equals(s, buf, start, n)) return s;
-    }
+    return this.probe(fnv(buf, start, start + n), n, buf, start);
   }
 
   private equals(s: number, buf: Uint8Array, start: number, n: number): boolean {
