@@ -225,7 +225,7 @@ export class Workload {
   }
 
   private async create(client: number, zk: ZkClient, path: string): Promise<void> {
-    const op: CreateOp = { client, path, call: this.clock(), ret: 0, type: 'ok' };
+    const op: CreateOp = { client, session: hex(zk.sessionId), path, call: this.clock(), ret: 0, type: 'ok' };
     try {
       await zk.create(path, path, { signal: this.deadline() });
     } catch (err) {
