@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createClient, type ZkClient } from '../src/client';
 import { CLIENT_PORT, Member, fourLetter, tail } from './lib/nemesis-cluster';
-import { readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
+import { cleanUpIfOrphaned, readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
 import { zabkeeperCli } from './lib/zk-process';
 
 interface MatrixPlan extends InnerPlan {
@@ -152,6 +152,7 @@ async function inner(planPath: string): Promise<number> {
   const stopAll = () => members.forEach((m) => m.proc?.kill('SIGKILL'));
   process.on('SIGINT', () => (stopAll(), process.exit(130)));
   process.on('SIGTERM', () => (stopAll(), process.exit(130)));
+  cleanUpIfOrphaned(plan, stopAll);
   try {
     for (const m of members) m.start();
     const elected = await waitLeader(members, 60_000);

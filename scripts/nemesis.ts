@@ -7,6 +7,8 @@
  *
  *   npm run nemesis -- --seed S --secs T [--members 3|5] [--faults kill,pause,...] [--keep]
  *
+ * `--cleanup-stale` removes what runs killed with SIGKILL left behind (each run also does it first).
+ *
  * Prints its seed, a timeline of faults, a one-line summary and, on failure, the smallest failing
  * window of history for each finding. Exit 0 = every check passed, 1 = a check failed, 2 = the run
  * could not be carried out (setup), 77 = skipped (no root / no network namespaces).
@@ -24,12 +26,13 @@ import {
   checkExclusion,
   checkFencing,
   checkRegisters,
+  checkSessionMoved,
   unavailability,
   type Finding,
   type History,
 } from './lib/nemesis-checkers';
 import { Cluster, FAIL_STOP_EXIT_CODES, mountsUnder, umount, type ClusterConfig } from './lib/nemesis-cluster';
-import { readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
+import { cleanStaleRuns, cleanUpIfOrphaned, readPlan, runIsolated, type InnerPlan } from './lib/nemesis-outer';
 import { FAULT_KINDS, Nemesis, schedule, type FaultKind } from './lib/nemesis-faults';
 import { INITIAL_VALUE, SET, Workload } from './lib/nemesis-workload';
 import { zabkeeperCli } from './lib/zk-process';
@@ -47,7 +50,7 @@ interface RunPlan extends InnerPlan {
 
 const DISK_MIB = 64;
 
-type Args = Omit<RunPlan, keyof InnerPlan> & { keep: boolean; inner?: string };
+type Args = Omit<RunPlan, keyof InnerPlan> & { keep: boolean; inner?: string; cleanupStale: boolean };
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string) => {
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     sessionMs: num('session-ms', 3000),
     keep: argv.includes('--keep'),
     inner: get('inner'),
+    cleanupStale: argv.includes('--cleanup-stale'),
   };
 }
 
@@ -114,6 +118,7 @@ async function inner(planPath: string): Promise<number> {
   };
   process.on('SIGINT', stopNow);
   process.on('SIGTERM', stopNow);
+  cleanUpIfOrphaned(plan, () => cluster.killAllNow());
   try {
     return await runInner(plan, cluster, clock, log);
   } finally {
@@ -209,7 +214,8 @@ function judge(plan: RunPlan, h: History, cluster: Cluster, healed: boolean, { s
   const liveness: Finding[] = healed ? [] : [{ checker: 'liveness', message: 'the ensemble did not serve again within 60 s of healing' }];
   if (orphans.length > 0) liveness.push({ checker: 'recipes', message: `${orphans.length} lock/latch nodes outlived their Mutex/LeaderLatch (all released and closed, sessions alive): each blocks later contenders while its session lives`, window: orphans.slice(0, 10) });
   for (const s of stuck) liveness.push({ checker: 'liveness', message: `client ${s.client} stuck in ${s.what} since ${secsText(s.since)} (still there 20 s after the workload stopped)` });
-  const findings = [...regs.findings, ...creates.findings, ...mutex.findings, ...latch.findings, ...fencing, ...exits, ...liveness];
+  const moved = checkSessionMoved(h, 2 * h.sessionTimeoutMs);
+  const findings = [...regs.findings, ...creates.findings, ...mutex.findings, ...latch.findings, ...fencing, ...moved, ...exits, ...liveness];
   const ops = h.registers.length + h.creates.length;
   const count = (t: string) => h.registers.filter((o) => o.type === t).length + h.creates.filter((o) => o.type === t).length;
   const u = unavailability(h, runStart, runEnd);
@@ -234,6 +240,10 @@ async function main(): Promise<void> {
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
+  }
+  if (a.cleanupStale) {
+    cleanStaleRuns((m) => console.log(`nemesis: ${m}`));
+    process.exit(0);
   }
   const code = a.inner ? await inner(a.inner) : await outer(a);
   process.exit(code);

@@ -13,7 +13,7 @@ import { Packr } from 'msgpackr';
 import { type LogHistory, type PeerMessage, type PeerMessageType, type ServerState, ServerStates } from './messages';
 
 export const PEER_PROTOCOL_VERSION = 1;
-/** Default cap on one frame (a SNAP carries a whole snapshot, so this is generous). */
+/** Default cap on one frame (a snapshot travels as SNAPCHUNKs, so frames stay small). */
 export const PEER_FRAME_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /** The stream cannot be trusted any more (bad length or version): close the connection. */
@@ -126,6 +126,7 @@ const FIELDS: Record<PeerMessageType, { tag: number; fields: ReadonlyArray<reado
   revalidate: { tag: 17, fields: [['sessionId', 'session'], ['timeoutMs', 'ms'], ['valid', 'bool']] },
   sync: { tag: 18, fields: [['zxid', 'zxid']] },
   heartbeat: { tag: 19, fields: [] },
+  snapchunk: { tag: 20, fields: [['seq', 'count'], ['crc', 'count'], ['data', 'bytes']] },
 };
 
 const BY_TAG = new Map(Object.entries(FIELDS).map(([type, spec]) => [spec.tag, type as PeerMessageType]));

@@ -40,7 +40,10 @@ export type PeerMessage =
   // Synchronization: one of DIFF / TRUNC / SNAP, then PROPOSALs, then NEWLEADER; UPTODATE later.
   | { type: 'diff'; zxid: bigint }
   | { type: 'trunc'; zxid: bigint }
+  /** `data` describes the snapshot (its size and checksum); the body follows as SNAPCHUNKs. */
   | { type: 'snap'; zxid: bigint; data: Buffer }
+  /** One chunk of a SNAP's body, with its CRC-32; chunks are numbered from 0. */
+  | { type: 'snapchunk'; seq: number; crc: number; data: Buffer }
   | { type: 'newleader'; epoch: number; zxid: bigint }
   | { type: 'uptodate'; zxid: bigint }
   // Broadcast

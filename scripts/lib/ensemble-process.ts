@@ -15,6 +15,10 @@ export interface EnsembleMember {
   dataDir: string;
   cfgPath: string;
   running(): boolean;
+  /** The running process's pid (undefined when stopped). */
+  pid(): number | undefined;
+  /** Where the member's stdout and stderr go. */
+  logPath: string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -47,6 +51,8 @@ export interface EnsembleOptions {
   /** Per-member keys (e.g. each member's own metrics or AdminServer port), after extraCfg. */
   memberCfg?: (id: number) => Record<string, string>;
   dataDirOf?: (id: number) => string | undefined;
+  /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
+  jvmArgs?: string[];
 }
 
 export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
@@ -71,13 +77,15 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleO
       dataDir,
       cfgPath,
       running: () => children.has(id),
+      pid: () => children.get(id)?.pid,
+      logPath,
       async start() {
         if (children.has(id)) return;
         const out = fs.openSync(logPath, 'a');
         const child =
           kind === 'apache'
-            ? spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
-            : spawn(process.execPath, [requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
+            ? spawn('java', [...(opts.jvmArgs ?? ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']), '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
+            : spawn(process.execPath, [...nodeArgs(), requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
         fs.closeSync(out);
         live.add(child);
         child.once('exit', () => {
@@ -154,6 +162,11 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleO
   };
   await Promise.all(members.map((m) => m.start()));
   return ens;
+}
+
+/** Extra node flags for zabkeeper members (ZABKEEPER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile a benchmark). */
+function nodeArgs(): string[] {
+  return (process.env.ZABKEEPER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 }
 
 function requireCli(): string {

@@ -6,7 +6,7 @@
  * processes left in the run's namespaces (by pid), the namespaces with their veths and bridge,
  * the hosts files, and any mount under the run dir. The run dir is removed on success only.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,8 +54,10 @@ export async function runIsolated(r: IsolatedRun): Promise<number> {
     console.log(`${r.label}: skipped: ${support.why}`);
     return SKIPPED_EXIT;
   }
+  cleanStaleRuns((m) => console.log(`${r.label}: ${m}`));
   const tag = runTag(process.pid, Math.random());
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `zabkeeper-${r.label}-${tag}-`));
+  writeOwner(runDir);
   const topology = planTopology(tag, r.members);
   const planPath = path.join(runDir, 'plan.json');
   fs.writeFileSync(planPath, JSON.stringify({ ...r.plan, runDir, topology }, null, 2));
@@ -105,4 +107,77 @@ export async function runIsolated(r: IsolatedRun): Promise<number> {
 /** The inner side: reads the plan written by runIsolated. */
 export function readPlan<P>(planPath: string): P & InnerPlan {
   return JSON.parse(fs.readFileSync(planPath, 'utf8')) as P & InnerPlan;
+}
+
+/**
+ * The inner side: if the outer process dies without cleaning up (SIGKILL), this process is
+ * re-parented; it then stops its members (`stopMembers`), removes the run's namespaces and hosts
+ * files itself, and exits, so even a killed run leaves nothing behind.
+ */
+export function cleanUpIfOrphaned(plan: InnerPlan, stopMembers: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    // The namespaces themselves can only be removed from the host's mount namespace (ours is a
+    // private copy): the next run removes them (cleanStaleRuns), or `nemesis --cleanup-stale`.
+    console.log('the outer process is gone: stopping the members; the next run removes the namespaces');
+    stopMembers();
+    removeHosts(plan.topology);
+    process.exit(2);
+  }, 500);
+  timer.unref();
+}
+
+/** A process identity that survives pid reuse: pid plus its start time (clock ticks since boot). */
+function processStart(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function writeOwner(runDir: string): void {
+  fs.writeFileSync(path.join(runDir, 'owner.json'), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
+}
+
+function ownerAlive(ownerFile: string): boolean {
+  try {
+    const o = JSON.parse(fs.readFileSync(ownerFile, 'utf8')) as { pid: number; start?: string };
+    return processStart(o.pid) === o.start;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes what runs killed by SIGKILL (which no handler can catch) left behind: namespaces whose
+ * run's owner process is gone, with their hosts files. Runs of other live processes are never
+ * touched: a tag is stale only when its run dir names its owner and that process is gone, or
+ * when nothing names an owner and no process is left in any of its namespaces.
+ */
+export function cleanStaleRuns(log: (msg: string) => void): void {
+  const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
+  const tags = new Map<string, string[]>();
+  for (const n of names) {
+    const m = /^(zkn[0-9a-z]+)-(hub|c|m\d+)$/.exec(n);
+    if (m) tags.set(m[1]!, [...(tags.get(m[1]!) ?? []), m[2]!]);
+  }
+  const tmp = os.tmpdir();
+  for (const [tag, parts] of tags) {
+    const owners = fs
+      .readdirSync(tmp)
+      .filter((d) => d.startsWith('zabkeeper-') && d.includes(`-${tag}-`))
+      .map((d) => path.join(tmp, d, 'owner.json'))
+      .filter((f) => fs.existsSync(f));
+    const busy = parts.some((p) => spawnSync('ip', ['netns', 'pids', `${tag}-${p}`], { encoding: 'utf8' }).stdout.trim() !== '');
+    const stale = owners.length > 0 ? owners.every((o) => !ownerAlive(o)) : !busy;
+    if (!stale) continue;
+    const members = parts.filter((p) => p.startsWith('m')).length;
+    const t = planTopology(tag, members);
+    teardown(t, log);
+    removeHosts(t);
+    log(`removed the namespaces of dead run ${tag}`);
+  }
 }

@@ -16,6 +16,7 @@ import {
   BadVersionError,
   NoNodeError,
   NodeExistsError,
+  RetryUntilElapsed,
   createClient,
   type ConnectionState,
   type ZkClient,
@@ -99,8 +100,13 @@ export class Workload {
     return AbortSignal.timeout(this.o.opTimeoutMs);
   }
 
+  /**
+   * The znodes the workload needs. The ensemble may still be settling (a second election on a
+   * busy machine): these idempotent creates are retried on connection loss for up to a minute.
+   */
   async setup(): Promise<void> {
-    const admin = await this.client();
+    const admin = await createClient(this.o.connectString, { sessionTimeoutMs: this.o.sessionTimeoutMs, connectTimeoutMs: 60_000, retryPolicy: new RetryUntilElapsed(60_000, 200) });
+    this.clients.push(admin);
     for (const p of [ROOT, REG, SET, LOCK, LATCH]) await admin.create(p).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     await admin.create(FENCE, 'none').catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     for (let k = 0; k < this.o.keys; k++) await admin.create(`${REG}/k${k}`, INITIAL_VALUE).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
@@ -205,24 +211,27 @@ export class Workload {
       if (f === 'write' || f === 'cas') {
         const stat = await zk.setData(key, value, { version: f === 'cas' ? expected : -1, signal: this.deadline() });
         op.version = stat.version;
+        op.mzxid = stat.mzxid.toString(16);
       } else {
         const signal = this.deadline();
         if (f === 'read') await zk.sync(key, { signal });
         const r = await zk.getData(key, { signal });
         op.read = r.data?.toString('utf8') ?? '';
         op.version = r.stat.version;
+        op.mzxid = r.stat.mzxid.toString(16);
       }
     } catch (err) {
       Object.assign(op, classify(err));
     }
     op.ret = this.clock();
     op.session = hex(zk.sessionId);
+    op.server = zk.connectedHost;
     this.history.registers.push(op);
     return op;
   }
 
   private async create(client: number, zk: ZkClient, path: string): Promise<void> {
-    const op: CreateOp = { client, path, call: this.clock(), ret: 0, type: 'ok' };
+    const op: CreateOp = { client, session: hex(zk.sessionId), path, call: this.clock(), ret: 0, type: 'ok' };
     try {
       await zk.create(path, path, { signal: this.deadline() });
     } catch (err) {

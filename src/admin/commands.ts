@@ -135,7 +135,7 @@ function environment(s: ServerSnapshot): CommandData {
 }
 
 /** Sessions as ZooKeeper prints them in JSON map keys (decimal), paths sorted. */
-function bySession(entries: readonly [bigint, readonly string[]][]): JsonObject {
+function bySession(entries: Iterable<readonly [bigint, readonly string[]]>): JsonObject {
   const out: JsonObject = {};
   for (const [sid, paths] of entries) out[sid.toString()] = [...paths].sort();
   return out;

@@ -121,11 +121,13 @@ export interface ServerSnapshot {
   /** Session expiry buckets for `dump` (wall-clock expiry time). */
   sessionBuckets: { expiresAtMs: number; sessions: bigint[] }[];
   sessionCount: number;
-  ephemerals: [bigint, string[]][];
+  /** Sessions owning ephemerals and their paths (may be produced lazily, as it is iterated). */
+  ephemerals: Iterable<[bigint, string[]]>;
+  ephemeralSessionCount: number;
   /** wchs: ZooKeeper counts the data-watch table only. */
   watchSummary: { connections: number; paths: number; total: number };
-  watchesBySession: [bigint, string[]][];
-  watchesByPath: [string, bigint[]][];
+  watchesBySession: Iterable<[bigint, string[]]>;
+  watchesByPath: Iterable<[string, bigint[]]>;
   env: [string, string][];
   traceMask: number;
   readOnly: boolean;

@@ -1,6 +1,6 @@
 import type { PeerMessage, PeerMessageType } from '../../protocol/peer/messages';
 import type { Store } from '../storage/types';
-import { writeSnapshotBytes } from '../storage/bodies';
+import { decodeSnapshotRef } from '../storage/bodies';
 import type { Entry, Ready, Role, RoleEvent } from './core';
 import { zxidHex } from '../util/zxid';
 
@@ -71,8 +71,6 @@ export function sendsBeforePersist(r: Ready, role: Role, policy: SendPolicy): bo
 /** Where each step of a Ready goes. */
 export interface ReadyTarget {
   store: Store;
-  /** Wall-clock ms, for the snapshot's creation date. */
-  wallNow(): number;
   send(to: number, msg: PeerMessage): void;
   /** Push queued sends to the network now. */
   flush(): void;
@@ -91,9 +89,13 @@ export interface ReadyTarget {
   onIgnored?(ignored: Ready['ignored']): void;
 }
 
-/** Step 1 of a Ready: one atomic store unit (a SNAP install's body, written first, is named by it). */
-export function persistReady(store: Store, r: Ready, wallNow: number, bugs: ShellBugs = {}): void {
-  const snapshot = r.snapshot && writeSnapshotBytes(store, r.snapshot.zxid, r.snapshot.data, wallNow);
+/**
+ * Step 1 of a Ready: one atomic store unit. A SNAP's body was written as it arrived
+ * (server/snapsync.ts) and its data names that body; naming it, the synced entries and the epochs
+ * become durable together or not at all (issue 9 item 2).
+ */
+export function persistReady(store: Store, r: Ready, bugs: ShellBugs = {}): void {
+  const snapshot = r.snapshot && { zxid: r.snapshot.zxid, ...decodeSnapshotRef(r.snapshot.data) };
   if (bugs.snapSeparateTransactions && snapshot) {
     // Planted: the pre-issue-9 order, each step its own transaction. A crash between them leaves
     // a log truncated below txns this follower had already acknowledged.
@@ -116,7 +118,7 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
     for (const m of r.messages) t.send(m.to, m.msg);
     t.flush();
   }
-  persistReady(t.store, r, t.wallNow(), bugs);
+  persistReady(t.store, r, bugs);
   if (r.snapshot) t.installSnapshot(r.snapshot.zxid, r.snapshot.data);
   if (bugs.proposalAppliedBeforeCommit && role === 'following' && r.entries.length > 0) t.applyLogged?.(r.entries);
   if (!early) for (const m of r.messages) t.send(m.to, m.msg);

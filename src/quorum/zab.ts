@@ -62,7 +62,6 @@ export class ZabReplicator {
     const { transport: tp } = this;
     this.target = {
       store,
-      wallNow: () => clock.wallNow(),
       send: (to, msg) => tp.send(to, msg),
       flush: () => tp.flushAll(),
       disconnect: (peer) => tp.disconnect(peer),

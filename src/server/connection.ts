@@ -243,6 +243,20 @@ export class ClientConnection {
     return this.queue.length;
   }
 
+  /** Resolves once at most `bytes` wait to be written to the client (or the connection is gone). */
+  drained(bytes: number): Promise<void> {
+    if (this.socket.writableLength <= bytes || !this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   writeRaw(bytes: Buffer | string): void {
     this.socket.write(bytes);
   }
@@ -259,10 +273,15 @@ export class ClientConnection {
     this.handshakeTimer?.cancel();
     this.queue.length = 0;
     if (hard) this.socket.destroy();
-    // Graceful: what is written still goes out, then the socket is released. Only end()ing it
-    // would leave a paused socket (server shutdown pauses them all) half-open forever, never
-    // reading the peer's FIN: the listener's close() would then never complete.
-    else this.socket.end(() => this.socket.destroy());
+    else {
+      // Graceful: what is written still goes out, then our FIN. The socket must also read (and
+      // drop) until the peer's FIN: a paused one (server shutdown pauses them all) would stay
+      // half-open forever and the listener's close() would never complete. A peer that never
+      // closes is cut off after a grace period.
+      this.socket.end();
+      this.socket.resume();
+      this.host.clock.setTimeout(() => this.socket.destroy(), GRACEFUL_CLOSE_MS);
+    }
     this.host.onClosed(this, reason);
   }
 
@@ -272,6 +291,9 @@ export class ClientConnection {
 }
 
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so ip ACLs written for IPv4 match dual-stack sockets. */
+/** How long a gracefully closed connection waits for the peer's FIN before it is cut. */
+const GRACEFUL_CLOSE_MS = 5000;
+
 export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }

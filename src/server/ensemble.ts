@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
-import { decodePayload, encodePayload } from '../../protocol/peer/codec';
+import { decodePayload, encodePayload, PeerDecodeError } from '../../protocol/peer/codec';
+import { entryIntact } from '../util/checksum';
 import { QuorumCore, type PlantedBugs } from '../quorum/core';
 import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { NoPeers, PeerTransport, type PeerBodyCodec } from '../quorum/transport';
@@ -12,6 +13,7 @@ import type { Clock } from '../util/clock';
 import type { Rng } from '../util/rng';
 import type { Network } from '../util/network';
 import type { PeerMessage } from '../../protocol/peer/messages';
+import { SnapshotSync } from './snapsync';
 import type { ServerOptions } from './options';
 import type { ServerMetrics } from '../metrics/hub';
 
@@ -36,11 +38,23 @@ export function ensembleConfigText(servers: readonly ServerSpec[]): string {
   return [...lines, 'version=0'].join('\n');
 }
 
-/** Largest peer frame: a SNAP carries the whole tree. */
-const MAX_PEER_FRAME = 512 * 1024 * 1024;
+/** Largest peer frame (a SNAP's body travels as ~256 KiB chunks). */
+const MAX_PEER_FRAME = 16 * 1024 * 1024;
 
-/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts). */
-export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: decodePayload };
+/**
+ * Every txn a peer sends is checked against its seal here, in the shell, before the core can
+ * accept it: a damaged PROPOSAL or INFORM fails the frame, so the transport drops the link and the
+ * leader resends the txn when the learner resyncs. Nothing damaged reaches the log (issue 9 item 6).
+ */
+function checkSeal(msg: PeerMessage): PeerMessage {
+  if ((msg.type === 'proposal' || msg.type === 'inform') && !entryIntact(msg.zxid, msg.data)) {
+    throw new PeerDecodeError(`${msg.type.toUpperCase()} 0x${msg.zxid.toString(16)} fails its checksum: damaged in transit or at the sender`);
+  }
+  return msg;
+}
+
+/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts), seals checked. */
+export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: (body) => checkSeal(decodePayload(body)) };
 
 /** Test-only: planted bugs and a small zxid counter limit, for the simulator. Never set in production. */
 export interface ReplicationTestHooks {
@@ -52,7 +66,6 @@ export interface ReplicationTestHooks {
 
 /** What replication needs from the server it runs in. */
 export type ReplicationHost = ZabHost & {
-  snapshotForSync(): { zxid: bigint; data: Buffer };
   ensembleShutdown: (() => Promise<void>) | undefined;
   readonly metrics: ServerMetrics;
   readonly clock: Clock;
@@ -74,13 +87,14 @@ export async function buildReplication(
   options: ServerOptions,
   logger: Logger,
   hooks: ReplicationTestHooks = {},
-): Promise<{ replicator: ZabReplicator; timing: QuorumTiming }> {
+): Promise<{ replicator: ZabReplicator; timing: QuorumTiming; snapSync: SnapshotSync }> {
   const e = options.ensemble;
   const myid = e?.myid ?? options.serverId;
   const members = e?.servers ?? [];
   if (e && !members.some((s) => s.id === myid)) throw new Error(`myid ${myid} is not one of the server.N lines`);
   const snap = store.latestSnapshot();
   const snapshotZxid = snap?.zxid ?? 0n;
+  const snapSync = new SnapshotSync(store, logger.child({ component: 'snap' }));
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
   const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e?.initLimit ?? 10, syncLimit: e?.syncLimit ?? 5 });
@@ -97,17 +111,17 @@ export async function buildReplication(
       counterMax: hooks.counterMax,
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
-    { hooks: { snapshot: () => host.snapshotForSync() }, bugs: hooks.coreBugs },
+    { hooks: { snapshot: () => snapSync.snapshotForSync() }, bugs: hooks.coreBugs },
   );
-  const links = e ? await peerLinks(host, options, logger) : new NoPeers();
+  const links = e ? await peerLinks(host, options, logger, snapSync) : new NoPeers();
   const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs);
   const lastZxid = log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16);
   if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
-  return { replicator, timing };
+  return { replicator, timing, snapSync };
 }
 
 /** The peer transport on this member's quorum port (TLS and quorum auth per the config). */
-async function peerLinks(host: ReplicationHost, options: ServerOptions, logger: Logger): Promise<PeerTransport> {
+async function peerLinks(host: ReplicationHost, options: ServerOptions, logger: Logger, snapSync: SnapshotSync): Promise<PeerTransport> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid)!;
   // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
@@ -119,7 +133,10 @@ async function peerLinks(host: ReplicationHost, options: ServerOptions, logger: 
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
-    maxFrameBytes: MAX_PEER_FRAME,
+    // Frames are bounded (snapshots travel as chunks): a PROPOSAL or forwarded request carries at
+    // most one value of jute.maxbuffer.
+    maxFrameBytes: Math.max(MAX_PEER_FRAME, 4 * options.maxFrameBytes),
+    streams: snapSync,
     network: host.network,
     clock: host.clock,
     rng: host.rng,

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
+import { applyTxn, createDatabase, decodeTxn, type ZkDatabase } from '../tree';
 // Not '../storage': its index loads the SQLite store, which a memory-store server never needs.
-import { StoreCorruptError, type Store } from '../storage/types';
-import { readSnapshotBytes } from '../storage/bodies';
+import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage/types';
+import { loadSnapshot } from './snapshots';
 import { counterOf, zxidHex } from '../util/zxid';
 import { historyEventsOf, type WatchHistory } from '../watch/history';
 import { systemClock, type Clock } from '../util/clock';
@@ -20,7 +20,7 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
   const snap = store.latestSnapshot();
-  const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
+  const db = snap ? loadLatest(store, snap) : createDatabase();
   // Replayed txns are recorded like live ones: resumable watches can resume across a restart.
   opts.history?.reset(db.lastProcessedZxid);
   const first = store.firstLogZxid();
@@ -57,12 +57,11 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
   return db;
 }
 
-function loadSnapshot(data: Buffer, zxid: bigint): ZkDatabase {
+function loadLatest(store: Store, snap: SnapshotInfo): ZkDatabase {
   try {
-    const db = deserializeSnapshot(data);
-    if (db.lastProcessedZxid !== zxid) throw new Error(`snapshot body is at ${zxidHex(db.lastProcessedZxid)}`);
-    return db;
+    return loadSnapshot(store, snap);
   } catch (err) {
-    throw new StoreCorruptError(`snapshot ${zxidHex(zxid)} cannot be loaded: ${(err as Error).message}`);
+    if (err instanceof StoreCorruptError) throw err;
+    throw new StoreCorruptError(`snapshot ${zxidHex(snap.zxid)} cannot be loaded: ${(err as Error).message}`);
   }
 }

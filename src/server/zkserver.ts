@@ -10,13 +10,17 @@ import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
 import type { WatchEvent } from '../tree/events';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, encodeTxn, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
 // Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
 import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
+import { decodeSnapshotRef } from '../storage/bodies';
+import type { SnapshotSync } from './snapsync';
+import { loadSnapshot } from './snapshots';
+import { loopLag, timed } from './looplag';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
 import type { PeerMessage } from '../../protocol/peer/messages';
@@ -121,6 +125,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private prep: Prep;
   /** Replication: the ZAB driver around this server's quorum core (standalone: a core of one voter). */
   private zab!: ZabReplicator;
+  /** SNAP streaming (ensembles): holds the trees decoded from received SNAPs until installed. */
+  private snapSync: SnapshotSync | undefined;
+  /** This server counts among loopLag's users (real clocks only: it measures Node's own loop). */
+  private measuresLoopLag = false;
   /** Clients are served only while this server is in a working quorum (always, standalone). */
   private serving = true;
   private role: RoleEvent | undefined;
@@ -219,7 +227,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network, deps.observer);
       server.clientSecurity = clientSecurity;
       if (options.ensemble) server.publishEnsembleConfig();
-      const { replicator, timing } = await buildReplication(server, store, db.lastProcessedZxid, options, logger, deps.testHooks);
+      const { replicator, timing, snapSync } = await buildReplication(server, store, db.lastProcessedZxid, options, logger, deps.testHooks);
+      server.snapSync = snapSync;
       server.zab = replicator;
       server.coreTickMs = timing.coreTickMs;
       server.serving = false;
@@ -242,6 +251,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
+    store.checkpointInBackground();
+    if (clock === systemClock) {
+      loopLag.start(logger);
+      server.measuresLoopLag = true;
+    }
     try {
       server.operations = await startOperations(server, options, logger);
     } catch (err) {
@@ -748,6 +762,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private flush(): void {
+    timed('commit batch', () => this.flushNow());
+  }
+
+  private flushNow(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
     try {
@@ -764,6 +782,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Called by the replicator with committed entries in zxid order (every server applies them). */
   applyCommitted(entries: readonly LogEntry[]): void {
+    timed(`apply ${entries.length} txns`, () => this.applyEntries(entries));
+  }
+
+  private applyEntries(entries: readonly LogEntry[]): void {
     const now = this.clock.wallNow();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
@@ -825,8 +847,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- ensemble (ZabHost)
 
+  /** A SNAP is durable: swap in the tree decoded while it streamed (or load it from the store). */
   installSnapshot(zxid: bigint, data: Buffer): void {
-    const db = deserializeSnapshot(data);
+    const db = this.snapSync?.takePrepared(data) ?? loadSnapshot(this.store, { zxid, ...decodeSnapshotRef(data) });
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
@@ -842,12 +865,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    const node = this.db.tree.get('/zookeeper/config');
-    if (e && node) this.db.tree.setData(node, Buffer.from(ensembleConfigText(e.servers)));
-  }
-
-  snapshotForSync(): { zxid: bigint; data: Buffer } {
-    return { zxid: this.db.lastProcessedZxid, data: serializeSnapshot(this.db) };
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
   }
 
   onRoleEvent(ev: RoleEvent): void {
@@ -1026,6 +1044,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.stopped = true;
     this.housekeeping.stop();
     this.touchTimer?.cancel();
+    if (this.measuresLoopLag) loopLag.stop();
     this.zab.stop();
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
@@ -1034,6 +1053,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await secureClosed;
     try {
       this.store.close();
+      await this.store.closed();
     } catch (err) {
       this.logger.warn({ err }, 'store close failed');
     }

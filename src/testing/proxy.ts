@@ -23,11 +23,10 @@ export interface Proxy {
   /** Destroys every open connection (both sides); new connections are still accepted. */
   cutAll(): void;
   /**
-   * Stops forwarding until resume(): everything a paused side reports — bytes, its end, a reset,
-   * its close — is held and replayed in order on resume, so the other side is told nothing (as
-   * with iptables DROP). With a direction, only what that side sends stalls: pause('server') lets
-   * requests reach the server while its replies wait, so a cut then loses replies to requests the
-   * server did execute.
+   * Stops forwarding until resume(): bytes, ends, resets and closes are held and replayed in order
+   * on resume, so the other side is told nothing (as with iptables DROP). With a direction, only
+   * what that side sends stalls: pause('server') lets requests reach the server while its replies
+   * wait, so a cut then loses replies to requests the server did execute.
    */
   pause(direction?: Direction): void;
   resume(): void;
@@ -53,7 +52,9 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
   const frames: RecordedChunk[] = [];
   const pairs = new Set<[net.Socket, net.Socket]>();
   const paused = { client: false, server: false };
-  const held: Array<() => void> = [];
+  // What each side reported while its direction was paused, replayed in order on resume.
+  const held: Record<Direction, Array<() => void>> = { client: [], server: [] };
+  const relay = (d: Direction, fn: () => void) => (paused[d] ? held[d].push(fn) : fn());
   let nextConn = 0;
 
   const server = net.createServer((client) => {
@@ -65,9 +66,6 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    // A socket's own pause() would still let a reset or a close through; holding every event
-    // keeps a paused side truly silent.
-    const relay = (direction: Direction, fn: () => void) => (paused[direction] ? held.push(fn) : fn());
     const pipe = (from: net.Socket, to: net.Socket, direction: Direction) => {
       from.on('data', (data) =>
         relay(direction, () => {
@@ -119,7 +117,7 @@ export function startProxy(targetPort: number, targetHost = '127.0.0.1', opts: P
         },
         resume: () => {
           paused.client = paused.server = false;
-          for (const fn of held.splice(0)) fn();
+          for (const d of ['client', 'server'] as const) for (const fn of held[d].splice(0)) fn();
         },
         close: () =>
           new Promise<void>((res) => {

@@ -25,7 +25,7 @@ export function* walk(db: ZkDatabase, root = '/'): Generator<[string, ZNode]> {
     const node = db.tree.get(path);
     if (!node) continue;
     yield [path, node];
-    const kids = [...node.children].sort().reverse();
+    const kids = (db.tree.getChildren(path) ?? []).reverse();
     for (const k of kids) stack.push(childPath(path, k));
   }
 }

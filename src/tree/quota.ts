@@ -67,7 +67,7 @@ export function formatStatsTrack(s: StatsTrack): string {
 
 /** True when no quota has ever been set: every quota step below is then skipped. */
 function noQuotas(tree: DataTree): boolean {
-  return (tree.get(QUOTA_ROOT)?.children.size ?? 0) === 0;
+  return (tree.childCount(QUOTA_ROOT) ?? 0) === 0;
 }
 
 /**
@@ -86,12 +86,13 @@ const bytesOf = (data: Buffer | null | undefined): number => data?.length ?? 0;
 
 /** DataTree.updateQuotaStat: adds to the stats node of `root` (silently nothing if it is missing, as ZooKeeper logs and goes on). */
 function addToStats(tree: DataTree, root: string, countDiff: number, bytesDiff: number): void {
-  const node = tree.get(statPath(root));
-  if (!node) return;
-  const stats = parseStatsTrack(node.data?.toString('utf8') ?? '');
+  const data = tree.dataOf(statPath(root));
+  if (data === undefined) return;
+  const stats = parseStatsTrack(data?.toString('utf8') ?? '');
   stats.set(COUNT, statValue(stats, COUNT) + countDiff);
   stats.set(BYTES, statValue(stats, BYTES) + bytesDiff);
-  tree.setData(node, Buffer.from(formatStatsTrack(stats), 'utf8'));
+  // Like ZooKeeper's updateQuotaStat: the stats node's data changes, its stat does not.
+  tree.replaceValue(statPath(root), Buffer.from(formatStatsTrack(stats), 'utf8'));
 }
 
 /** DataTree.getCounts: znodes of the subtree including its root, and the sum of their data lengths. */
@@ -101,21 +102,20 @@ export function countSubtree(tree: DataTree, root: string): { count: number; byt
   const stack = [root];
   while (stack.length > 0) {
     const p = stack.pop()!;
-    const n = tree.get(p);
-    if (!n) continue;
+    const data = tree.dataOf(p);
+    if (data === undefined) continue;
     count++;
-    bytes += bytesOf(n.data);
-    for (const name of n.children) stack.push(childPath(p, name));
+    bytes += bytesOf(data);
+    for (const name of tree.getChildren(p) ?? []) stack.push(childPath(p, name));
   }
   return { count, bytes };
 }
 
 /** DataTree.updateQuotaForPath: recounts `root` from scratch into its stats node (only count and bytes are written). */
 function recount(tree: DataTree, root: string): void {
-  const node = tree.get(statPath(root));
-  if (!node) return;
+  if (!tree.has(statPath(root))) return;
   const { count, bytes } = countSubtree(tree, root);
-  tree.setData(node, Buffer.from(formatStatsTrack(new Map([[COUNT, count], [BYTES, bytes]])), 'utf8'));
+  tree.replaceValue(statPath(root), Buffer.from(formatStatsTrack(new Map([[COUNT, count], [BYTES, bytes]])), 'utf8'));
 }
 
 /** After `path` was inserted with `data`: a new stats node is filled in, and the covering quota counts the node. */
@@ -145,9 +145,7 @@ export function quotaRoots(tree: DataTree): string[] {
   const stack = [QUOTA_ROOT];
   while (stack.length > 0) {
     const p = stack.pop()!;
-    const n = tree.get(p);
-    if (!n) continue;
-    for (const name of n.children) {
+    for (const name of tree.getChildren(p) ?? []) {
       if (name === LIMIT_NODE) out.push(trimQuotaPath(p));
       else if (name !== STAT_NODE) stack.push(childPath(p, name));
     }

@@ -37,3 +37,8 @@ export const systemClock: Clock = {
     setImmediate(fn);
   },
 };
+
+/** Resolves in the next event-loop turn of `clock` (long jobs yield between bounded slices). */
+export function nextTurn(clock: Clock): Promise<void> {
+  return new Promise((resolve) => clock.setImmediate(resolve));
+}

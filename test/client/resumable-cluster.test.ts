@@ -6,7 +6,7 @@
  * untouched member's txn log computes (the oracle applies the log to a fresh tree itself).
  */
 import pino from 'pino';
-import { openSqliteStore } from '../../src/storage';
+import { openSqliteStore, readSnapshotBytes } from '../../src/storage';
 import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot } from '../../src/tree';
 import { EventType } from '../../protocol/jute/constants';
 import { createClient, ExponentialBackoff, ZkError, type PersistentWatch, type WatchPosition, type ZkClient } from '../../src/client';
@@ -24,7 +24,7 @@ function expectedFromLog(dataDir: string, from: bigint): string[] {
   try {
     const snap = store.latestSnapshot();
     if (snap && snap.zxid > from) throw new Error(`oracle: the log of ${dataDir} starts after the consumer's start (snapshot at ${snap.zxid})`);
-    const db = snap ? deserializeSnapshot(snap.data) : createDatabase();
+    const db = snap ? deserializeSnapshot(readSnapshotBytes(store, snap)) : createDatabase();
     const out: string[] = [];
     for (let after = db.lastProcessedZxid; ; ) {
       const page = store.readLog(after, 5000);

@@ -114,6 +114,7 @@ maybe('web console in headless chromium', () => {
 
     // Create a child, then delete it with its version.
     await page.click('[data-path="/app"]');
+    await page.waitForSelector('#node h2:text-is("/app")'); // the pane is re-rendered: fill the new one
     await page.fill('#new-name', `made-${vp.name}`);
     await page.click('#create');
     await until(async () => (await zk.exists(`/app/made-${vp.name}`)).stat !== null, 'the console create to land');

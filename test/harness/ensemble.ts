@@ -8,6 +8,9 @@ import { until } from './wait';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
 import { freePort } from './ports';
+import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { WireConnection } from '../../src/client/wire';
+import { requests as rq } from '../../src/client/requests';
 import { startProxy, type Proxy } from './proxy';
 
 /** An in-process ensemble on loopback: one ZkServer per member, each with its own data dir. */
@@ -21,16 +24,16 @@ export interface InProcEnsemble {
   leaderIndex(): number;
   waitServing(timeoutMs?: number): Promise<number>;
   /**
+   * Tree digests of the running members, taken in one turn once they have all applied the same
+   * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
+   */
+  convergedDigests(timeoutMs?: number): Promise<Set<string>>;
+  /**
    * With `proxied`: silently stop the peer link between members i and j (0-based) in both
    * directions — bytes are held, nobody is told, as with iptables DROP — or let it flow again.
    */
   cut(i: number, j: number): void;
   heal(i: number, j: number): void;
-  /**
-   * Tree digests of the running members, taken in one turn once they have all applied the same
-   * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
-   */
-  convergedDigests(timeoutMs?: number): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
@@ -116,8 +119,6 @@ export async function startInProcEnsemble(
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    cut: (i, j) => proxyOf(i, j).block(),
-    heal: (i, j) => proxyOf(i, j).unblock(),
     async convergedDigests(timeoutMs = 10_000) {
       const live = () => servers.filter((s): s is ZkServer => s !== undefined);
       const zxids = () => live().map((s) => s.db.lastProcessedZxid);
@@ -127,8 +128,10 @@ export async function startInProcEnsemble(
         timeoutMs,
       );
     },
+    cut: (i, j) => proxyOf(i, j).pause(),
+    heal: (i, j) => proxyOf(i, j).resume(),
     async close() {
-      for (const p of proxies.values()) p.unblock();
+      for (const p of proxies.values()) p.resume();
       for (let i = 0; i < n; i++) await ens.stop(i);
       for (const p of proxies.values()) await p.close();
       fs.rmSync(root, { recursive: true, force: true });
@@ -136,4 +139,26 @@ export async function startInProcEnsemble(
   };
   for (let i = 0; i < n; i++) await ens.start(i);
   return ens;
+}
+
+/**
+ * Creates `path` through member `via` (the leader when omitted), reconnecting and retrying when
+ * the connection is lost — on a loaded machine an in-process member can miss its lease and drop
+ * its clients, as a real one would. A retry that finds the node already there is success (the lost
+ * attempt had committed). The session is closed before returning.
+ */
+export async function createSurely(ens: InProcEnsemble, path: string, data: Buffer | null, via?: number): Promise<void> {
+  await until(async () => {
+    const member = via ?? (await ens.waitServing());
+    const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[member], sessionTimeoutMs: 6000, connectTimeoutMs: 2000 });
+    try {
+      const r = await rq.create(c, path, data);
+      if (r.err !== ErrorCode.ok && r.err !== ErrorCode.nodeExists) throw new Error(`create ${path}: error ${r.err}`);
+      // End the session now rather than leave an expiry to commit later.
+      await c.request(OpCode.closeSession).catch(() => undefined);
+      return true;
+    } finally {
+      c.close();
+    }
+  }, `create ${path} to be acknowledged`);
 }

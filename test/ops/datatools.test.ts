@@ -14,12 +14,12 @@ import { until } from '../harness/wait';
 import type { ExportFile } from '../../src/tools/export';
 
 /**
- * The data tools round-trip a data dir of ZK_DATATOOLS_NODES znodes (default 10,000; the 100k run is
+ * The data tools round-trip a data dir of ZK_DATATOOLS_NODES znodes (default 5,000; the 100k run is
  * `npm run test:datatools:large`): a consistent online backup restores to a data dir a server starts
  * from with the same tree; snapshot dump/stats/compare and log dump read a stopped server's data dir;
  * export/import move a subtree to Apache ZooKeeper 3.8 and back unchanged.
  */
-const NODES = Number(process.env.ZK_DATATOOLS_NODES ?? 10_000);
+const NODES = Number(process.env.ZK_DATATOOLS_NODES ?? 5_000);
 const DIGEST_ACL = [{ perms: Perms.all, id: { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' } }, { perms: Perms.read, id: { scheme: 'world', id: 'anyone' } }];
 
 interface Run {

@@ -92,7 +92,7 @@ test('a snapshot load recounts usage (stats written before counting existed are 
   h.create('/r', { data: Buffer.from('1') });
   h.create('/r/a', { data: Buffer.from('22') });
   withQuota(h, '/r', 'count=10,bytes=-1');
-  h.db.tree.setData(h.db.tree.get('/zookeeper/quota/r/zookeeper_stats')!, Buffer.from('count=0,bytes=0'));
+  h.db.tree.replaceValue('/zookeeper/quota/r/zookeeper_stats', Buffer.from('count=0,bytes=0'));
   const loaded = deserializeSnapshot(serializeSnapshot(h.db));
   expect(loaded.tree.get('/zookeeper/quota/r/zookeeper_stats')!.data!.toString()).toBe('count=2,bytes=3');
 });

@@ -41,6 +41,7 @@ const message: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ type: fc.constant('ack' as const), zxid, newLeader: fc.boolean() }),
   fc.record({ type: fc.constant('ping' as const), round: count, echoed: count }),
   fc.record({ type: fc.constant('heartbeat' as const) }),
+  fc.record({ type: fc.constant('snapchunk' as const), seq: count, crc: fc.integer({ min: 0, max: 0xffffffff }), data: bytes }),
   fc.record({ type: fc.constant('request' as const), data: bytes }),
   fc.record({
     type: fc.constant('revalidate' as const),

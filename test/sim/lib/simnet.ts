@@ -295,6 +295,11 @@ export class SimSocket extends EventEmitter {
     return this.host;
   }
 
+  /** The kernel takes every write at once (bytes in flight live in the network): never a backlog, so never 'drain'. */
+  get writableLength(): number {
+    return 0;
+  }
+
   // ------------------------------------------------------------ the net.Socket subset
 
   write(data: Buffer | string, cb?: (err?: Error) => void): boolean {
