@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { StorageFatalError } from '../storage/types';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../../protocol/jute/framer';
@@ -334,6 +335,9 @@ export class PeerTransport extends EventEmitter implements PeerLinks {
         msg = this.o.codec.decode(body);
         if (this.o.streams) msg = this.o.streams.receive(id, msg);
       } catch (err) {
+        // Our own store failing under a stream (a SNAP chunk hitting a full disk) is not the peer's
+        // fault: dropping the link would only resync into the same failure forever. Fail-stop.
+        if (err instanceof StorageFatalError) return void this.emit('fatal', err);
         this.o.logger.warn({ peer: id, err: (err as Error).message }, 'malformed peer frame; dropping connection');
         socket.destroy();
         return;

@@ -86,6 +86,7 @@ export class ZabReplicator {
     this.transport.on('up', (peer: number) => this.input(() => this.core.peerUp(peer)));
     this.transport.on('down', (peer: number) => this.input(() => this.core.peerDown(peer)));
     this.transport.on('message', (peer: number, msg: PeerMessage) => this.input(() => this.core.step(peer, msg)));
+    this.transport.on('fatal', (err: Error) => this.fatal(err));
     // Ticks follow the monotonic clock: after a stall (GC, SIGSTOP) the missed ticks are delivered
     // at once, before anything read meanwhile, so lease and timeout arithmetic in the core never
     // runs on stale time. Each wake-up is set for the next tick's instant.

@@ -24,6 +24,8 @@ export interface HousekeepingHost {
   readonly rng: Rng;
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
+  /** True while this server decides session expiry (the leader; test-only plants may widen it). */
+  decidesExpiry?(): boolean;
   expireSession(sessionId: bigint): void;
   /** A snapshot is durable at `zxid` (the replicator may drop its in-memory log up to it). */
   snapshotSaved(zxid: bigint): void;
@@ -123,12 +125,14 @@ export class Housekeeping {
   }
 
   private async expireSessions(): Promise<void> {
-    if (!this.host.canPropose()) return;
+    // Only the leader decides: a follower sees only its own clients' pings.
+    const decides = (): boolean => this.host.decidesExpiry?.() ?? this.host.canPropose();
+    if (!decides()) return;
     const due = this.host.sessions.expired(this.host.clock.now());
     let i = 0;
     await this.slices('session expiry', () => {
       // Lost leadership meanwhile: the new leader expires them.
-      if (!this.host.canPropose()) return true;
+      if (!decides()) return true;
       for (const end = Math.min(due.length, i + EXPIRIES_PER_TURN); i < end; i++) {
         this.host.stats.sessionsExpired++;
         this.host.expireSession(due[i]);

@@ -22,6 +22,7 @@ import type { SnapshotSync } from './snapsync';
 import { loadSnapshot } from './snapshots';
 import { loopLag, timed } from './looplag';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
+import type { ShellBugs } from '../quorum/execute';
 import type { RoleEvent } from '../quorum/core';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import { decodeForward, encodeForward, type Forward } from './forward';
@@ -140,6 +141,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
   private touchTimer: TimerHandle | undefined;
+  /** Test-only planted shell bugs (the simulator's); empty in production. */
+  private shellBugs: ShellBugs = {};
   /** The quorum core's tick (tickTime/10) in an ensemble. */
   private coreTickMs = 0;
   /** Leader: which server each session is attached to (ZooKeeper's session owner). */
@@ -226,6 +229,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       metrics.dbinittime.add(clock.now() - loadStarted);
       server = new ZkServer(options, store, db, logger, metrics, history, clock, rng, network, deps.observer);
       server.clientSecurity = clientSecurity;
+      server.shellBugs = deps.testHooks?.shellBugs ?? {};
       if (options.ensemble) server.publishEnsembleConfig();
       const { replicator, timing, snapSync } = await buildReplication(server, store, db.lastProcessedZxid, options, logger, deps.testHooks);
       server.snapSync = snapSync;
@@ -717,7 +721,14 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Session expiry (from housekeeping): a closeSession txn decided here, replayed everywhere. */
   expireSession(sessionId: bigint): void {
     this.logger.info({ session: hex(sessionId) }, 'session expired');
+    // Planted (followerExpiresSessions): a follower that decided on its own view asks the leader.
+    if (!this.zab.canPropose) return void this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'closeSession', sessionId }) });
     this.proposeCloseSession(sessionId, {});
+  }
+
+  /** Housekeeping: only the leader expires sessions (followerExpiresSessions plants the opposite). */
+  decidesExpiry(): boolean {
+    return this.canPropose() || (this.shellBugs.followerExpiresSessions === true && this.serving);
   }
 
   private proposeCloseSession(sessionId: bigint, inflight: Omit<InFlight, 'txn'>): void {
@@ -817,12 +828,22 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn);
     // Notifications first: a client must see the watch event before any reply showing the change.
-    if (events.length > 0) {
+    const notify = (): void => {
+      if (events.length === 0) return;
       const recorded = historyEventsOf(this.db, events);
       this.history.record(recorded);
       this.deliver(this.watches.trigger(events, this.mayRead), detailLookup(recorded));
+    };
+    if (this.shellBugs.watchAfterReply) {
+      this.reply(inflight, result, now); // planted: the reply overtakes the watch events
+      return notify();
     }
-    const { conn, pending, respond } = inflight;
+    notify();
+    this.reply(inflight, result, now);
+  }
+
+  private reply(inflight: InFlight, result: ApplyResult, now: number): void {
+    const { txn, conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);
       conn.drain(now, txn.zxid);
@@ -931,8 +952,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
         return this.propose(txn, {});
       }
       case 'closeSession':
-        // A server the session has moved away from may not close it.
-        if ((this.sessionOwner.get(f.sessionId) ?? from) !== from) return;
+        // A server the session has moved away from may not close it (followerExpiresSessions, a
+        // planted bug, trusts any follower's verdict).
+        if ((this.sessionOwner.get(f.sessionId) ?? from) !== from && !this.shellBugs.followerExpiresSessions) return;
         this.sessions.setClosing(f.sessionId);
         return this.proposeCloseSession(f.sessionId, {});
       case 'touch': {
