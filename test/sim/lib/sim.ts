@@ -44,7 +44,7 @@ export interface SimOptions {
   limits?: { syncLimit: number; initLimit: number };
   /** Leader zxid counter limit (test hook): small values force frequent epoch changes. */
   counterMax?: bigint;
-  /** Length of the fault phase in ms of simulated time (default 4000). */
+  /** Length of the fault phase in ms of simulated time (default 3000). */
   faultMs?: number;
   /** After healing, the ensemble must converge within this many ms (default 8000). */
   livenessMs?: number;
@@ -187,7 +187,7 @@ export class Simulation {
     this.snapCount = this.rng.pick([16, 40, 120]);
     this.faultKinds = opts.faults ? [...opts.faults] : FAULT_KINDS.filter(() => this.rng.bool(0.5));
     if (this.faultKinds.length === 0) this.faultKinds.push(this.rng.pick(FAULT_KINDS));
-    this.faultEnd = opts.faultMs ?? 4000;
+    this.faultEnd = opts.faultMs ?? 3000;
     this.deadline = this.faultEnd + (opts.livenessMs ?? 8000);
     this.specs = [];
     for (let i = 1; i <= voters + observers; i++) {
@@ -248,7 +248,7 @@ export class Simulation {
       for (const n of this.nodes) await this.startNode(n);
       const clients = this.rng.range(3, 5);
       for (let c = 1; c <= clients; c++) this.addClient(c);
-      this.every(this.rng.range(6, 16), () => this.workload());
+      this.every(this.rng.range(12, 30), () => this.workload());
       this.schedule(this.rng.range(300, 1200), () => this.onFault());
       this.schedule(this.faultEnd, () => this.onHeal());
       while (!this.done) {
@@ -859,7 +859,9 @@ export class Simulation {
     if (!this.nodes.every((n) => n.appliedZxid >= z)) return;
     const leader = this.leader();
     this.quietLeader = leader && leader.role ? { id: leader.id, epoch: leader.role.epoch } : undefined;
-    this.quietUntil = this.world.now + (3 * this.timing.syncLimitTicks + 2 * this.timing.initLimitTicks) * this.timing.coreTickMs + 200;
+    // Three lease periods: a leader that cannot renew its lease, or a follower that gives up on a
+    // healthy leader, shows within them.
+    this.quietUntil = this.world.now + 3 * this.timing.syncLimitTicks * this.timing.coreTickMs + 200;
     this.log(`barrier ${this.barrier.path} (${zxidHex(z)}) applied everywhere; quiet period`);
   }
 
