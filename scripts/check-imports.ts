@@ -10,7 +10,7 @@ import path from 'node:path';
 
 export const CORE_DIRS = [
   'src/tree', 'src/pipeline', 'src/ops', 'src/acl', 'src/session', 'src/watch', 'src/quorum/core', 'src/fourlw',
-  'protocol/jute', 'protocol/peer',
+  'protocol/jute', 'protocol/peer', 'protocol/sasl',
 ];
 
 const FORBIDDEN: readonly { pattern: RegExp; why: string }[] = [

@@ -17,4 +17,4 @@ export {
   type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
-export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';
+export { resolveSecurity, resolveClientSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type ClientSecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

@@ -428,26 +428,30 @@ function crossChecks(ctx: Ctx, s: SecurityConfig): void {
   }
 }
 
+/** Applies each key's rule: refused keys and values that fail their check become errors. */
+function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined, later?: (key: string, value: string) => string | undefined): void {
+  for (const [key, setting] of ctx.raw) {
+    const rule = lookup(key);
+    if (!rule) continue;
+    if (rule.kind === 'refused') {
+      if (!rule.allow?.(setting.value)) error(ctx, key, `${key} is not supported: ${rule.why}`);
+      continue;
+    }
+    const problem = rule.check?.(setting.value) ?? later?.(key, setting.value);
+    if (problem) error(ctx, key, `${key}: ${problem}`);
+  }
+}
+
 /**
  * Reads every security setting. `raw` holds zoo.cfg entries (key as written) and JVM flags (key
  * without `zookeeper.`, zoo.cfg winning). Unknown-but-security keys and refused values become errors.
  */
 export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { security: SecurityConfig; issues: SecurityIssue[] } {
   const ctx: Ctx = { raw, issues: [] };
-  for (const [key, setting] of raw) {
-    const rule = ruleFor(key);
-    if (!rule) continue;
-    if (rule.kind === 'refused') {
-      if (!rule.allow?.(setting.value)) error(ctx, key, `${key} is not supported: ${rule.why}`);
-      continue;
-    }
-    const problem = rule.check?.(setting.value);
-    if (problem) error(ctx, key, `${key}: ${problem}`);
-    else {
-      const feature = notYet(key, setting.value);
-      if (feature) error(ctx, key, `${key} is not supported yet: zabkeeper does not implement ${feature} yet`);
-    }
-  }
+  checkKeys(ctx, ruleFor, (key, value) => {
+    const feature = notYet(key, value);
+    return feature && `not supported yet: zabkeeper does not implement ${feature} yet`;
+  });
   const providers = new Set<'sasl' | 'x509'>();
   for (const [key, setting] of raw) {
     if (!key.startsWith('authProvider.')) continue;
@@ -489,6 +493,72 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     },
   };
   crossChecks(ctx, security);
+  return { security, issues: ctx.issues };
+}
+
+// ------------------------------------------------------------------ the client side
+
+/**
+ * What a ZooKeeper client reads (ZKClientConfig: the `-client-configuration` file of zkCli, and
+ * `-Dzookeeper.*` flags), for `zabkeeper shell`. Keys arrive without `zookeeper.`, as for the server.
+ */
+export interface ClientSecurityConfig {
+  /** zookeeper.client.secure: connect with TLS using the ssl.* settings. */
+  secure: boolean;
+  tls: TlsSettings;
+  /** zookeeper.sasl.client (default true): log in with the JAAS section when there is one. */
+  saslEnabled: boolean;
+  /** zookeeper.sasl.clientconfig: the JAAS section (default Client). */
+  saslSection: string;
+  saslSectionSet: boolean;
+  jaasFile?: string;
+  /** jute.maxbuffer: the largest reply accepted. */
+  maxFrameBytes?: number;
+}
+
+/** Client keys besides the ssl.* family and the JVM-only ones. */
+const CLIENT_KEYS: Readonly<Record<string, KeyRule>> = {
+  'client.secure': { kind: 'supported', doc: 'connect with TLS (ssl.* settings)', check: boolProblem },
+  clientCnxnSocket: { kind: 'supported', doc: 'accepted (NIO or Netty): one connection layer, which does TLS' },
+  'sasl.client': { kind: 'supported', doc: 'false: never log in with SASL', check: boolProblem },
+  'sasl.clientconfig': { kind: 'supported', doc: 'JAAS section with the DIGEST-MD5 username and password (default Client)' },
+  'java.security.auth.login.config': { kind: 'supported', doc: 'the JAAS file' },
+  // Kerberos service naming; DIGEST-MD5 always talks to zookeeper/zk-sasl-md5, so they change nothing.
+  'sasl.client.username': { kind: 'supported', doc: 'Kerberos service name: unused by DIGEST-MD5' },
+  'sasl.client.canonicalize.hostname': { kind: 'supported', doc: 'Kerberos host canonicalisation: unused by DIGEST-MD5' },
+  'server.principal': { kind: 'supported', doc: 'Kerberos server principal: unused by DIGEST-MD5' },
+  'server.realm': { kind: 'supported', doc: 'Kerberos realm: unused by DIGEST-MD5' },
+  'jute.maxbuffer': { kind: 'supported', doc: 'largest reply accepted', check: (v) => (/^\d+$/.test(v.trim()) && Number(v) > 0 ? undefined : `'${v}' is not a positive number of bytes`) },
+};
+
+function clientRuleFor(key: string): KeyRule | undefined {
+  if (CLIENT_KEYS[key]) return CLIENT_KEYS[key];
+  if (JVM_ONLY[key]) return JVM_ONLY[key];
+  // The quorum's TLS settings are the servers' business.
+  if (key.startsWith('ssl.quorum.')) return undefined;
+  if (key.startsWith('ssl.')) return TLS_SUFFIXES[key.slice('ssl.'.length)] ?? unknownSsl;
+  if (key.startsWith('kerberos.') || key.startsWith('sun.security.krb5.')) return { kind: 'refused', doc: 'Kerberos', why: KERBEROS };
+  return undefined;
+}
+
+/**
+ * Reads a client's settings. `raw` holds the -client-configuration file's entries over the -D
+ * flags (keys without `zookeeper.`). Other keys (zkCli's own, ours) are not security and are left
+ * alone, as ZKClientConfig leaves them; a security setting we cannot honour is an error.
+ */
+export function resolveClientSecurity(raw: ReadonlyMap<string, RawSetting>): { security: ClientSecurityConfig; issues: SecurityIssue[] } {
+  const ctx: Ctx = { raw, issues: [] };
+  checkKeys(ctx, clientRuleFor);
+  const maxBuffer = get(ctx, 'jute.maxbuffer');
+  const security: ClientSecurityConfig = {
+    secure: bool(ctx, 'client.secure', false),
+    tls: tlsSettings(ctx, 'ssl.'),
+    saslEnabled: bool(ctx, 'sasl.client', true),
+    saslSection: get(ctx, 'sasl.clientconfig') ?? 'Client',
+    saslSectionSet: get(ctx, 'sasl.clientconfig') !== undefined,
+    jaasFile: get(ctx, 'java.security.auth.login.config'),
+    ...(maxBuffer !== undefined && /^\d+$/.test(maxBuffer) ? { maxFrameBytes: Number(maxBuffer) } : {}),
+  };
   return { security, issues: ctx.issues };
 }
 

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Id } from '../../protocol/jute/data';
 import type { SecurityConfig } from '../config';
 import { certificateSubject } from '../acl/x509name';
-import { CLIENT_PORT_SASL, DigestMd5Server, SaslError } from '../acl/digestMd5';
+import { CLIENT_PORT_SASL, DigestMd5Server, SaslError } from '../../protocol/sasl/digestMd5';
 import { digestSection, parseJaas, usersOf } from '../config/jaas';
 import { OpCode } from '../../protocol/jute/constants';
 

@@ -1,12 +1,17 @@
 /**
  * zkCli.sh with SASL DIGEST-MD5 (-Djava.security.auth.login.config, a JAAS `Client` section) against
  * zabkeeper and Apache ZooKeeper 3.8 given the same zoo.cfg and the same JAAS `Server` file as a
- * -D flag; then enforce.auth.schemes=sasl. Both servers must print the same transcripts.
+ * -D flag; then enforce.auth.schemes=sasl. Both servers must print the same transcripts, and
+ * `zabkeeper shell` (JAAS from CLIENT_JVMFLAGS or from its -client-configuration file) must print
+ * zkCli's. Our client's `sasl` option logs in to both servers, and again after its connection is cut.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compatTargets, isEnsemble, startServer, type TestServer, type TargetKind } from '../harness/servers';
+import { compatTargets, isEnsemble, startServer, zabkeeperCli, type TestServer, type TargetKind } from '../harness/servers';
+import { startProxy } from '../harness/proxy';
+import { run } from '../shell/helpers';
+import { AuthFailedError, createClient, type ConnectionState } from '../../src/client';
 import { runZkCli } from './zkcli';
 
 const TARGETS = compatTargets().filter((k) => !isEnsemble(k));
@@ -51,16 +56,65 @@ async function withServer<T>(kind: TargetKind, extraCfg: Record<string, string>,
   }
 }
 
+/** `zabkeeper shell` fed the commands on stdin, stdout and stderr merged, with zkCli's environment variable. */
+async function runOurShell(connectString: string, commands: string[], clientJvmFlags = '', extra: string[] = []): Promise<string> {
+  const r = await run('bash', ['-c', 'exec "$0" "$1" shell -server "$2" "${@:3}" 2>&1', process.execPath, zabkeeperCli(), connectString, ...extra], commands.join('\n') + '\n', { CLIENT_JVMFLAGS: clientJvmFlags });
+  return r.stdout;
+}
+
+/** Our client with a SASL login: its ids, then again after every connection was cut. */
+async function ourClient(connectString: string): Promise<{ ids: string[]; afterCut: string[]; states: ConnectionState[]; wrong: string }> {
+  const [host, port] = connectString.split(':');
+  const proxy = await startProxy(Number(port), host);
+  const states: ConnectionState[] = [];
+  const zk = await createClient(`127.0.0.1:${proxy.port}`, { sasl: { username: 'bob', password: 'bobsecret' } });
+  try {
+    zk.on('state', (s) => states.push(s));
+    const ids = async () => (await zk.whoAmI()).map((i) => `${i.authScheme}:${i.user}`).sort();
+    const before = await ids();
+    await zk.create('/ours', 'mine', { acl: [{ perms: 31, id: { scheme: 'sasl', id: 'bob' } }] });
+    const { watch } = await zk.getData('/ours', { watch: true });
+    const back = new Promise<void>((resolve) => zk.on('state', (s) => s === 'reconnected' && resolve()));
+    proxy.cutAll();
+    await back;
+    // The re-armed watch and the ACL both need the login to have happened before anything else.
+    await zk.setData('/ours', 'again');
+    await watch;
+    const afterCut = await ids();
+    const wrong = await createClient(connectString, { sasl: { username: 'bob', password: 'guess' } }).then(
+      async (c) => {
+        await c.close();
+        return 'connected';
+      },
+      (err: Error) => `${err instanceof AuthFailedError ? 'AuthFailedError' : err.name}: ${err.message}`,
+    );
+    return { ids: before, afterCut, states: [...states], wrong };
+  } finally {
+    await zk.close();
+    await proxy.close();
+  }
+}
+
 const clientJaas = (password: string) => `-Djava.security.auth.login.config=${jaas(`client-${password}.conf`, `Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="bob"\n  password="${password}";\n};\n`)}`;
 
 describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
   const out: Record<string, string[]> = {};
+  let client: Awaited<ReturnType<typeof ourClient>>;
 
   beforeAll(async () => {
     await withServer(kind, {}, async (s) => {
       out.bob = transcript(await runZkCli(s.connectString, ['whoami', 'create /sasl-bob x sasl:bob:cdrwa', 'get /sasl-bob', 'getAcl /sasl-bob', 'quit'], 60_000, clientJaas('bobsecret')));
       out.anon = transcript(await runZkCli(s.connectString, ['whoami', 'get /sasl-bob', 'quit']));
       out.wrong = transcript(await runZkCli(s.connectString, ['get /sasl-bob', 'quit'], 60_000, clientJaas('guess')));
+      // zabkeeper shell, the JAAS file as a -D flag in CLIENT_JVMFLAGS and then in its -client-configuration file.
+      const viaFile = path.join(dir, 'client-config.properties');
+      fs.writeFileSync(viaFile, `${clientJaas('bobsecret').replace(/^-D/, '')}\nzookeeper.sasl.clientconfig=Client\n`);
+      const ours = ['whoami', 'get /sasl-bob', 'getAcl /sasl-bob', 'quit'];
+      out.shellBob = transcript(await runOurShell(s.connectString, ours, clientJaas('bobsecret')));
+      out.shellBobFile = transcript(await runOurShell(s.connectString, ours, '', ['-client-configuration', viaFile]));
+      out.zkCliBobRead = transcript(await runZkCli(s.connectString, ours, 60_000, clientJaas('bobsecret')));
+      out.shellWrong = transcript(await runOurShell(s.connectString, ['get /sasl-bob', 'quit'], clientJaas('guess')));
+      client = await ourClient(s.connectString);
     });
     await withServer(kind, { 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' }, async (s) => {
       out.enforcedBob = transcript(await runZkCli(s.connectString, ['ls /', 'quit'], 60_000, clientJaas('bobsecret')));
@@ -102,9 +156,23 @@ describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
     ]);
   });
 
+  test('zabkeeper shell prints what zkCli prints, with the JAAS file in CLIENT_JVMFLAGS or in -client-configuration', () => {
+    expect(sortWhoAmI(out.shellBob)).toEqual(sortWhoAmI(out.zkCliBobRead));
+    expect(sortWhoAmI(out.shellBobFile)).toEqual(sortWhoAmI(out.zkCliBobRead));
+    expect(out.zkCliBobRead).toContain('sasl: bob');
+    expect(out.shellWrong).toEqual(out.wrong);
+  });
+
+  test('createClient with sasl: sasl:bob, again after the connection is cut; a wrong password is AuthFailedError', () => {
+    expect(client.ids).toEqual(['ip:127.0.0.1', 'sasl:bob']);
+    expect(client.afterCut).toEqual(['ip:127.0.0.1', 'sasl:bob']);
+    expect(client.states).toEqual(['suspended', 'reconnected']);
+    expect(client.wrong).toBe('AuthFailedError: SASL DIGEST-MD5 login as bob refused by the server (wrong password or unknown user)');
+  });
+
   afterAll(() => {
     // The transcripts, for the report and for comparing targets by eye when a test fails.
-    fs.writeFileSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${kind}.json`), JSON.stringify(out, null, 1));
+    fs.writeFileSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${kind}.json`), JSON.stringify({ ...out, client }, null, 1));
   });
 });
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
 import { readSetSASLResponse, readWhoAmIResponse, writeGetSASLRequest } from '../../protocol/jute/records';
-import { CLIENT_PORT_SASL, DigestMd5Client, DigestMd5Server, SaslError, parseDirectives } from '../../src/acl/digestMd5';
+import { CLIENT_PORT_SASL, DigestMd5Client, DigestMd5Server, SaslError, parseDirectives } from '../../protocol/sasl/digestMd5';
 import { digestSection, parseJaas, usersOf } from '../../src/config/jaas';
 import { parseJvmFlags, parseZooCfg } from '../../src/config';
 import { requests as rq } from '../../src/client/requests';
