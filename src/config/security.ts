@@ -23,7 +23,7 @@ export interface RawSetting {
 }
 
 export type ClientAuth = 'none' | 'want' | 'need';
-export type StoreType = 'PEM' | 'PKCS12';
+export type StoreType = 'PEM' | 'PKCS12' | 'JKS';
 
 export interface StoreSpec {
   location: string;
@@ -138,14 +138,14 @@ const notTrue = (v: string): boolean => v.trim().toLowerCase() !== 'true';
 
 /** Keys of the `ssl.` and `ssl.quorum.` families, by suffix. */
 const TLS_SUFFIXES: Readonly<Record<string, KeyRule>> = {
-  'keyStore.location': { kind: 'supported', doc: 'this server\'s key and certificate chain (PEM: one file with the key and chain; PKCS12)' },
+  'keyStore.location': { kind: 'supported', doc: 'this server\'s key and certificate chain (PEM: one file with the key and chain; PKCS12; JKS)' },
   'keyStore.password': { kind: 'supported', doc: 'decrypts the key store / PEM key' },
   'keyStore.passwordPath': { kind: 'supported', doc: 'file holding the key store password (wins over keyStore.password)' },
-  'keyStore.type': { kind: 'supported', doc: 'PEM or PKCS12 (default: from the extension .pem/.p12); JKS and BCFKS are refused', check: storeTypeProblem },
-  'trustStore.location': { kind: 'supported', doc: 'CA certificates that peers\' certificates must chain to (PEM or PKCS12); unset = the system CAs' },
+  'keyStore.type': { kind: 'supported', doc: 'PEM, PKCS12 or JKS (default: from the extension .pem/.p12/.jks); BCFKS is refused', check: storeTypeProblem },
+  'trustStore.location': { kind: 'supported', doc: 'CA certificates that peers\' certificates must chain to (PEM, PKCS12 or JKS); unset = the system CAs' },
   'trustStore.password': { kind: 'supported', doc: 'trust store password' },
   'trustStore.passwordPath': { kind: 'supported', doc: 'file holding the trust store password' },
-  'trustStore.type': { kind: 'supported', doc: 'PEM or PKCS12 (default: from the extension)', check: storeTypeProblem },
+  'trustStore.type': { kind: 'supported', doc: 'PEM, PKCS12 or JKS (default: from the extension)', check: storeTypeProblem },
   clientAuth: {
     kind: 'supported',
     doc: 'none, want or need (default need): whether a connecting peer must present a certificate',
@@ -169,7 +169,7 @@ const TLS_SUFFIXES: Readonly<Record<string, KeyRule>> = {
 const KEYS: Readonly<Record<string, KeyRule>> = {
   secureClientPort: { kind: 'supported', doc: 'TLS client port; with no clientPort no plaintext port is opened' },
   secureClientPortAddress: { kind: 'supported', doc: 'address of the TLS client port (default all interfaces)' },
-  'client.portUnification': { kind: 'supported', doc: 'the plaintext clientPort also accepts TLS clients', check: boolProblem },
+  'client.portUnification': { kind: 'supported', doc: 'the plaintext clientPort also accepts TLS clients (told apart by their first byte), with the ssl.* settings', check: boolProblem },
   'client.certReload': { kind: 'supported', doc: 'reload the ssl.* key/trust stores when their files change', check: boolProblem },
   serverCnxnFactory: { kind: 'supported', doc: 'accepted (NIO or Netty): zabkeeper has one connection layer, which does TLS' },
   sslQuorum: { kind: 'supported', doc: 'TLS with mutual authentication between ensemble members (ssl.quorum.*)', check: boolProblem },
@@ -262,10 +262,9 @@ function boolProblem(v: string): string | undefined {
 
 function storeTypeProblem(v: string): string | undefined {
   const t = v.trim().toUpperCase();
-  if (t === '' || t === 'PEM' || t === 'PKCS12') return undefined;
-  if (t === 'JKS') return 'JKS key stores are not supported; convert with `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12` and use PKCS12 (or PEM)';
-  if (t === 'BCFKS') return 'BCFKS key stores are not supported; use PKCS12 or PEM';
-  return `unknown key store type '${v}' (PEM or PKCS12)`;
+  if (t === '' || t === 'PEM' || t === 'PKCS12' || t === 'JKS') return undefined;
+  if (t === 'BCFKS') return 'BCFKS key stores are not supported; convert with `keytool -importkeystore -srcstoretype BCFKS -srcprovidername BCFIPS -srckeystore store.bcfks -destkeystore store.p12 -deststoretype PKCS12` and use PKCS12 (or PEM, JKS)';
+  return `unknown key store type '${v}' (PEM, PKCS12 or JKS)`;
 }
 
 const PROTOCOLS = new Set(['TLSv1.2', 'TLSv1.3']);
@@ -319,20 +318,6 @@ function cipherProblem(name: string): string | undefined {
   return `cipher suite '${name}' is not supported (use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_AES_128_GCM_SHA256)`;
 }
 
-/**
- * Settings whose feature is still being built: refused like unsupported ones until it lands, so
- * no intermediate build runs a hardened config unprotected. A `false` boolean asks for nothing.
- */
-const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] = [
-  { match: (k) => k === 'client.portUnification', feature: 'TLS on the plaintext client port (use secureClientPort)' },
-];
-
-function notYet(key: string, value: string): string | undefined {
-  const harmless = isFalse(value) || (key.startsWith('authProvider.') && ['digest', 'ip', 'x509'].includes(AUTH_PROVIDER_CLASSES[value.trim()] ?? ''));
-  if (harmless) return undefined;
-  return NOT_YET.find((n) => n.match(key))?.feature;
-}
-
 // ------------------------------------------------------------------ resolving
 
 function get(ctx: Ctx, key: string): string | undefined {
@@ -360,11 +345,12 @@ function storeSpec(ctx: Ctx, prefix: string, which: 'keyStore' | 'trustStore'): 
     const ext = location.slice(location.lastIndexOf('.')).toLowerCase();
     if (ext === '.pem') type = 'PEM';
     else if (ext === '.p12') type = 'PKCS12';
-    else if (ext === '.jks' || ext === '.bcfks') {
-      error(ctx, key, `${key}: ${location} is a ${ext.slice(1).toUpperCase()} store (by its extension): ${storeTypeProblem(ext.slice(1))}`);
+    else if (ext === '.jks') type = 'JKS';
+    else if (ext === '.bcfks') {
+      error(ctx, key, `${key}: ${location} is a BCFKS store (by its extension): ${storeTypeProblem('BCFKS')}`);
       return undefined;
     } else {
-      error(ctx, key, `${key}: cannot tell the type of ${location} from its name: set ${prefix}${which}.type to PEM or PKCS12`);
+      error(ctx, key, `${key}: cannot tell the type of ${location} from its name: set ${prefix}${which}.type to PEM, PKCS12 or JKS`);
       return undefined;
     }
   }
@@ -429,7 +415,7 @@ function crossChecks(ctx: Ctx, s: SecurityConfig): void {
 }
 
 /** Applies each key's rule: refused keys and values that fail their check become errors. */
-function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined, later?: (key: string, value: string) => string | undefined): void {
+function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined): void {
   for (const [key, setting] of ctx.raw) {
     const rule = lookup(key);
     if (!rule) continue;
@@ -437,7 +423,7 @@ function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined, later
       if (!rule.allow?.(setting.value)) error(ctx, key, `${key} is not supported: ${rule.why}`);
       continue;
     }
-    const problem = rule.check?.(setting.value) ?? later?.(key, setting.value);
+    const problem = rule.check?.(setting.value);
     if (problem) error(ctx, key, `${key}: ${problem}`);
   }
 }
@@ -448,10 +434,7 @@ function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined, later
  */
 export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { security: SecurityConfig; issues: SecurityIssue[] } {
   const ctx: Ctx = { raw, issues: [] };
-  checkKeys(ctx, ruleFor, (key, value) => {
-    const feature = notYet(key, value);
-    return feature && `not supported yet: zabkeeper does not implement ${feature} yet`;
-  });
+  checkKeys(ctx, ruleFor);
   const providers = new Set<'sasl' | 'x509'>();
   for (const [key, setting] of raw) {
     if (!key.startsWith('authProvider.')) continue;
@@ -459,8 +442,9 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     if (scheme === 'sasl' || scheme === 'x509') providers.add(scheme);
   }
   const secureClientPort = port(ctx, 'secureClientPort');
-  // QuorumPeerConfig.configureSSLAuth: a secure client port registers the x509 provider.
-  if (secureClientPort !== undefined) providers.add('x509');
+  // QuorumPeerConfig.configureSSLAuth: a secure client port registers the x509 provider. So does
+  // a unified port here (Apache 3.8 closes its certificate clients without authProvider.x509).
+  if (secureClientPort !== undefined || bool(ctx, 'client.portUnification', false)) providers.add('x509');
   const sessionRequireSasl = bool(ctx, 'sessionRequireClientSASLAuth', false);
   const enforce = sessionRequireSasl || bool(ctx, 'enforce.auth.enabled', false);
   const schemesText = get(ctx, 'enforce.auth.schemes');

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TlsSettings } from '../config';
-import { acceptPeer, protocolOptions, type TlsMaterial } from '../server/tls';
+import { acceptPeer, firstByte, protocolOptions, TLS_HANDSHAKE_RECORD, type TlsMaterial } from '../server/tls';
 
 /**
  * How two members open a peer link, before any quorum message: optional TLS (sslQuorum, with
@@ -129,16 +129,13 @@ export class PeerSecurity {
   async acceptSocket(raw: net.Socket): Promise<net.Socket> {
     const t = this.o.tls;
     if (!t || (!t.sslQuorum && !t.portUnification)) return raw;
-    const sniff = new Reader(raw, this.o.timeoutMs);
-    let first: Buffer;
+    let first: number;
     try {
-      first = await sniff.take(1);
-    } finally {
-      raw.pause();
+      first = await firstByte(raw, this.o.timeoutMs);
+    } catch (err) {
+      throw new PeerHandshakeError(`handshake: ${(err as Error).message}`);
     }
-    raw.unshift(Buffer.concat([first, sniff.release()]));
-    const isTls = first[0] === 0x16;
-    if (!isTls) {
+    if (first !== TLS_HANDSHAKE_RECORD) {
       if (!t.portUnification) throw new PeerHandshakeError('plaintext connection refused: sslQuorum requires TLS');
       raw.resume();
       return raw;

@@ -68,7 +68,6 @@ function tlsOf(security: ClientSecurityConfig): ClientTlsOptions {
   return {
     ...(material.ca !== undefined ? { ca: material.ca } : {}),
     ...(material.cert !== undefined ? { cert: material.cert, key: material.key } : {}),
-    ...(material.pfx !== undefined ? { pfx: material.pfx } : {}),
     ...(material.passphrase !== undefined ? { passphrase: material.passphrase } : {}),
     hostnameVerification: security.tls.hostnameVerification,
     minVersion: minVersion as ClientTlsOptions['minVersion'],

@@ -12,19 +12,10 @@ import { compatTargets, isEnsemble, startServer, zabkeeperCli, type TestServer, 
 import { startProxy } from '../harness/proxy';
 import { run } from '../shell/helpers';
 import { AuthFailedError, createClient, type ConnectionState } from '../../src/client';
-import { runZkCli } from './zkcli';
+import { runZkCli, sortWhoAmI } from './zkcli';
 
 const TARGETS = compatTargets().filter((k) => !isEnsemble(k));
 const SASL_PROVIDER = 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
-
-/** whoami's ids come in Apache's hash set order: sort the run after 'Auth scheme: User'. */
-function sortWhoAmI(lines: string[]): string[] {
-  const i = lines.indexOf('Auth scheme: User');
-  if (i < 0) return lines;
-  let j = i + 1;
-  while (j < lines.length && /^[a-z0-9]+: /.test(lines[j]!)) j++;
-  return [...lines.slice(0, i + 1), ...lines.slice(i + 1, j).sort(), ...lines.slice(j)];
-}
 
 /** zkCli lines that matter (logging and banners dropped, watcher lines kept in order). */
 function transcript(raw: string): string[] {

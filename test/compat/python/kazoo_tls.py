@@ -1,7 +1,8 @@
-"""kazoo (Debian python3-kazoo 2.8) over TLS against one server's secure client port.
+"""kazoo (Debian python3-kazoo 2.8) over TLS against one server's secure client port, or against a
+client.portUnification port, where a plaintext kazoo must work too.
 
-Usage: /usr/bin/python3 kazoo_tls.py HOST:SECUREPORT CA_PEM CLIENT_CERT CLIENT_KEY X509_SUBJECT
-Prints one JSON object per line; tls-compat.test.ts asserts on them.
+Usage: /usr/bin/python3 kazoo_tls.py HOST:PORT CA_PEM CLIENT_CERT CLIENT_KEY X509_SUBJECT [NODE [unified]]
+Prints one JSON object per line; test/compat/tls.test.ts asserts on them.
 """
 import json
 import sys
@@ -12,6 +13,8 @@ from kazoo.exceptions import NoAuthError
 from kazoo.security import ACL, Id
 
 HOSTS, CA, CERT, KEY, SUBJECT = sys.argv[1:6]
+NODE = sys.argv[6] if len(sys.argv) > 6 else "/kazoo-tls"
+UNIFIED = len(sys.argv) > 7 and sys.argv[7] == "unified"
 
 
 def run(name, fn):
@@ -33,9 +36,9 @@ def with_cert():
     c = client(certfile=CERT, keyfile=KEY)
     try:
         acl = [ACL(31, Id("x509", SUBJECT))]
-        c.create("/kazoo-tls", b"over tls", acl=acl)
-        data, stat = c.get("/kazoo-tls")
-        acls, _ = c.get_acls("/kazoo-tls")
+        c.create(NODE, b"over tls", acl=acl)
+        data, stat = c.get(NODE)
+        acls, _ = c.get_acls(NODE)
         return {"data": data.decode(), "version": stat.version, "acl": ["%s:%s:%d" % (a.id.scheme, a.id.id, a.perms) for a in acls]}
     finally:
         c.stop()
@@ -46,12 +49,23 @@ def without_cert():
     c = client()
     try:
         try:
-            c.get("/kazoo-tls")
+            c.get(NODE)
             read = "read"
         except NoAuthError:
             read = "NoAuthError"
-        c.create("/kazoo-tls-open", b"x")
-        return {"read_protected": read, "create_open": c.exists("/kazoo-tls-open") is not None}
+        c.create(NODE + "-open", b"x")
+        return {"read_protected": read, "create_open": c.exists(NODE + "-open") is not None}
+    finally:
+        c.stop()
+        c.close()
+
+
+def plaintext():
+    c = KazooClient(hosts=HOSTS, timeout=10)
+    c.start(timeout=15)
+    try:
+        data, _ = c.get(NODE + "-open")
+        return {"data": data.decode()}
     finally:
         c.stop()
         c.close()
@@ -59,3 +73,5 @@ def without_cert():
 
 run("with_cert", with_cert)
 run("without_cert", without_cert)
+if UNIFIED:
+    run("plaintext", plaintext)
