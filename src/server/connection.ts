@@ -255,7 +255,13 @@ export class ClientConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.queue.length = 0;
     if (hard) this.socket.destroy();
-    else this.socket.end();
+    else {
+      // Graceful: our FIN goes after the replies already written. Keep reading (the server may
+      // have paused this socket) so the client's FIN is seen and the socket really closes: a
+      // half-closed socket would hold the listener's close() open for good.
+      this.socket.end();
+      this.socket.resume();
+    }
     this.host.onClosed(this, reason);
   }
 

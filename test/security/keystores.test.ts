@@ -7,7 +7,7 @@ import { rc2DecryptBlocks } from '../../src/keystore/rc2';
 import { loadTlsMaterial } from '../../src/server/tls';
 import { createClient } from '../../src/client';
 import { startInProc } from '../harness/inproc';
-import { makeJavaStores, type JavaStores } from './keytool';
+import { javaKeyStore, makeJavaStores, opensslKeyStore, type JavaStores } from './keytool';
 import { CLIENT_SUBJECT_RFC2253, makePki, type Pki } from './pki';
 
 /**
@@ -21,11 +21,12 @@ import { CLIENT_SUBJECT_RFC2253, makePki, type Pki } from './pki';
 
 let pki: Pki;
 let server: JavaStores;
-let client: JavaStores;
+/** The client's key store in Java's legacy PKCS12 and as OpenSSL writes it (the trust stores are the server's: one CA). */
+let client: { legacyP12: string; opensslP12: string };
 beforeAll(async () => {
   pki = makePki();
   server = await makeJavaStores(pki, pki.server, 'server');
-  client = await makeJavaStores(pki, pki.client, 'client');
+  client = { legacyP12: await javaKeyStore(pki, pki.client, 'client', 'legacyP12'), opensslP12: await opensslKeyStore(pki, pki.client, 'client') };
 }, 120_000);
 afterAll(() => pki.remove());
 
@@ -100,7 +101,7 @@ describe('what cannot be used soundly is refused', () => {
     imp(keyPass, server.keyStore.opensslP12, ['-destkeypass', 'another-password']);
     expect(refusal(() => readKeyStore(fs.readFileSync(keyPass), server.password))).toMatch(/cannot recover key "server" with the store password/);
     fs.copyFileSync(server.keyStore.jks, two);
-    imp(two, client.keyStore.opensslP12, []);
+    imp(two, client.opensslP12, []);
     expect(refusal(() => keyMaterial(readKeyStore(fs.readFileSync(two), server.password)))).toMatch(/holds 2 private keys \(server-jks, client\); zabkeeper needs a key store with exactly one/);
   }, 60_000);
 
@@ -132,7 +133,7 @@ describe('the server and our client on keytool\'s stores', () => {
     const r = parseZooCfg(`dataDir=/unused\nclientPort=1\nsecureClientPort=1\nsecureClientPortAddress=127.0.0.1\nssl.keyStore.location=${server.keyStore.jks}\nssl.keyStore.password=${pw}\nssl.trustStore.location=${server.trustStore.p12}\nssl.trustStore.password=${pw}\n`);
     const srv = await startInProc({ security: { ...r.config.security, secureClientPort: 0 } });
     try {
-      const tls = loadTlsMaterial(settings(`ssl.keyStore.location=${client.keyStore.legacyP12}\nssl.keyStore.password=${pw}\nssl.trustStore.location=${client.trustStore.jks}\nssl.trustStore.password=${pw}\n`));
+      const tls = loadTlsMaterial(settings(`ssl.keyStore.location=${client.legacyP12}\nssl.keyStore.password=${pw}\nssl.trustStore.location=${server.trustStore.jks}\nssl.trustStore.password=${pw}\n`));
       const zk = await createClient(`127.0.0.1:${srv.server.securePort}`, { tls: { ca: tls.ca, key: tls.key, cert: tls.cert } });
       expect((await zk.whoAmI()).map((i) => `${i.authScheme}:${i.user}`).sort()).toEqual(['ip:127.0.0.1', `x509:${CLIENT_SUBJECT_RFC2253}`]);
       await zk.close();
