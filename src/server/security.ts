@@ -21,6 +21,7 @@ export class JaasConfigError extends Error {
 /** One SASL round's outcome for the sasl connection op. */
 export type SaslStep = { ok: true; token: Buffer | null; ids: Id[] } | { ok: false; err: number; why: string };
 import { acceptPeer, firstByte, loadTlsMaterial, serverTlsOptions, TLS_HANDSHAKE_RECORD, watchStores } from './tls';
+import { drainable, type Drainable } from './drain';
 
 /**
  * The client-port side of security, as the server runs it: the TLS listener on secureClientPort
@@ -32,6 +33,7 @@ import { acceptPeer, firstByte, loadTlsMaterial, serverTlsOptions, TLS_HANDSHAKE
 export class ClientSecurity {
   /** Handshakes TLS clients: listening on secureClientPort, and/or fed unified-port sockets. */
   private secureServer: tls.Server | undefined;
+  private drain: Drainable | undefined;
   /** Where a client that completed its TLS handshake goes (set by listen). */
   private accept: ((socket: net.Socket, ids: Id[]) => void) | undefined;
   private stopWatching: (() => void) | undefined;
@@ -53,6 +55,7 @@ export class ClientSecurity {
       const s = config.clientTls;
       const material = loadTlsMaterial(s);
       sec.secureServer = tls.createServer(serverTlsOptions(s, material));
+      sec.drain = drainable(sec.secureServer);
       if (config.clientCertReload) {
         sec.stopWatching = watchStores(s, logger, (m) => sec.secureServer?.setSecureContext(serverTlsOptions(s, m)));
       }
@@ -178,10 +181,16 @@ export class ClientSecurity {
     return authIds.some((id) => schemes.includes(id.scheme));
   }
 
-  async close(): Promise<void> {
+  /** Stops accepting TLS connections and watching the key stores. */
+  stopAccepting(): void {
     this.stopWatching?.();
-    const server = this.secureServer;
-    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.secureServer?.listening) void this.drain?.stopAccepting();
+  }
+
+  /** Stops accepting; TLS connections still open after `graceMs` are cut off. */
+  async close(graceMs = 0): Promise<void> {
+    this.stopAccepting();
+    await this.drain?.drain(graceMs);
   }
 }
 

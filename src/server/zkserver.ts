@@ -34,6 +34,7 @@ import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
 import { ClientSecurity } from './security';
+import { drainable, type Drainable } from './drain';
 import { resolveSecurity } from '../config/security';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -53,6 +54,8 @@ interface Awaiting {
 }
 
 const EXPIRED_PASSWD = Buffer.alloc(16);
+/** How long a stop waits for clients to close their side after ours is closed, before cutting them off. */
+const CLOSE_GRACE_MS = 2000;
 
 /** Key for matching a committed txn to the learner-side request that caused it. */
 function awaitKey(sessionId: bigint, cxid: number | string): string {
@@ -89,6 +92,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly sessionOwner = new Map<bigint, number>();
   private readonly idGen: SessionIdGenerator;
   private readonly listener: net.Server;
+  private readonly plaintextDrain: Drainable;
   private readonly connections = new Map<number, ClientConnection>();
   private readonly connsByIp = new Map<string, number>();
   private readonly connBySession = new Map<bigint, ClientConnection>();
@@ -129,6 +133,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping = new Housekeeping(this);
     this.listener = net.createServer({ noDelay: true }, (socket) => this.clientSecurity.plaintextPort(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
+    this.plaintextDrain = drainable(this.listener);
   }
 
   /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
@@ -870,8 +875,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
-    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    const secureClosed = this.clientSecurity.close();
+    void this.plaintextDrain.stopAccepting();
+    this.clientSecurity.stopAccepting();
     for (const c of this.connections.values()) c.socket.pause();
     if (!this.fatalError) this.flush();
     this.stopped = true;
@@ -880,8 +885,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.zab?.stop();
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
-    await closed;
-    await secureClosed;
+    await Promise.all([this.plaintextDrain.drain(CLOSE_GRACE_MS), this.clientSecurity.close(CLOSE_GRACE_MS)]);
     try {
       this.store.close();
     } catch (err) {

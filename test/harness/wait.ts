@@ -23,3 +23,13 @@ export async function until<T>(cond: () => T | Promise<T>, what: string | (() =>
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/** Awaits `p`, throwing naming `what` if it has not settled after `timeoutMs`. */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
