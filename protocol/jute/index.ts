@@ -7,3 +7,4 @@ export * from './writer';
 export * from './framer';
 export * from './records';
 export * from './multi';
+export * from './extensions';

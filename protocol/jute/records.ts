@@ -122,7 +122,34 @@ export interface ConnectRequest {
   passwd: Buffer | null;
   /** Absent when the client left the byte out (old clients such as node-zookeeper-client). */
   readOnly?: boolean;
+  /** zabkeeper protocol extensions the client asks for (see extensions.ts); never sent to or by Apache. */
+  features?: number;
 }
+
+/**
+ * The extension trailer: magic "ZKX1" + int feature bits, after the readOnly byte of
+ * ConnectRequest/ConnectResponse. Apache ZooKeeper reads the record and the readOnly byte and
+ * ignores anything after them, and only answers with a trailer of its own when asked by one, so
+ * neither side ever sees it from Apache software.
+ */
+export const FEATURES_MAGIC = 0x5a4b5831;
+
+function tryReadFeatures(r: JuteReader): number | undefined {
+  if (r.remaining < 8) return undefined;
+  const at = r.offset;
+  if (r.readInt() !== FEATURES_MAGIC) {
+    r.offset = at;
+    return undefined;
+  }
+  return r.readInt();
+}
+
+function writeFeatures(w: JuteWriter, features: number | undefined): void {
+  if (features === undefined) return;
+  w.writeInt(FEATURES_MAGIC);
+  w.writeInt(features);
+}
+
 export function readConnectRequest(r: JuteReader): ConnectRequest {
   const req: ConnectRequest = {
     protocolVersion: r.readInt(),
@@ -133,6 +160,8 @@ export function readConnectRequest(r: JuteReader): ConnectRequest {
   };
   const readOnly = r.tryReadBool();
   if (readOnly !== undefined) req.readOnly = readOnly;
+  const features = readOnly !== undefined ? tryReadFeatures(r) : undefined;
+  if (features !== undefined) req.features = features;
   return req;
 }
 export function writeConnectRequest(w: JuteWriter, v: ConnectRequest): void {
@@ -142,6 +171,7 @@ export function writeConnectRequest(w: JuteWriter, v: ConnectRequest): void {
   w.writeLong(v.sessionId);
   w.writeBuffer(v.passwd);
   if (v.readOnly !== undefined) w.writeBool(v.readOnly);
+  if (v.readOnly !== undefined) writeFeatures(w, v.features);
 }
 
 export interface ConnectResponse {
@@ -151,6 +181,8 @@ export interface ConnectResponse {
   passwd: Buffer | null;
   /** Written only when defined: the server echoes the byte only to clients that sent it. */
   readOnly?: boolean;
+  /** Extensions granted (zabkeeper, only to a client that asked): a subset of the request's. */
+  features?: number;
 }
 export function readConnectResponse(r: JuteReader): ConnectResponse {
   const res: ConnectResponse = {
@@ -161,6 +193,8 @@ export function readConnectResponse(r: JuteReader): ConnectResponse {
   };
   const readOnly = r.tryReadBool();
   if (readOnly !== undefined) res.readOnly = readOnly;
+  const features = readOnly !== undefined ? tryReadFeatures(r) : undefined;
+  if (features !== undefined) res.features = features;
   return res;
 }
 export function writeConnectResponse(w: JuteWriter, v: ConnectResponse): void {
@@ -169,6 +203,7 @@ export function writeConnectResponse(w: JuteWriter, v: ConnectResponse): void {
   w.writeLong(v.sessionId);
   w.writeBuffer(v.passwd);
   if (v.readOnly !== undefined) w.writeBool(v.readOnly);
+  if (v.readOnly !== undefined) writeFeatures(w, v.features);
 }
 
 // ------------------------------------------------------------------ small shared shapes

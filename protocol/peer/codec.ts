@@ -13,7 +13,7 @@ import { Packr } from 'msgpackr';
 import { type LogHistory, type PeerMessage, type PeerMessageType, type ServerState, ServerStates } from './messages';
 
 export const PEER_PROTOCOL_VERSION = 1;
-/** Default cap on one frame (a SNAP carries a whole snapshot, so this is generous). */
+/** Default cap on one frame (a snapshot travels as SNAPCHUNKs, so frames stay small). */
 export const PEER_FRAME_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 /** The stream cannot be trusted any more (bad length or version): close the connection. */
@@ -121,10 +121,12 @@ const FIELDS: Record<PeerMessageType, { tag: number; fields: ReadonlyArray<reado
   ack: { tag: 12, fields: [['zxid', 'zxid'], ['newLeader', 'bool']] },
   commit: { tag: 13, fields: [['zxid', 'zxid']] },
   inform: { tag: 14, fields: [['zxid', 'zxid'], ['data', 'bytes']] },
-  ping: { tag: 15, fields: [['tick', 'count']] },
+  ping: { tag: 15, fields: [['round', 'count'], ['echoed', 'count']] },
   request: { tag: 16, fields: [['data', 'bytes']] },
   revalidate: { tag: 17, fields: [['sessionId', 'session'], ['timeoutMs', 'ms'], ['valid', 'bool']] },
   sync: { tag: 18, fields: [['zxid', 'zxid']] },
+  heartbeat: { tag: 19, fields: [] },
+  snapchunk: { tag: 20, fields: [['seq', 'count'], ['crc', 'count'], ['data', 'bytes']] },
 };
 
 const BY_TAG = new Map(Object.entries(FIELDS).map(([type, spec]) => [spec.tag, type as PeerMessageType]));

@@ -40,7 +40,10 @@ export type PeerMessage =
   // Synchronization: one of DIFF / TRUNC / SNAP, then PROPOSALs, then NEWLEADER; UPTODATE later.
   | { type: 'diff'; zxid: bigint }
   | { type: 'trunc'; zxid: bigint }
+  /** `data` describes the snapshot (its size and checksum); the body follows as SNAPCHUNKs. */
   | { type: 'snap'; zxid: bigint; data: Buffer }
+  /** One chunk of a SNAP's body, with its CRC-32; chunks are numbered from 0. */
+  | { type: 'snapchunk'; seq: number; crc: number; data: Buffer }
   | { type: 'newleader'; epoch: number; zxid: bigint }
   | { type: 'uptodate'; zxid: bigint }
   // Broadcast
@@ -48,10 +51,17 @@ export type PeerMessage =
   | { type: 'ack'; zxid: bigint; newLeader: boolean }
   | { type: 'commit'; zxid: bigint }
   | { type: 'inform'; zxid: bigint; data: Buffer }
-  | { type: 'ping'; tick: number }
+  /**
+   * Leader -> learner: lease round `round`, and `echoed`, the highest round this learner's echoes
+   * have reached so far. Learner -> leader: the echo of `round` (`echoed` 0).
+   */
+  | { type: 'ping'; round: number; echoed: number }
+  /** Any peer -> any peer on an otherwise idle link, so a silent peer is noticed by timeout. */
+  | { type: 'heartbeat' }
   // Learner -> leader services (carried for the server layer; the core passes them through)
   | { type: 'request'; data: Buffer }
   | { type: 'revalidate'; sessionId: bigint; timeoutMs: number; valid: boolean }
+  /** Learner -> leader: a client sync (zxid unused, 0). Leader -> learner: the answer, once a quorum confirmed the leader. */
   | { type: 'sync'; zxid: bigint };
 
 export type PeerMessageType = PeerMessage['type'];

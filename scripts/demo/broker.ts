@@ -460,7 +460,11 @@ class Broker {
       this.queue.push({ kind: 'controllerChange' });
       return;
     }
-    this.report('error', { event: e.kind, error: String(err) });
+    // Losing the connection or the session mid-step is what a broker lives with (a pause, a
+    // partition, a server failover): it is reported as such and the step is redone, like any
+    // other interruption. Only other failures are errors.
+    const interrupted = err instanceof ConnectionLossError || err instanceof SessionExpiredError;
+    this.report(interrupted ? 'interrupted' : 'error', { event: e.kind, error: String(err) });
     // Controller: re-read everything and reconcile. Broker: try the step again.
     const retry: BrokerEvent['kind'] | undefined = this.ctx ? 'resync' : e.kind === 'brokerChange' || e.kind === 'isrTick' ? undefined : e.kind;
     if (retry) setTimeout(() => this.queue.push({ kind: retry }), 200);

@@ -339,6 +339,7 @@ const DESCRIBE: Readonly<Record<string, (e: ChildEvent) => string>> = {
   writeRetry: (e) => `controller write (${String(e.label)}) waiting: ${String(e.error)}, retrying`,
   fenced: (e) => `FENCED: write of epoch ${String(e.epoch)} rejected (${String(e.error)} on /controller_epoch)`,
   resigned: (e) => `STEPPED DOWN as controller of epoch ${String(e.epoch)}: ${String(e.reason)}`,
+  interrupted: (e) => `${String(e.event)} interrupted (${String(e.error)}); redoing it`,
   error: (e) => `error in ${String(e.event)}: ${String(e.error)}`,
   shutdown: (e) => `shutting down${e.wasController ? ` (controller, epoch ${String(e.epoch)})` : ''}`,
 };

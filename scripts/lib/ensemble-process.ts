@@ -15,6 +15,10 @@ export interface EnsembleMember {
   dataDir: string;
   cfgPath: string;
   running(): boolean;
+  /** The running process's pid (undefined when stopped). */
+  pid(): number | undefined;
+  /** Where the member's stdout and stderr go. */
+  logPath: string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -41,11 +45,17 @@ export interface TestEnsemble {
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startEnsemble(
-  kind: TargetKind,
-  n: number,
-  opts: { tickTime?: number; extraCfg?: Record<string, string>; dataDirOf?: (id: number) => string | undefined } = {},
-): Promise<TestEnsemble> {
+export interface EnsembleOptions {
+  tickTime?: number;
+  extraCfg?: Record<string, string>;
+  /** Per-member keys (e.g. each member's own metrics or AdminServer port), after extraCfg. */
+  memberCfg?: (id: number) => Record<string, string>;
+  dataDirOf?: (id: number) => string | undefined;
+  /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
+  jvmArgs?: string[];
+}
+
+export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
   const tickTime = opts.tickTime ?? 200;
   const ports = [];
@@ -59,7 +69,7 @@ export async function startEnsemble(
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'myid'), `${id}\n`);
     const cfgPath = path.join(root, `zoo${id}.cfg`);
-    fs.writeFileSync(cfgPath, zooCfgText({ ...baseCfg(p.client, dataDir, tickTime), initLimit: '10', syncLimit: '5', ...serverLines, ...(opts.extraCfg ?? {}) }));
+    fs.writeFileSync(cfgPath, zooCfgText({ ...baseCfg(p.client, dataDir, tickTime), initLimit: '10', syncLimit: '5', ...serverLines, ...(opts.extraCfg ?? {}), ...(opts.memberCfg?.(id) ?? {}) }));
     const logPath = path.join(root, `s${id}.log`);
     const m: EnsembleMember = {
       id,
@@ -67,13 +77,15 @@ export async function startEnsemble(
       dataDir,
       cfgPath,
       running: () => children.has(id),
+      pid: () => children.get(id)?.pid,
+      logPath,
       async start() {
         if (children.has(id)) return;
         const out = fs.openSync(logPath, 'a');
         const child =
           kind === 'apache'
-            ? spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
-            : spawn(process.execPath, [requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
+            ? spawn('java', [...(opts.jvmArgs ?? ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']), '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-Dzookeeper.admin.enableServer=false', '-cp', apacheClasspath(), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath], { stdio: ['ignore', out, out], cwd: root })
+            : spawn(process.execPath, [...nodeArgs(), requireCli(), 'server', '--config', cfgPath], { stdio: ['ignore', out, out], cwd: root });
         fs.closeSync(out);
         live.add(child);
         child.once('exit', () => {
@@ -150,6 +162,11 @@ export async function startEnsemble(
   };
   await Promise.all(members.map((m) => m.start()));
   return ens;
+}
+
+/** Extra node flags for zabkeeper members (ZABKEEPER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile a benchmark). */
+function nodeArgs(): string[] {
+  return (process.env.ZABKEEPER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 }
 
 function requireCli(): string {

@@ -41,10 +41,14 @@ export interface RegisterOp {
   /** reads: the data seen. */
   read?: string;
   error?: string;
+  /** ok ops: mzxid of the znode in the reply (hex), and the server the session was on. */
+  mzxid?: string;
+  server?: string;
 }
 
 export interface CreateOp {
   client: number;
+  session?: string;
   path: string;
   call: number;
   ret: number;
@@ -107,7 +111,8 @@ const fmtT = (t: number) => (Number.isFinite(t) ? `${(t / 1000).toFixed(3)}s` : 
 function describeOp(o: RegisterOp): string {
   const res = o.type === 'info' ? '?' : o.type === 'fail' ? `fail(${o.error ?? ''})` : o.f.endsWith('read') ? `${JSON.stringify(o.read)}@v${o.version}` : `v${o.version}`;
   const what = o.f === 'write' ? `write ${JSON.stringify(o.value)}` : o.f === 'cas' ? `cas v${o.expected} ${JSON.stringify(o.value)}` : o.f;
-  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}`;
+  const where = [o.mzxid ? `mzxid 0x${o.mzxid}` : '', o.server ? `via ${o.server}` : ''].filter((x) => x).join(', ');
+  return `[${fmtT(o.call)} .. ${fmtT(o.type === 'info' ? Infinity : o.ret)}] client ${o.client} ${o.key} ${what} -> ${res}${where ? ` (${where})` : ''}`;
 }
 
 /**
@@ -247,6 +252,8 @@ export function checkCreates(h: Pick<History, 'creates' | 'finalSets'>, parent: 
 
 export interface ExclusionReport {
   holds: number;
+  /** Longest stretch of the run with no holder at all (liveness of the recipe, reported only). */
+  longestIdleMs: number;
   overlaps: number;
   excused: number;
   findings: Finding[];
@@ -261,7 +268,7 @@ export interface ExclusionReport {
  * the workload process longer than `sessionTimeoutMs / 6` is reported as excused, not as a
  * violation. `end` is when the holder gave up (release, suspended, lost).
  */
-export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number): ExclusionReport {
+export function checkExclusion(holds: readonly HoldInterval[], stalls: History['stalls'], sessionTimeoutMs: number, window?: { start: number; end: number }): ExclusionReport {
   const findings: Finding[] = [];
   let overlaps = 0;
   let excused = 0;
@@ -283,7 +290,18 @@ export function checkExclusion(holds: readonly HoldInterval[], stalls: History['
       }
     }
   }
-  return { holds: holds.length, overlaps, excused, findings };
+  return { holds: holds.length, longestIdleMs: longestIdle(sorted, window), overlaps, excused, findings };
+}
+
+function longestIdle(sorted: readonly HoldInterval[], window?: { start: number; end: number }): number {
+  if (!window) return 0;
+  let covered = window.start;
+  let idle = 0;
+  for (const h of sorted) {
+    if (h.start > covered) idle = Math.max(idle, Math.min(h.start, window.end) - covered);
+    covered = Math.max(covered, h.end);
+  }
+  return Math.max(idle, window.end - covered);
 }
 
 /**
@@ -304,6 +322,44 @@ export function checkFencing(fenced: readonly FencedWrite[]): Finding[] {
     current = w.node;
   }
   return [];
+}
+
+// ------------------------------------------------------------------------------ sessions
+
+/**
+ * SessionMoved means the session is owned by another server now; a client that keeps its
+ * connection and keeps getting it has a session no server will act for. A stretch of only
+ * SessionMoved answers on one session longer than `limitMs` is reported.
+ */
+export function checkSessionMoved(h: Pick<History, 'registers' | 'creates'>, limitMs: number): Finding[] {
+  const bySession = new Map<string, (RegisterOp | (CreateOp & { session?: string; server?: string }))[]>();
+  for (const o of [...h.registers, ...(h.creates as (CreateOp & { session?: string })[])]) {
+    const s = o.session;
+    if (s === undefined || (o as RegisterOp).f === 'read' || (o as RegisterOp).f === 'plain-read') continue;
+    bySession.set(s, [...(bySession.get(s) ?? []), o]);
+  }
+  const findings: Finding[] = [];
+  for (const [session, ops] of bySession) {
+    ops.sort((a, b) => a.call - b.call);
+    let start: number | undefined;
+    let count = 0;
+    const flush = (end: number) => {
+      if (start !== undefined && end - start > limitMs) {
+        const where = (ops.find((o) => o.call >= start! && o.error === 'SessionMoved') as RegisterOp | undefined)?.server;
+        findings.push({ checker: 'sessions', message: `session ${session}: every write answered SessionMoved for ${fmtT(end - start)} (${count} writes, from ${fmtT(start)}${where ? `, via ${where}` : ''})` });
+      }
+      start = undefined;
+      count = 0;
+    };
+    for (const o of ops) {
+      if (o.error === 'SessionMoved') {
+        start ??= o.call;
+        count++;
+      } else if (o.type !== 'info') flush(o.call);
+    }
+    flush(ops.length > 0 ? Math.max(...ops.map((o) => (Number.isFinite(o.ret) ? o.ret : o.call))) : 0);
+  }
+  return findings;
 }
 
 // ------------------------------------------------------------------------------ availability

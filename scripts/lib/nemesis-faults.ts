@@ -31,10 +31,11 @@ export function schedule(seed: number, secs: number, kinds: readonly FaultKind[]
   while (t < secs * 1000 - 3000) {
     if (order.length === 0) order = rng.shuffle([...kinds]);
     const kind = order.shift()!;
-    const durationMs = kind === 'pause' ? sessionTimeoutMs + rng.range(500, 2000) : rng.range(2000, 6000);
+    // Faults last 2/3 to 2 session timeouts (long enough for sessions to expire behind them).
+    const durationMs = kind === 'pause' ? sessionTimeoutMs + rng.range(500, 2000) : rng.range(Math.round((sessionTimeoutMs * 2) / 3), sessionTimeoutMs * 2);
     plans.push({ kind, at: t, durationMs });
     // The fault, then time to heal and recover (elections, resyncs) before the next one.
-    t += durationMs + rng.range(2000, 4000);
+    t += durationMs + rng.range(Math.round((sessionTimeoutMs * 2) / 3), Math.round((sessionTimeoutMs * 4) / 3));
   }
   return plans;
 }

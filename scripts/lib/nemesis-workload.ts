@@ -16,6 +16,7 @@ import {
   BadVersionError,
   NoNodeError,
   NodeExistsError,
+  RetryUntilElapsed,
   createClient,
   type ConnectionState,
   type ZkClient,
@@ -63,11 +64,18 @@ export class Workload {
   readonly history: Pick<History, 'registers' | 'creates' | 'holds' | 'fenced' | 'stalls'> = { registers: [], creates: [], holds: [], fenced: [], stalls: [] };
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
+  private readonly loopClients: number[] = [];
   private readonly clients: ZkClient[] = [];
   private readonly rng: Prng;
   private stallTimer: NodeJS.Timeout | undefined;
   /** Set when setup finished: the start of the recorded history. */
   startedAt = 0;
+  /** What each client loop is waiting on, and since when (to name a stuck one). */
+  private readonly doing = new Map<number, { what: string; since: number }>();
+  /** Loops that had not finished 20 s after stop(): client, what it waited on, since when. */
+  readonly stuck: { client: number; what: string; since: number }[] = [];
+  /** Lock/latch nodes still there after every recipe was closed (see findOrphans). */
+  readonly orphans: string[] = [];
 
   constructor(
     private readonly o: WorkloadOptions,
@@ -92,8 +100,13 @@ export class Workload {
     return AbortSignal.timeout(this.o.opTimeoutMs);
   }
 
+  /**
+   * The znodes the workload needs. The ensemble may still be settling (a second election on a
+   * busy machine): these idempotent creates are retried on connection loss for up to a minute.
+   */
   async setup(): Promise<void> {
-    const admin = await this.client();
+    const admin = await createClient(this.o.connectString, { sessionTimeoutMs: this.o.sessionTimeoutMs, connectTimeoutMs: 60_000, retryPolicy: new RetryUntilElapsed(60_000, 200) });
+    this.clients.push(admin);
     for (const p of [ROOT, REG, SET, LOCK, LATCH]) await admin.create(p).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     await admin.create(FENCE, 'none').catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     for (let k = 0; k < this.o.keys; k++) await admin.create(`${REG}/k${k}`, INITIAL_VALUE).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
@@ -104,17 +117,55 @@ export class Workload {
   async start(): Promise<void> {
     this.startedAt = this.clock();
     this.watchStalls();
-    for (let i = 0; i < this.o.registerClients; i++) this.loops.push(this.registerLoop(i + 1, await this.client(), this.rng.fork()));
-    for (let i = 0; i < this.o.mutexClients; i++) this.loops.push(this.mutexLoop(100 + i + 1, await this.client(), this.rng.fork()));
-    for (let i = 0; i < this.o.latchClients; i++) this.loops.push(this.latchLoop(200 + i + 1, await this.client(), this.rng.fork()));
+    const run = (client: number, loop: (c: number, zk: ZkClient, rng: Prng) => Promise<void>, zk: ZkClient) => {
+      this.loopClients.push(client);
+      this.loops.push(loop.call(this, client, zk, this.rng.fork()));
+    };
+    for (let i = 0; i < this.o.registerClients; i++) run(i + 1, this.registerLoop, await this.client());
+    for (let i = 0; i < this.o.mutexClients; i++) run(100 + i + 1, this.mutexLoop, await this.client());
+    for (let i = 0; i < this.o.latchClients; i++) run(200 + i + 1, this.latchLoop, await this.client());
   }
 
   /** Stops issuing operations, waits for the loops (each op is bounded), closes every session. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.loops);
+    // Every operation has a deadline, so a loop that does not end is stuck inside a recipe or the
+    // client: report it rather than wait forever.
+    const done = new Set<number>();
+    this.loops.forEach((l, i) => void l.then(() => done.add(i)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.loops), new Promise((r) => (timer = setTimeout(r, 20_000)))]);
+    clearTimeout(timer);
+    this.loops.forEach((_, i) => {
+      const c = this.loopClients[i]!;
+      if (!done.has(i)) this.stuck.push({ client: c, ...(this.doing.get(c) ?? { what: '?', since: 0 }) });
+    });
+    if (this.stuck.length === 0) await this.findOrphans();
     clearInterval(this.stallTimer);
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+  }
+
+  /**
+   * Every latch is closed and every lock released now, while the sessions still live: a node left
+   * under /lock or /latch is an orphan that blocks every later contender for as long as its
+   * session lives.
+   */
+  private async findOrphans(): Promise<void> {
+    let zk: ZkClient | undefined;
+    try {
+      zk = await createClient(this.o.connectString, { sessionTimeoutMs: this.o.sessionTimeoutMs, connectTimeoutMs: 20_000 });
+      for (const dir of [LOCK, LATCH]) {
+        await zk.sync(dir, { signal: AbortSignal.timeout(20_000) });
+        for (const name of (await zk.getChildren(dir, { signal: AbortSignal.timeout(20_000) })).children) {
+          const { data, stat } = await zk.getData(`${dir}/${name}`, { signal: AbortSignal.timeout(20_000) }).catch(() => ({ data: null, stat: undefined }));
+          this.orphans.push(`${dir}/${name} (data ${JSON.stringify(data?.toString() ?? '')}, session 0x${stat?.ephemeralOwner.toString(16) ?? '?'}, created at zxid 0x${stat?.czxid.toString(16) ?? '?'})`);
+        }
+      }
+    } catch (err) {
+      this.orphans.push(`(could not list the recipe nodes: ${(err as Error).message})`);
+    } finally {
+      await zk?.close().catch(() => undefined);
+    }
   }
 
   /** Records stretches when this process's event loop did not run (the clients could not react). */
@@ -130,12 +181,18 @@ export class Workload {
 
   // -------------------------------------------------------------- registers and creates
 
+  private step(client: number, what: string): void {
+    this.doing.set(client, { what, since: this.clock() });
+  }
+
   private async registerLoop(client: number, zk: ZkClient, rng: Prng): Promise<void> {
+    this.step(client, 'starting');
     let n = 0;
     const versions = new Map<string, number>();
     while (!this.stopping) {
       const key = this.key();
       const roll = rng.next();
+      this.step(client, `operation ${n}`);
       if (roll < 0.2) await this.create(client, zk, `${SET}/c${client}-${n++}`);
       else {
         const f: RegisterOp['f'] = roll < 0.42 ? 'write' : roll < 0.64 ? 'cas' : roll < 0.86 ? 'read' : 'plain-read';
@@ -154,24 +211,27 @@ export class Workload {
       if (f === 'write' || f === 'cas') {
         const stat = await zk.setData(key, value, { version: f === 'cas' ? expected : -1, signal: this.deadline() });
         op.version = stat.version;
+        op.mzxid = stat.mzxid.toString(16);
       } else {
         const signal = this.deadline();
         if (f === 'read') await zk.sync(key, { signal });
         const r = await zk.getData(key, { signal });
         op.read = r.data?.toString('utf8') ?? '';
         op.version = r.stat.version;
+        op.mzxid = r.stat.mzxid.toString(16);
       }
     } catch (err) {
       Object.assign(op, classify(err));
     }
     op.ret = this.clock();
     op.session = hex(zk.sessionId);
+    op.server = zk.connectedHost;
     this.history.registers.push(op);
     return op;
   }
 
   private async create(client: number, zk: ZkClient, path: string): Promise<void> {
-    const op: CreateOp = { client, path, call: this.clock(), ret: 0, type: 'ok' };
+    const op: CreateOp = { client, session: hex(zk.sessionId), path, call: this.clock(), ret: 0, type: 'ok' };
     try {
       await zk.create(path, path, { signal: this.deadline() });
     } catch (err) {
@@ -184,10 +244,12 @@ export class Workload {
   // -------------------------------------------------------------- mutex
 
   private async mutexLoop(client: number, zk: ZkClient, rng: Prng): Promise<void> {
+    this.step(client, 'starting');
     const mutex = new Mutex(zk, LOCK, { revokeOnSuspended: true });
     let n = 0;
     while (!this.stopping) {
       let lock: LockHandle | null = null;
+      this.step(client, 'Mutex.acquire({ timeoutMs: 3000 })');
       try {
         lock = await mutex.acquire({ timeoutMs: 3000 });
       } catch {
@@ -211,13 +273,16 @@ export class Workload {
       });
       const until = this.clock() + rng.range(50, 400);
       while (!reason && !this.stopping && this.clock() < until) {
+        this.step(client, `fenced write holding ${lock.path}`);
         await this.fencedWrite(client, zk, lock.path, `${client}-${n++}`);
         await sleep(rng.range(10, 60));
       }
       if (!hold.end) hold.end = this.clock();
       hold.endReason = reason || 'released';
       this.history.holds.push(hold);
+      this.step(client, `LockHandle.release() of ${lock.path}`);
       await lock.release().catch(() => undefined);
+      this.step(client, 'between holds');
       await sleep(rng.range(0, 100));
     }
   }
@@ -235,6 +300,7 @@ export class Workload {
   // -------------------------------------------------------------- leader latch
 
   private async latchLoop(client: number, zk: ZkClient, rng: Prng): Promise<void> {
+    this.step(client, 'starting');
     let generation = 0;
     while (!this.stopping) {
       const node = `latch-${client}-${generation++}`;
@@ -254,7 +320,9 @@ export class Workload {
       latch.on('notLeader', () => end(String(lastState)));
       latch.on('error', () => undefined);
       try {
+        this.step(client, `LeaderLatch.start() (${node})`);
         await latch.start();
+        this.step(client, `in the latch (${node})`);
         const stayMs = rng.range(1000, 5000);
         const until = this.clock() + stayMs;
         while (!this.stopping && this.clock() < until) await sleep(50);
@@ -262,6 +330,7 @@ export class Workload {
         // could not join (connection trouble): rejoin below
       }
       end('closed');
+      this.step(client, `LeaderLatch.close() (${node})`);
       await latch.close().catch(() => undefined);
       zk.off('state', onState);
       await sleep(rng.range(0, 500));

@@ -11,6 +11,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort, zooCfgText } from '../../src/testing/ports';
+import { fourLetter } from '../../src/console/probe';
 
 /**
  * `*-ensemble` targets are 3-server ensembles of real processes (the suites talk to member 1);
@@ -58,8 +60,12 @@ const READY_DEADLINE_MS = 30_000;
  */
 export const NETTY_TLS_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 
-/** Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, etc. */
-const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', ...NETTY_TLS_JARS];
+/**
+ * Jars Debian installs; zookeeper.jar's manifest Class-Path pulls in netty, jute, slf4j-api, Jetty,
+ * etc. The servlet API (installed with Jetty) is not in that manifest: without it the AdminServer
+ * cannot load, so it is added for the suites that compare against Apache's AdminServer.
+ */
+const APACHE_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar', '/usr/share/java/servlet-api.jar', ...NETTY_TLS_JARS];
 
 export function apacheClasspath(): string {
   return APACHE_JARS.join(':');
@@ -81,22 +87,7 @@ export function zabkeeperCli(): string {
   return path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
-/** zoo.cfg text: Java properties, key=value per line. */
-export function zooCfgText(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-}
+export { freePort, zooCfgText };
 
 export function baseCfg(port: number, dataDir: string, tickTime: number): Record<string, string> {
   return {
@@ -112,26 +103,7 @@ export function baseCfg(port: number, dataDir: string, tickTime: number): Record
   };
 }
 
-/** Sends a four-letter word and returns everything the server writes before closing. */
-export function fourLetter(port: number, cmd: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect(port, HOST, () => sock.write(cmd));
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`4lw ${cmd}: timeout`));
-    }, timeoutMs);
-    sock.on('data', (d) => chunks.push(d));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
+export { fourLetter };
 
 /** A minimal ConnectRequest (with readOnly byte), framed. */
 export function connectRequestFrame(timeoutMs = 10000, lastZxidSeen = 0n, readOnly = true): Buffer {

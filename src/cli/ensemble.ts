@@ -31,6 +31,8 @@ export function memberConfig(o: LocalEnsembleOptions, i: number): string {
     `clientPort=${memberPorts(o.basePort, i).client}`,
     `clientPortAddress=${o.host}`,
     'autopurge.purgeInterval=1',
+    // Each member needs its own AdminServer port on a shared host.
+    `admin.serverPort=${8080 + i - 1}`,
   ];
   for (let j = 1; j <= o.servers; j++) {
     const p = memberPorts(o.basePort, j);

@@ -57,7 +57,9 @@ import {
 } from './connectString';
 import { BoundedStream } from './stream';
 import { BoundedExponentialBackoff, retry, type RetryPolicy } from './retry';
-import { PersistentWatch, WatchRegistry } from './watches';
+import { Resumer } from './resume';
+import { Feature } from '../../protocol/jute/extensions';
+import { PersistentWatch, SEEN_ALL, WatchRegistry } from './watches';
 
 export { PersistentWatch } from './watches';
 import type {
@@ -191,6 +193,7 @@ export class ZkClient extends EventEmitter {
   private readonly sasl: SaslOptions | undefined;
   /** Set once a SASL login failed: the client is closed and every call rejects with it. */
   private authError: Error | undefined;
+  private readonly resumer: Resumer;
   private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
   private hostIndex = 0;
@@ -234,6 +237,7 @@ export class ZkClient extends EventEmitter {
       random,
       reconnectDelayMs: options.reconnectDelayMs ?? 100,
       watchBufferSize: options.watchBufferSize ?? 1024,
+      extensions: options.extensions ?? true,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
     };
     this.tls = options.tls ? nodeTlsOptions(options.tls) : undefined;
@@ -241,6 +245,11 @@ export class ZkClient extends EventEmitter {
     this.sasl = options.sasl;
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
     this.retryPolicy = options.retryPolicy;
+    const frameBytes = options.maxFrameBytes ?? 0xfffff;
+    this.resumer = new Resumer(
+      { serverPath: (p) => this.serverPath(p), clientPath: (p) => this.clientPath(p), noteZxid: (z) => this.noteZxid(z) },
+      Math.max(4096, Math.min(512 * 1024, Math.floor(frameBytes / 2))),
+    );
     this.auth = (options.auth ?? []).map((a) => ({ scheme: a.scheme, auth: toBuffer(a.auth) ?? Buffer.alloc(0) }));
   }
 
@@ -352,6 +361,7 @@ export class ZkClient extends EventEmitter {
     this.conn = undefined;
     for (const w of [...this.connWaiters]) w.reject(this.authError ?? new ClientClosedError());
     this.connWaiters.clear();
+    this.resumer.closeAll(new ClientClosedError());
     this.watches.closeAll();
     this.setState('closed');
     for (const s of [...this.stateStreams]) s.end();
@@ -420,6 +430,7 @@ export class ZkClient extends EventEmitter {
           readOnly: this.opts.canBeReadOnly,
           connectTimeoutMs: this.attemptTimeoutMs(),
           ...(this.opts.maxFrameBytes !== undefined ? { maxFrameBytes: this.opts.maxFrameBytes } : {}),
+          ...(this.opts.extensions ? { features: Feature.resumableWatches } : {}),
           ...(this.tls ? { tls: this.tls } : {}),
         });
       } catch {
@@ -522,17 +533,19 @@ export class ZkClient extends EventEmitter {
     // Auth and SetWatches go first, before any queued request (same order as the Java client).
     this.replayAuth(conn);
     this.sendSetWatches(conn);
+    this.reattachResumable(conn);
     this.startPings(conn);
     const state: ConnectionState = s.readOnly ? 'readOnly' : this.everConnected ? 'reconnected' : 'connected';
     this.everConnected = true;
     if (this.current !== 'connected' && this.current !== 'reconnected' && this.current !== 'readOnly') this.setState(state);
-    this.watches.notifyPersistent('syncConnected');
+    this.watches.notifyPersistent('syncConnected', conn.hasFeature(Feature.resumableWatches));
     for (const w of [...this.connWaiters]) w.resolve(conn);
     this.connWaiters.clear();
   }
 
   private disconnected(conn: WireConnection): void {
     if (this.conn === conn) this.conn = undefined;
+    this.resumer.detachAll();
     clearInterval(this.pingTimer);
     this.pingTimer = undefined;
     if (this.closingFlag) return;
@@ -596,8 +609,21 @@ export class ZkClient extends EventEmitter {
     }
   }
 
+  /**
+   * Resumable watches go on from their positions; on a server without the extension (a move to an
+   * Apache member) they become ordinary watches, re-armed by SetWatches, and say `resync`.
+   */
+  private reattachResumable(conn: WireConnection): void {
+    const watches = this.watches.resumables();
+    if (conn.hasFeature(Feature.resumableWatches)) return this.resumer.reattachAll(watches, conn);
+    for (const w of watches) {
+      w.resumable = false;
+      w.stream.push({ type: 'none', state: 'syncConnected', path: w.path, resync: true });
+    }
+  }
+
   private sendSetWatches(conn: WireConnection): void {
-    const lists = this.watches.setWatchesLists();
+    const lists = this.watches.setWatchesLists(conn.hasFeature(Feature.resumableWatches));
     const v2 = lists.persistentWatches.length + lists.persistentRecursiveWatches.length > 0;
     for (const batch of batchWatches(lists)) {
       this.setWatchesPending++;
@@ -637,6 +663,8 @@ export class ZkClient extends EventEmitter {
 
   private noteZxid(zxid: bigint): void {
     if (zxid > this.lastZxid) this.lastZxid = zxid;
+    // Notifications precede the reply that reveals their change: attached watches are caught up.
+    this.resumer.caughtUp(zxid);
   }
 
   private whenConnected(signal: AbortSignal | undefined): Promise<WireConnection> {
@@ -957,14 +985,47 @@ export class ZkClient extends EventEmitter {
     this.auth.push(entry);
   }
 
-  /** Registers a persistent (or recursive) watch and returns it as an async iterator of events. */
+  /**
+   * Registers a persistent (or recursive) watch and returns it as an async iterator of events.
+   * With `resumable` (or `from`), on zabkeeper servers the watch resumes from its position after
+   * every reconnect, move or session loss, and events carry zxid, position and Stat (and data with
+   * `includeData`); elsewhere it is an ordinary watch (`watch.resumable === false`).
+   */
   async addWatch(path: string, opts: AddWatchOptions = {}): Promise<PersistentWatch> {
     const mode = opts.mode ?? 'persistentRecursive';
     const full = this.serverPath(path);
-    const watch = new PersistentWatch(path, mode, opts.bufferSize ?? this.opts.watchBufferSize, opts.overflow ?? 'error', (w) => this.detachPersistent(w, full));
+    const watch = new PersistentWatch(
+      path,
+      mode,
+      opts.bufferSize ?? this.opts.watchBufferSize,
+      opts.overflow ?? 'error',
+      (w) => this.detachPersistent(w, full),
+      opts.includeData ?? false,
+    );
+    if (opts.resumable || opts.from !== undefined) {
+      const conn = await this.whenConnected(opts.signal);
+      if (conn.hasFeature(Feature.resumableWatches)) return this.addResumable(watch, full, conn, opts);
+      // No history on this server: an ordinary watch; a requested past cannot be replayed.
+      if (opts.from !== undefined) watch.stream.push({ type: 'none', state: 'syncConnected', path, resync: true });
+    }
     await this.call<void>(OpCode.addWatch, path, (w) => rec.writeAddWatchRequest(w, { path: full, mode: AddWatchMode[mode] }), undefined, opts, (reply) => {
       if (reply.err === 0) this.watches.addPersistent(full, watch);
     });
+    opts.signal?.addEventListener('abort', () => void watch.close(), { once: true });
+    return watch;
+  }
+
+  private async addResumable(watch: PersistentWatch, full: string, conn: WireConnection, opts: AddWatchOptions): Promise<PersistentWatch> {
+    watch.resumable = true;
+    const from = opts.from;
+    if (from !== undefined) watch.startAfter(typeof from === 'bigint' ? { zxid: from, seen: SEEN_ALL } : from);
+    this.watches.addPersistent(full, watch);
+    try {
+      await withAbort(this.resumer.attach(watch, conn), opts.signal);
+    } catch (err) {
+      await watch.close();
+      throw err;
+    }
     opts.signal?.addEventListener('abort', () => void watch.close(), { once: true });
     return watch;
   }
@@ -980,6 +1041,7 @@ export class ZkClient extends EventEmitter {
   }
 
   private async detachPersistent(w: PersistentWatch, full: string): Promise<void> {
+    this.resumer.forget(w);
     if (!this.watches.deletePersistent(full, w)) return;
     if (this.closingFlag || !this.isConnected) return;
     const type = w.mode === 'persistent' ? WatcherType.persistent : WatcherType.persistentRecursive;

@@ -7,6 +7,10 @@
  * Symbol.for brand and checks it in Symbol.hasInstance (the undici pattern).
  */
 import { ErrorCode, errorCodeName } from '../../protocol/jute/constants';
+import { ExtErrorCode } from '../../protocol/jute/extensions';
+
+/** Names of every code, zabkeeper's extension codes included. */
+const codeNames: ReadonlyMap<number, string> = new Map([...errorCodeName, ...Object.entries(ExtErrorCode).map(([k, v]) => [v, k] as const)]);
 
 const BRAND = Symbol.for('zabkeeper.client.ZkError');
 
@@ -26,7 +30,7 @@ export class ZkError extends Error {
   opErrors?: (ZkError | undefined)[];
 
   constructor(code: number, message?: string, opts: ZkErrorOptions = {}) {
-    const name = errorCodeName.get(code) ?? `unknown(${code})`;
+    const name = codeNames.get(code) ?? `unknown(${code})`;
     super(message ?? (opts.path !== undefined ? `${name}: ${opts.path}` : name), opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.code = code;
     this.codeName = name;
@@ -89,6 +93,8 @@ export const ReconfigDisabledError = codeClass(ErrorCode.reconfigDisabled, 'Reco
 export const SessionClosedRequireSaslAuthError = codeClass(ErrorCode.sessionClosedRequireSaslAuth, 'SessionClosedRequireSaslAuthError');
 export const QuotaExceededError = codeClass(ErrorCode.quotaExceeded, 'QuotaExceededError');
 export const ThrottledOpError = codeClass(ErrorCode.throttledOp, 'ThrottledOpError');
+/** zabkeeper: a resumable watch's position is older than the server's event history. */
+export const HistoryPurgedError = codeClass(ExtErrorCode.historyPurged, 'HistoryPurgedError');
 
 /** Code -> class. Codes missing here become a plain ZkError with the number preserved. */
 const byCode: ReadonlyMap<number, ZkErrorClass> = new Map(
@@ -98,7 +104,7 @@ const byCode: ReadonlyMap<number, ZkErrorClass> = new Map(
     ReconfigInProgressError, APIError, NoNodeError, NoAuthError, BadVersionError, NoChildrenForEphemeralsError,
     NodeExistsError, NotEmptyError, SessionExpiredError, InvalidCallbackError, InvalidACLError, AuthFailedError,
     SessionMovedError, NotReadOnlyError, EphemeralOnLocalSessionError, NoWatcherError, RequestTimeoutError,
-    ReconfigDisabledError, SessionClosedRequireSaslAuthError, QuotaExceededError, ThrottledOpError,
+    ReconfigDisabledError, SessionClosedRequireSaslAuthError, QuotaExceededError, ThrottledOpError, HistoryPurgedError,
   ].map((c) => [c.CODE, c]),
 );
 

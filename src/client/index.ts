@@ -38,6 +38,7 @@ export type {
   Watched,
   WatchedEvent,
   WatcherTypeName,
+  WatchPosition,
 } from './types';
 export type { OverflowPolicy } from './stream';
 export { parseConnectString, type HostPort, type ParsedConnectString } from './connectString';

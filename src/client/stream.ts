@@ -31,6 +31,11 @@ export class BoundedStream<T> implements AsyncIterableIterator<T> {
     return this.finished;
   }
 
+  /** Items buffered and not yet read. */
+  get size(): number {
+    return this.buf.length;
+  }
+
   push(item: T): void {
     if (this.finished) return;
     const w = this.waiters.shift();

@@ -26,6 +26,27 @@ export interface WatchedEvent {
   path: string;
   /** Triggering zxid (3.9 servers and zabkeeper; -1 from 3.8). Absent on client-made events. */
   zxid?: bigint;
+  /** The node's Stat after the event's txn (zabkeeper; created, changed, childrenChanged). */
+  stat?: Stat;
+  /** The node's data after the event's txn (zabkeeper, resumable watches with includeData, small data only). */
+  data?: Buffer | null;
+  /** Resumable watches: this event's position; pass it as `from` to resume right after it. */
+  position?: WatchPosition;
+  /**
+   * Set on a `type: 'none'` event of a resumable watch when events may have been missed (the
+   * server's history no longer reaches back to the watch's position, or the server does not support
+   * resuming): re-read what you mirror, then carry on with the events that follow.
+   */
+  resync?: true;
+}
+
+/**
+ * Where a resumable watch stands: every event of txns before `zxid` and the first `seen` events of
+ * txn `zxid` (-1: all of them). Persist it (e.g. `${zxid}:${seen}`) to resume after a restart.
+ */
+export interface WatchPosition {
+  zxid: bigint;
+  seen: number;
 }
 
 export type CreateMode = keyof typeof CreateFlags;
@@ -67,6 +88,11 @@ export interface ClientOptions {
   sasl?: SaslOptions;
   /** Default buffer size for persistent watches and state iterators. Default 1024. */
   watchBufferSize?: number;
+  /**
+   * Ask zabkeeper servers for protocol extensions (resumable watches, event details). Apache
+   * servers ignore the request; default true.
+   */
+  extensions?: boolean;
   /**
    * Retry every operation that fails with ConnectionLoss or OperationTimeout under this policy
    * (ExponentialBackoff, RetryNTimes...). Off by default. Sequential creates are then protected
@@ -155,6 +181,16 @@ export type WatcherTypeName = 'children' | 'data' | 'any' | 'persistent' | 'pers
 export interface AddWatchOptions extends CallOptions {
   /** Default 'persistentRecursive'. */
   mode?: 'persistent' | 'persistentRecursive';
+  /**
+   * zabkeeper: resume after disconnects, moves between servers and session loss without losing
+   * or repeating an event (each carries its zxid and position). Against a server without the
+   * extension (Apache ZooKeeper) the watch is an ordinary one and `resumable` reads false.
+   */
+  resumable?: boolean;
+  /** Resumable: start after this position (or zxid: every event of later txns) instead of now. */
+  from?: WatchPosition | bigint;
+  /** Resumable: events carry the node's data (when small) besides its Stat. */
+  includeData?: boolean;
   /** Events buffered before the overflow policy applies. Default ClientOptions.watchBufferSize. */
   bufferSize?: number;
   /** Default 'error': the iterator throws WatchOverflowError and the watch is removed. */

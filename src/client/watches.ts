@@ -11,7 +11,8 @@ import { EventType, KeeperState } from '../../protocol/jute/constants';
 import { WatchOverflowError } from './errors';
 import { selfAndAncestors } from './connectString';
 import { BoundedStream, type OverflowPolicy } from './stream';
-import type { EventTypeName, KeeperStateName, WatchedEvent, WatcherTypeName } from './types';
+import type { EventTypeName, KeeperStateName, WatchedEvent, WatcherTypeName, WatchPosition } from './types';
+import type { EventDetail } from '../../protocol/jute/extensions';
 
 export type OneShotKind = 'data' | 'exist' | 'child';
 export type PersistentMode = 'persistent' | 'persistentRecursive';
@@ -49,12 +50,36 @@ export interface RawEvent {
   state: number;
   path: string;
   zxid: bigint;
+  detail?: EventDetail;
 }
 
-/** One persistent (or persistent-recursive) watch: an async iterator of events. */
+/** `seen` value: every event of the position's txn was seen. */
+export const SEEN_ALL = -1;
+
+/** a is strictly after b. */
+function after(a: WatchPosition, b: WatchPosition): boolean {
+  return a.zxid > b.zxid || (a.zxid === b.zxid && b.seen !== SEEN_ALL && (a.seen === SEEN_ALL || a.seen > b.seen));
+}
+
+/**
+ * One persistent (or persistent-recursive) watch: an async iterator of events.
+ *
+ * A resumable one (zabkeeper servers) also knows its position, the last event it received; it
+ * takes live events only while attached to the current connection, drops any at or before its
+ * position (so nothing is ever told twice, whatever the server replays), and is re-attached from
+ * its position after every reconnect.
+ */
 export class PersistentWatch implements AsyncIterable<WatchedEvent> {
   readonly stream: BoundedStream<WatchedEvent>;
   private closing: Promise<void> | undefined;
+  /** The server resumes this watch (set when registered; false against Apache ZooKeeper). */
+  resumable = false;
+  /** Last event received (or caught-up point); undefined until first registered. */
+  received: WatchPosition | undefined;
+  /** Position of the last event handed to the consumer. */
+  private yielded: WatchPosition | undefined;
+  /** Takes live events (false while (re)attaching: the replay brings them instead). */
+  attached = false;
 
   constructor(
     /** Client-side path. */
@@ -63,6 +88,8 @@ export class PersistentWatch implements AsyncIterable<WatchedEvent> {
     bufferSize: number,
     overflow: OverflowPolicy,
     private readonly detach: (w: PersistentWatch) => Promise<void>,
+    /** Resumable watches only: ask the server for node data with each event. */
+    readonly includeData = false,
   ) {
     this.stream = new BoundedStream<WatchedEvent>(
       bufferSize,
@@ -73,7 +100,54 @@ export class PersistentWatch implements AsyncIterable<WatchedEvent> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchedEvent> {
-    return this.stream;
+    return {
+      next: async () => {
+        const r = await this.stream.next();
+        if (!r.done && r.value.position) this.yielded = r.value.position;
+        return r;
+      },
+      return: (v?: unknown) => this.stream.return().then(() => ({ value: v as undefined, done: true as const })),
+    };
+  }
+
+  /**
+   * Resumable watches: where to resume so that nothing handed out is repeated and nothing
+   * unread is lost: the last event read, or, when everything received has been read, how far the
+   * watch is known to be caught up. Persist it to resume after a restart (`from`).
+   */
+  get position(): WatchPosition | undefined {
+    // Buffered events not yet read (or dropped by leaving the loop) must come again after a resume.
+    return this.stream.size > 0 || this.stream.isDone ? this.yielded : this.received;
+  }
+
+  /** Takes an event of txn `zxid` if it lies after the position: its new position, or undefined for a repeat. */
+  accept(zxid: bigint): WatchPosition | undefined {
+    const p = this.received;
+    if (p && (zxid < p.zxid || (zxid === p.zxid && p.seen === SEEN_ALL))) return undefined;
+    this.received = p && zxid === p.zxid ? { zxid, seen: p.seen + 1 } : { zxid, seen: 1 };
+    return this.received;
+  }
+
+  /** Hands an event to the consumer; resumable watches drop repeats and stamp the position. */
+  deliver(ev: WatchedEvent): void {
+    if (!this.resumable) return this.stream.push(ev);
+    if (ev.zxid === undefined || ev.zxid < 0n) return;
+    const position = this.accept(ev.zxid);
+    if (position) this.stream.push({ ...ev, position });
+  }
+
+  /** Everything up to `zxid` has been received (a reply with that zxid came after the events). */
+  caughtUp(zxid: bigint): void {
+    const at = { zxid, seen: SEEN_ALL };
+    if (!this.received || after(at, this.received)) this.received = at;
+    // A watch started "from now": that point counts as handed out (nothing before it was due).
+    if (this.yielded === undefined && this.stream.size === 0) this.yielded = this.received;
+  }
+
+  /** Starts a resumable watch after `from` (nothing before it is ever handed out). */
+  startAfter(from: WatchPosition): void {
+    this.received = { ...from };
+    this.yielded = { ...from };
   }
 
   /** Stops the watch: ends the iterator and removes the server-side watch if nobody else uses it. */
@@ -84,6 +158,13 @@ export class PersistentWatch implements AsyncIterable<WatchedEvent> {
     }
     return this.closing;
   }
+}
+
+/** Node data goes only to watches that asked for it. */
+function withoutData(ev: WatchedEvent, w: PersistentWatch): WatchedEvent {
+  if (ev.data === undefined || w.includeData) return ev;
+  const { data: _data, ...rest } = ev;
+  return rest;
 }
 
 export interface SetWatchesLists {
@@ -149,6 +230,8 @@ export class WatchRegistry {
     const type = eventTypeName.get(n.type);
     if (!type) return;
     const ev: WatchedEvent = { type, state: keeperStateName.get(n.state) ?? 'syncConnected', path: this.toClientPath(n.path), zxid: n.zxid };
+    if (n.detail?.stat) ev.stat = n.detail.stat;
+    if (n.detail?.data !== undefined) ev.data = n.detail.data;
     for (const kind of TRIGGERS[type] ?? []) {
       const set = this.oneShot[kind].get(n.path);
       if (!set) continue;
@@ -156,12 +239,18 @@ export class WatchRegistry {
       for (const fire of set) fire(ev);
     }
     if (!persistentToo) return;
-    for (const w of this.persistent.persistent.get(n.path) ?? []) w.stream.push(ev);
+    const live = (w: PersistentWatch) => (!w.resumable || w.attached) && w.deliver(withoutData(ev, w));
+    for (const w of this.persistent.persistent.get(n.path) ?? []) live(w);
     // Recursive watches match the path and its ancestors, and never get NodeChildrenChanged.
     if (type === 'nodeChildrenChanged') return;
     for (const p of selfAndAncestors(n.path)) {
-      for (const w of this.persistent.persistentRecursive.get(p) ?? []) w.stream.push(ev);
+      for (const w of this.persistent.persistentRecursive.get(p) ?? []) live(w);
     }
+  }
+
+  /** Resumable watches, which the client re-attaches itself instead of listing them in SetWatches. */
+  resumables(): PersistentWatch[] {
+    return Object.values(this.persistent).flatMap((t) => [...t.values()].flatMap((set) => [...set].filter((w) => w.resumable)));
   }
 
   /** Ends every one-shot watch with a `type: 'none'` state event (they can no longer fire). */
@@ -172,10 +261,15 @@ export class WatchRegistry {
     }
   }
 
-  /** Persistent watches see connection changes as `type: 'none'` events, like Java watchers. */
-  notifyPersistent(state: KeeperStateName): void {
+  /**
+   * Persistent watches see connection changes as `type: 'none'` events, like Java watchers.
+   * `exceptResumable`: resumable watches say syncConnected themselves, once re-attached.
+   */
+  notifyPersistent(state: KeeperStateName, exceptResumable = false): void {
     for (const table of Object.values(this.persistent)) {
-      for (const [p, set] of table) for (const w of set) w.stream.push({ type: 'none', state, path: this.toClientPath(p) });
+      for (const [p, set] of table) {
+        for (const w of set) if (!(exceptResumable && w.resumable)) w.stream.push({ type: 'none', state, path: this.toClientPath(p) });
+      }
     }
   }
 
@@ -188,14 +282,19 @@ export class WatchRegistry {
     }
   }
 
-  /** What to re-arm after a reconnect (server paths). */
-  setWatchesLists(): SetWatchesLists {
+  /**
+   * What to re-arm after a reconnect (server paths). Paths held only by resumable watches are left
+   * out when the server resumes them (`resumeSeparately`): they are re-attached from their position.
+   */
+  setWatchesLists(resumeSeparately = false): SetWatchesLists {
+    const persistentPaths = (t: Map<string, Set<PersistentWatch>>) =>
+      [...t].filter(([, set]) => !resumeSeparately || [...set].some((w) => !w.resumable)).map(([p]) => p);
     return {
       dataWatches: [...this.oneShot.data.keys()],
       existWatches: [...this.oneShot.exist.keys()],
       childWatches: [...this.oneShot.child.keys()],
-      persistentWatches: [...this.persistent.persistent.keys()],
-      persistentRecursiveWatches: [...this.persistent.persistentRecursive.keys()],
+      persistentWatches: persistentPaths(this.persistent.persistent),
+      persistentRecursiveWatches: persistentPaths(this.persistent.persistentRecursive),
     };
   }
 

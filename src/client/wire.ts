@@ -14,6 +14,7 @@ import {
   type ConnectResponse,
   type WatcherEvent,
 } from '../../protocol/jute/records';
+import { Feature, readEventDetail, type EventDetail } from '../../protocol/jute/extensions';
 
 export interface WireConnectOptions {
   host: string;
@@ -26,6 +27,8 @@ export interface WireConnectOptions {
   readOnly?: boolean;
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** zabkeeper extensions to ask for (protocol/jute/extensions.ts); Apache servers ignore the ask. */
+  features?: number;
   /**
    * Connect over TLS (ZooKeeper's secureClientPort) with these options: `ca`, `cert`, `key`,
    * `servername`, ... The server's certificate is verified against `ca` and must name `host`
@@ -43,6 +46,8 @@ export interface WireReply<T> {
 
 export interface Notification extends WatcherEvent {
   zxid: bigint;
+  /** Stat/data after the event (connections granted Feature.resumableWatches only). */
+  detail?: EventDetail;
 }
 
 interface Waiter {
@@ -113,6 +118,7 @@ export class WireConnection extends EventEmitter {
           sessionId: o.sessionId ?? 0n,
           passwd: o.passwd ?? Buffer.alloc(16),
           readOnly: o.readOnly === undefined ? false : o.readOnly,
+          ...(o.features !== undefined ? { features: o.features } : {}),
         });
         w.endFrame();
         socket.write(w.toBuffer());
@@ -151,6 +157,11 @@ export class WireConnection extends EventEmitter {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Whether the server granted a zabkeeper extension (never, from Apache ZooKeeper). */
+  hasFeature(f: number): boolean {
+    return ((this.session?.features ?? 0) & f) !== 0;
   }
 
   /**
@@ -213,7 +224,8 @@ export class WireConnection extends EventEmitter {
     const header = readReplyHeader(r);
     if (header.xid === Xid.notification) {
       const ev = readWatcherEvent(r);
-      this.emit('notification', { ...ev, zxid: header.zxid } satisfies Notification);
+      const detail = this.hasFeature(Feature.resumableWatches) && !r.atEnd() ? readEventDetail(r) : undefined;
+      this.emit('notification', { ...ev, zxid: header.zxid, ...(detail ? { detail } : {}) } satisfies Notification);
       return;
     }
     // The waiter stays queued until its reply decodes, so that a broken stream fails it (with the

@@ -17,4 +17,12 @@ export {
   type ClientAddress,
 } from './zoocfg';
 export { parseProperties, type PropertyEntry } from './properties';
+export {
+  defaultOperationsConfig,
+  PROMETHEUS_PROVIDER,
+  DEFAULT_PROVIDER,
+  type OperationsConfig,
+  type MetricsConfig,
+  type AdminConfig,
+} from './operations';
 export { resolveSecurity, resolveClientSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type ClientSecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

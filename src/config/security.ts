@@ -206,7 +206,6 @@ const KEYS: Readonly<Record<string, KeyRule>> = {
   ensembleAuthName: { kind: 'refused', doc: 'EnsembleAuthenticationProvider', why: 'the ensemble auth provider is not implemented' },
   skipACL: { kind: 'refused', doc: 'skip every ACL check', why: 'zabkeeper always checks ACLs', allow: (v) => v.trim().toLowerCase() !== 'yes' },
   'fips-mode': { kind: 'refused', doc: 'FIPS-only crypto', why: 'zabkeeper cannot promise FIPS-validated crypto', allow: notTrue },
-  'audit.enable': { kind: 'refused', doc: 'the audit log', why: 'audit logging is not implemented', allow: notTrue },
   'admin.forceHttps': { kind: 'refused', doc: 'AdminServer over HTTPS only', why: 'the AdminServer has no HTTPS', allow: notTrue },
   'admin.portUnification': { kind: 'refused', doc: 'AdminServer HTTP and HTTPS on one port', why: 'the AdminServer has no HTTPS', allow: notTrue },
   'admin.needClientAuth': { kind: 'refused', doc: 'AdminServer client certificates', why: 'the AdminServer has no HTTPS', allow: notTrue },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JUTE_MAX_BUFFER_DEFAULT } from '../../protocol/jute/constants';
 import { parseProperties, type PropertyEntry } from './properties';
+import { applyOperationsKey, defaultOperationsConfig, finishOperations, type OperationsConfig } from './operations';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 import { isSecurityKey, misspelledSecurityKey, parseJvmFlags, resolveSecurity, type RawSetting, type SecurityConfig } from './security';
 
@@ -67,6 +68,8 @@ export interface ZooCfg {
   myid?: number;
   /** True when the server list makes this an ensemble member (ZooKeeper's isDistributed()). */
   quorumMode: boolean;
+  /** metricsProvider.*, admin.*, audit.enable, enforceQuota (see operations.ts). */
+  operations: OperationsConfig;
 }
 
 export interface ParseResult {
@@ -108,6 +111,7 @@ function defaults(): ZooCfg {
     standaloneEnabled: true,
     servers: [],
     quorumMode: false,
+    operations: defaultOperationsConfig(),
     security: resolveSecurity(new Map()).security,
   };
 }
@@ -245,7 +249,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 /** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
 const IGNORED_KEYS = new Set([
-  'quorumListenOnAllIPs', 'audit.enable', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
+  'quorumListenOnAllIPs', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
   'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog',
   'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
   'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',
@@ -257,7 +261,7 @@ const IGNORED_KEYS = new Set([
 ]);
 
 /** Prefixes of ZooKeeper key families we ignore. */
-const IGNORED_PREFIXES = ['admin.', 'metricsProvider.', 'multiAddress.', 'group.', 'weight.', 'zookeeper.'];
+const IGNORED_PREFIXES = ['multiAddress.', 'group.', 'weight.', 'zookeeper.'];
 
 function isIgnored(key: string): boolean {
   return IGNORED_KEYS.has(key) || IGNORED_PREFIXES.some((p) => key.startsWith(p));
@@ -347,6 +351,7 @@ function applyEntry(ctx: Ctx): void {
   if (isSecurityKey(key)) return void ctx.security.set(key, { value, line: ctx.entry.line, origin: 'zoo.cfg' });
   const meant = misspelledSecurityKey(key);
   if (meant) return issue(ctx, 'error', `${key}: ZooKeeper reads this as the system property zookeeper.${key}, i.e. ignores it; write ${meant}`);
+  if (applyOperationsKey(ctx.cfg.operations, key, value, (severity, message) => issue(ctx, severity, message))) return;
   if (isIgnored(key)) return issue(ctx, 'warning', `${key} is not supported by zabkeeper; ignored`);
   issue(ctx, 'warning', `unknown key ${key}; ignored (ZooKeeper would turn it into the system property zookeeper.${key})`);
 }
@@ -374,6 +379,7 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
   if (cfg.clientPortAddress !== undefined && cfg.clientPort === undefined) {
     issues.push({ line: lineOf('clientPortAddress'), key: 'clientPortAddress', severity: 'error', message: 'clientPortAddress is set but clientPort is not set' });
   }
+  finishOperations(cfg.operations, (severity, message) => issues.push({ line: 0, severity, message }));
   cfg.servers.sort((a, b) => a.id - b.id);
   // ZooKeeper runs a lone participant standalone unless standaloneEnabled=false.
   cfg.quorumMode = cfg.servers.length > 1 || (cfg.servers.length === 1 && !cfg.standaloneEnabled);

@@ -1,6 +1,6 @@
 import { OpCode } from '../../protocol/jute/constants';
 import type { ConnSnapshot, ServerSnapshot } from './snapshot';
-import { javaDate, javaDouble, javaHex, javaSocketAddress, round4 } from './java';
+import { Dbl, javaDate, javaDouble, javaHex, javaSocketAddress, round4 } from './java';
 
 /**
  * Pure renderers for ZooKeeper 3.8's four-letter words (org.apache.zookeeper.server.command.*).
@@ -9,12 +9,9 @@ import { javaDate, javaDouble, javaHex, javaSocketAddress, round4 } from './java
 
 export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests\n';
 
-type Formatter = (s: ServerSnapshot) => string;
+/** A command's output: one string, or pieces (big admin listings, streamed by the shell a slice at a time). */
+type Formatter = (s: ServerSnapshot) => string | Iterable<string>;
 
-/** A double-valued metric (printed "0.0" rather than "0"). */
-class Dbl {
-  constructor(readonly v: number) {}
-}
 
 function metricText(v: number | bigint | string | Dbl): string {
   if (v instanceof Dbl) return javaDouble(v.v);
@@ -97,9 +94,14 @@ const conf: Formatter = (s) => {
   return out;
 };
 
-/** MonitorCommand: version and state first, then the gauges (ZooKeeper 3.8 prints them unordered). */
-function mntrLines(s: ServerSnapshot): [string, number | bigint | string | Dbl][] {
-  const lines: [string, number | bigint | string | Dbl][] = [
+export type MonitorValue = number | bigint | string | Dbl;
+
+/**
+ * MonitorCommand: version and state first, then the gauges (ZooKeeper 3.8 prints them unordered).
+ * The AdminServer's `monitor` and the Prometheus gauges read the same entries.
+ */
+export function monitorEntries(s: ServerSnapshot): [string, MonitorValue][] {
+  const lines: [string, MonitorValue][] = [
     ['version', s.version],
     ['server_state', s.mode],
   ];
@@ -154,7 +156,7 @@ function mntrLines(s: ServerSnapshot): [string, number | bigint | string | Dbl][
 }
 
 const mntr: Formatter = (s) =>
-  mntrLines(s)
+  monitorEntries(s)
     .map(([k, v]) => `zk_${k}\t${metricText(v)}\n`)
     .join('');
 
@@ -164,30 +166,33 @@ const envi: Formatter = (s) => 'Environment:\n' + s.env.map(([k, v]) => `${k}=${
 const wchs: Formatter = (s) =>
   `${s.watchSummary.connections} connections watching ${s.watchSummary.paths} paths\nTotal watches:${s.watchSummary.total}\n`;
 
-const wchc: Formatter = (s) =>
-  s.watchesBySession.map(([sid, paths]) => `0x${javaHex(sid)}\n` + paths.map((p) => `\t${p}\n`).join('')).join('') + '\n';
+const wchc: Formatter = function* (s) {
+  for (const [sid, paths] of s.watchesBySession) yield `0x${javaHex(sid)}\n` + paths.map((p) => `\t${p}\n`).join('');
+  yield '\n';
+};
 
-const wchp: Formatter = (s) =>
-  s.watchesByPath.map(([path, sids]) => `${path}\n` + sids.map((sid) => `\t0x${javaHex(sid)}\n`).join('')).join('') + '\n';
+const wchp: Formatter = function* (s) {
+  for (const [path, sids] of s.watchesByPath) yield `${path}\n` + sids.map((sid) => `\t0x${javaHex(sid)}\n`).join('');
+  yield '\n';
+};
 
 /**
  * DumpCommand: the session tracker's ExpiryQueue.dump, DataTree.dumpEphemerals, then the NIO
  * connection expiry queue. We have no per-connection expiry queue, so that part is always printed
  * empty (a deviation; ZooKeeper lists connections by idle-timeout bucket there).
  */
-const dump: Formatter = (s) => {
-  let out = 'SessionTracker dump:\n';
-  out += `Session Sets (${s.sessionBuckets.length})/(${s.sessionCount}):\n`;
+const dump: Formatter = function* (s) {
+  yield 'SessionTracker dump:\n';
+  yield `Session Sets (${s.sessionBuckets.length})/(${s.sessionCount}):\n`;
   for (const b of s.sessionBuckets) {
-    out += `${b.sessions.length} expire at ${javaDate(b.expiresAtMs)}:\n`;
-    out += b.sessions.map((sid) => `\t0x${javaHex(sid)}\n`).join('');
+    yield `${b.sessions.length} expire at ${javaDate(b.expiresAtMs)}:\n`;
+    for (const sid of b.sessions) yield `\t0x${javaHex(sid)}\n`;
   }
-  out += 'ephemeral nodes dump:\n';
-  out += `Sessions with Ephemerals (${s.ephemerals.length}):\n`;
-  for (const [sid, paths] of s.ephemerals) out += `0x${javaHex(sid)}:\n` + paths.map((p) => `\t${p}\n`).join('');
-  out += 'Connections dump:\n';
-  out += 'Connections Sets (0)/(0):\n';
-  return out;
+  yield 'ephemeral nodes dump:\n';
+  yield `Sessions with Ephemerals (${s.ephemeralSessionCount}):\n`;
+  for (const [sid, paths] of s.ephemerals) yield `0x${javaHex(sid)}:\n` + paths.map((p) => `\t${p}\n`).join('');
+  yield 'Connections dump:\n';
+  yield 'Connections Sets (0)/(0):\n';
 };
 
 const dirs: Formatter = (s) => `datadir_size: ${s.conf.dataDirSize}\nlogdir_size: ${s.conf.dataLogSize}\n`;
@@ -218,6 +223,12 @@ const FORMATTERS: Readonly<Record<string, { run: Formatter; needsServing: boolea
  * caller does the reset.
  */
 export function formatFourLetter(cmd: string, snap: ServerSnapshot): string | undefined {
+  const out = renderFourLetter(cmd, snap);
+  return out === undefined ? undefined : typeof out === 'string' ? out : [...out].join('');
+}
+
+/** Like formatFourLetter, but big listings (wchc, wchp, dump) come as pieces to write a slice at a time. */
+export function renderFourLetter(cmd: string, snap: ServerSnapshot): string | Iterable<string> | undefined {
   const f = FORMATTERS[cmd];
   if (!f) return undefined;
   if (f.needsServing && !snap.serving) return f.notServing ?? NOT_SERVING;

@@ -8,7 +8,7 @@ export {
   type FourLetterWord,
   type FourLetterDecision,
 } from './commands';
-export { formatFourLetter, formatSetTraceMask, connectionLine, fourLetterOpName, NOT_SERVING } from './format';
+export { formatFourLetter, renderFourLetter, formatSetTraceMask, connectionLine, fourLetterOpName, monitorEntries, NOT_SERVING, type MonitorValue } from './format';
 export type { ServerSnapshot, ConnSnapshot, ConfSnapshot, LatencyStats, LeaderMetrics, ServerMode } from './snapshot';
 export { watchFields, sessionFields } from './fromState';
-export { javaHex, javaDouble, javaDate, javaSocketAddress, round4 } from './java';
+export { Dbl, javaHex, javaDouble, javaDate, javaSocketAddress, round4 } from './java';

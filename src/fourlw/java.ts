@@ -1,5 +1,10 @@
 /** How Java prints the values ZooKeeper's four-letter words contain, so our output matches byte for byte. */
 
+/** A double-valued metric: printed "0.0" rather than "0" (by mntr, and by the AdminServer's JSON). */
+export class Dbl {
+  constructor(readonly v: number) {}
+}
+
 /** Long.toHexString: two's complement for negative values, no leading zeros. */
 export function javaHex(v: bigint): string {
   return BigInt.asUintN(64, v).toString(16);

@@ -1,3 +1,5 @@
+import type { Dbl } from './java';
+
 /**
  * Everything the four-letter words print, as plain data. The server glue fills it from its live
  * state; the formatters never look anywhere else. Times are wall-clock ms.
@@ -114,16 +116,18 @@ export interface ServerSnapshot {
   /** Follower: synced observers. */
   followerSyncedObservers?: number;
   /** Extra mntr lines appended as-is (integers print as integers, others as doubles). */
-  extraMetrics?: [string, number | bigint | string][];
+  extraMetrics?: [string, number | bigint | string | Dbl][];
   conf: ConfSnapshot;
   /** Session expiry buckets for `dump` (wall-clock expiry time). */
   sessionBuckets: { expiresAtMs: number; sessions: bigint[] }[];
   sessionCount: number;
-  ephemerals: [bigint, string[]][];
+  /** Sessions owning ephemerals and their paths (may be produced lazily, as it is iterated). */
+  ephemerals: Iterable<[bigint, string[]]>;
+  ephemeralSessionCount: number;
   /** wchs: ZooKeeper counts the data-watch table only. */
   watchSummary: { connections: number; paths: number; total: number };
-  watchesBySession: [bigint, string[]][];
-  watchesByPath: [string, bigint[]][];
+  watchesBySession: Iterable<[bigint, string[]]>;
+  watchesByPath: Iterable<[string, bigint[]]>;
   env: [string, string][];
   traceMask: number;
   readOnly: boolean;

@@ -12,7 +12,7 @@ import type { Caller, ReadOp } from './types';
 export function getChildrenResult(db: ZkDatabase, path: string, caller: Caller): { err: number } | { err: 0; children: string[]; stat: Stat } {
   const node = readableNode(db, path, caller);
   if (isOutcome(node)) return { err: node.err };
-  return { err: ErrorCode.ok, children: [...node.children].sort(), stat: copyStat(node) };
+  return { err: ErrorCode.ok, children: db.tree.getChildren(path)!, stat: copyStat(node) };
 }
 
 /** getChildren (8): needs READ; child watch; NoNode leaves no watch. */

@@ -8,6 +8,19 @@ export interface NodeState {
   kind: NodeKind;
 }
 
+/** A change in a quota's usage: znodes and data bytes. */
+export interface QuotaUsage {
+  count: number;
+  bytes: number;
+}
+
+function addUsage(table: Map<string, QuotaUsage>, root: string, u: QuotaUsage, sign: 1 | -1): void {
+  const cur = table.get(root) ?? { count: 0, bytes: 0 };
+  const next = { count: cur.count + sign * u.count, bytes: cur.bytes + sign * u.bytes };
+  if (next.count === 0 && next.bytes === 0) table.delete(root);
+  else table.set(root, next);
+}
+
 /** A change still in flight (ZooKeeper's ChangeRecord): `state` null means deleted. */
 interface ChangeRecord {
   zxid: bigint;
@@ -30,6 +43,9 @@ export class Overlay {
   /** Sessions created / closed by txns not yet applied, with that txn's zxid. */
   readonly pendingSessions = new Map<bigint, bigint>();
   readonly closingSessions = new Map<bigint, bigint>();
+  /** Quota usage changes of txns not yet applied, so enforcement sees writes still in flight. */
+  private readonly quotaQueue: { zxid: bigint; root: string; usage: QuotaUsage }[] = [];
+  private readonly quotaPending = new Map<string, QuotaUsage>();
 
   constructor(readonly db: ZkDatabase) {}
 
@@ -52,6 +68,16 @@ export class Overlay {
     return this.byPath.keys();
   }
 
+  /** Usage change of `root` decided by txns still in flight. */
+  pendingQuota(root: string): QuotaUsage {
+    return this.quotaPending.get(root) ?? { count: 0, bytes: 0 };
+  }
+
+  addQuota(zxid: bigint, root: string, usage: QuotaUsage): void {
+    this.quotaQueue.push({ zxid, root, usage });
+    addUsage(this.quotaPending, root, usage, 1);
+  }
+
   sessionLive(sessionId: bigint): boolean {
     if (this.closingSessions.has(sessionId)) return false;
     return this.db.sessions.has(sessionId) || this.pendingSessions.has(sessionId);
@@ -65,6 +91,12 @@ export class Overlay {
       if (this.byPath.get(rec.path) === rec) this.byPath.delete(rec.path);
     }
     if (n > 0) this.queue.splice(0, n);
+    let q = 0;
+    while (q < this.quotaQueue.length && this.quotaQueue[q]!.zxid <= zxid) {
+      const rec = this.quotaQueue[q++]!;
+      addUsage(this.quotaPending, rec.root, rec.usage, -1);
+    }
+    if (q > 0) this.quotaQueue.splice(0, q);
     for (const sessions of [this.pendingSessions, this.closingSessions]) {
       for (const [id, z] of sessions) if (z <= zxid) sessions.delete(id);
     }
@@ -81,6 +113,7 @@ export class Overlay {
  */
 export class Batch {
   private readonly staged = new Map<string, NodeState | null>();
+  private readonly quotaStaged = new Map<string, QuotaUsage>();
 
   constructor(readonly overlay: Overlay) {}
 
@@ -100,8 +133,21 @@ export class Batch {
     return this.staged.entries();
   }
 
+  /** Usage change of `root` by txns in flight and by this request's earlier ops. */
+  quotaUsage(root: string): QuotaUsage {
+    const pending = this.overlay.pendingQuota(root);
+    const staged = this.quotaStaged.get(root) ?? { count: 0, bytes: 0 };
+    return { count: pending.count + staged.count, bytes: pending.bytes + staged.bytes };
+  }
+
+  addQuota(root: string, usage: QuotaUsage): void {
+    addUsage(this.quotaStaged, root, usage, 1);
+  }
+
   flush(zxid: bigint): void {
     for (const [path, state] of this.staged) this.overlay.put(zxid, path, state);
     this.staged.clear();
+    for (const [root, usage] of this.quotaStaged) this.overlay.addQuota(zxid, root, usage);
+    this.quotaStaged.clear();
   }
 }

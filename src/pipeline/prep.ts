@@ -9,6 +9,7 @@ import {
   type NodeKind, type Txn, type TxnBody, type ZkDatabase,
 } from '../tree';
 import { Batch, Overlay, type NodeState } from './overlay';
+import { quotaRootOf, quotaState, quotaViolation } from '../tree/quota';
 
 export interface PrepContext {
   zxid: bigint;
@@ -23,6 +24,8 @@ export interface PrepContext {
   maxDataBytes?: number;
   /** Client xid, recorded in the txn for diagnostics. */
   cxid?: number;
+  /** zoo.cfg enforceQuota: past a hard quota limit, create and setData fail with QuotaExceeded. */
+  enforceQuota?: boolean;
 }
 
 /** A request as prep sees it: `body` is the decoded record or the JuteDecodeError it failed with. */
@@ -82,6 +85,24 @@ function checkVersion(current: number, expected: number): number {
   return next === -1 ? 0 : next;
 }
 
+/**
+ * Records a write's effect on the quota covering `path` (so later writes in flight see it) and,
+ * with enforceQuota, rejects it past a hard limit (ZooKeeperServer.checkQuota: only hard limits
+ * reject, checked against applied usage plus what is still in flight).
+ */
+function quotaChange(o: OpCtx, path: string, countDiff: number, bytesDiff: number, check: boolean): void {
+  const tree = o.batch.overlay.db.tree;
+  const root = quotaRootOf(tree, path);
+  if (root === undefined) return;
+  if (check && o.ctx.enforceQuota) {
+    const q = quotaState(tree, root);
+    const pending = o.batch.quotaUsage(root);
+    const usage = q && { count: q.usage.count + pending.count, bytes: q.usage.bytes + pending.bytes };
+    if (q && usage && quotaViolation(q, usage, countDiff, bytesDiff)?.hard) fail(ErrorCode.quotaExceeded);
+  }
+  o.batch.addQuota(root, { count: countDiff, bytes: bytesDiff });
+}
+
 function checkDataSize(o: OpCtx, data: Buffer | null): void {
   const max = o.ctx.maxDataBytes;
   if (max !== undefined && data !== null && data.length > max) fail(ErrorCode.badArguments);
@@ -130,6 +151,7 @@ function prepCreate(o: OpCtx, opCode: number, req: CreateRequest | CreateTTLRequ
   if (o.batch.get(path)) fail(ErrorCode.nodeExists);
   if (parent.kind === 'ephemeral') fail(ErrorCode.noChildrenForEphemerals);
   checkDataSize(o, req.data);
+  quotaChange(o, path, 1, req.data?.length ?? 0, true);
   const ephemeralOwner = ownerFor(o, mode.kind, ttl);
   const zxid = o.ctx.zxid;
   parent.stat.cversion += 1;
@@ -145,6 +167,7 @@ function prepCreate(o: OpCtx, opCode: number, req: CreateRequest | CreateTTLRequ
 
 /** Removes `path` from the batch view and updates its parent (shared by delete, deleteContainer, closeSession). */
 function stageDelete(o: OpCtx, path: string, parentPath: string, parent: NodeState): void {
+  quotaChange(o, path, -1, -(o.batch.get(path)?.stat.dataLength ?? 0), false);
   parent.stat.numChildren -= 1;
   parent.stat.cversion += 1;
   parent.stat.pzxid = o.ctx.zxid;
@@ -181,6 +204,7 @@ function prepSetData(o: OpCtx, req: SetDataRequest): TxnBody {
   const node = mustExist(o, req.path);
   requirePerm(o, node, Perms.write);
   checkDataSize(o, req.data);
+  quotaChange(o, req.path, 0, (req.data?.length ?? 0) - node.stat.dataLength, true);
   const version = checkVersion(node.stat.version, req.version);
   node.stat.version = version;
   node.stat.mtime = o.ctx.now;

@@ -18,6 +18,22 @@ export interface PeerBodyCodec {
   decode(body: Buffer): PeerMessage;
 }
 
+/**
+ * Messages that stand for a stream (a SNAP and its body). The shell expands them on the way out and
+ * folds them back on the way in, so the core keeps sending and receiving one SNAP.
+ */
+export interface PeerStreams {
+  /**
+   * Outgoing: the frames to send in place of `msg`, produced on demand as the socket drains, or
+   * undefined for an ordinary message. Messages sent to that peer meanwhile wait behind the stream.
+   */
+  expand(to: number, msg: PeerMessage): Iterator<PeerMessage> | undefined;
+  /** Incoming: the message to deliver (possibly another one), or undefined to swallow a stream frame. Throwing drops the link. */
+  receive(from: number, msg: PeerMessage): PeerMessage | undefined;
+  /** The link to `peer` is gone: drop any half-received stream from it. */
+  down(peer: number): void;
+}
+
 export interface PeerTransportOptions {
   self: number;
   listen: { host: string; port: number };
@@ -31,6 +47,17 @@ export interface PeerTransportOptions {
   connectTimeoutMs?: number;
   /** TLS and quorum authentication of links (src/quorum/peerSecurity.ts); default plaintext hello. */
   security?: PeerSecurity;
+  /** Sees every message queued and received (metrics: peer RTT, ACK latency, proposal counts). */
+  observer?: PeerObserver;
+  streams?: PeerStreams;
+}
+
+/** A stream pauses while more than this is buffered for the socket (flow control). */
+const STREAM_HIGH_WATER_BYTES = 1 << 20;
+
+export interface PeerObserver {
+  sent(to: number, msg: PeerMessage): void;
+  received(from: number, msg: PeerMessage): void;
 }
 
 
@@ -44,6 +71,9 @@ interface Link {
   socket: net.Socket;
   out: Buffer[];
   scheduled: boolean;
+  /** A stream being sent; `held` are the messages sent to this peer since it started. */
+  stream?: Iterator<PeerMessage>;
+  held: PeerMessage[];
 }
 
 /**
@@ -95,7 +125,32 @@ export class PeerTransport extends EventEmitter {
   send(to: number, msg: PeerMessage): boolean {
     const link = this.links.get(to);
     if (!link) return false;
+    if (link.stream) {
+      link.held.push(msg);
+      return true;
+    }
+    const stream = this.o.streams?.expand(to, msg);
+    if (stream) {
+      // Whatever was queued before goes first, then the stream, then what was sent after it.
+      this.flushLink(to, link);
+      link.stream = stream;
+      this.pump(to, link);
+      return true;
+    }
+    this.enqueue(to, link, msg);
+    return true;
+  }
+
+  /** Bytes waiting to be written to `peer` (queued frames plus the socket's buffer). */
+  bufferedBytes(peer: number): number {
+    const link = this.links.get(peer);
+    if (!link) return 0;
+    return link.socket.writableLength + link.out.reduce((n, b) => n + b.length, 0);
+  }
+
+  private enqueue(to: number, link: Link, msg: PeerMessage): void {
     const body = this.o.codec.encode(msg);
+    this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(body.length);
     link.out.push(head, body);
@@ -103,7 +158,42 @@ export class PeerTransport extends EventEmitter {
       link.scheduled = true;
       setImmediate(() => this.flushLink(to, link));
     }
-    return true;
+  }
+
+  /**
+   * Writes stream frames while the socket has room; resumes on 'drain'. Each step is one frame (a
+   * bounded piece of work), so a stream of any size never holds the event loop or unbounded memory.
+   */
+  private pump(to: number, link: Link): void {
+    if (this.links.get(to) !== link || link.socket.destroyed || !link.stream) return;
+    try {
+      while (link.socket.writableLength < STREAM_HIGH_WATER_BYTES) {
+        const next = link.stream.next();
+        if (next.done) {
+          link.stream = undefined;
+          const held = link.held.splice(0);
+          for (const m of held) this.send(to, m);
+          return;
+        }
+        this.writeNow(to, link, next.value);
+      }
+    } catch (err) {
+      this.o.logger.warn({ peer: to, err: (err as Error).message }, 'stream to peer failed; dropping connection');
+      link.socket.destroy();
+      return;
+    }
+    link.socket.once('drain', () => this.pump(to, link));
+  }
+
+  private writeNow(to: number, link: Link, msg: PeerMessage): void {
+    const body = this.o.codec.encode(msg);
+    this.o.observer?.sent(to, msg);
+    const head = Buffer.allocUnsafe(4);
+    head.writeInt32BE(body.length);
+    link.socket.cork();
+    link.socket.write(head);
+    link.socket.write(body);
+    link.socket.uncork();
   }
 
   /** Writes everything queued for every peer now (the driver calls this at the end of a Ready). */
@@ -198,8 +288,16 @@ export class PeerTransport extends EventEmitter {
         socket.on('error', () => undefined);
         const { id, rest } = await this.security.acceptHello(socket, this.o.self, mayDial);
         if (this.closed) return void socket.destroy();
+        // A second connection from the same peer (it restarted, or its old connection died without a
+        // FIN reaching us): the old one is gone, and `down` says so before `up`, so nothing the peer
+        // said on the old connection (its lease echoes, its ACKs) is counted for the new one.
         const old = this.links.get(id);
-        if (old) old.socket.destroy();
+        if (old) {
+          this.links.delete(id);
+          old.socket.destroy();
+          this.o.streams?.down(id);
+          this.emit('down', id);
+        }
         this.attach(id, socket, rest);
       })
       .catch((err: Error) => {
@@ -209,18 +307,21 @@ export class PeerTransport extends EventEmitter {
   }
 
   private attach(id: number, socket: net.Socket, initial: Buffer): void {
-    const link: Link = { socket, out: [], scheduled: false };
+    const link: Link = { socket, out: [], scheduled: false, held: [] };
     const decoder = new FrameDecoder({ maxFrameBytes: this.o.maxFrameBytes });
     this.links.set(id, link);
     const onFrame = (body: Buffer) => {
-      let msg: PeerMessage;
+      let msg: PeerMessage | undefined;
       try {
         msg = this.o.codec.decode(body);
+        if (this.o.streams) msg = this.o.streams.receive(id, msg);
       } catch (err) {
         this.o.logger.warn({ peer: id, err: (err as Error).message }, 'malformed peer frame; dropping connection');
         socket.destroy();
         return;
       }
+      if (!msg) return;
+      this.o.observer?.received(id, msg);
       this.emit('message', id, msg);
     };
     socket.on('data', (chunk: Buffer) => {
@@ -234,6 +335,8 @@ export class PeerTransport extends EventEmitter {
     socket.once('close', () => {
       if (this.links.get(id) !== link) return;
       this.links.delete(id);
+      link.stream = undefined;
+      this.o.streams?.down(id);
       this.emit('down', id);
       this.scheduleRedial(id);
     });

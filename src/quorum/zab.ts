@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
-import { writeSnapshotBytes, type LogEntry, type Store } from '../storage';
+import type { LogEntry, Store } from '../storage/types';
+import { decodeSnapshotRef } from '../storage/bodies';
 import type { QuorumCore, Ready, RoleEvent } from './core';
 import type { Replicator } from './replicator';
 import type { PeerTransport } from './transport';
@@ -14,10 +15,10 @@ export interface ZabHost {
   /** A SNAP sync replaced our state: load it (it is already durable). */
   installSnapshot(zxid: bigint, data: Buffer): void;
   onRoleEvent(ev: RoleEvent): void;
-  /** REQUEST / REVALIDATE / SYNC from a learner (leader side). */
+  /** REQUEST / REVALIDATE from a learner (leader side). */
   onForwarded(from: number, msg: PeerMessage): void;
-  /** SYNC answers and other server-layer messages the leader sends back (learner side). */
-  onLeaderMessage(msg: PeerMessage): void;
+  /** The answer to the oldest of this server's `requestSync` calls: apply this far, then answer it. */
+  onSyncAnswer(zxid: bigint): void;
   /** After a batch of Readys: send client replies now rather than a turn later. */
   afterReady(): void;
   /**
@@ -27,7 +28,7 @@ export interface ZabHost {
   onFatal(err: Error): void;
 }
 
-const SERVER_LAYER = new Set(['request', 'revalidate', 'sync']);
+const SERVER_LAYER = new Set(['request', 'revalidate']);
 const LEADER_BROADCAST = new Set(['proposal', 'commit', 'ping', 'inform']);
 
 /**
@@ -57,14 +58,7 @@ export class ZabReplicator implements Replicator {
   start(): void {
     this.transport.on('up', (peer: number) => this.input(() => this.core.peerUp(peer)));
     this.transport.on('down', (peer: number) => this.input(() => this.core.peerDown(peer)));
-    this.transport.on('message', (peer: number, msg: PeerMessage) => {
-      // Server-layer answers from the leader (sync replies) bypass the core.
-      if (msg.type === 'sync' && this.isLeader(peer)) {
-        this.host.onLeaderMessage(msg);
-        return;
-      }
-      this.input(() => this.core.step(peer, msg));
-    });
+    this.transport.on('message', (peer: number, msg: PeerMessage) => this.input(() => this.core.step(peer, msg)));
     // Ticks follow a monotonic clock: after a stall (GC, SIGSTOP) the missed ticks are delivered
     // at once, so lease and timeout arithmetic in the core never runs on stale time.
     let last = performance.now();
@@ -133,6 +127,11 @@ export class ZabReplicator implements Replicator {
     return this.core.status();
   }
 
+  /** Core ticks since the leader last confirmed it hears us (QuorumCore.contactAge). */
+  contactAge(): number {
+    return this.core.contactAge();
+  }
+
   learnerStatus(): ReturnType<QuorumCore['learnerStatus']> {
     return this.core.learnerStatus();
   }
@@ -148,12 +147,15 @@ export class ZabReplicator implements Replicator {
     return this.transport.send(leader, msg);
   }
 
-  sendTo(peer: number, msg: PeerMessage): boolean {
-    return this.transport.send(peer, msg);
-  }
-
-  private isLeader(peer: number): boolean {
-    return this.core.status().leader === peer && this.core.status().role !== 'leading';
+  /**
+   * A client `sync`: the leader's core answers once a quorum has confirmed it still leads; a
+   * learner asks its leader the same way. The answer arrives through `onSyncAnswer`, in call order.
+   * False when this server has no established leader to ask.
+   */
+  requestSync(): boolean {
+    const ok = this.core.canPropose() ? this.core.requestSync() : this.core.sendToLeader({ type: 'sync', zxid: 0n });
+    if (ok) this.schedule();
+    return ok;
   }
 
   /** Socket and timer callbacks end here: anything they throw becomes a fail-stop, never an uncaught exception. */
@@ -211,7 +213,9 @@ export class ZabReplicator implements Replicator {
       for (const f of r.forwarded) {
         if (SERVER_LAYER.has(f.msg.type)) this.host.onForwarded(f.from, f.msg);
       }
+      for (const z of r.syncs) this.host.onSyncAnswer(z);
       for (const e of r.errors) this.logger.warn({ error: e }, 'peer protocol violation');
+      for (const n of r.notes) this.logger.info(n);
       this.core.advance(r);
     }
     if (!worked) return;
@@ -232,14 +236,15 @@ export class ZabReplicator implements Replicator {
 
   /**
    * Step 1 of a Ready: durable before anything is sent (an ACK means "on disk"). Everything goes in
-   * one store.persist: a SNAP install (its body written first, unnamed until then), the synced
+   * one store.persist: a SNAP install (its body already written, unnamed until now), the synced
    * entries and the epochs become durable together or not at all (issue 9 item 2).
    */
   private persist(r: Ready): void {
     if (r.truncateAfter !== undefined && r.truncateAfter < this.store.lastZxid()) {
       this.logger.warn({ after: zxidHex(r.truncateAfter), last: zxidHex(this.store.lastZxid()) }, 'truncating txns the new leader does not have (TRUNC)');
     }
-    const snapshot = r.snapshot && writeSnapshotBytes(this.store, r.snapshot.zxid, r.snapshot.data, Date.now());
+    // A SNAP's body was written as it arrived (server/snapsync.ts); its data names that body.
+    const snapshot = r.snapshot && { zxid: r.snapshot.zxid, ...decodeSnapshotRef(r.snapshot.data) };
     if (snapshot || r.hardState || r.truncateAfter !== undefined || r.entries.length > 0) {
       this.store.persist({
         snapshot,

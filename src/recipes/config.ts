@@ -5,9 +5,11 @@
  * The value is parsed with the caller's `parse` (JSON by default). A value that fails to parse
  * does not replace the current one: an 'invalid' event reports it and the last good value stays.
  * A deleted node falls back to `defaultValue`.
- * `suspended`: the last value stays readable (it may be stale). Persistent watches get no
- * catch-up events, so on reconnect (and after `lost`) the node is read again and a 'change' is
- * emitted if it moved meanwhile.
+ * `suspended`: the last value stays readable (it may be stale). On zabkeeper the watch is
+ * resumable and its events carry the new data: after a reconnect, a move or `lost` the changes
+ * made meanwhile are replayed (each value in order), with no read. On Apache ZooKeeper persistent
+ * watches get no catch-up events, so on reconnect (and after `lost`) the node is read again and a
+ * 'change' is emitted if it moved meanwhile.
  */
 import { EventEmitter } from 'node:events';
 import { NoNodeError, type PersistentWatch, type ZkClient } from '../client';
@@ -50,7 +52,7 @@ export class ConfigWatcher<T = unknown> extends EventEmitter {
 
   /** Watches, reads the current value, and resolves with it. */
   async start(): Promise<T | undefined> {
-    this.watch = await this.client.addWatch(this.path, { mode: 'persistent', overflow: 'dropOldest', bufferSize: 64 });
+    this.watch = await this.client.addWatch(this.path, { mode: 'persistent', resumable: true, includeData: true, overflow: 'dropOldest', bufferSize: 64 });
     await this.reload();
     this.loop = this.consume();
     return this.current;
@@ -83,9 +85,16 @@ export class ConfigWatcher<T = unknown> extends EventEmitter {
     for await (const ev of this.watch!) {
       if (this.closed) return;
       if (ev.type === 'none') {
-        if (ev.state === 'disconnected' || ev.state === 'expired') stale = true;
-        if (ev.state !== 'syncConnected' || !stale) continue;
+        if (ev.state === 'disconnected' || ev.state === 'expired') stale = !this.watch!.resumable;
+        const reread = ev.resync || (ev.state === 'syncConnected' && stale);
+        if (!reread) continue;
         stale = false;
+      } else if (ev.type === 'nodeDeleted' && ev.zxid !== undefined && ev.zxid > 0n) {
+        this.absent(ev.zxid);
+        continue;
+      } else if (ev.stat && ev.data !== undefined) {
+        this.adopt(ev.data, ev.stat.mzxid);
+        continue;
       }
       await this.reload().catch((err) => {
         if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -94,19 +103,26 @@ export class ConfigWatcher<T = unknown> extends EventEmitter {
   }
 
   private async reload(): Promise<void> {
-    let data: Buffer | null;
-    let mzxid: bigint;
+    let r;
     try {
-      const r = await this.client.getData(this.path);
-      data = r.data;
-      mzxid = r.stat.mzxid;
+      r = await this.client.getData(this.path);
     } catch (err) {
       if (!(err instanceof NoNodeError)) throw err;
-      if (this.seenMzxid === -1n) return;
-      this.seenMzxid = -1n;
-      return this.set(this.opts.defaultValue);
+      return this.absent();
     }
-    if (mzxid === this.seenMzxid) return;
+    this.adopt(r.data, r.stat.mzxid);
+  }
+
+  /** The node is gone (at `zxid`, when an event says so: ignored if we hold a later version). */
+  private absent(zxid?: bigint): void {
+    if (this.seenMzxid === -1n || (zxid !== undefined && this.seenMzxid > zxid)) return;
+    this.seenMzxid = -1n;
+    this.set(this.opts.defaultValue);
+  }
+
+  /** A version of the node; older than or equal to the one we hold (an earlier read) is ignored. */
+  private adopt(data: Buffer | null, mzxid: bigint): void {
+    if (mzxid <= this.seenMzxid) return;
     this.seenMzxid = mzxid;
     let value: T;
     try {

@@ -11,5 +11,7 @@ export { TreeCache, type TreeCacheEntry, type TreeCacheOptions } from './treeCac
 export { ConfigWatcher, type ConfigWatcherOptions } from './config';
 export { ServiceRegistry, ServiceDiscovery, ServiceCache, encodeInstance, decodeInstance } from './discovery';
 export type { ServiceInstance, NewServiceInstance } from './discovery';
-export { Barrier, DoubleBarrier, type WaitOptions } from './barrier';
+export { Barrier, DoubleBarrier, DoubleBarrier as DistributedDoubleBarrier, type WaitOptions } from './barrier';
+export { PersistentNode, PersistentTtlNode, GroupMember } from './persistentNode';
+export { SharedCount, type VersionedCount } from './sharedCount';
 export { DistributedQueue } from './queue';

@@ -35,6 +35,8 @@ export declare interface LeaderLatch {
 export class LeaderLatch extends EventEmitter {
   readonly id: string;
   private ourPath: string | undefined;
+  /** The create of our node while it is in flight: there is only ever one (see createNode). */
+  private creating: Promise<void> | undefined;
   private leader = false;
   private started = false;
   private closed = false;
@@ -117,12 +119,7 @@ export class LeaderLatch extends EventEmitter {
     this.emit('closed');
     const p = this.ourPath;
     this.ourPath = undefined;
-    if (p && this.client.state !== 'closed') {
-      const deleted = retryOnConnectionLoss(() => this.client.delete(p)).catch(() => undefined);
-      // Cut off, the delete waits for a reconnect that may never come: do not hang close() on it
-      // (if the session is lost, the node goes with it anyway).
-      if (this.client.isConnected) await deleted;
-    }
+    if (p) await this.deleteQuietly(p);
   }
 
   private stateChanged(s: ConnectionState): void {
@@ -137,10 +134,31 @@ export class LeaderLatch extends EventEmitter {
     this.emit(v ? 'isLeader' : 'notLeader');
   }
 
-  private async createNode(): Promise<void> {
-    // Protected (Curator's `_c_<uuid>-` prefix): after a ConnectionLoss the client finds our node.
-    const r = await this.client.create(child(this.path, LATCH), this.id, { mode: 'ephemeralSequential', createParents: true, protected: true });
-    this.ourPath = r.path;
+  /**
+   * Creates our node, once: a check kicked while the create is in flight (a reconnect during
+   * start()) waits for it instead of creating a second node, which would be an orphan ahead of us
+   * for the session's lifetime. A node whose create finishes after close() is deleted at once.
+   */
+  private createNode(): Promise<void> {
+    this.creating ??= (async () => {
+      try {
+        // Protected (Curator's `_c_<uuid>-` prefix): after a ConnectionLoss the client finds our node.
+        const r = await this.client.create(child(this.path, LATCH), this.id, { mode: 'ephemeralSequential', createParents: true, protected: true });
+        if (this.closed) await this.deleteQuietly(r.path);
+        else this.ourPath = r.path;
+      } finally {
+        this.creating = undefined;
+      }
+    })();
+    return this.creating;
+  }
+
+  private async deleteQuietly(p: string): Promise<void> {
+    if (this.client.state === 'closed') return;
+    const deleted = retryOnConnectionLoss(() => this.client.delete(p)).catch(() => undefined);
+    // Cut off, the delete waits for a reconnect that may never come: do not hang on it (if the
+    // session is lost, the node goes with it anyway).
+    if (this.client.isConnected) await deleted;
   }
 
   /** Runs the leadership check; overlapping requests collapse into one more pass. */
@@ -174,6 +192,12 @@ export class LeaderLatch extends EventEmitter {
     const { children } = await this.client.getChildren(this.path);
     const sorted = sortedBySequence(children, LATCH);
     const ours = this.ourPath?.slice(this.ourPath.lastIndexOf('/') + 1);
+    if (this.creating) {
+      // start() (or an earlier pass) is still creating our node: check again once it exists.
+      await this.creating;
+      this.dirty = true;
+      return;
+    }
     if (!ours || !sorted.includes(ours)) {
       // Our node went with a lost session: queue again at the back.
       this.setLeader(false);

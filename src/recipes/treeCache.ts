@@ -3,11 +3,16 @@
  * CuratorCache design of Curator 5, CURATOR-549).
  *
  * Events arrive in zxid order on one iterator and are applied one at a time, so the cache never
- * goes backwards. Persistent watches get no catch-up events for changes made while the
- * connection was down, so after `suspended` -> `reconnected` (and after `lost`) the cache re-reads
- * the whole subtree and emits the differences. Between `suspended` and that resync the cache is
- * stale but still readable. If the event buffer overflows, the watch is re-added and the cache
- * resyncs the same way.
+ * goes backwards (an event older than what a read already showed is ignored).
+ *
+ * On zabkeeper the watch is resumable: events carry the node's Stat and data, so nothing is read
+ * per event, and after `suspended` -> `reconnected`, a move to another server or even `lost`, the
+ * watch replays exactly what changed meanwhile: no re-read, and 'resynced' is emitted once caught
+ * up. Only when the server's history no longer reaches back (a `resync` event) is the subtree
+ * re-read. On Apache ZooKeeper persistent watches get no catch-up events, so after every
+ * reconnect (and `lost`) the cache re-reads the whole subtree and emits the differences. Between
+ * `suspended` and catching up the cache is stale but still readable. If the event buffer
+ * overflows, the watch is re-added and the cache resyncs by re-reading.
  */
 import { EventEmitter } from 'node:events';
 import { NoNodeError, WatchOverflowError, type PersistentWatch, type Stat, type WatchedEvent, type ZkClient } from '../client';
@@ -38,6 +43,8 @@ export class TreeCache extends EventEmitter {
   private watch: PersistentWatch | undefined;
   private closed = false;
   private needResync = false;
+  /** Disconnected since the last catch-up (resumable watches need no re-read, just the replay). */
+  private interrupted = false;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -86,7 +93,13 @@ export class TreeCache extends EventEmitter {
 
   private async rewatch(): Promise<void> {
     await this.watch?.close();
-    this.watch = await this.client.addWatch(this.root, { mode: 'persistentRecursive', bufferSize: this.opts.bufferSize ?? 4096, overflow: 'error' });
+    this.watch = await this.client.addWatch(this.root, {
+      mode: 'persistentRecursive',
+      resumable: true,
+      includeData: true,
+      bufferSize: this.opts.bufferSize ?? 4096,
+      overflow: 'error',
+    });
   }
 
   private async consume(): Promise<void> {
@@ -127,21 +140,44 @@ export class TreeCache extends EventEmitter {
   private async apply(ev: WatchedEvent): Promise<void> {
     switch (ev.type) {
       case 'none':
-        if (ev.state === 'disconnected' || ev.state === 'expired') this.needResync = true;
-        else if (ev.state === 'syncConnected' && this.needResync) {
-          this.needResync = false;
-          await this.retry(() => this.resync());
-          this.emit('resynced');
-        }
-        return;
+        return this.connectionEvent(ev);
       case 'nodeCreated':
       case 'nodeDataChanged':
+        // Resumable watches bring the node with the event; otherwise (or when too big) read it.
+        if (ev.stat && ev.data !== undefined) return this.putNewer({ path: ev.path, data: ev.data, stat: ev.stat });
         return this.retry(() => this.refresh(ev.path));
       case 'nodeDeleted':
-        return this.removeSubtree(ev.path);
+        return this.removeSubtree(ev.path, ev.zxid);
       default:
         return;
     }
+  }
+
+  private async connectionEvent(ev: WatchedEvent): Promise<void> {
+    if (ev.resync) {
+      await this.retry(() => this.resync());
+      this.emit('resynced');
+      return;
+    }
+    if (ev.state === 'disconnected' || ev.state === 'expired') {
+      this.interrupted = true;
+      if (!this.watch?.resumable) this.needResync = true;
+      return;
+    }
+    if (ev.state !== 'syncConnected' || !this.interrupted) return;
+    this.interrupted = false;
+    if (this.needResync) {
+      this.needResync = false;
+      await this.retry(() => this.resync());
+    }
+    this.emit('resynced');
+  }
+
+  /** put(), unless the cache already holds this node at a later state (from a read). */
+  private putNewer(entry: TreeCacheEntry): void {
+    const old = this.nodes.get(entry.path)?.stat;
+    if (old && (old.czxid > entry.stat.czxid || (old.czxid === entry.stat.czxid && old.mzxid > entry.stat.mzxid))) return;
+    this.put(entry);
   }
 
   private async refresh(path: string): Promise<void> {
@@ -162,8 +198,10 @@ export class TreeCache extends EventEmitter {
     else if (old.stat.mzxid !== entry.stat.mzxid) this.emit('changed', entry);
   }
 
-  private removeSubtree(path: string): void {
-    const gone = [...this.nodes.keys()].filter((p) => isUnder(path, p)).sort((a, b) => b.length - a.length);
+  /** Removes path and below; with a delete's zxid, only nodes created before it (later ones are newer). */
+  private removeSubtree(path: string, deletedAt?: bigint): void {
+    const before = (p: string) => deletedAt === undefined || deletedAt < 0n || this.nodes.get(p)!.stat.czxid < deletedAt;
+    const gone = [...this.nodes.keys()].filter((p) => isUnder(path, p) && before(p)).sort((a, b) => b.length - a.length);
     for (const p of gone) {
       const e = this.nodes.get(p)!;
       this.nodes.delete(p);

@@ -19,8 +19,8 @@ export interface ConnectionHost {
   markDirty(conn: ClientConnection): void;
   /** Called whenever a connection's queue shrinks (backpressure release). */
   onQueueDrained(conn: ClientConnection): void;
-  /** Server-wide latency accounting for srvr/mntr. */
-  noteReply(latencyMs: number): void;
+  /** Server-wide latency accounting for srvr/mntr and the metrics (`bytes`: size of the reply). */
+  noteReply(latencyMs: number, opCode: number, bytes: number): void;
 }
 
 export const ConnState = {
@@ -64,6 +64,8 @@ export class ClientConnection {
   timeoutMs = 0;
   /** Whether the client sent the readOnly byte (decides the ConnectResponse length). */
   clientSentReadOnly = false;
+  /** zabkeeper extensions granted in the handshake (undefined: the client asked for none). */
+  features: number | undefined;
   authIds: Id[];
   stats: ConnStats = freshStats();
   readonly queue: PendingRequest[] = [];
@@ -167,6 +169,7 @@ export class ClientConnection {
     while (this.queue.length > 0 && this.state !== ConnState.closed) {
       const head = this.queue[0];
       if (head.barrierZxid !== undefined && head.barrierZxid > lastCommittedZxid) break;
+      const before = this.out.length;
       if (head.exec) {
         head.exec(this.out);
       } else if (head.reply) {
@@ -176,7 +179,7 @@ export class ClientConnection {
       }
       this.queue.shift();
       progressed = true;
-      this.noteReply(head, now);
+      this.noteReply(head, now, this.out.length - before);
       if (head.closeAfter) {
         this.closeAfterFlush = true;
         this.queue.length = 0;
@@ -196,7 +199,7 @@ export class ClientConnection {
     }
   }
 
-  private noteReply(req: PendingRequest, now: number): void {
+  private noteReply(req: PendingRequest, now: number, bytes: number): void {
     const s = this.stats;
     const lat = Math.max(0, now - req.receivedAt);
     s.packetsSent++;
@@ -206,7 +209,7 @@ export class ClientConnection {
     s.minLatencyMs = s.latencyCount === 1 ? lat : Math.min(s.minLatencyMs, lat);
     s.maxLatencyMs = Math.max(s.maxLatencyMs, lat);
     s.lastResponseAt = now;
-    this.host.noteReply(lat);
+    this.host.noteReply(lat, req.opCode, bytes);
   }
 
   /** Writes raw bytes outside the FIFO (watch notifications, handshake replies, 4lw text). */
@@ -239,6 +242,20 @@ export class ClientConnection {
     return this.queue.length;
   }
 
+  /** Resolves once at most `bytes` wait to be written to the client (or the connection is gone). */
+  drained(bytes: number): Promise<void> {
+    if (this.socket.writableLength <= bytes || !this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   writeRaw(bytes: Buffer | string): void {
     this.socket.write(bytes);
   }
@@ -256,11 +273,13 @@ export class ClientConnection {
     this.queue.length = 0;
     if (hard) this.socket.destroy();
     else {
-      // Graceful: our FIN goes after the replies already written. Keep reading (the server may
-      // have paused this socket) so the client's FIN is seen and the socket really closes: a
-      // half-closed socket would hold the listener's close() open for good.
+      // Graceful: what is written still goes out, then our FIN. The socket must also read (and
+      // drop) until the peer's FIN: a paused one (server shutdown pauses them all) would stay
+      // half-open forever and the listener's close() would never complete. A peer that never
+      // closes is cut off after a grace period.
       this.socket.end();
       this.socket.resume();
+      setTimeout(() => this.socket.destroy(), GRACEFUL_CLOSE_MS).unref();
     }
     this.host.onClosed(this, reason);
   }
@@ -271,6 +290,9 @@ export class ClientConnection {
 }
 
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so ip ACLs written for IPv4 match dual-stack sockets. */
+/** How long a gracefully closed connection waits for the peer's FIN before it is cut. */
+const GRACEFUL_CLOSE_MS = 5000;
+
 export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }

@@ -1,14 +1,19 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ServerSpec } from '../config';
-import { decodePayload, encodePayload } from '../../protocol/peer/codec';
+import { decodePayload, encodePayload, PeerDecodeError } from '../../protocol/peer/codec';
+import type { PeerMessage } from '../../protocol/peer/messages';
+import { entryIntact } from '../util/checksum';
 import { QuorumCore } from '../quorum/core';
-import { quorumTiming } from '../quorum/core/timing';
+import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import { Prng } from '../util/prng';
+import { SnapshotSync } from './snapsync';
 import type { ServerOptions } from './options';
+import type { ServerMetrics } from '../metrics/hub';
 
 /** An ensemble member as the server runs it (zoo.cfg `server.N` lines plus myid). */
 export interface EnsembleOptions {
@@ -31,28 +36,41 @@ export function ensembleConfigText(servers: readonly ServerSpec[]): string {
   return [...lines, 'version=0'].join('\n');
 }
 
-/** Largest peer frame: a SNAP carries the whole tree. */
-const MAX_PEER_FRAME = 512 * 1024 * 1024;
+/** Largest peer frame (a SNAP's body travels as ~256 KiB chunks). */
+const MAX_PEER_FRAME = 16 * 1024 * 1024;
 
-/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts). */
-export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: decodePayload };
+/**
+ * Every txn a peer sends is checked against its seal here, in the shell, before the core can
+ * accept it: a damaged PROPOSAL or INFORM fails the frame, so the transport drops the link and the
+ * leader resends the txn when the learner resyncs. Nothing damaged reaches the log (issue 9 item 6).
+ */
+function checkSeal(msg: PeerMessage): PeerMessage {
+  if ((msg.type === 'proposal' || msg.type === 'inform') && !entryIntact(msg.zxid, msg.data)) {
+    throw new PeerDecodeError(`${msg.type.toUpperCase()} 0x${msg.zxid.toString(16)} fails its checksum: damaged in transit or at the sender`);
+  }
+  return msg;
+}
+
+/** Peer frame bodies: version byte + strictly validated msgpack (protocol/peer/codec.ts), seals checked. */
+export const peerBodyCodec: PeerBodyCodec = { encode: encodePayload, decode: (body) => checkSeal(decodePayload(body)) };
 
 /**
  * Wires a server into its ensemble: the pure QuorumCore (started from durable state only), the
  * peer transport on this member's quorum port, and the ZAB driver that executes the core's Ready.
  */
 export async function buildEnsemble(
-  host: ZabHost & { snapshotForSync(): { zxid: bigint; data: Buffer }; ensembleShutdown: (() => Promise<void>) | undefined },
+  host: ZabHost & { ensembleShutdown: (() => Promise<void>) | undefined; readonly metrics: ServerMetrics },
   store: Store,
   appliedZxid: bigint,
   options: ServerOptions,
   logger: Logger,
-): Promise<{ replicator: ZabReplicator }> {
+): Promise<{ replicator: ZabReplicator; timing: QuorumTiming; snapSync: SnapshotSync }> {
   const e = options.ensemble!;
   const self = e.servers.find((s) => s.id === e.myid);
   if (!self) throw new Error(`myid ${e.myid} is not one of the server.N lines`);
   const snap = store.latestSnapshot();
   const snapshotZxid = snap?.zxid ?? 0n;
+  const snapSync = new SnapshotSync(store, logger.child({ component: 'snap' }));
   const log = store.readLog(snapshotZxid);
   const hs = store.hardState();
   const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e.initLimit, syncLimit: e.syncLimit });
@@ -68,7 +86,7 @@ export async function buildEnsemble(
       rng: new Prng(BigInt(e.myid) * 7919n + BigInt(Date.now())),
     },
     { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
-    { hooks: { snapshot: () => host.snapshotForSync() } },
+    { hooks: { snapshot: () => snapSync.snapshotForSync() } },
   );
   // sslQuorum / portUnification / quorum.auth.*: read now, so a bad store or JAAS file stops the start.
   const peerSec = options.security ? quorumSecurity(options.security, logger.child({ component: 'peers' }), 5000) : undefined;
@@ -79,7 +97,14 @@ export async function buildEnsemble(
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),
-    maxFrameBytes: MAX_PEER_FRAME,
+    // Frames are bounded (snapshots travel as chunks): a PROPOSAL or forwarded request carries at
+    // most one value of jute.maxbuffer.
+    maxFrameBytes: Math.max(MAX_PEER_FRAME, 4 * options.maxFrameBytes),
+    streams: snapSync,
+    observer: {
+      sent: (to, msg) => host.metrics.notePeerSent(to, msg, performance.now()),
+      received: (from, msg) => host.metrics.notePeerReceived(from, msg, performance.now()),
+    },
   });
   await transport.start();
   host.ensembleShutdown = () => {
@@ -88,5 +113,5 @@ export async function buildEnsemble(
   };
   const replicator = new ZabReplicator(core, store, transport, host, logger.child({ component: 'zab' }), timing.coreTickMs, appliedZxid);
   logger.info({ myid: e.myid, servers: e.servers.length, quorumPort: self.quorumPort, lastZxid: log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16) }, 'joining ensemble');
-  return { replicator };
+  return { replicator, timing, snapSync };
 }

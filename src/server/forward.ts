@@ -13,8 +13,7 @@ export type Forward =
   | { kind: 'closeSession'; sessionId: bigint }
   /** A client resumed this session here: the leader records this server as its owner. */
   | { kind: 'revalidate'; sessionId: bigint }
-  | { kind: 'touch'; sessions: bigint[] }
-  | { kind: 'sync' };
+  | { kind: 'touch'; sessions: bigint[] };
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
@@ -45,8 +44,6 @@ export function decodeForward(buf: Buffer): Forward {
     case 'touch':
       if (!Array.isArray(v.sessions)) bad('touch');
       return { kind: 'touch', sessions: (v.sessions as unknown[]).map(big) };
-    case 'sync':
-      return { kind: 'sync' };
     default:
       return bad(`kind ${String(v.kind)}`);
   }

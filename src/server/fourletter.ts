@@ -1,10 +1,26 @@
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { loopLag, timed } from './looplag';
 import fs from 'node:fs';
 import os from 'node:os';
-import { decideFourLetter, formatFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
+import { decideFourLetter, renderFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
 import type { ClientConnection } from './connection';
 import type { ZkServer } from './zkserver';
 import { PACKAGE_VERSION } from '../util/version';
 import { ensembleConfigText } from './ensemble';
+import { fileDescriptors } from '../metrics/process';
+import { Dbl } from '../fourlw';
+
+/** Streaming a big 4lw answer: render for this long per turn, in pieces of about this many characters. */
+const STREAM_SLICE_MS = 5;
+const STREAM_PIECE_CHARS = 64 * 1024;
+/** Wait for the client to read when more than this is buffered for it. */
+const STREAM_BUFFER_BYTES = 1 << 20;
+
+/** A lazy map over an iterable (the listing is computed as the answer is written). */
+function* map<T, U>(items: Iterable<T>, fn: (t: T) => U): Iterable<U> {
+  for (const t of items) yield fn(t);
+}
 
 /**
  * srvr/stat print `Zookeeper version: <version>-<build>, built on <date> UTC`; monitoring scripts
@@ -28,7 +44,8 @@ function buildDate(): string {
  * answer from a snapshot of live state, writes it and closes, as ZooKeeper does.
  */
 export class FourLetterWords {
-  private traceMask = 0n;
+  /** ZooKeeper's trace mask (gtmk/stmk, also the AdminServer's set_trace_mask); nothing reads it. */
+  traceMask = 0n;
 
   constructor(private readonly server: ZkServer) {}
 
@@ -48,10 +65,43 @@ export class FourLetterWords {
       return 'fourLetter';
     }
     if (cmd === 'crst') for (const c of this.server.allConnections()) c.resetStats();
-    if (cmd === 'srst') this.server.stats.reset();
-    const text = formatFourLetter(cmd, this.snapshot()) ?? `${cmd} is not supported by this server.\n`;
-    this.answer(conn, text);
+    if (cmd === 'srst') {
+      this.server.stats.reset();
+      loopLag.reset();
+    }
+    const out = timed(`4lw ${cmd}`, () => renderFourLetter(cmd, this.snapshot())) ?? `${cmd} is not supported by this server.\n`;
+    if (typeof out === 'string') this.answer(conn, out);
+    else void this.stream(conn, cmd, out[Symbol.iterator]());
     return 'fourLetter';
+  }
+
+  /**
+   * Big listings (wchp, wchc, dump over a million watches or ephemerals) are rendered and written a
+   * slice per event-loop turn, pausing while the client reads slowly: no turn blocks on them.
+   */
+  private async stream(conn: ClientConnection, cmd: string, pieces: Iterator<string>): Promise<void> {
+    for (let done = false; !done && conn.isOpen; ) {
+      done = timed(`4lw ${cmd}`, () => {
+        const until = performance.now() + STREAM_SLICE_MS;
+        let text = '';
+        for (;;) {
+          const next = pieces.next();
+          if (next.done) {
+            conn.writeRaw(text);
+            return true;
+          }
+          text += next.value;
+          if (text.length >= STREAM_PIECE_CHARS || performance.now() > until) break;
+        }
+        conn.writeRaw(text);
+        return false;
+      });
+      if (done) break;
+      await conn.drained(STREAM_BUFFER_BYTES);
+      // A resolved promise continues in the same turn: yield to the event loop explicitly.
+      await nextTurn();
+    }
+    conn.endGracefully();
   }
 
   private answer(conn: ClientConnection, text: string): void {
@@ -70,10 +120,14 @@ export class FourLetterWords {
       if (c.sessionId === 0n) continue;
       conns.push(connSnapshot(c));
     }
-    const watchesBySession: [bigint, string[]][] = [...s.watches.byConnection('data')].map(([conn, paths]) => [sessionOf.get(conn) ?? 0n, paths]);
-    const watchesByPath: [string, bigint[]][] = [...s.watches.byPath('data')].map(([path, connIds]) => [path, connIds.map((id) => sessionOf.get(id) ?? 0n)]);
-    const ephemerals: [bigint, string[]][] = tree.sessionsWithEphemerals().map((sid) => [sid, tree.getEphemerals(sid)]);
+    // Listings of every watch and ephemeral are produced only by the commands that print them, and
+    // lazily, as they are written (see stream()).
+    const watchesBySession = map(s.watches.connectionWatches('data'), ([conn, paths]): [bigint, string[]] => [sessionOf.get(conn) ?? 0n, paths]);
+    const watchesByPath = map(s.watches.pathWatchers('data'), ([path, connIds]): [string, bigint[]] => [path, connIds.map((id) => sessionOf.get(id) ?? 0n)]);
+    const ephemeralSessions = tree.sessionsWithEphemerals();
+    const ephemerals = map(ephemeralSessions, (sid): [bigint, string[]] => [sid, tree.getEphemerals(sid)]);
     const st = s.stats;
+    const fds = fileDescriptors();
     const base: ServerSnapshot = {
       serving: s.isServing,
       version: VERSION,
@@ -88,13 +142,16 @@ export class FourLetterWords {
       connections: conns,
       uptimeMs: Date.now() - s.startedAt,
       watchCount: s.watches.count(),
-      ephemeralsCount: ephemerals.reduce((n, [, paths]) => n + paths.length, 0),
+      ephemeralsCount: tree.ephemeralCount,
       approximateDataSize: tree.approximateDataSize,
       globalSessions: s.db.sessions.size,
       localSessions: 0,
-      clientResponseSize: { last: -1, min: -1, max: -1 },
+      clientResponseSize: { ...s.metrics.clientResponse },
+      openFileDescriptorCount: fds.open,
+      maxFileDescriptorCount: fds.max,
       authFailedCount: 0,
       extraMetrics: [
+        ...this.observedMetrics(),
         ['zabkeeper_txns_committed', st.txnsCommitted],
         ['zabkeeper_commit_batches', st.commitBatches],
         ['zabkeeper_largest_commit_batch', st.largestCommitBatch],
@@ -102,11 +159,16 @@ export class FourLetterWords {
         ['zabkeeper_notifications_sent', st.notificationsSent],
         ['zabkeeper_rejected_connections', st.rejectedConnections],
         ['zabkeeper_epoch', s.epoch()],
+        ...loopLag.metrics(),
       ],
       conf: this.baseConf(),
-      sessionBuckets: s.sessions.dumpBuckets().map((b) => ({ expiresAtMs: b.expiresAt, sessions: b.sessions })),
+      // Only dump prints these (100k sessions): built on first use.
+      get sessionBuckets() {
+        return s.sessions.dumpBuckets().map((b) => ({ expiresAtMs: b.expiresAt, sessions: b.sessions }));
+      },
       sessionCount: s.db.sessions.size,
       ephemerals,
+      ephemeralSessionCount: ephemeralSessions.length,
       watchSummary: {
         connections: s.watches.connectionCount('data'),
         paths: s.watches.pathCount('data'),
@@ -119,7 +181,24 @@ export class FourLetterWords {
       readOnly: false,
     };
     const q = this.quorumFields();
-    return { ...base, ...q, extraMetrics: [...(base.extraMetrics ?? []), ...(q.extraMetrics ?? [])] };
+    // Assigned onto base, not spread: spreading would evaluate base's lazy getters.
+    const extraMetrics = [...(base.extraMetrics ?? []), ...(q.extraMetrics ?? [])];
+    return Object.assign(base, q, { extraMetrics });
+  }
+
+  /**
+   * ZooKeeper's counters and summaries, as its DefaultMetricsProvider prints them in mntr:
+   * counters by name, each summary as avg_/min_/max_/cnt_/sum_<name> (avg a double).
+   */
+  private observedMetrics(): [string, number | Dbl][] {
+    const m = this.server.metrics;
+    const out: [string, number | Dbl][] = Object.entries(m.counters);
+    out.push(['connection_rejected', this.server.stats.rejectedConnections], ['stale_sessions_expired', this.server.stats.sessionsExpired]);
+    for (const [ns, n] of m.quotaExceeded) out.push([`${ns}_quota_exceeded_error_per_namespace`, n]);
+    for (const summary of m.summaries()) {
+      for (const [k, v] of summary.mntrEntries()) out.push([k, k.startsWith('avg_') ? new Dbl(v) : v]);
+    }
+    return out;
   }
 
   private baseConf(): ServerSnapshot['conf'] {

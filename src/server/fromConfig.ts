@@ -59,6 +59,7 @@ export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions>
     superDigest: cfg.superDigest,
     reconfigEnabled: cfg.reconfigEnabled,
     configSummary: summary,
+    operations: cfg.operations,
     listenPlaintext: !secureOnly,
     security: cfg.security,
     // server.N lines make this a member of a replicated ensemble (a single line is standalone).

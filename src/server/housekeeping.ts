@@ -1,11 +1,14 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { OpCode } from '../../protocol/jute/constants';
-import { findExpiredContainersAndTtls, serializeSnapshot, type ZkDatabase } from '../tree';
+import { isExpiredContainerOrTtl, type ZkDatabase } from '../tree';
 import type { SessionTracker } from '../session';
-import { writeSnapshotBytes, type Store } from '../storage';
+import type { Store } from '../storage/types';
 import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
-import { zxidHex } from '../quorum/zxid';
+import type { ServerMetrics } from '../metrics/hub';
+import { SnapshotTaker } from './snapshots';
+import { timed } from './looplag';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */
 export interface HousekeepingHost {
@@ -15,6 +18,7 @@ export interface HousekeepingHost {
   readonly store: Store;
   readonly logger: Logger;
   readonly stats: ServerStats;
+  readonly metrics: ServerMetrics;
   /** True while this server may propose (leader or standalone). */
   canPropose(): boolean;
   expireSession(sessionId: bigint): void;
@@ -23,85 +27,150 @@ export interface HousekeepingHost {
   submitInternalWrite(opCode: number, body: unknown): void;
 }
 
+/** Bounds on one event-loop turn of each background job (each job continues in the next turn). */
+const EXPIRIES_PER_TURN = 500;
+const CANDIDATES_PER_TURN = 5_000;
+const PURGE_ROWS_PER_TURN = 2_000;
+const COMPACT_SLOTS_PER_TURN = 50_000;
+const COMPACT_INTERVAL_MS = 10_000;
+
 /**
  * The timers of a server: session expiry, the container/TTL reaper (ZooKeeper's ContainerManager),
- * snapshots every ~snapCount txns and the autopurge of old snapshots and log. The decisions
- * themselves are pure (SessionTracker.expired(now), findExpiredContainersAndTtls(db, now)); this
- * class only owns the clocks and hands the results to the server as txns.
+ * snapshots every ~snapCount txns, the autopurge of old snapshots and log, and the compaction of
+ * the tree's value slabs. The decisions themselves are pure (SessionTracker.expired(now),
+ * isExpiredContainerOrTtl); this class owns the clocks and hands the results to the server as
+ * txns. Every job is cut into bounded slices across event-loop turns, so 10k sessions expiring at
+ * once, a million containers or a large purge never stall clients (issue 12).
  */
 export class Housekeeping {
   private readonly timers: NodeJS.Timeout[] = [];
   private txnsSinceSnapshot = 0;
   private snapThreshold: number;
+  private readonly snapshots: SnapshotTaker;
+  private readonly running = new Set<string>();
+  private stopped = false;
 
   constructor(private readonly host: HousekeepingHost) {
     this.snapThreshold = randomizedSnapCount(host.options.snapCount);
+    this.snapshots = new SnapshotTaker(host);
   }
 
   start(): void {
     const o = this.host.options;
     // Sessions expire in tick-aligned buckets, so checking once per tick loses nothing.
-    this.every(Math.max(10, Math.min(o.tickTimeMs, 1000)), () => this.expireSessions());
-    if (o.containerCheckIntervalMs > 0) this.every(o.containerCheckIntervalMs, () => this.reapContainers());
-    if (o.purgeIntervalHours > 0) this.every(o.purgeIntervalHours * 3_600_000, () => this.purge());
+    this.every(Math.max(10, Math.min(o.tickTimeMs, 1000)), 'session expiry', () => this.expireSessions());
+    if (o.containerCheckIntervalMs > 0) this.every(o.containerCheckIntervalMs, 'container reaper', () => this.reapContainers());
+    if (o.purgeIntervalHours > 0) this.every(o.purgeIntervalHours * 3_600_000, 'autopurge', () => this.purge());
+    this.every(COMPACT_INTERVAL_MS, 'value compaction', () => this.compactValues());
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
   }
 
-  /** Counts applied txns; the snapshot itself is taken after a flush, never mid-batch. */
+  /** Counts applied txns; the snapshot itself is started after a flush, never mid-batch. */
   noteTxn(): void {
     this.txnsSinceSnapshot++;
   }
 
   afterFlush(): void {
-    if (this.txnsSinceSnapshot >= this.snapThreshold) this.takeSnapshot();
+    if (this.txnsSinceSnapshot >= this.snapThreshold) void this.takeSnapshot();
   }
 
-  takeSnapshot(): void {
-    const { db, store, logger, stats } = this.host;
+  /** Starts a snapshot (skipped while one runs); resolves once it is durable and named. */
+  async takeSnapshot(): Promise<void> {
     const started = Date.now();
-    const data = serializeSnapshot(db);
-    store.saveSnapshot(writeSnapshotBytes(store, db.lastProcessedZxid, data, Date.now()));
-    this.host.snapshotSaved(db.lastProcessedZxid);
-    stats.snapshotsTaken++;
+    const run = this.snapshots.take();
+    if (!run) return;
     this.txnsSinceSnapshot = 0;
     this.snapThreshold = randomizedSnapCount(this.host.options.snapCount);
-    logger.info({ zxid: zxidHex(db.lastProcessedZxid), bytes: data.length, ms: Date.now() - started }, 'snapshot taken');
+    try {
+      const info = await run;
+      if (!info) return;
+      this.host.stats.snapshotsTaken++;
+      // Wall time of the whole snapshot (it runs in slices beside other work).
+      this.host.metrics.snapshottime.add(Date.now() - started);
+      this.host.snapshotSaved(info.zxid);
+    } catch (err) {
+      // A failed snapshot write poisons the store: the next write fail-stops the server.
+      this.host.logger.error({ err }, 'snapshot failed');
+    }
   }
 
-  private every(ms: number, fn: () => void): void {
+  /** Runs `job` unless it is still running from last time; failures are logged, never thrown. */
+  private every(ms: number, name: string, job: () => Promise<void> | void): void {
     const t = setInterval(() => {
-      try {
-        fn();
-      } catch (err) {
-        this.host.logger.error({ err }, 'housekeeping task failed');
-      }
+      if (this.running.has(name)) return;
+      this.running.add(name);
+      Promise.resolve()
+        .then(job)
+        .catch((err: unknown) => this.host.logger.error({ err, job: name }, 'housekeeping task failed'))
+        .finally(() => this.running.delete(name));
     }, ms);
     t.unref();
     this.timers.push(t);
   }
 
-  private expireSessions(): void {
-    if (!this.host.canPropose()) return;
-    for (const sid of this.host.sessions.expired(Date.now())) {
-      this.host.stats.sessionsExpired++;
-      this.host.expireSession(sid);
-    }
+  /** Runs `step` (bounded work, returns true when done) once per event-loop turn until done. */
+  private async slices(label: string, step: () => boolean): Promise<void> {
+    while (!this.stopped && !timed(label, step)) await nextTurn();
   }
 
-  private reapContainers(): void {
+  private async expireSessions(): Promise<void> {
     if (!this.host.canPropose()) return;
-    for (const path of findExpiredContainersAndTtls(this.host.db, BigInt(Date.now()))) {
-      this.host.submitInternalWrite(OpCode.deleteContainer, { path });
-    }
+    const due = this.host.sessions.expired(Date.now());
+    let i = 0;
+    await this.slices('session expiry', () => {
+      // Lost leadership meanwhile: the new leader expires them.
+      if (!this.host.canPropose()) return true;
+      for (const end = Math.min(due.length, i + EXPIRIES_PER_TURN); i < end; i++) {
+        this.host.stats.sessionsExpired++;
+        this.host.expireSession(due[i]);
+      }
+      return i >= due.length;
+    });
   }
 
-  private purge(): void {
-    const removed = this.host.store.purge(Math.max(3, this.host.options.snapRetainCount));
-    this.host.logger.info(removed, 'autopurge finished');
+  private async reapContainers(): Promise<void> {
+    if (!this.host.canPropose()) return;
+    const { db } = this.host;
+    const candidates = [...db.tree.containers, ...db.tree.ttls];
+    const now = BigInt(Date.now());
+    let i = 0;
+    await this.slices('container reaper', () => {
+      if (!this.host.canPropose() || this.host.db !== db) return true;
+      for (const end = Math.min(candidates.length, i + CANDIDATES_PER_TURN); i < end; i++) {
+        if (isExpiredContainerOrTtl(db, candidates[i], now)) this.host.submitInternalWrite(OpCode.deleteContainer, { path: candidates[i] });
+      }
+      return i >= candidates.length;
+    });
+  }
+
+  private async purge(): Promise<void> {
+    let snapshotsRemoved = 0;
+    let logEntriesRemoved = 0;
+    await this.slices('autopurge', () => {
+      const r = this.host.store.purge(Math.max(3, this.host.options.snapRetainCount), PURGE_ROWS_PER_TURN);
+      snapshotsRemoved += r.snapshotsRemoved;
+      logEntriesRemoved += r.logEntriesRemoved;
+      return r.done;
+    });
+    this.host.logger.info({ snapshotsRemoved, logEntriesRemoved }, 'autopurge finished');
+  }
+
+  /** Returns value memory freed by deletes and overwrites (DataTree.compactValues), a slice per turn. */
+  private async compactValues(): Promise<void> {
+    const { db } = this.host;
+    const sparse = db.tree.sparseSlabs();
+    if (sparse.values.size === 0 && sparse.paths.size === 0) return;
+    let cursor = 0;
+    await this.slices('value compaction', () => {
+      if (this.host.db !== db) return true;
+      cursor = db.tree.compactValues(cursor, COMPACT_SLOTS_PER_TURN, sparse);
+      return cursor === 0;
+    });
   }
 }
 

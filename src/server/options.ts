@@ -1,6 +1,8 @@
 import type { NotificationZxid } from './replies';
 import type { Failpoints } from '../storage';
 import type { EnsembleOptions } from './ensemble';
+import type { HistoryLimits } from '../watch/history';
+import type { OperationsConfig } from '../config/operations';
 import { DEFAULT_FOUR_LETTER_WHITELIST } from '../fourlw/commands';
 import type { SecurityConfig } from '../config/security';
 
@@ -45,8 +47,17 @@ export interface ServerOptions {
   ensemble?: EnsembleOptions;
   /** Test-only storage fault injection (never set from configuration). */
   storageFailpoints?: Failpoints;
+  /** Limits of the event history behind resumable watches (defaults: DEFAULT_HISTORY_LIMITS). */
+  watchHistory?: Partial<HistoryLimits>;
   /** Text for `conf` (key=value lines). */
   configSummary?: Record<string, string | number>;
+  /**
+   * Metrics provider, AdminServer, audit log and quota enforcement. Absent (embedded servers and
+   * tests): no HTTP listeners, no audit, quotas counted but not enforced.
+   */
+  operations?: OperationsConfig;
+  /** zoo.cfg as read at start (the AdminServer's initial_configuration); absent without a file. */
+  configText?: string;
 }
 
 export function defaultServerOptions(overrides: Partial<ServerOptions> & { dataDir: string }): ServerOptions {

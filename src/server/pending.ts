@@ -1,4 +1,5 @@
 import type { JuteWriter } from '../../protocol/jute/writer';
+import type { AuditRequest } from './audit';
 
 /**
  * One request waiting in a connection's FIFO. ZooKeeper answers every connection's requests in
@@ -24,4 +25,6 @@ export interface PendingRequest {
   barrierZxid?: bigint;
   /** Close the connection once this reply is out (unknown opcode, closeSession, auth failure). */
   closeAfter?: boolean;
+  /** audit.enable: what the request asked for, logged when its txn is applied. */
+  audit?: AuditRequest;
 }

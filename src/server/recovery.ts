@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
-import { applyTxn, createDatabase, decodeTxn, deserializeSnapshot, type ZkDatabase } from '../tree';
-import { readSnapshotBytes, StoreCorruptError, type Store } from '../storage';
+import { applyTxn, createDatabase, decodeTxn, type ZkDatabase } from '../tree';
+// Not '../storage': its index loads the SQLite store, which a memory-store server never needs.
+import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage/types';
+import { loadSnapshot } from './snapshots';
 import { counterOf, zxidHex } from '../quorum/zxid';
+import { historyEventsOf, type WatchHistory } from '../watch/history';
 
 const REPLAY_PAGE = 10_000;
 
@@ -12,10 +15,12 @@ const REPLAY_PAGE = 10_000;
  * (a log that skips past the snapshot, a txn that fails to decode) stops the server: starting with
  * a silently shorter history would un-acknowledge writes.
  */
-export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean } = {}): ZkDatabase {
+export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?: boolean; history?: WatchHistory } = {}): ZkDatabase {
   const started = Date.now();
   const snap = store.latestSnapshot();
-  const db = snap ? loadSnapshot(readSnapshotBytes(store, snap), snap.zxid) : createDatabase();
+  const db = snap ? loadLatest(store, snap) : createDatabase();
+  // Replayed txns are recorded like live ones: resumable watches can resume across a restart.
+  opts.history?.reset(db.lastProcessedZxid);
   const first = store.firstLogZxid();
   if (snap && first !== undefined && first > snap.zxid + 1n && store.lastZxid() > snap.zxid) {
     // A gap is only legal across an epoch boundary (counter restarts at 1).
@@ -37,7 +42,8 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
         throw new StoreCorruptError(`txn ${zxidHex(entry.zxid)} in the log cannot be decoded: ${(err as Error).message}`);
       }
       if (txn.zxid !== entry.zxid) throw new StoreCorruptError(`log entry ${zxidHex(entry.zxid)} holds txn ${zxidHex(txn.zxid)}`);
-      applyTxn(db, txn);
+      const { events } = applyTxn(db, txn);
+      if (opts.history && events.length > 0) opts.history.record(historyEventsOf(db, events));
       replayed++;
     }
     after = page[page.length - 1].zxid;
@@ -49,12 +55,11 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
   return db;
 }
 
-function loadSnapshot(data: Buffer, zxid: bigint): ZkDatabase {
+function loadLatest(store: Store, snap: SnapshotInfo): ZkDatabase {
   try {
-    const db = deserializeSnapshot(data);
-    if (db.lastProcessedZxid !== zxid) throw new Error(`snapshot body is at ${zxidHex(db.lastProcessedZxid)}`);
-    return db;
+    return loadSnapshot(store, snap);
   } catch (err) {
-    throw new StoreCorruptError(`snapshot ${zxidHex(zxid)} cannot be loaded: ${(err as Error).message}`);
+    if (err instanceof StoreCorruptError) throw err;
+    throw new StoreCorruptError(`snapshot ${zxidHex(snap.zxid)} cannot be loaded: ${(err as Error).message}`);
   }
 }

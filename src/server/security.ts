@@ -21,7 +21,6 @@ export class JaasConfigError extends Error {
 /** One SASL round's outcome for the sasl connection op. */
 export type SaslStep = { ok: true; token: Buffer | null; ids: Id[] } | { ok: false; err: number; why: string };
 import { acceptPeer, firstByte, loadTlsMaterial, serverTlsOptions, TLS_HANDSHAKE_RECORD, watchStores } from './tls';
-import { drainable, type Drainable } from './drain';
 
 /**
  * The client-port side of security, as the server runs it: the TLS listener on secureClientPort
@@ -33,7 +32,6 @@ import { drainable, type Drainable } from './drain';
 export class ClientSecurity {
   /** Handshakes TLS clients: listening on secureClientPort, and/or fed unified-port sockets. */
   private secureServer: tls.Server | undefined;
-  private drain: Drainable | undefined;
   /** Where a client that completed its TLS handshake goes (set by listen). */
   private accept: ((socket: net.Socket, ids: Id[]) => void) | undefined;
   private stopWatching: (() => void) | undefined;
@@ -55,7 +53,6 @@ export class ClientSecurity {
       const s = config.clientTls;
       const material = loadTlsMaterial(s);
       sec.secureServer = tls.createServer(serverTlsOptions(s, material));
-      sec.drain = drainable(sec.secureServer);
       if (config.clientCertReload) {
         sec.stopWatching = watchStores(s, logger, (m) => sec.secureServer?.setSecureContext(serverTlsOptions(s, m)));
       }
@@ -181,16 +178,10 @@ export class ClientSecurity {
     return authIds.some((id) => schemes.includes(id.scheme));
   }
 
-  /** Stops accepting TLS connections and watching the key stores. */
-  stopAccepting(): void {
+  async close(): Promise<void> {
     this.stopWatching?.();
-    if (this.secureServer?.listening) void this.drain?.stopAccepting();
-  }
-
-  /** Stops accepting; TLS connections still open after `graceMs` are cut off. */
-  async close(graceMs = 0): Promise<void> {
-    this.stopAccepting();
-    await this.drain?.drain(graceMs);
+    const server = this.secureServer;
+    if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
 

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -10,12 +11,17 @@ import { JuteDecodeError } from '../../protocol/jute/errors';
 import { readConnectRequest, readRequestHeader, writeConnectResponse } from '../../protocol/jute/records';
 import type { ACL, Id } from '../../protocol/jute/data';
 import { opTable } from '../ops';
-import { applyTxn, decodeTxn, deserializeSnapshot, encodeTxn, serializeSnapshot, type Txn, type ZkDatabase } from '../tree';
+import { applyTxn, decodeTxn, encodeTxn, type ApplyResult, type Txn, type ZkDatabase } from '../tree';
 import { Prep } from '../pipeline/prep';
 import { authenticate, checkAcl } from '../acl';
 import { SessionTracker, SessionIdGenerator, negotiateTimeout } from '../session';
 import { WatchManager } from '../watch';
-import { openSqliteStore, StorageFatalError, type LogEntry, type Store } from '../storage';
+// Not '../storage': its index loads the SQLite store, which is loaded only when used (start()).
+import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
+import { decodeSnapshotRef } from '../storage/bodies';
+import type { SnapshotSync } from './snapsync';
+import { loadSnapshot } from './snapshots';
+import { loopLag, timed } from './looplag';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -24,6 +30,7 @@ import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildEnsemble, ensembleConfigText } from './ensemble';
 import type { Replicator } from '../quorum/replicator';
 import { zxidHex } from '../quorum/zxid';
+import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';
 import { writeNotification, writeReply } from './replies';
@@ -33,8 +40,15 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
+import { detailLookup, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
+import { historyEventsOf, type WatchHistory } from '../watch/history';
+import { Feature } from '../../protocol/jute/extensions';
+import { ServerMetrics } from '../metrics/hub';
+import { instrumentStore } from '../metrics/store';
+import { noteQuotaExceeded, quotaRejectedPath, startOperations, type Operations } from './operations';
+import { describeRequest, describeRequestBytes } from './audit';
+import type { ServerSnapshot } from '../fourlw';
 import { ClientSecurity } from './security';
-import { drainable, type Drainable } from './drain';
 import { resolveSecurity } from '../config/security';
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -44,6 +58,8 @@ interface InFlight {
   pending?: PendingRequest;
   /** Builds the reply from the apply result. */
   respond?: (out: JuteWriter, result: unknown) => void;
+  /** When it was proposed (ms, monotonic): the leader's quorum_ack_latency. */
+  proposedAt?: number;
 }
 
 /** A request a learner forwarded to the leader, answered when its txn commits here. */
@@ -54,8 +70,6 @@ interface Awaiting {
 }
 
 const EXPIRED_PASSWD = Buffer.alloc(16);
-/** How long a stop waits for clients to close their side after ours is closed, before cutting them off. */
-const CLOSE_GRACE_MS = 2000;
 
 /** Key for matching a committed txn to the learner-side request that caused it. */
 function awaitKey(sessionId: bigint, cxid: number | string): string {
@@ -72,33 +86,40 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   readonly watches: WatchManager;
   readonly reconfigEnabled: boolean;
   readonly stats = new ServerStats();
+  /** ZooKeeper's summaries and counters (mntr, AdminServer monitor, Prometheus). */
+  readonly metrics: ServerMetrics;
+  /** Metrics endpoint, AdminServer, audit log (started last, closed first). */
+  private operations: Operations | undefined;
   readonly sessions: SessionTracker;
   db: ZkDatabase;
   private prep: Prep;
   private replicator!: Replicator;
   private zab: ZabReplicator | undefined;
+  /** SNAP streaming (ensembles): holds the trees decoded from received SNAPs until installed. */
+  private snapSync: SnapshotSync | undefined;
   /** Clients are served only while this server is in a working quorum (always, standalone). */
   private serving = true;
   private role: RoleEvent | undefined;
   private readonly awaiting = new Map<string, Awaiting>();
   /** Learner: sessions touched since the last report to the leader. */
   private readonly touched = new Set<bigint>();
-  /** Learner: syncs waiting for the leader's answer, in send order. */
+  /** syncs waiting for the quorum's answer, in request order. */
   private readonly syncWaiters: PendingRequest[] = [];
   /** Connections with a sync barrier in their FIFO: re-drained after every commit batch. */
   private readonly barrierWaiting = new Set<ClientConnection>();
   private touchTimer: NodeJS.Timeout | undefined;
+  /** The quorum core's tick (tickTime/10) in an ensemble. */
+  private coreTickMs = 0;
   /** Leader: which server each session is attached to (ZooKeeper's session owner). */
   private readonly sessionOwner = new Map<bigint, number>();
   private readonly idGen: SessionIdGenerator;
   private readonly listener: net.Server;
-  private readonly plaintextDrain: Drainable;
   private readonly connections = new Map<number, ClientConnection>();
   private readonly connsByIp = new Map<string, number>();
   private readonly connBySession = new Map<bigint, ClientConnection>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
-  private readonly fourLetter: FourLetterWords;
+  readonly fourLetter: FourLetterWords;
   /** TLS client port, x509 ids, SASL and enforce.auth (src/server/security.ts). */
   clientSecurity!: ClientSecurity;
   private readonly housekeeping: Housekeeping;
@@ -114,8 +135,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     readonly store: Store,
     db: ZkDatabase,
     readonly logger: Logger,
+    metrics: ServerMetrics,
+    /** Every applied event, for resumable watches (./resumable.ts). */
+    readonly history: WatchHistory,
   ) {
     super();
+    this.metrics = metrics;
     this.maxFrameBytes = options.maxFrameBytes;
     this.reconfigEnabled = options.reconfigEnabled;
     this.db = db;
@@ -133,25 +158,38 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.housekeeping = new Housekeeping(this);
     this.listener = net.createServer({ noDelay: true }, (socket) => this.clientSecurity.plaintextPort(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
-    this.plaintextDrain = drainable(this.listener);
   }
 
-  /** Opens the store, recovers the tree and starts listening (and, in an ensemble, electing). */
-  static async start(options: ServerOptions, logger: Logger): Promise<ZkServer> {
+  /**
+   * Opens the store (SQLite in dataDir unless `deps.store` is given: an in-memory store for
+   * `startTestServer({ storage: 'memory' })`), recovers the tree and starts listening (and, in an
+   * ensemble, electing). SQLite is loaded only here, so a memory-store server runs without it.
+   */
+  static async start(options: ServerOptions, logger: Logger, deps: { store?: Store } = {}): Promise<ZkServer> {
     // Key stores and the JAAS file first: a bad one stops the start before anything is opened.
     const clientSecurity = ClientSecurity.create(options.security ?? resolveSecurity(new Map()).security, logger);
-    const store = openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints });
+    const metrics = new ServerMetrics(Date.now());
+    const store = instrumentStore(
+      deps.store ??
+        (await import('../storage/sqlite')).openSqliteStore({ dataDir: options.dataDir, dataLogDir: options.dataLogDir, logger, failpoints: options.storageFailpoints }),
+      metrics,
+    );
     let server: ZkServer;
     try {
       // In an ensemble the log may hold proposals that were never committed: only the snapshot is
       // applied now, the logged rest is applied when the new leader commits it.
-      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble });
-      server = new ZkServer(options, store, db, logger);
+      const loadStarted = Date.now();
+      const history = newWatchHistory(options);
+      const db = recoverDatabase(store, logger, { replayLog: !options.ensemble, history });
+      metrics.dbinittime.add(Date.now() - loadStarted);
+      server = new ZkServer(options, store, db, logger, metrics, history);
       server.clientSecurity = clientSecurity;
       if (options.ensemble) {
         server.publishEnsembleConfig();
-        const { replicator } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        const { replicator, timing, snapSync } = await buildEnsemble(server, store, db.lastProcessedZxid, options, logger);
+        server.snapSync = snapSync;
         server.zab = replicator;
+        server.coreTickMs = timing.coreTickMs;
         server.replicator = replicator;
         server.serving = false;
       } else {
@@ -177,9 +215,22 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       });
     }
     server.housekeeping.start();
+    store.checkpointInBackground();
+    loopLag.start(logger);
+    try {
+      server.operations = await startOperations(server, options, logger);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     if (server.zab) {
       server.zab.start();
-      server.touchTimer = setInterval(() => server.reportTouches(), Math.max(50, Math.floor(options.tickTimeMs / 2)));
+      // Once per core tick: contactLimitMs's arithmetic (a cut-off follower drops its clients before
+      // the leader can expire their sessions) counts on both this often.
+      server.touchTimer = setInterval(() => {
+        server.reportTouches();
+        server.checkContact();
+      }, server.coreTickMs);
       server.touchTimer.unref();
     }
     logger.info({ host: options.host, port: options.listenPlaintext !== false ? server.port : undefined, securePort: clientSecurity.securePort, zxid: zxidHex(server.lastZxid()), epoch: server.replicator.epoch() }, 'serving clients');
@@ -218,6 +269,21 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   get isServing(): boolean {
     return this.serving && !this.fatalError;
+  }
+
+  /** The running AdminServer (the web console mounts on it), if any. */
+  get adminServer(): Operations['admin'] {
+    return this.operations?.admin;
+  }
+
+  /** Where the metrics endpoint and the AdminServer listen (0 = off). */
+  get operationPorts(): { metrics: number; admin: number } {
+    return { metrics: this.operations?.metricsPort ?? 0, admin: this.operations?.adminPort ?? 0 };
+  }
+
+  /** Everything the four-letter words, the AdminServer and the metrics report, read now. */
+  statusSnapshot(): ServerSnapshot {
+    return this.fourLetter.snapshot();
   }
 
   quorumStatus(): ReturnType<ZabReplicator['status']> | undefined {
@@ -265,6 +331,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.connsByIp.set(ip, count + 1);
+    this.metrics.counters.connection_request_count++;
     const conn = new ClientConnection(socket, this, Date.now(), this.options.handshakeTimeoutMs);
     conn.authIds.push(...ids);
     this.connections.set(conn.id, conn);
@@ -288,8 +355,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.scheduleFlush();
   }
 
-  noteReply(latencyMs: number): void {
+  noteReply(latencyMs: number, opCode: number, bytes: number): void {
     this.stats.noteLatency(latencyMs);
+    this.metrics.noteReply(hasTxn(opCode), latencyMs, bytes);
   }
 
   canPropose(): boolean {
@@ -326,10 +394,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     conn.clientSentReadOnly = req.readOnly !== undefined;
+    conn.features = grantFeatures(req.features);
     const timeoutMs = negotiateTimeout(req.timeOut, {
       minSessionTimeoutMs: this.options.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.options.maxSessionTimeoutMs,
     });
+    if (this.contactAgeMs() >= contactLimitMs(timeoutMs)) {
+      conn.destroy('no recent round trip with the leader');
+      return;
+    }
     if (req.sessionId === 0n) this.createSession(conn, timeoutMs);
     else this.resumeSession(conn, req.sessionId, req.passwd, timeoutMs);
   }
@@ -342,6 +415,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       sessionId,
       passwd,
       readOnly: conn.clientSentReadOnly ? false : undefined,
+      ...(conn.features !== undefined ? { features: conn.features } : {}),
     });
     out.endFrame();
   }
@@ -405,6 +479,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.stats.packetsReceived++;
+    this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
     if (conn.sessionId !== 0n) {
@@ -458,6 +533,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       // A learner: the leader preps every txn. The raw body travels; the answer comes back as the
       // committed txn, matched by session id and cxid.
       const pending: PendingRequest = { xid, opCode, receivedAt: now };
+      if (this.operations?.audit) pending.audit = describeRequestBytes(op, payload, r.offset, this.maxFrameBytes);
       conn.enqueue(pending, this.options.globalOutstandingLimit);
       const body = Buffer.from(payload.subarray(r.offset));
       this.forward(conn, pending, awaitKey(conn.sessionId, xid), { kind: 'write', sessionId: conn.sessionId, cxid: xid, opCode, body, authIds: conn.authIds }, respond);
@@ -473,6 +549,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       body = err;
     }
     const pending: PendingRequest = { xid, opCode, receivedAt: now };
+    if (this.operations?.audit) pending.audit = describeRequest(opCode, body);
     conn.enqueue(pending, this.options.globalOutstandingLimit);
     const txn = this.prepWrite(opCode, body, conn.sessionId, conn.authIds, xid, this.myId, now);
     this.propose(txn, { conn, pending, respond: (out, result) => respond(out, result, txn) });
@@ -489,10 +566,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (owner !== undefined && owner !== via) {
       return { zxid, sessionId, cxid, time: BigInt(now), body: { type: 'error', err: ErrorCode.sessionMoved } };
     }
-    return this.prep.prep(
+    const txn = this.prep.prep(
       { opCode, body },
-      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes },
+      { zxid, now: BigInt(now), session: { id: sessionId, authIds }, ttlEnabled: this.options.ttlEnabled, superDigest: this.options.superDigest, cxid, aclSchemes: this.clientSecurity.aclSchemes, enforceQuota: this.options.operations?.enforceQuota },
     );
+    const overQuota = quotaRejectedPath(opCode, body, txn);
+    if (overQuota !== undefined) noteQuotaExceeded(this, overQuota, now);
+    return txn;
   }
 
   /** Learner side: sends a request to the leader and parks the client's slot until it commits. */
@@ -502,6 +582,25 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       return;
     }
     this.awaiting.set(key, { conn, pending, respond });
+  }
+
+  /** Milliseconds since this server last knew its leader hears it (0 on the leader; Infinity when not serving). */
+  private contactAgeMs(): number {
+    return this.zab ? this.zab.contactAge() * this.coreTickMs : 0;
+  }
+
+  /**
+   * A follower cut off from its leader (in either direction) disconnects each client once it has
+   * gone a quarter of that client's session timeout without a confirmed round trip, long before
+   * the leader could expire the session (contactLimitMs): the client hears Disconnected and moves
+   * to a server that has a quorum, so a lock holder never outlives its lock unknowingly.
+   */
+  private checkContact(): void {
+    const age = this.contactAgeMs();
+    if (age === 0 || !this.serving) return;
+    for (const c of [...this.connections.values()]) {
+      if (c.sessionId !== 0n && age >= contactLimitMs(c.timeoutMs)) c.destroy('no recent round trip with the leader');
+    }
   }
 
   /** Learner: tells the leader which sessions are alive (ZooKeeper piggybacks this on PINGs). */
@@ -524,20 +623,22 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   /**
-   * sync: on the leader (or standalone) the reply waits until everything proposed so far has
-   * committed; on a learner it first asks the leader how far it has proposed, then waits until
-   * this server has applied that far (ZOOKEEPER-1675: a real round trip, not a local no-op).
+   * sync (ZOOKEEPER-1675: a quorum round trip, not a local no-op). Standalone, the reply waits
+   * until everything proposed so far has committed. In an ensemble the leader's core answers with
+   * how far it has proposed, but only once a quorum has confirmed it still leads after the request
+   * arrived, so a deposed leader never answers from stale data; this server then waits until it
+   * has applied that far.
    */
   sync(conn: ClientConnection, xid: number, exec: (out: JuteWriter) => void): void {
     this.barrierWaiting.add(conn);
-    if (this.replicator.canPropose || !this.zab) {
+    if (!this.zab) {
       this.enqueue(conn, xid, OpCode.sync, exec, { barrierZxid: this.replicator.lastProposedZxid() });
       return;
     }
     const pending: PendingRequest = { xid, opCode: OpCode.sync, receivedAt: Date.now(), exec, barrierZxid: 1n << 62n };
     conn.enqueue(pending, this.options.globalOutstandingLimit);
-    if (!this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'sync' }) })) {
-      conn.destroy('no leader for sync');
+    if (!this.zab.requestSync()) {
+      conn.destroy('no quorum for sync');
       return;
     }
     this.syncWaiters.push(pending);
@@ -603,7 +704,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   // ---------------------------------------------------------------- write path
 
   private propose(txn: Txn, inflight: Omit<InFlight, 'txn'>): void {
-    this.inFlight.set(txn.zxid, { txn, ...inflight });
+    this.inFlight.set(txn.zxid, { txn, ...inflight, proposedAt: performance.now() });
     const data = encodeTxn(txn);
     const ps = this.proposalSizes;
     ps.last = data.length;
@@ -622,6 +723,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   private flush(): void {
+    timed('commit batch', () => this.flushNow());
+  }
+
+  private flushNow(): void {
     this.flushScheduled = false;
     if (this.stopped) return;
     try {
@@ -637,6 +742,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   /** Called by the replicator with committed entries in zxid order (every server applies them). */
   applyCommitted(entries: readonly LogEntry[]): void {
+    timed(`apply ${entries.length} txns`, () => this.applyEntries(entries));
+  }
+
+  private applyEntries(entries: readonly LogEntry[]): void {
     const now = Date.now();
     this.stats.noteBatch(entries.length);
     for (const entry of entries) {
@@ -644,6 +753,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       if (entry.zxid <= this.db.lastProcessedZxid) continue;
       const inflight = this.inFlight.get(entry.zxid);
       if (inflight) this.inFlight.delete(entry.zxid);
+      if (inflight?.proposedAt !== undefined && this.zab) this.metrics.quorum_ack_latency.add(performance.now() - inflight.proposedAt);
       this.applyOne(inflight ?? { txn: decodeTxn(entry.data) }, now);
     }
     this.drainBarriers(now);
@@ -662,10 +772,15 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const { txn } = inflight;
     const { result, events } = applyTxn(this.db, txn);
     this.prep.committed(txn.zxid);
+    this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
     this.housekeeping.noteTxn();
     this.afterSessionTxn(txn, now);
     // Notifications first: a client must see the watch event before any reply showing the change.
-    if (events.length > 0) this.deliver(this.watches.trigger(events, this.mayRead));
+    if (events.length > 0) {
+      const recorded = historyEventsOf(this.db, events);
+      this.history.record(recorded);
+      this.deliver(this.watches.trigger(events, this.mayRead), detailLookup(recorded));
+    }
     const { conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
       pending.reply = (out) => respond(out, result);
@@ -683,6 +798,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     const waiting = this.awaiting.get(key);
     if (!waiting) return;
     this.awaiting.delete(key);
+    this.operations?.audit?.applied(txn, result as ApplyResult, [], waiting.conn, waiting.pending);
     if (!waiting.conn.isOpen) return;
     waiting.pending.reply = (out) => waiting.respond(out, result, txn);
     waiting.conn.drain(now, txn.zxid);
@@ -690,11 +806,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   // ---------------------------------------------------------------- ensemble (ZabHost)
 
+  /** A SNAP is durable: swap in the tree decoded while it streamed (or load it from the store). */
   installSnapshot(zxid: bigint, data: Buffer): void {
-    const db = deserializeSnapshot(data);
+    const db = this.snapSync?.takePrepared(data) ?? loadSnapshot(this.store, { zxid, ...decodeSnapshotRef(data) });
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
+    this.history.reset(zxid); // events before the snapshot were never applied here
     this.publishEnsembleConfig();
     this.logger.info({ zxid: zxidHex(zxid), nodes: db.tree.nodeCount }, 'loaded snapshot from leader');
   }
@@ -705,17 +823,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    const node = this.db.tree.get('/zookeeper/config');
-    if (e && node) this.db.tree.setData(node, Buffer.from(ensembleConfigText(e.servers)));
-  }
-
-  snapshotForSync(): { zxid: bigint; data: Buffer } {
-    return { zxid: this.db.lastProcessedZxid, data: serializeSnapshot(this.db) };
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
   }
 
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
+    this.metrics.noteRole(ev, Date.now());
     this.serving = ev.phase === 'broadcast';
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
@@ -784,9 +898,6 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           if (s && !this.sessions.touch(sid, now) && !this.sessions.isClosing(sid)) this.sessions.add(sid, s.timeoutMs, now);
         }
         return;
-      case 'sync':
-        this.zab?.sendTo(from, { type: 'sync', zxid: this.replicator.lastProposedZxid() });
-        return;
     }
   }
 
@@ -813,12 +924,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.replicator.compactLog?.(zxid);
   }
 
-  /** Learner: the leader answered a sync; the oldest waiting sync may complete once applied that far. */
-  onLeaderMessage(msg: PeerMessage): void {
-    if (msg.type !== 'sync') return;
+  /** The quorum answered the oldest waiting sync: it completes once this server has applied that far. */
+  onSyncAnswer(zxid: bigint): void {
     const pending = this.syncWaiters.shift();
     if (!pending) return;
-    pending.barrierZxid = msg.zxid;
+    pending.barrierZxid = zxid;
     this.drainBarriers(Date.now());
   }
 
@@ -836,11 +946,12 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
   }
 
-  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[]): void {
+  deliver(deliveries: readonly { conn: number; type: number; path: string; zxid: bigint }[], detail?: DetailLookup): void {
     for (const d of deliveries) {
       const conn = this.connections.get(d.conn);
       if (!conn || !conn.isOpen) continue;
-      writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
+      if (hasFeature(conn.features, Feature.resumableWatches)) writeDetailedNotification(conn.out, d, detail?.(d));
+      else writeNotification(conn.out, d.type, d.path, d.zxid, this.options.notificationZxid);
       this.stats.notificationsSent++;
       this.markDirty(conn);
     }
@@ -860,6 +971,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private fail(err: Error): void {
     if (this.fatalError) return;
     this.fatalError = err;
+    this.metrics.counters.unrecoverable_error_count++;
     this.logger.fatal({ err }, err instanceof StorageFatalError ? 'storage failure; stopping' : 'fatal error; stopping');
     for (const c of [...this.connections.values()]) c.destroy('server stopping after a fatal error');
     void this.close();
@@ -872,27 +984,43 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   async close(): Promise<void> {
     if (this.stopped) return;
+    const operationsClosed = this.operations?.close();
     // Graceful order (as zkServer.sh stop expects): stop accepting, finish the group commit that is
     // in flight, send its replies, then drop connections. Sessions are NOT closed: clients resume
     // them on another server or after restart, and their ephemerals stay.
-    void this.plaintextDrain.stopAccepting();
-    this.clientSecurity.stopAccepting();
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    const secureClosed = this.clientSecurity.close();
     for (const c of this.connections.values()) c.socket.pause();
     if (!this.fatalError) this.flush();
     this.stopped = true;
     this.housekeeping.stop();
+    loopLag.stop();
     if (this.touchTimer) clearInterval(this.touchTimer);
     this.zab?.stop();
     await this.ensembleShutdown?.();
     for (const c of [...this.connections.values()]) c.destroy('server shutting down', false);
-    await Promise.all([this.plaintextDrain.drain(CLOSE_GRACE_MS), this.clientSecurity.close(CLOSE_GRACE_MS)]);
+    await closed;
+    await operationsClosed;
+    await secureClosed;
     try {
       this.store.close();
+      await this.store.closed();
     } catch (err) {
       this.logger.warn({ err }, 'store close failed');
     }
     this.logger.info('server stopped');
   }
+}
+
+/** Requests that become txns (ZooKeeper's updatelatency); everything else counts as a read. */
+const TXN_OPCODES: ReadonlySet<number> = new Set([
+  ...[...opTable].filter(([, op]) => op.kind === 'write').map(([code]) => code),
+  OpCode.createSession,
+  OpCode.closeSession,
+]);
+
+function hasTxn(opCode: number): boolean {
+  return TXN_OPCODES.has(opCode);
 }
 
 function hex(v: bigint): string {

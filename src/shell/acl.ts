@@ -5,6 +5,7 @@
  */
 import { Perms } from '../../protocol/jute/constants';
 import type { ACL } from '../../protocol/jute/data';
+import { javaSplit } from '../tree/quota';
 
 const PERM_OF: Readonly<Record<string, number>> = {
   r: Perms.read,
@@ -40,13 +41,5 @@ export function parseAcl(text: string): ParsedAcl {
   return { acl, warnings };
 }
 
-/**
- * Java's String.split: trailing empty strings are dropped (so "," gives []), but a string with no
- * separator at all comes back whole ("" gives [""]).
- */
-export function javaSplit(s: string, sep: string | RegExp): string[] {
-  const parts = s.split(sep);
-  if (parts.length === 1) return parts;
-  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  return parts;
-}
+/** Java's String.split (one implementation, shared with the quota StatsTrack parser). */
+export { javaSplit };

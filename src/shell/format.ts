@@ -4,8 +4,9 @@
  * the exception texts zkCli prints (CliWrapperException / KeeperException.getMessage). Scripts grep
  * these strings, so they are reproduced exactly.
  */
-import { ErrorCode, Perms } from '../../protocol/jute/constants';
+import { ErrorCode } from '../../protocol/jute/constants';
 import type { Id, Stat } from '../../protocol/jute/data';
+import { permString } from '../acl/perms';
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -97,18 +98,8 @@ export function idString(id: Id): string {
   return `${csvString(id.scheme)},${csvString(id.id)}\n`;
 }
 
-const PERM_LETTERS: readonly [number, string][] = [
-  [Perms.create, 'c'],
-  [Perms.delete, 'd'],
-  [Perms.read, 'r'],
-  [Perms.write, 'w'],
-  [Perms.admin, 'a'],
-];
-
-/** ZKUtil.getPermString: letters in c d r w a order. */
-export function permString(perms: number): string {
-  return PERM_LETTERS.filter(([bit]) => (perms & bit) !== 0).map(([, l]) => l).join('');
-}
+/** ZKUtil.getPermString (one implementation, in acl/). */
+export { permString };
 
 /** java.util.List.toString(). */
 export function javaList(items: readonly string[]): string {

@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { CliError, COMMANDS_BY_NAME, JavaCrash } from './commands';
+import { CliError, JavaCrash } from './commands';
+import { ALL_COMMANDS_BY_NAME } from './extras';
 import { cachedLister, completeLine } from './complete';
 import { Shell, COMMAND_NAMES, type ShellOptions } from './shell';
 import { LaunchError, parseLaunchArgs, type LaunchOptions } from './tokenize';
@@ -182,7 +183,7 @@ export function appendHistory(file: string, line: string): void {
 }
 
 function flagsOf(command: string): string[] {
-  return (COMMANDS_BY_NAME.get(command)?.options.opts ?? []).map((o) => `-${o.name}`);
+  return (ALL_COMMANDS_BY_NAME.get(command)?.options.opts ?? []).map((o) => `-${o.name}`);
 }
 
 async function runInteractive(shell: Shell, io: ShellIO, say: (l: string) => void, idle: { rl: readline.Interface | undefined }): Promise<number> {

@@ -13,13 +13,14 @@ import { parseConnectString } from '../client/connectString';
 import type { ClientOptions, ConnectionState, SaslOutcome, WatchedEvent } from '../client/types';
 import {
   CliError,
-  COMMANDS_BY_NAME,
+
   JavaCrash,
   parseCommand,
   SERVER_COMMANDS,
   usageOf,
   type CommandContext,
 } from './commands';
+import { ALL_COMMANDS_BY_NAME } from './extras';
 import { watchedEventString } from './format';
 import { tokenize } from './tokenize';
 
@@ -316,7 +317,7 @@ export class Shell {
       this.usage();
       throw new CliError('No command entered');
     }
-    if (!COMMAND_USAGE.has(cmd)) {
+    if (!COMMAND_USAGE.has(cmd) && !ALL_COMMANDS_BY_NAME.has(cmd)) {
       this.usage();
       throw new CliError(`Command not found: Command not found ${cmd}`, 127);
     }
@@ -346,7 +347,7 @@ export class Shell {
       if (this.json) this.emitJson({ command: cmd, ok: true, result: {} });
       return false;
     }
-    const def = COMMANDS_BY_NAME.get(cmd);
+    const def = ALL_COMMANDS_BY_NAME.get(cmd);
     if (!def) {
       if (this.json && cmd === 'connect') this.emitJson({ command: cmd, ok: true, result: { host: this.host } });
       return false;

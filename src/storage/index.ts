@@ -2,5 +2,5 @@ export type { LogEntry, HardState, PersistBatch, SnapshotInfo, SnapshotWriter, P
 export { StorageFatalError, StoreCorruptError, StoreLockedError } from './types';
 export { openSqliteStore, DATA_DB_FILE, LOG_DB_FILE, type SqliteStoreOptions } from './sqlite';
 export { createMemoryStore, newMemoryDisk, type MemoryDisk, type MemoryStoreOptions } from './memory';
-export { writeSnapshotBytes, readSnapshotBytes } from './bodies';
+export { writeSnapshotBytes, readSnapshotBytes, encodeSnapshotRef, decodeSnapshotRef, type SnapshotRef } from './bodies';
 export { LOCK_FILE } from './lock';

@@ -76,7 +76,7 @@ const byZxid = (a: { zxid: bigint }, b: { zxid: bigint }): number => (a.zxid < b
 
 class MemoryStore implements Store {
   private failed: Error | undefined;
-  private closed = false;
+  private isClosed = false;
   private readonly staged = new Map<number, 'writing' | 'finished'>();
   private nextBodyId: number;
 
@@ -250,8 +250,16 @@ class MemoryStore implements Store {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
+  }
+
+  closed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  checkpointInBackground(): void {
+    /* nothing to checkpoint in memory */
   }
 
   private latestZxidOfSnapshots(): bigint | undefined {
@@ -271,7 +279,7 @@ class MemoryStore implements Store {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error('store is closed');
+    if (this.isClosed) throw new Error('store is closed');
   }
 
   private checkWritable(): void {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { entryIntact } from '../util/checksum';
 import { lockDir, type DirLock } from './lock';
 import { bodyWriter } from './writer';
+import { WalCheckpointer } from './checkpointer';
 import {
   checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, hex, historyProblem, maxOf, planPurge, resyncAdvice,
 } from './rules';
@@ -34,6 +35,7 @@ export const DATA_DB_FILE = 'zabkeeper.db';
 export const LOG_DB_FILE = 'zabkeeper-log.db';
 const SCHEMA_VERSION = 2n;
 const BUSY_TIMEOUT_MS = 5000;
+const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 /** Chunk rows are keyed body id * 2^20 + seq: up to a million chunks per snapshot, no extra index. */
 const CHUNK_SEQ_BITS = 2 ** 20;
 type Kind = 'data' | 'log';
@@ -110,6 +112,8 @@ function openDb(file: string, opened: Database.Database[], damaged: Damaged): Da
     if (mode !== 'wal') throw new StoreCorruptError(`${file}: cannot enable WAL journal mode (got ${String(mode)})`);
     // FULL: every commit is fsynced, so a returned persist survives power loss (RELIABILITY D1).
     db.pragma('synchronous = FULL');
+    // A WAL that grew during a burst is cut back once checkpointed, not kept at its peak size.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return db;
   } catch (err) {
@@ -235,7 +239,9 @@ class SqliteStore implements Store {
   private readonly staged = new Map<number, 'writing' | 'finished'>();
   private nextBodyId: number;
   private failed: Error | undefined;
-  private closed = false;
+  private isClosed = false;
+  private checkpointer: WalCheckpointer | undefined;
+  private released: Promise<void> = Promise.resolve();
 
   constructor(private readonly p: Parts) {
     const { logDb, dataDb } = p;
@@ -506,6 +512,18 @@ class SqliteStore implements Store {
     return { snapshotsRemoved, logEntriesRemoved, done };
   }
 
+  checkpointInBackground(): void {
+    if (this.checkpointer || this.isClosed) return;
+    const dbs = [this.p.dataDb, this.p.logDb];
+    const inline = () => {
+      if (!this.isClosed) for (const db of dbs) db.pragma('wal_autocheckpoint = 1000');
+    };
+    const cp = new WalCheckpointer(dbs.map((db) => db.name), this.p.logger, inline);
+    if (!cp.start()) return;
+    this.checkpointer = cp;
+    for (const db of dbs) db.pragma('wal_autocheckpoint = 0');
+  }
+
   describe(): { dataDir: string; dataLogDir: string; files: string[] } {
     return {
       dataDir: this.p.dataDir,
@@ -519,14 +537,19 @@ class SqliteStore implements Store {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.checkpointer) this.released = this.checkpointer.stop();
     try {
       this.p.logDb.close();
       this.p.dataDb.close();
     } finally {
       for (const lock of this.p.locks) lock.release();
     }
+  }
+
+  closed(): Promise<void> {
+    return this.released;
   }
 
   /** One transaction; any failure rolls it back and poisons the store (never retry an fsync). */
@@ -554,7 +577,7 @@ class SqliteStore implements Store {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error('store is closed');
+    if (this.isClosed) throw new Error('store is closed');
   }
 
   private checkWritable(): void {

@@ -88,7 +88,14 @@ export interface Store {
   purge(retainSnapshots: number, maxRows?: number): PurgeResult;
   describe(): { dataDir: string; dataLogDir: string; files: string[] };
   sizes(): { dataBytes: number; logBytes: number };
+  /**
+   * Servers call this once they serve: WAL checkpoints then run in a worker thread instead of
+   * inside commits (a checkpoint is MBs of writes and two fsyncs that would stall a client's write).
+   */
+  checkpointInBackground(): void;
   close(): void;
+  /** Resolves once close() has released everything (background threads included). */
+  closed(): Promise<void>;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { EventType, ErrorCode } from '../../protocol/jute/constants';
 import type { ACL, Stat } from '../../protocol/jute/data';
-import { copyStat, newNode, type ZNode } from './datatree';
+import { copyStat, type ZNode } from './datatree';
 import type { ZkDatabase } from './database';
 import type { WatchEvent } from './events';
 import { parentOf } from './paths';
 import type { CreateTxnBody, Txn, TxnBody } from './txn';
+import { quotaAfterCreate, quotaAfterDelete, quotaAfterSetData } from './quota';
 
 /** Per-op outcome inside a multi, in op order. */
 export type SubResult =
@@ -38,43 +39,46 @@ function mustGet(db: ZkDatabase, path: string): ZNode {
   return n;
 }
 
+function aclOf(db: ZkDatabase, path: string): ACL[] {
+  const acl = db.tree.aclOf(path);
+  if (!acl) throw new Error(`apply: ${path} does not exist`);
+  return acl;
+}
+
 function event(ctx: Ctx, type: EventType, path: string, acl: readonly ACL[]): void {
   ctx.events.push({ type, path, zxid: ctx.txn.zxid, acl });
 }
 
 function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
   const parentPath = parentOf(b.path)!;
-  const parent = mustGet(ctx.db, parentPath);
-  const node = newNode({
-    data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl,
-  });
-  ctx.db.tree.insert(b.path, node);
-  parent.stat.cversion = b.parentCVersion;
-  parent.stat.pzxid = ctx.txn.zxid;
-  event(ctx, EventType.nodeCreated, b.path, node.acl);
-  event(ctx, EventType.nodeChildrenChanged, parentPath, parent.acl);
-  return { type: 'create', opCode: b.opCode, path: b.path, stat: copyStat(node) };
+  const { tree } = ctx.db;
+  tree.create(b.path, { data: b.data, acl: b.acl, zxid: ctx.txn.zxid, time: ctx.txn.time, ephemeralOwner: b.ephemeralOwner, kind: b.kind, ttl: b.ttl });
+  quotaAfterCreate(tree, b.path, b.data);
+  tree.childChanged(parentPath, b.parentCVersion, ctx.txn.zxid);
+  event(ctx, EventType.nodeCreated, b.path, b.acl);
+  event(ctx, EventType.nodeChildrenChanged, parentPath, aclOf(ctx.db, parentPath));
+  return { type: 'create', opCode: b.opCode, path: b.path, stat: copyStat(mustGet(ctx.db, b.path)) };
 }
 
 function deleteNode(ctx: Ctx, path: string): void {
   const parentPath = parentOf(path)!;
-  const parent = mustGet(ctx.db, parentPath);
+  const { tree } = ctx.db;
   // The ACL the node had: its watchers are filtered by it even though the node is gone.
-  const acl = mustGet(ctx.db, path).acl;
-  ctx.db.tree.remove(path);
+  const acl = aclOf(ctx.db, path);
+  const data = tree.dataOf(path) ?? null;
+  tree.remove(path);
+  quotaAfterDelete(tree, path, data);
   // ZooKeeper leaves its stored create counter alone; the visible cversion counts the delete.
-  parent.stat.cversion += 1;
-  parent.stat.pzxid = ctx.txn.zxid;
+  tree.childChanged(parentPath, tree.cversionOf(parentPath)! + 1, ctx.txn.zxid);
   event(ctx, EventType.nodeDeleted, path, acl);
-  event(ctx, EventType.nodeChildrenChanged, parentPath, parent.acl);
+  event(ctx, EventType.nodeChildrenChanged, parentPath, aclOf(ctx.db, parentPath));
 }
 
 function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: number): SubResult & { type: 'setData' } {
+  const before = ctx.db.tree.dataOf(path) ?? null;
+  ctx.db.tree.setData(path, data, version, ctx.txn.zxid, ctx.txn.time);
+  quotaAfterSetData(ctx.db.tree, path, before, data);
   const node = mustGet(ctx.db, path);
-  ctx.db.tree.setData(node, data);
-  node.stat.version = version;
-  node.stat.mtime = ctx.txn.time;
-  node.stat.mzxid = ctx.txn.zxid;
   event(ctx, EventType.nodeDataChanged, path, node.acl);
   return { type: 'setData', stat: copyStat(node) };
 }
@@ -127,10 +131,8 @@ const handlers: { [K in TxnBody['type']]: (ctx: Ctx, body: Extract<TxnBody, { ty
   },
   setData: (ctx, b) => ({ err: ErrorCode.ok, stat: applySetData(ctx, b.path, b.data, b.version).stat }),
   setACL: (ctx, b) => {
-    const node = mustGet(ctx.db, b.path);
-    node.acl = b.acl;
-    node.stat.aversion = b.aversion;
-    return { err: ErrorCode.ok, stat: copyStat(node) };
+    ctx.db.tree.setAcl(b.path, b.acl, b.aversion);
+    return { err: ErrorCode.ok, stat: copyStat(mustGet(ctx.db, b.path)) };
   },
   check: () => ({ err: ErrorCode.ok }),
   multi: (ctx, b) => ({ err: ErrorCode.ok, results: b.ops.map((op) => applyOp(ctx, op)) }),

@@ -1,5 +1,5 @@
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, type ACL } from '../../protocol/jute/data';
-import { DataTree, newNode } from './datatree';
+import { DataTree } from './datatree';
 
 export interface SessionRecord {
   timeoutMs: number;
@@ -14,8 +14,7 @@ export interface ZkDatabase {
 }
 
 function systemNode(tree: DataTree, path: string, data: Buffer | null, acl: readonly ACL[]): void {
-  const node = newNode({ data, acl: acl.map((a) => ({ perms: a.perms, id: { ...a.id } })), zxid: 0n, time: 0n, ephemeralOwner: 0n, kind: 'persistent' });
-  tree.insert(path, node);
+  tree.create(path, { data, acl: acl.map((a) => ({ perms: a.perms, id: { ...a.id } })), zxid: 0n, time: 0n, ephemeralOwner: 0n, kind: 'persistent' });
 }
 
 /**
@@ -29,9 +28,6 @@ export function createDatabase(): ZkDatabase {
   systemNode(tree, '/zookeeper', Buffer.alloc(0), OPEN_ACL_UNSAFE);
   systemNode(tree, '/zookeeper/quota', Buffer.alloc(0), OPEN_ACL_UNSAFE);
   systemNode(tree, '/zookeeper/config', Buffer.alloc(0), READ_ACL_UNSAFE);
-  for (const path of ['/', '/zookeeper']) {
-    const n = tree.get(path)!;
-    n.stat.cversion = -n.stat.numChildren;
-  }
+  for (const path of ['/', '/zookeeper']) tree.childChanged(path, -tree.childCount(path)!, 0n);
   return { tree, sessions: new Map(), lastProcessedZxid: 0n };
 }

@@ -1,92 +1,442 @@
 import { createHash } from 'node:crypto';
-import { Packr } from 'msgpackr';
-import type { ACL, Stat } from '../../protocol/jute/data';
-import { DataTree, NO_CHILDREN, type NodeKind, type ZNode } from './datatree';
-import type { ZkDatabase } from './database';
+import type { ACL } from '../../protocol/jute/data';
+import { DataTree, aclKey, emptyRow, type NodeKind, type NodeRow } from './datatree';
+import type { SessionRecord, ZkDatabase } from './database';
+import { recountAllQuotas } from './quota';
 
-const SNAPSHOT_FORMAT = 2;
+/*
+ * Snapshot body format 3: a stream of records, cut into chunks (each chunk holds whole records, so
+ * any prefix of chunks decodes on its own — SNAP is decoded as it arrives). Storage adds a CRC per
+ * chunk and a checksum over the body; this layer only defines the bytes. Integers are big-endian;
+ * varints are unsigned LEB128, signed ones zigzag-encoded.
+ *
+ *   HEADER  0x01 'ZKS3' u8 version=3 i64 zxid
+ *   SESSION 0x02 i64 id, varint timeoutMs, varint n, n bytes passwd
+ *   ACL     0x03 varint index, varint count, count x (varint perms, str scheme, str id)   (before first use)
+ *   NODE    0x04 u8 flags, varint shared, str suffix (the path is the previous NODE path's first
+ *           `shared` bytes + suffix), varint acl, i64 czxid, i64 ctime, [i64 mzxid] [i64 pzxid]
+ *           [i64 mtime] (absent when equal to czxid / czxid / ctime), zigzag version, cversion,
+ *           aversion, [i64 ephemeralOwner] [i64 ttl], [str data]
+ *   END     0x7f varint nodes, varint sessions
+ * NODE flags: bits 0-1 kind, 2 data is null, 3 mzxid differs, 4 pzxid differs, 5 mtime differs,
+ * 6 owner non-zero, 7 has ttl. A fresh 100-byte znode costs about 135 bytes (ZooKeeper's ~195).
+ */
+const FORMAT = 3;
+const MAGIC = 0x5a4b5333; // 'ZKS3'
+const T = { header: 0x01, session: 0x02, acl: 0x03, node: 0x04, end: 0x7f } as const;
+const KINDS: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
+const F = { nullData: 4, mzxid: 8, pzxid: 16, mtime: 32, owner: 64, ttl: 128 } as const;
+/** Chunks are cut at about this size (a record is never split, so one huge value makes a big chunk). */
+export const SNAPSHOT_CHUNK_TARGET = 256 * 1024;
 
-const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
+/** Growable output buffer with the few encodings the format needs. */
+class Out {
+  buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_TARGET + 4096);
+  len = 0;
+
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.len = this.buf.writeUInt32BE(v, this.len);
+  }
+
+  i64(v: bigint): void {
+    this.ensure(8);
+    this.len = this.buf.writeBigInt64BE(v, this.len);
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  zigzag(v: number): void {
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.range(b, 0, b.length);
+  }
+
+  /** Length-prefixed src[start, end). */
+  range(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.varint(n);
+    this.ensure(n);
+    if (n <= 64) for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
+    else this.buf.set(src.subarray(start, end), this.len);
+    this.len += n;
+  }
+
+  str(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.varint(n);
+    this.ensure(n);
+    this.len += this.buf.write(s, this.len);
+  }
+
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.len));
+    this.len = 0;
+    return out;
+  }
+}
 
 /**
- * One node as stored (format 2): a flat row, ACL lists shared through a table (nearly every node
- * has one of a handful), dataLength and numChildren implied by the data and the paths. Flat rows
- * keep msgpack from writing eleven map keys per node, which dominated load time of big trees.
+ * Turns a database into snapshot chunks, row by row (pure; the shell feeds it rows from
+ * DataTree.scanRows across event-loop turns and stores or sends each chunk).
  */
-type NodeRow = [
-  path: string, data: Buffer | null, aclIndex: number, kind: NodeKind, ttl: bigint | null,
-  czxid: bigint, mzxid: bigint, ctime: bigint, mtime: bigint, version: number, cversion: number,
-  aversion: number, ephemeralOwner: bigint, pzxid: bigint,
-];
-type SessionRow = [id: bigint, timeoutMs: number, passwd: Buffer];
+export class SnapshotEncoder {
+  private readonly out = new Out();
+  private readonly chunks: Buffer[] = [];
+  private readonly aclIndex = new Map<ACL[], number>();
+  private readonly aclByKey = new Map<string, number>();
+  /** This and the previous node's path bytes (swapped per node: no allocation per row). */
+  private pathBuf = Buffer.allocUnsafe(1024);
+  private prevBuf = Buffer.allocUnsafe(1024);
+  private prevLen = 0;
+  private nodes = 0;
+  private sessions = 0;
 
-interface SnapshotBody {
-  format: number;
-  lastProcessedZxid: bigint;
-  sessions: SessionRow[];
-  acls: ACL[][];
-  nodes: NodeRow[];
-}
-
-/** Paths sorted so that every parent precedes its children (a prefix sorts first). */
-function sortedPaths(tree: DataTree): string[] {
-  return [...tree.paths()].sort();
-}
-
-function aclKey(acl: readonly ACL[]): string {
-  return acl.map((a) => `${a.perms}/${a.id.scheme}/${a.id.id}`).join(';');
-}
-
-/** The whole database as bytes: tree, stats, ACLs, sessions and lastProcessedZxid. */
-export function serializeSnapshot(db: ZkDatabase): Buffer {
-  const acls: ACL[][] = [];
-  const aclIndex = new Map<string, number>();
-  const nodes: NodeRow[] = sortedPaths(db.tree).map((p) => {
-    const n = db.tree.get(p)!;
-    const key = aclKey(n.acl);
-    let idx = aclIndex.get(key);
-    if (idx === undefined) {
-      idx = acls.length;
-      acls.push(n.acl);
-      aclIndex.set(key, idx);
-    }
-    const st = n.stat;
-    return [p, n.data, idx, n.kind, n.ttl ?? null, st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid];
-  });
-  const sessions: SessionRow[] = [...db.sessions].map(([id, s]) => [id, s.timeoutMs, s.passwd]);
-  const body: SnapshotBody = { format: SNAPSHOT_FORMAT, lastProcessedZxid: db.lastProcessedZxid, sessions, acls, nodes };
-  return packr.pack(body);
-}
-
-/** msgpack writes small 64-bit values as plain ints; the tree always holds bigints. */
-const big = (v: bigint | number): bigint => (typeof v === 'bigint' ? v : BigInt(v));
-
-/** Rebuilds a database from `serializeSnapshot` output; indexes are rebuilt by inserting. */
-export function deserializeSnapshot(buf: Buffer): ZkDatabase {
-  const body = packr.unpack(buf) as SnapshotBody;
-  if (!body || body.format !== SNAPSHOT_FORMAT) throw new Error(`unsupported snapshot format ${body?.format}`);
-  if (typeof body.lastProcessedZxid !== 'bigint') throw new Error('snapshot lastProcessedZxid is not a 64-bit int');
-  const tree = new DataTree();
-  for (const row of body.nodes) {
-    const [path, data, aclIdx, kind, ttl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid] = row;
-    const acl = body.acls[aclIdx];
-    if (!acl) throw new Error(`snapshot node ${path} refers to missing ACL ${aclIdx}`);
-    const stat: Stat = {
-      czxid: big(czxid), mzxid: big(mzxid), ctime: big(ctime), mtime: big(mtime), version, cversion, aversion,
-      ephemeralOwner: big(ephemeralOwner), dataLength: data?.length ?? 0, numChildren: 0, pzxid: big(pzxid),
-    };
-    // Nodes with equal ACLs share one list: ACL lists are replaced on setACL, never mutated.
-    const node: ZNode = { data, acl, stat, children: NO_CHILDREN, kind };
-    if (ttl !== null) node.ttl = big(ttl);
-    tree.insert(path, node);
+  /** `sessions` are encoded now; pass none and call addSession to spread many over several turns. */
+  constructor(readonly zxid: bigint, sessions: Iterable<[bigint, SessionRecord]> = []) {
+    const o = this.out;
+    o.u8(T.header);
+    o.u32(MAGIC);
+    o.u8(FORMAT);
+    o.i64(zxid);
+    for (const [id, s] of sessions) this.addSession(id, s);
   }
-  const sessions = new Map(body.sessions.map(([id, timeoutMs, passwd]) => [big(id), { timeoutMs, passwd }]));
-  return { tree, sessions, lastProcessedZxid: body.lastProcessedZxid };
+
+  addSession(id: bigint, s: SessionRecord): void {
+    const o = this.out;
+    o.u8(T.session);
+    o.i64(id);
+    o.varint(s.timeoutMs);
+    o.bytes(s.passwd);
+    this.sessions++;
+    this.cut();
+  }
+
+  addRow(r: NodeRow): void {
+    const o = this.out;
+    const acl = this.aclRef(r.acl);
+    const ref = r.pathRef;
+    const need = ref ? ref.len : Buffer.byteLength(r.path);
+    if (need > this.pathBuf.length) this.pathBuf = Buffer.allocUnsafe(need * 2);
+    const path = this.pathBuf;
+    const len = ref ? ref.buf.copy(path, 0, ref.start, ref.start + ref.len) : path.write(r.path, 0);
+    const prev = this.prevBuf;
+    let shared = 0;
+    const max = Math.min(len, this.prevLen);
+    while (shared < max && path[shared] === prev[shared]) shared++;
+    this.pathBuf = prev.length >= len ? prev : Buffer.allocUnsafe(len * 2);
+    this.prevBuf = path;
+    this.prevLen = len;
+    let flags = KINDS.indexOf(r.kind);
+    if (r.data === null) flags |= F.nullData;
+    if (r.mzxid !== r.czxid) flags |= F.mzxid;
+    if (r.pzxid !== r.czxid) flags |= F.pzxid;
+    if (r.mtime !== r.ctime) flags |= F.mtime;
+    if (r.ephemeralOwner !== 0n) flags |= F.owner;
+    if (r.ttl !== undefined) flags |= F.ttl;
+    o.u8(T.node);
+    o.u8(flags);
+    o.varint(shared);
+    o.range(path, shared, len);
+    o.varint(acl);
+    o.i64(r.czxid);
+    o.i64(r.ctime);
+    if (flags & F.mzxid) o.i64(r.mzxid);
+    if (flags & F.pzxid) o.i64(r.pzxid);
+    if (flags & F.mtime) o.i64(r.mtime);
+    o.zigzag(r.version);
+    o.zigzag(r.cversion);
+    o.zigzag(r.aversion);
+    // Container and TTL markers read back unsigned; stored as the same 64 bits.
+    if (flags & F.owner) o.i64(BigInt.asIntN(64, r.ephemeralOwner));
+    if (flags & F.ttl) o.i64(r.ttl!);
+    if (r.data !== null) o.bytes(r.data);
+    this.nodes++;
+    this.cut();
+  }
+
+  /** Chunks completed so far (each taken once). */
+  takeChunks(): Buffer[] {
+    return this.chunks.splice(0);
+  }
+
+  /** Ends the stream; returns the remaining chunks. */
+  finish(): Buffer[] {
+    this.out.u8(T.end);
+    this.out.varint(this.nodes);
+    this.out.varint(this.sessions);
+    this.chunks.push(this.out.take());
+    return this.takeChunks();
+  }
+
+  /** ACL lists are defined once, before the first node that uses them. */
+  private aclRef(acl: ACL[]): number {
+    let idx = this.aclIndex.get(acl);
+    if (idx !== undefined) return idx;
+    const key = aclKey(acl);
+    idx = this.aclByKey.get(key);
+    if (idx === undefined) {
+      idx = this.aclByKey.size;
+      this.aclByKey.set(key, idx);
+      const o = this.out;
+      o.u8(T.acl);
+      o.varint(idx);
+      o.varint(acl.length);
+      for (const a of acl) {
+        o.varint(a.perms);
+        o.str(a.id.scheme);
+        o.str(a.id.id);
+      }
+    }
+    this.aclIndex.set(acl, idx);
+    return idx;
+  }
+
+  private cut(): void {
+    if (this.out.len >= SNAPSHOT_CHUNK_TARGET) this.chunks.push(this.out.take());
+  }
 }
 
-const STAT_FIELDS: readonly (keyof Stat)[] = [
-  'czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren', 'pzxid',
-];
+/** Reads records out of one chunk; every read is bounds-checked (a damaged body must throw, not wrap). */
+class In {
+  off = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  get done(): boolean {
+    return this.off >= this.buf.length;
+  }
+
+  private need(n: number): void {
+    if (this.off + n > this.buf.length) throw new Error('snapshot record runs past the end of its chunk');
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.off++];
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.off);
+    this.off += 4;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.off);
+    this.off += 8;
+    return v;
+  }
+
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+    throw new Error('snapshot varint too long');
+  }
+
+  zigzag(): number {
+    const v = this.varint();
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  }
+
+  bytes(): Buffer {
+    const n = this.varint();
+    this.need(n);
+    const b = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return b;
+  }
+
+  str(): string {
+    return this.bytes().toString('utf8');
+  }
+
+  /** A length-prefixed byte string's position, without making a view of it. */
+  span(): [number, number] {
+    const n = this.varint();
+    this.need(n);
+    const start = this.off;
+    this.off += n;
+    return [start, n];
+  }
+
+  copyTo(target: Buffer, at: number, start: number, n: number): void {
+    this.buf.copy(target, at, start, start + n);
+  }
+
+  get source(): Buffer {
+    return this.buf;
+  }
+}
+
+/**
+ * Rebuilds a database from snapshot chunks fed in order, one chunk at a time (so a SNAP can be
+ * decoded while it streams, each chunk a bounded piece of work). Values are copied into the new
+ * tree's slabs, so chunks are not retained.
+ */
+export class SnapshotDecoder {
+  private readonly tree = new DataTree();
+  private readonly sessions = new Map<bigint, SessionRecord>();
+  private readonly acls: ACL[][] = [];
+  private zxid: bigint | undefined;
+  private path = Buffer.alloc(1024);
+  private pathLen = 0;
+  private nodes = 0;
+  private ended = false;
+  /** One row object reused for every node (loadRow copies what it keeps). */
+  private readonly row: NodeRow = emptyRow();
+  private readonly value: { src: Buffer; start: number; len: number } = { src: Buffer.alloc(0), start: 0, len: 0 };
+  private readonly pathRef: { buf: Buffer; len: number } = { buf: Buffer.alloc(0), len: 0 };
+
+  push(chunk: Buffer): void {
+    if (this.ended) throw new Error('snapshot has data after its end record');
+    const r = new In(chunk);
+    while (!r.done) {
+      const tag = r.u8();
+      if (this.zxid === undefined && tag !== T.header) throw new Error('snapshot does not start with its header');
+      if (tag === T.node) this.node(r);
+      else if (tag === T.acl) this.acl(r);
+      else if (tag === T.session) this.sessions.set(r.i64(), { timeoutMs: r.varint(), passwd: Buffer.from(r.bytes()) });
+      else if (tag === T.header) this.header(r);
+      else if (tag === T.end) this.end(r);
+      else throw new Error(`unknown snapshot record 0x${tag.toString(16)}`);
+    }
+  }
+
+  finish(): ZkDatabase {
+    if (!this.ended || this.zxid === undefined) throw new Error('snapshot is truncated (no end record)');
+    this.tree.finishLoad();
+    // ZooKeeper's setupQuota: usage is recounted at every load, so stats nodes can never drift.
+    recountAllQuotas(this.tree);
+    return { tree: this.tree, sessions: this.sessions, lastProcessedZxid: this.zxid };
+  }
+
+  private header(r: In): void {
+    if (this.zxid !== undefined) throw new Error('snapshot has two headers');
+    if (r.u32() !== MAGIC) throw new Error('not a zabkeeper snapshot (bad magic)');
+    const format = r.u8();
+    if (format !== FORMAT) throw new Error(`unsupported snapshot format ${format} (this build reads ${FORMAT})`);
+    this.zxid = r.i64();
+  }
+
+  private acl(r: In): void {
+    const idx = r.varint();
+    if (idx !== this.acls.length) throw new Error(`snapshot ACL ${idx} out of order`);
+    const n = r.varint();
+    const acl: ACL[] = [];
+    for (let i = 0; i < n; i++) acl.push({ perms: r.varint(), id: { scheme: r.str(), id: r.str() } });
+    this.acls.push(acl);
+  }
+
+  private node(r: In): void {
+    const row = this.row;
+    const flags = r.u8();
+    const shared = r.varint();
+    if (shared > this.pathLen) throw new Error('snapshot path prefix out of range');
+    const [start, n] = r.span();
+    const len = shared + n;
+    if (len > this.path.length) {
+      const bigger = Buffer.alloc(len * 2);
+      this.path.copy(bigger, 0, 0, shared);
+      this.path = bigger;
+    }
+    r.copyTo(this.path, shared, start, n);
+    this.pathLen = len;
+    // The tree indexes the path's bytes directly: no string per node.
+    this.pathRef.buf = this.path;
+    this.pathRef.len = len;
+    const acl = this.acls[r.varint()];
+    if (!acl) throw new Error(`snapshot node ${this.path.toString('utf8', 0, len)} refers to a missing ACL`);
+    row.acl = acl;
+    row.kind = KINDS[flags & 3];
+    row.czxid = r.i64();
+    row.ctime = r.i64();
+    row.mzxid = flags & F.mzxid ? r.i64() : row.czxid;
+    row.pzxid = flags & F.pzxid ? r.i64() : row.czxid;
+    row.mtime = flags & F.mtime ? r.i64() : row.ctime;
+    row.version = r.zigzag();
+    row.cversion = r.zigzag();
+    row.aversion = r.zigzag();
+    row.ephemeralOwner = flags & F.owner ? r.i64() : 0n;
+    row.ttl = flags & F.ttl ? r.i64() : undefined;
+    row.data = null;
+    if (flags & F.nullData) this.tree.loadRow(row, undefined, this.pathRef);
+    else {
+      // The value is copied straight from the chunk into the tree's slabs.
+      const [start2, len2] = r.span();
+      this.value.src = r.source;
+      this.value.start = start2;
+      this.value.len = len2;
+      this.tree.loadRow(row, this.value, this.pathRef);
+    }
+    this.nodes++;
+  }
+
+  private end(r: In): void {
+    const nodes = r.varint();
+    const sessions = r.varint();
+    if (nodes !== this.nodes || sessions !== this.sessions.size) {
+      throw new Error(`snapshot end record says ${nodes} nodes and ${sessions} sessions, body has ${this.nodes} and ${this.sessions.size}`);
+    }
+    this.ended = true;
+  }
+}
+
+/** The whole database as snapshot chunks, synchronously (tests and small trees; servers scan across turns). */
+export function snapshotChunks(db: ZkDatabase): Buffer[] {
+  const enc = new SnapshotEncoder(db.lastProcessedZxid, db.sessions);
+  const chunks: Buffer[] = [];
+  db.tree.beginScan(db.lastProcessedZxid);
+  try {
+    while (!db.tree.scanEach(65536, (r) => enc.addRow(r))) chunks.push(...enc.takeChunks());
+  } finally {
+    db.tree.endScan();
+  }
+  return [...chunks, ...enc.takeChunks(), ...enc.finish()];
+}
+
+/** The whole database as one buffer (the chunks concatenated). */
+export function serializeSnapshot(db: ZkDatabase): Buffer {
+  return Buffer.concat(snapshotChunks(db));
+}
+
+/** Rebuilds a database from `serializeSnapshot` output (or the chunks of a body, concatenated). */
+export function deserializeSnapshot(buf: Buffer): ZkDatabase {
+  const d = new SnapshotDecoder();
+  d.push(buf);
+  return d.finish();
+}
+
+const STAT_FIELDS = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren', 'pzxid'] as const;
 
 /**
  * A hash of every node's path, stat, kind, data and ACL, independent of insertion order: equal
@@ -94,31 +444,30 @@ const STAT_FIELDS: readonly (keyof Stat)[] = [
  */
 export function treeDigest(db: ZkDatabase): string {
   const h = createHash('sha256');
-  for (const path of sortedPaths(db.tree)) {
+  for (const path of [...db.tree.paths()].sort()) {
     const n = db.tree.get(path)!;
     h.update(path).update('\0');
     h.update(STAT_FIELDS.map((f) => String(n.stat[f])).join(',')).update('\0');
     h.update(`${n.kind}:${n.ttl ?? ''}`).update('\0');
     h.update(n.data === null ? '-' : `${n.data.length}:`);
     if (n.data) h.update(n.data);
-    h.update(n.acl.map((a) => `${a.perms}/${a.id.scheme}/${a.id.id}`).join(';')).update('\n');
+    h.update(aclKey(n.acl)).update('\n');
   }
   return h.digest('hex');
 }
 
 /**
- * Nodes housekeeping should delete (ContainerManager's rules): containers that once had a child
- * and now have none, and childless TTL nodes not modified for longer than their TTL.
+ * ContainerManager's rule for one candidate: a container that once had a child and now has none,
+ * or a childless TTL node not modified for longer than its TTL, should be deleted.
  */
+export function isExpiredContainerOrTtl(db: ZkDatabase, path: string, now: bigint): boolean {
+  const n = db.tree.get(path);
+  if (!n || n.stat.numChildren !== 0) return false;
+  if (n.kind === 'container') return n.stat.cversion > 0;
+  return n.kind === 'ttl' && n.ttl !== undefined && now - n.stat.mtime > n.ttl;
+}
+
+/** Every container and TTL node housekeeping should delete now (sorted; tests and small trees). */
 export function findExpiredContainersAndTtls(db: ZkDatabase, now: bigint): string[] {
-  const out: string[] = [];
-  for (const path of db.tree.containers) {
-    const n = db.tree.get(path)!;
-    if (n.stat.cversion > 0 && n.children.size === 0) out.push(path);
-  }
-  for (const path of db.tree.ttls) {
-    const n = db.tree.get(path)!;
-    if (n.children.size === 0 && n.ttl !== undefined && now - n.stat.mtime > n.ttl) out.push(path);
-  }
-  return out.sort();
+  return [...db.tree.containers, ...db.tree.ttls].filter((p) => isExpiredContainerOrTtl(db, p, now)).sort();
 }

@@ -58,6 +58,8 @@ class WatchTable {
   readonly byConn = new Map<number, Set<string>>();
   /** Number of recursive registrations, so the ancestor walk is skipped when there are none. */
   recursiveCount = 0;
+  /** Registrations (path, connection, mode) kept as a count, so mntr never walks a million watches. */
+  registrations = 0;
 
   add(conn: number, path: string, mode: Mode): void {
     let conns = this.byPath.get(path);
@@ -66,6 +68,7 @@ class WatchTable {
     if (!modes) conns.set(conn, (modes = new Set()));
     if (modes.has(mode)) return;
     modes.add(mode);
+    this.registrations++;
     if (mode === 'recursive') this.recursiveCount++;
     let paths = this.byConn.get(conn);
     if (!paths) this.byConn.set(conn, (paths = new Set()));
@@ -85,6 +88,7 @@ class WatchTable {
     for (const m of [...modes]) {
       if (only !== undefined && m !== only) continue;
       modes.delete(m);
+      this.registrations--;
       if (m === 'recursive') this.recursiveCount--;
       removed = true;
     }
@@ -120,9 +124,7 @@ class WatchTable {
   }
 
   count(): number {
-    let n = 0;
-    for (const conns of this.byPath.values()) for (const modes of conns.values()) n += modes.size;
-    return n;
+    return this.registrations;
   }
 }
 
@@ -291,12 +293,22 @@ export class WatchManager {
 
   /** Connections with at least one watch in the chosen tables. */
   connectionCount(tables: 'data' | 'all' = 'all'): number {
-    return this.byConnection(tables).size;
+    return tables === 'data' ? this.data.byConn.size : this.byConnection(tables).size;
   }
 
   /** Distinct watched paths in the chosen tables. */
   pathCount(tables: 'data' | 'all' = 'all'): number {
-    return this.byPath(tables).size;
+    return tables === 'data' ? this.data.byPath.size : this.byPath(tables).size;
+  }
+
+  /** The data table's watchers per path, produced as iterated (wchp over a million watches is streamed). */
+  *pathWatchers(_tables: 'data'): Generator<[string, number[]]> {
+    for (const [path, conns] of this.data.byPath) yield [path, [...conns.keys()]];
+  }
+
+  /** The data table's watched paths per connection, produced as iterated (wchc). */
+  *connectionWatches(_tables: 'data'): Generator<[number, string[]]> {
+    for (const [conn, paths] of this.data.byConn) yield [conn, [...paths]];
   }
 
   /**

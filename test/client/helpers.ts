@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { startServer, type TargetKind, type TestServer } from '../harness/servers';
 import { ZkClient, type ClientOptions } from '../../src/client';
-import { startTestServer } from '../../src/client/testing';
+import { startTestServer, type TestServer as InProcServer, type TestServerOptions } from '../../src/testing/server';
+import { startProxy, type Proxy } from '../harness/proxy';
 
 /** tickTime 500 ms: sessions may be as short as 1 s, so expiry tests stay quick. */
 export const TICK_MS = 500;
@@ -91,4 +92,28 @@ export async function take<T>(it: AsyncIterator<T>, n: number, timeoutMs = 20_00
     out.push(r.value);
   }
   return out;
+}
+
+/**
+ * For a describe block: one in-process server, a fresh recording proxy in front of it for each
+ * test, a client pool and a direct client; everything stopped afterwards.
+ */
+export function proxiedServer(opts: TestServerOptions = {}): { server: InProcServer; proxy: Proxy; pool: ClientPool; direct: ZkClient } {
+  const ctx = { pool: new ClientPool() } as { server: InProcServer; proxy: Proxy; pool: ClientPool; direct: ZkClient };
+  beforeAll(async () => {
+    ctx.server = await startTestServer(opts);
+    ctx.direct = await ctx.pool.open(ctx.server.connectString);
+  });
+  beforeEach(async () => {
+    ctx.proxy = await startProxy(ctx.server.port);
+  });
+  afterEach(async () => {
+    ctx.proxy.resume();
+    await ctx.proxy.close();
+  });
+  afterAll(async () => {
+    await ctx.pool.closeAll();
+    await ctx.server?.stop();
+  });
+  return ctx;
 }

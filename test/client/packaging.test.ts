@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { CLIENT_ENTRY, CLIENT_PACKAGE_NAME, distDir, loadedModules, packClient } from '../../scripts/pack-client';
-import { startTestServer, type TestServer } from '../../src/client/testing';
+import { startTestServer, type TestServer } from '../../src/testing/server';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIST = distDir();

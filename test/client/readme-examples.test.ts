@@ -10,6 +10,10 @@
  * throwing: the `assert` calls inside it are the README's claims. Blocks must also close every
  * client and test server they open.
  *
+ * Blocks written as Jest or Vitest test files (importing '@jest/globals' or 'vitest') are run by a
+ * small runner with those frameworks' semantics (describe/test/it, the four hooks, expect), since
+ * they execute inside this Jest test; Vitest's API is type-checked as Jest's, which it mirrors.
+ *
  * The section may grow, but it cannot silently shrink: the block count has a floor and the APIs
  * the README promises to show (every recipe, startTestServer, typed errors...) must each appear.
  */
@@ -17,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'node:util';
 import ts from 'typescript';
-import { startTestServer, type TestServer } from '../../src/client/testing';
+import { startTestServer, type TestServer } from '../../src/testing/server';
 import type { ZkClient } from '../../src/client';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -36,14 +40,16 @@ const HEADING = '## Using zabkeeper from TypeScript';
 const README_CONNECT = '127.0.0.1:2181';
 const BLOCK_TIMEOUT_MS = 20_000;
 /** Raise this when adding examples; removing one must be a visible decision. */
-const MIN_BLOCKS = 19;
+const MIN_BLOCKS = 24;
 /** Names the section promises to demonstrate, each in at least one executed block. */
 const MUST_SHOW = [
   'createClient', 'states()', "on('state'", 'addWatch', 'transaction()', 'NoNodeError', 'NodeExistsError',
   'BadVersionError', 'AbortSignal', 'AbortError', 'Mutex', 'Semaphore', 'ReadWriteLock', 'LeaderLatch',
   'LeaderElection', 'DistributedCounter', 'TreeCache', 'ConfigWatcher', 'ServiceRegistry', 'ServiceDiscovery',
   'discovery.cache', 'Barrier', 'DoubleBarrier', 'DistributedQueue', 'startTestServer', 'retryPolicy', 'retry(',
-  'ExponentialBackoff',
+  'ExponentialBackoff', "storage: 'memory'", 'expireSession', 'startTestCluster', '.kill()', '.partition()', '.restart()',
+  "from '@jest/globals'", "from 'vitest'", 'resumable: true', 'from: saved',
+  'PersistentNode', 'GroupMember', 'SharedCount',
 ];
 const RECIPES = [
   'Mutex', 'Semaphore', 'ReadWriteLock', 'LeaderLatch', 'LeaderElection', 'DistributedCounter', 'TreeCache',
@@ -116,7 +122,7 @@ function transpile(source: string, fileName: string): string {
 /** Type errors of all blocks at once (one program, so src/ is checked only once). */
 function typeErrors(examples: readonly Example[]): string[] {
   const dir = path.join(ROOT, 'test', 'client', '__readme__');
-  const files = new Map(examples.map((ex, i) => [path.join(dir, `example-${i}-line-${ex.line}.ts`), asModule(ex.code, README_CONNECT)]));
+  const files = new Map(examples.map((ex, i) => [path.join(dir, `example-${i}-line-${ex.line}.ts`), asModule(ex.code.replace(/from 'vitest'/g, "from '@jest/globals'"), README_CONNECT)]));
   const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(path.join(ROOT, 'tsconfig.test.json'), ts.sys.readFile).config, ts.sys, ROOT);
   const options: ts.CompilerOptions = { ...parsed.options, noEmit: true, noUnusedLocals: false, declaration: false, sourceMap: false };
   const host = ts.createCompilerHost(options);
@@ -143,7 +149,7 @@ function typeErrors(examples: readonly Example[]): string[] {
 
 interface Opened {
   clients: ZkClient[];
-  servers: { server: TestServer; stopped: boolean }[];
+  servers: { server: { stop(): Promise<void> }; stopped: boolean }[];
 }
 
 /** One package entry as the block sees it: the real exports, with createClient/startTestServer tracked. */
@@ -151,7 +157,7 @@ function trackedEntry(entry: string, opened: Opened): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const real = require(entry) as Partial<typeof import('../../src/index')>;
   const tracked: Record<string, unknown> = { ...real };
-  const { createClient, startTestServer } = real;
+  const { createClient, startTestServer, startTestCluster } = real;
   if (createClient) {
     tracked.createClient = async (...args: Parameters<typeof createClient>) => {
       const client = await createClient(...args);
@@ -168,8 +174,95 @@ function trackedEntry(entry: string, opened: Opened): Record<string, unknown> {
       return { ...server, stop: () => ((entry.stopped = true), stop()) };
     };
   }
+  if (startTestCluster) {
+    tracked.startTestCluster = async (...args: Parameters<typeof startTestCluster>) => {
+      const cluster = await startTestCluster(...args);
+      const entry = { server: cluster, stopped: false };
+      opened.servers.push(entry);
+      const stop = cluster.stop.bind(cluster);
+      return Object.assign(cluster, { stop: () => ((entry.stopped = true), stop()) });
+    };
+  }
   return tracked;
 }
+
+// ------------------------------------------------------------------ a runner for Jest/Vitest-style blocks
+
+type Fn = () => unknown | Promise<unknown>;
+interface Suite {
+  name: string;
+  hooks: Record<'beforeAll' | 'afterAll' | 'beforeEach' | 'afterEach', Fn[]>;
+  tests: { name: string; fn: Fn }[];
+  suites: Suite[];
+}
+
+const newSuite = (name: string): Suite => ({ name, hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] }, tests: [], suites: [] });
+
+/**
+ * describe/test/it/hooks as Jest and Vitest define them: hooks run outer-to-inner before a test and
+ * inner-to-outer after it; after-hooks run even when a test failed; the first failure is thrown.
+ */
+function miniRunner(): { api: Record<string, unknown>; run(): Promise<void> } {
+  const root = newSuite('');
+  let current = root;
+  const hook = (kind: keyof Suite['hooks']) => (fn: Fn) => void current.hooks[kind].push(fn);
+  const register = (name: string, fn: Fn) => void current.tests.push({ name, fn });
+  const api = {
+    describe: (name: string, body: () => void) => {
+      const suite = newSuite(name);
+      current.suites.push(suite);
+      const parent = current;
+      current = suite;
+      try {
+        body();
+      } finally {
+        current = parent;
+      }
+    },
+    test: register,
+    it: register,
+    beforeAll: hook('beforeAll'),
+    afterAll: hook('afterAll'),
+    beforeEach: hook('beforeEach'),
+    afterEach: hook('afterEach'),
+    expect,
+  };
+  const runSuite = async (suite: Suite, outer: Suite[], errors: unknown[]): Promise<number> => {
+    const chain = [...outer, suite];
+    let ran = 0;
+    const attempt = async (fn: Fn, what: string) => {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(new Error(`${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      }
+    };
+    for (const fn of suite.hooks.beforeAll) await attempt(fn, `${suite.name} beforeAll`);
+    if (errors.length === 0) {
+      for (const t of suite.tests) {
+        const name = [...chain.map((s) => s.name), t.name].filter((n) => n).join(' › ');
+        for (const s of chain) for (const fn of s.hooks.beforeEach) await attempt(fn, `${name} beforeEach`);
+        if (errors.length === 0) await attempt(t.fn, name);
+        for (const s of [...chain].reverse()) for (const fn of s.hooks.afterEach) await attempt(fn, `${name} afterEach`);
+        ran++;
+      }
+      for (const child of suite.suites) ran += await runSuite(child, chain, errors);
+    }
+    for (const fn of suite.hooks.afterAll) await attempt(fn, `${suite.name} afterAll`);
+    return ran;
+  };
+  return {
+    api,
+    async run() {
+      const errors: unknown[] = [];
+      const ran = await runSuite(root, [], errors);
+      if (errors.length > 0) throw errors[0];
+      if (ran === 0) throw new Error('the block registers no test');
+    },
+  };
+}
+
+const TEST_FRAMEWORKS = new Set(['@jest/globals', 'vitest']);
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -188,13 +281,19 @@ async function runExample(ex: Example, connectString: string): Promise<void> {
     logs.push(format(...args));
   }
   const entries = new Map(Object.values(ENTRIES).map((e) => [e, trackedEntry(e, opened)]));
-  const sandboxRequire = (id: string): unknown => entries.get(id) ?? require(id);
+  const runner = miniRunner();
+  const usesFramework = [...TEST_FRAMEWORKS].some((f) => ex.code.includes(`from '${f}'`));
+  const sandboxRequire = (id: string): unknown => (TEST_FRAMEWORKS.has(id) ? runner.api : (entries.get(id) ?? require(id)));
   const js = transpile(asModule(ex.code, connectString), `README.md:${ex.line}.ts`);
   const mod: { exports: { example?: () => Promise<void> } } = { exports: {} };
   new Function('require', 'module', 'exports', 'console', js)(sandboxRequire, mod, mod.exports, quiet);
   let failure: unknown;
   try {
-    await withTimeout(mod.exports.example!(), BLOCK_TIMEOUT_MS, `README.md:${ex.line} (${ex.title})`);
+    const body = async () => {
+      await mod.exports.example!();
+      if (usesFramework) await runner.run();
+    };
+    await withTimeout(body(), BLOCK_TIMEOUT_MS, `README.md:${ex.line} (${ex.title})`);
   } catch (err) {
     failure = err;
   }
@@ -204,7 +303,11 @@ async function runExample(ex: Example, connectString: string): Promise<void> {
   const leakedServers = opened.servers.filter((s) => !s.stopped);
   await Promise.all(leakedClients.map((c) => c.close()));
   await Promise.all(opened.servers.map((s) => s.server.stop()));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) {
+    // What the block printed is part of the diagnosis.
+    if (failure instanceof Error && logs.length > 0) failure.message += `\n--- the block's console output:\n${logs.join('\n')}`;
+    throw failure;
+  }
   if (leakedClients.length + leakedServers.length > 0) {
     throw new Error(`README.md:${ex.line} (${ex.title}) leaves ${leakedClients.length} client(s) and ${leakedServers.length} test server(s) open`);
   }
@@ -219,7 +322,7 @@ describe('README: Using zabkeeper from TypeScript', () => {
     expect(examples.length).toBeGreaterThanOrEqual(MIN_BLOCKS);
     for (const ex of examples) {
       expect(`${ex.line}: ${ex.code}`).toMatch(PACKAGE_IMPORT);
-      expect(`${ex.line}: ${ex.code}`).toMatch(/\bassert\./);
+      expect(`${ex.line}: ${ex.code}`).toMatch(/\bassert\.|\bexpect\(/);
       // Multi-line imports would end up inside the function body.
       expect(ex.code.split('\n').filter((l) => /^import\s/.test(l) && !IMPORT_LINE.test(l))).toEqual([]);
       // In-process only: no child processes from documentation examples.

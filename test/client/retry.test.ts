@@ -19,9 +19,7 @@ import {
   retry,
   type RetryPolicy,
 } from '../../src/client';
-import { startTestServer, type TestServer } from '../../src/client/testing';
-import { startProxy, type Proxy } from '../harness/proxy';
-import { ClientPool, eventually, uniq } from './helpers';
+import { eventually, proxiedServer, uniq } from './helpers';
 
 const delays = (p: RetryPolicy, n: number, random: () => number = () => 0.999, elapsed = 0) =>
   Array.from({ length: n }, (_, i) => p.delayMs(i, elapsed, random));
@@ -41,7 +39,7 @@ describe('policies (pure)', () => {
   test('RetryNTimes, RetryOneTime, RetryUntilElapsed, RetryForever', () => {
     expect(delays(new RetryNTimes(2, 7), 3)).toEqual([7, 7, undefined]);
     expect(delays(new RetryOneTime(5), 2)).toEqual([5, undefined]);
-    const until = new RetryUntilElapsed(1000, 20);
+    const until: RetryPolicy = new RetryUntilElapsed(1000, 20);
     expect([until.delayMs(50, 999, Math.random), until.delayMs(0, 1000, Math.random)]).toEqual([20, undefined]);
     expect(delays(new RetryForever(3), 100).every((d) => d === 3)).toBe(true);
   });
@@ -90,63 +88,44 @@ describe('retry()', () => {
 });
 
 describe('a client with a retry policy, replies lost to a cut connection', () => {
-  let server: TestServer;
-  let proxy: Proxy;
-  const pool = new ClientPool();
-  let direct: ZkClient;
+  const ctx = proxiedServer();
 
-  beforeAll(async () => {
-    server = await startTestServer();
-    direct = await pool.open(server.connectString);
-  });
-  beforeEach(async () => {
-    proxy = await startProxy(server.port);
-  });
-  afterEach(async () => {
-    proxy.resume();
-    await proxy.close();
-  });
-  afterAll(async () => {
-    await pool.closeAll();
-    await server.stop();
-  });
-
-  const viaProxy = () => pool.open(`127.0.0.1:${proxy.port}`, { sessionTimeoutMs: 10_000, retryPolicy: new ExponentialBackoff(10, 10), reconnectDelayMs: 10 });
+  const viaProxy = () => ctx.pool.open(`127.0.0.1:${ctx.proxy.port}`, { sessionTimeoutMs: 10_000, retryPolicy: new ExponentialBackoff(10, 10), reconnectDelayMs: 10 });
 
   /**
    * Runs `op` with the server's replies held back; once `applied()` holds (the server executed the
    * request), cuts the connection so the reply is lost, then lets traffic flow again.
    */
   async function loseReply<T>(op: () => Promise<T>, applied: () => Promise<boolean>): Promise<T | unknown> {
-    proxy.pause('server');
+    ctx.proxy.pause('server');
     const result = op().then(
       (v) => v,
       (e: unknown) => e,
     );
     await eventually(applied, 20_000);
-    proxy.cutAll();
-    proxy.resume();
+    ctx.proxy.cutAll();
+    ctx.proxy.resume();
     return result;
   }
 
   test('a read in flight is repeated on the next connection', async () => {
     const c = await viaProxy();
     const base = uniq('retry-read');
-    await direct.create(base, 'v');
-    const sent = proxy.frames.length;
-    const got = await loseReply(() => c.getData(base), async () => proxy.frames.slice(sent).some((f) => f.direction === 'client'));
+    await ctx.direct.create(base, 'v');
+    const sent = ctx.proxy.frames.length;
+    const got = await loseReply(() => c.getData(base), async () => ctx.proxy.frames.slice(sent).some((f) => f.direction === 'client'));
     expect((got as { data: Buffer }).data.toString()).toBe('v');
     // Without a policy the same loss is the caller's problem.
-    const sent2 = proxy.frames.length;
-    const raw = await loseReply(() => c.getData(base, { retry: false }), async () => proxy.frames.slice(sent2).some((f) => f.direction === 'client'));
+    const sent2 = ctx.proxy.frames.length;
+    const raw = await loseReply(() => c.getData(base, { retry: false }), async () => ctx.proxy.frames.slice(sent2).some((f) => f.direction === 'client'));
     expect(raw).toBeInstanceOf(ConnectionLossError);
   });
 
   test('a sequential create is found by its protected name, never created twice', async () => {
     const c = await viaProxy();
     const base = uniq('retry-seq');
-    await direct.create(base);
-    const kids = async () => (await direct.getChildren(base)).children;
+    await ctx.direct.create(base);
+    const kids = async () => (await ctx.direct.getChildren(base)).children;
     const res = (await loseReply(() => c.create(`${base}/job-`, 'x', { mode: 'persistentSequential' }), async () => (await kids()).length === 1)) as { path: string };
     expect(await kids()).toHaveLength(1);
     const [name] = await kids();
@@ -157,8 +136,8 @@ describe('a client with a retry policy, replies lost to a cut connection', () =>
   test('protected: false turns a sequential create back into a single attempt', async () => {
     const c = await viaProxy();
     const base = uniq('retry-seq-raw');
-    await direct.create(base);
-    const kids = async () => (await direct.getChildren(base)).children;
+    await ctx.direct.create(base);
+    const kids = async () => (await ctx.direct.getChildren(base)).children;
     const res = await loseReply(() => c.create(`${base}/job-`, 'x', { mode: 'persistentSequential', protected: false }), async () => (await kids()).length === 1);
     expect(res).toBeInstanceOf(ConnectionLossError);
     expect(await kids()).toEqual(['job-0000000000']); // it did apply: a blind retry would have made a second
@@ -167,10 +146,10 @@ describe('a client with a retry policy, replies lost to a cut connection', () =>
   test('an ephemeral whose create applied is ours; a delete that applied is done', async () => {
     const c = await viaProxy();
     const base = uniq('retry-eph');
-    const made = (await loseReply(() => c.create(base, 'e', { mode: 'ephemeral' }), async () => (await direct.exists(base)).stat !== null)) as { path: string };
+    const made = (await loseReply(() => c.create(base, 'e', { mode: 'ephemeral' }), async () => (await ctx.direct.exists(base)).stat !== null)) as { path: string };
     expect(made.path).toBe(base);
-    expect((await direct.exists(base)).stat?.ephemeralOwner).toBe(c.sessionId);
-    const deleted = await loseReply(() => c.delete(base), async () => (await direct.exists(base)).stat === null);
+    expect((await ctx.direct.exists(base)).stat?.ephemeralOwner).toBe(c.sessionId);
+    const deleted = await loseReply(() => c.delete(base), async () => (await ctx.direct.exists(base)).stat === null);
     expect(deleted).toBeUndefined();
     // A delete of a node that never existed still fails: only a retry's NoNode is forgiven.
     await expect(c.delete(`${base}-never`)).rejects.toBeInstanceOf(NoNodeError);

@@ -93,7 +93,7 @@ describe.each<Misbehaviour>(['reset', 'outOfOrder', 'garbage'])('a connection br
       );
       expect(err).toBeInstanceOf(ConnectionLossError);
       expect((err as Error).message).not.toMatch(/^read ECONNRESET/);
-      expect((err as ConnectionLossError).path).toBe('/a');
+      expect((err as InstanceType<typeof ConnectionLossError>).path).toBe('/a');
       // The socket-level reason stays visible for logs.
       expect((err as Error).cause).toBeInstanceOf(WireClosedError);
       // The session survives the broken connection: the retry works on the same session.

@@ -3,7 +3,7 @@
  * the session intact, and cleans up after itself.
  */
 import fs from 'node:fs';
-import { startTestServer } from '../../src/client/testing';
+import { startTestServer } from '../../src/testing/server';
 import { ZkClient, createClient } from '../../src/client';
 import { nextState } from './helpers';
 

@@ -78,9 +78,13 @@ describe('stat arithmetic', () => {
   it('versions wrap like Java ints but never become -1 (ZOOKEEPER-4743)', () => {
     const h = new Harness();
     h.create('/w');
-    h.db.tree.get('/w')!.stat.version = 2147483647;
+    const setVersion = (v: number) => {
+      const n = h.db.tree.get('/w')!;
+      h.db.tree.setData('/w', n.data, v, n.stat.mzxid, n.stat.mtime);
+    };
+    setVersion(2147483647);
     expect(h.setData('/w', null, 2147483647).result.stat!.version).toBe(-2147483648);
-    h.db.tree.get('/w')!.stat.version = -2;
+    setVersion(-2);
     expect(h.setData('/w', null, -2).result.stat!.version).toBe(0);
   });
 

@@ -34,23 +34,39 @@ async function waitLogged(port: number, zxid: bigint): Promise<void> {
   }, `the member on port ${port} to log zxid 0x${zxid.toString(16)} durably`, 10_000);
 }
 
-/** Pipelined sequential creates through one server until stopped; returns what was acknowledged. */
+/**
+ * Pipelined sequential creates through one server until stopped; returns what was acknowledged.
+ * A lost connection (a leader change under load, or the kill itself) is not the subject here: the
+ * writer reconnects to the same server and goes on until stopped.
+ */
 function writer(port: number, parent: string) {
   const acked: string[] = [];
   let stop = false;
   let error: unknown;
   const done = (async () => {
-    const c = await connect(port);
-    const lanes = Array.from({ length: 4 }, async () => {
-      while (!stop) {
-        const r = await rq.create(c, `${parent}/w-`, Buffer.from('v'), CreateFlags.persistentSequential).catch(() => undefined);
-        if (!r) return;
-        if (r.err === 0) acked.push(r.body!.path.slice(parent.length + 1));
+    while (!stop) {
+      let c: WireConnection;
+      try {
+        c = await connect(port);
+      } catch (err) {
+        if (stop) return;
+        error = err;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
       }
-    });
-    await Promise.all(lanes);
-    c.close();
-  })().catch((err: unknown) => void (error = err));
+      error = undefined;
+      const lanes = Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const r = await rq.create(c, `${parent}/w-`, Buffer.from('v'), CreateFlags.persistentSequential).catch(() => undefined);
+          if (!r) return;
+          if (r.err === 0) acked.push(r.body!.path.slice(parent.length + 1));
+        }
+      });
+      await Promise.all(lanes);
+      c.close();
+    }
+  })();
+  // While it cannot connect, the last connect error explains a wait that times out.
   const progress = () => {
     if (error !== undefined) throw error;
     return acked.length;

@@ -5,7 +5,8 @@ import { writeSyncRequest } from '../../protocol/jute/records';
 import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { DATA_DB_FILE, LOG_DB_FILE, type Failpoints } from '../../src/storage';
-import { startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
+import { createSurely, startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
+import { until } from '../harness/wait';
 
 /**
  * A SNAP install is atomic (issue 9 item 2): real servers (core, ZabReplicator, SQLite) sync two
@@ -34,14 +35,12 @@ async function syncRead(port: number, p: string): Promise<number> {
 
 /** Waits until every running member has logged and committed the same zxid (nothing in flight). */
 async function quiesce(ens: InProcEnsemble): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const st = ens.servers.filter((s) => s !== undefined).map((s) => s!.quorumStatus()!);
-    const zxids = new Set(st.flatMap((x) => [x.lastZxid, x.committedZxid]));
-    if (zxids.size === 1) return;
-    if (Date.now() > deadline) throw new Error(`members did not converge: ${st.map((x) => `${x.lastZxid}/${x.committedZxid}`).join(' ')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const status = () => ens.servers.filter((s) => s !== undefined).map((s) => s!.quorumStatus()!);
+  await until(
+    () => new Set(status().flatMap((x) => [x.lastZxid, x.committedZxid])).size === 1,
+    () => `members to log and commit the same zxid: ${status().map((x) => `${x.lastZxid}/${x.committedZxid}`).join(' ')}`,
+    15_000,
+  );
 }
 
 /** The files a crash would leave: the databases and their WALs (the lock dies with the process). */
@@ -70,15 +69,12 @@ describe('SNAP install crash points', () => {
     const root = path.dirname(ens.options[0].dataDir);
     try {
       await ens.waitServing();
-      let c = await connect(ens.clientPorts[0]);
-      expect((await rq.create(c, '/epoch1', null)).err).toBe(ErrorCode.ok);
-      await closeSession(c);
+      await createSurely(ens, '/epoch1', null);
       // Epoch 2, led by server 3. Its snapshot (and log base) lands in epoch 2, so a follower whose
       // log still holds epoch 1 can only be synced by SNAP.
       await restartInOrder(ens, [2, 1, 0]);
       expect(await ens.waitServing()).toBe(2);
-      c = await connect(ens.clientPorts[2]);
-      expect((await rq.create(c, '/epoch2', null)).err).toBe(ErrorCode.ok);
+      await createSurely(ens, '/epoch2', null, 2);
       const leader = ens.servers[2]! as unknown as { housekeeping: { takeSnapshot(): unknown } };
       await leader.housekeeping.takeSnapshot();
       const snapZxid = ens.servers[2]!.store.latestSnapshot()!.zxid;
@@ -87,9 +83,7 @@ describe('SNAP install crash points', () => {
       await ens.stop(0);
       const before = path.join(root, 'server1-without-t');
       copyImage(ens.options[0].dataDir, before);
-      const t = await rq.create(c, '/t', Buffer.from('acknowledged'));
-      expect(t.err).toBe(ErrorCode.ok);
-      await closeSession(c);
+      await createSurely(ens, '/t', Buffer.from('acknowledged'), 2);
       expect(await syncRead(ens.clientPorts[1], '/t')).toBe(ErrorCode.ok);
       await quiesce(ens);
       await ens.stop(2);

@@ -9,6 +9,10 @@ import { until } from './wait';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
 import { freePort } from './ports';
+import { ErrorCode, OpCode } from '../../protocol/jute/constants';
+import { WireConnection } from '../../src/client/wire';
+import { requests as rq } from '../../src/client/requests';
+import { startProxy, type Proxy } from './proxy';
 
 /** One log record of a member (pino's JSON: `server` is the member's 1-based index, `msg` the message). */
 export interface LogRecord {
@@ -37,6 +41,12 @@ export interface InProcEnsemble {
    * zxid (bounded wait): equal histories give one digest, whatever commits later (session expiry).
    */
   convergedDigests(timeoutMs?: number): Promise<Set<string>>;
+  /**
+   * With `proxied`: silently stop the peer link between members i and j (0-based) in both
+   * directions — bytes are held, nobody is told, as with iptables DROP — or let it flow again.
+   */
+  cut(i: number, j: number): void;
+  heal(i: number, j: number): void;
   close(): Promise<void>;
 }
 
@@ -61,7 +71,11 @@ function ensembleLogger(capture: boolean): { logger: pino.Logger; logs: LogRecor
   return { logger: pino({ level }, pino.multistream(streams)), logs };
 }
 
-export async function startInProcEnsemble(n: number, overrides: Partial<ServerOptions> = {}, opts: { observers?: number; captureLogs?: boolean } = {}): Promise<InProcEnsemble> {
+export async function startInProcEnsemble(
+  n: number,
+  overrides: Partial<ServerOptions> = {},
+  opts: { observers?: number; proxied?: boolean; ensemble?: { initLimit?: number; syncLimit?: number }; captureLogs?: boolean } = {},
+): Promise<InProcEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
   const specs: ServerSpec[] = [];
   const clientPorts: number[] = [];
@@ -71,7 +85,30 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
     specs.push({ id: i, host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort(), role });
     clientPorts.push(await freePort());
   }
+  // Proxied: member a reaches every member b < a (the larger id dials) through its own proxy, so
+  // each link can be cut silently on its own. Only a's view of b's address changes.
+  const proxies = new Map<string, Proxy>();
+  const viewOf = async (a: ServerSpec): Promise<ServerSpec[]> => {
+    if (!opts.proxied) return specs;
+    const view: ServerSpec[] = [];
+    for (const b of specs) {
+      if (b.id >= a.id) view.push(b);
+      else {
+        const p = await startProxy(b.quorumPort);
+        proxies.set(`${a.id}-${b.id}`, p);
+        view.push({ ...b, quorumPort: p.port });
+      }
+    }
+    return view;
+  };
+  const proxyOf = (i: number, j: number): Proxy => {
+    const [a, b] = i > j ? [i + 1, j + 1] : [j + 1, i + 1];
+    const p = proxies.get(`${a}-${b}`);
+    if (!p) throw new Error(`no proxy between members ${i} and ${j} (start the ensemble with proxied: true)`);
+    return p;
+  };
   const { logger, logs } = ensembleLogger(opts.captureLogs ?? false);
+  const views = await Promise.all(specs.map(viewOf));
   const options = specs.map((s, i) =>
     defaultServerOptions({
       port: clientPorts[i],
@@ -79,7 +116,11 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
       serverId: s.id,
       tickTimeMs: 100,
       fourLetterWhitelist: '*',
-      ensemble: { myid: s.id, servers: specs, initLimit: 10, syncLimit: 5 },
+      // Every member shares this one event loop with the test: on a loaded CI machine it can stall
+      // for longer than 5 ticks (0.5 s), and a leader that misses its quorum for syncLimit ticks
+      // rightly steps down, closing every client connection mid-test. 30 ticks (3 s) rides that
+      // out; killed or stopped members are still noticed at once (their connections close).
+      ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 30, syncLimit: opts.ensemble?.syncLimit ?? 30 },
       ...overrides,
     }),
   );
@@ -126,11 +167,37 @@ export async function startInProcEnsemble(n: number, overrides: Partial<ServerOp
         timeoutMs,
       );
     },
+    cut: (i, j) => proxyOf(i, j).pause(),
+    heal: (i, j) => proxyOf(i, j).resume(),
     async close() {
+      for (const p of proxies.values()) p.resume();
       for (let i = 0; i < n; i++) await ens.stop(i);
+      for (const p of proxies.values()) await p.close();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
   for (let i = 0; i < n; i++) await ens.start(i);
   return ens;
+}
+
+/**
+ * Creates `path` through member `via` (the leader when omitted), reconnecting and retrying when
+ * the connection is lost — on a loaded machine an in-process member can miss its lease and drop
+ * its clients, as a real one would. A retry that finds the node already there is success (the lost
+ * attempt had committed). The session is closed before returning.
+ */
+export async function createSurely(ens: InProcEnsemble, path: string, data: Buffer | null, via?: number): Promise<void> {
+  await until(async () => {
+    const member = via ?? (await ens.waitServing());
+    const c = await WireConnection.connect({ host: '127.0.0.1', port: ens.clientPorts[member], sessionTimeoutMs: 6000, connectTimeoutMs: 2000 });
+    try {
+      const r = await rq.create(c, path, data);
+      if (r.err !== ErrorCode.ok && r.err !== ErrorCode.nodeExists) throw new Error(`create ${path}: error ${r.err}`);
+      // End the session now rather than leave an expiry to commit later.
+      await c.request(OpCode.closeSession).catch(() => undefined);
+      return true;
+    } finally {
+      c.close();
+    }
+  }, `create ${path} to be acknowledged`);
 }

@@ -33,3 +33,19 @@ export async function within<T>(p: Promise<T>, what: string, timeoutMs = 30_000)
     clearTimeout(timer);
   }
 }
+
+/**
+ * Counts event-loop turns (a chain of setImmediate callbacks) until stopped: a test can show that
+ * long work was cut into slices — other turns ran while it was going on — without timing anything.
+ */
+export function turnCounter(): { turns: () => number; stop: () => void } {
+  let turns = 0;
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return { turns: () => turns, stop: () => (stopped = true) };
+}

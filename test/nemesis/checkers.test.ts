@@ -9,6 +9,7 @@ import {
   checkFencing,
   checkRegisters,
   checkSequential,
+  checkSessionMoved,
   unavailability,
   type HoldInterval,
   type RegisterOp,
@@ -84,6 +85,9 @@ describe('exclusion', () => {
     expect(r.overlaps).toBe(1);
     expect(r.findings[0]!.message).toBe('mutex: two holders for 5 ms');
   });
+  test('the longest stretch without a holder is measured over the run window', () => {
+    expect(checkExclusion([hold(1, 100, 200), hold(2, 150, 300), hold(3, 900, 950)], [], 3000, { start: 0, end: 1000 }).longestIdleMs).toBe(600);
+  });
   test('an overlap while the workload process itself was stalled is excused', () => {
     const r = checkExclusion([hold(1, 0, 5000), hold(2, 4000, 6000)], [{ at: 1000, ms: 2500 }], 3000);
     expect([r.overlaps, r.excused]).toEqual([0, 1]);
@@ -91,6 +95,17 @@ describe('exclusion', () => {
   test('fenced writes of two holders never interleave in zxid order', () => {
     expect(checkFencing([{ client: 1, node: 'a', zxid: '1' }, { client: 1, node: 'a', zxid: '2' }, { client: 2, node: 'b', zxid: '3' }])).toEqual([]);
     expect(checkFencing([{ client: 1, node: 'a', zxid: '1' }, { client: 2, node: 'b', zxid: '3' }, { client: 1, node: 'a', zxid: '4' }])[0]!.message).toContain('by a after a later holder (b)');
+  });
+});
+
+describe('sessions', () => {
+  test('a session that only ever hears SessionMoved is reported; a brief one is not', () => {
+    const moved = (t: number): RegisterOp => op({ f: 'write', value: `v${t}`, call: t, ret: t + 1, type: 'info', error: 'SessionMoved', server: 'm1' });
+    const ok = (t: number): RegisterOp => op({ f: 'write', value: `v${t}`, version: 1, call: t, ret: t + 1 });
+    expect(checkSessionMoved({ registers: [moved(0), moved(100), ok(200)], creates: [] }, 1000)).toEqual([]);
+    expect(checkSessionMoved({ registers: [ok(0), moved(100), moved(1500), moved(2500)], creates: [] }, 1000).map((f) => f.message)).toEqual([
+      'session s1: every write answered SessionMoved for 2.401s (3 writes, from 0.100s, via m1)',
+    ]);
   });
 });
 

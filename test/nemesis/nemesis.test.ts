@@ -35,7 +35,8 @@ maybe('nemesis (real processes, network namespaces)', () => {
   ])('faults %s, seed %i: 30 s on 3 members pass every check and leave nothing behind', async (faults, seed) => {
     const { code, out } = await runNemesis(['--seed', String(seed), '--secs', '30', '--members', '3', '--faults', faults]);
     const summary = out.split('\n').find((l) => l.startsWith('nemesis seed=')) ?? '(no summary)';
-    console.log(`${summary}\n${out.split('\n').filter((l) => /^\[|^FAIL|^ {4}/.test(l)).join('\n')}`);
+    // The timeline and findings; everything (the last 100 lines) when the run did not pass.
+    console.log(code === 0 ? `${summary}\n${out.split('\n').filter((l) => /^\[|^FAIL|^ {4}/.test(l)).join('\n')}` : out.split('\n').slice(-100).join('\n'));
     expect({ code, summary }).toEqual({ code: 0, summary: expect.stringContaining(' PASS: ') });
     const tag = tagOf(out)!;
     expect(tag).toBeDefined();

@@ -46,7 +46,7 @@ describe('planted bugs are caught', () => {
 describe('planted persistence bugs are caught end to end', () => {
   function firstEndToEnd(bugs: PlantedBugs, budget: number): string | undefined {
     for (let seed = 1; seed <= budget; seed++) {
-      const r = runSeed({ seed, bugs, endToEndOnly: true });
+      const r = runSeed({ seed, bugs, endToEndOnly: true, faultTicks: 300, livenessTicks: 250 });
       if (!r.ok) return `seed ${seed}: ${r.failure}`;
     }
     return undefined;

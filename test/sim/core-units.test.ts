@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { LogView, isSuccessor, planSync } from '../../src/quorum/core/log';
 import { compareVotes, quorumSize, quorumValue } from '../../src/quorum/core/vote';
 import { makeZxid } from '../../src/quorum/zxid';
-import { CORE_TICK_MS_MIN, quorumTiming } from '../../src/quorum/core/timing';
+import { CORE_TICK_MS_MIN, contactLimitMs, quorumTiming } from '../../src/quorum/core/timing';
 
 const z = (e: number, c: number): bigint => makeZxid(e, BigInt(c));
 const entries = (...zs: bigint[]) => zs.map((zxid) => ({ zxid, data: Buffer.from(zxid.toString(16)) }));
@@ -100,6 +100,19 @@ describe('quorumTiming (zoo.cfg limits -> core ticks)', () => {
       expect(t.syncLimitTicks - 1).toBeGreaterThanOrEqual(9);
       expect((t.syncLimitTicks - 1) / t.pingIntervalTicks).toBeGreaterThanOrEqual(4);
       expect(t.syncLimitTicks * t.coreTickMs).toBe(syncLimit * 2000);
+    }
+  });
+
+  it('drops a client of a cut-off follower while the leader still counts its session alive', () => {
+    // contactLimitMs's arithmetic with the smallest session a server accepts by default (2 x tickTime).
+    for (const tickTimeMs of [100, 2000]) {
+      const t = quorumTiming({ tickTimeMs, initLimit: 5, syncLimit: 2 });
+      const session = 2 * tickTimeMs;
+      const g = t.coreTickMs;
+      expect(t.pingIntervalTicks * g).toBeLessThanOrEqual(g);
+      const dropBy = contactLimitMs(session) + 2 * g;
+      const expiryNotBefore = session / 2 - g;
+      expect(dropBy).toBeLessThan(expiryNotBefore);
     }
   });
 

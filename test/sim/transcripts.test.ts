@@ -28,6 +28,16 @@ function followerInSync(title: string, extra: Partial<ConstructorParameters<type
   return follower(title, extra).recv(1, { type: 'leaderinfo', epoch: 2 });
 }
 
+/** Leader n1 of {1,2,3}, established in epoch 1 with n2 (n3 connected, not following). */
+function leaderWithN2(title: string): Conversation {
+  return new Conversation(title, { id: 1, voters: [1, 2, 3] })
+    .up(2, 3)
+    .recv(2, { type: 'notification', vote: { leader: 1, zxid: 0n, peerEpoch: 0 }, round: 1, state: 'looking' })
+    .recv(2, { type: 'followerinfo', acceptedEpoch: 0, lastZxid: 0n })
+    .recv(2, { type: 'ackepoch', currentEpoch: 0, lastZxid: 0n, history: { base: 0n, epochs: [] } })
+    .recv(2, { type: 'ack', zxid: 0n, newLeader: true });
+}
+
 const scenarios: Record<string, () => Conversation> = {
   'fle-election': () =>
     new Conversation('FLE: a better vote (higher epoch, then zxid, then id) is adopted and re-broadcast; a quorum ends the round', {
@@ -72,10 +82,29 @@ const scenarios: Record<string, () => Conversation> = {
       .note('broadcast: PROPOSAL is ACKed in the Ready that persists it; COMMIT delivers it')
       .recv(1, { type: 'proposal', zxid: zx('2.1'), data: Buffer.from('v2.1') })
       .recv(1, { type: 'commit', zxid: zx('2.1') })
-      .recv(1, { type: 'ping', tick: 7 })
-      .note('the server layer forwards a client write; the leader core hands REQUEST/SYNC to its server layer')
+      .recv(1, { type: 'ping', round: 7, echoed: 6 })
+      .note('the server layer forwards a client write; the leader core hands REQUEST to its server layer')
       .toLeader({ type: 'request', data: Buffer.from('create /a') })
       .status(),
+
+  'follower-contact': () =>
+    followerInSync('A follower counts how long since its leader confirmed an echo (its clients are dropped past a quarter of their session timeout)')
+      .recv(1, { type: 'diff', zxid: zx('1.2') })
+      .recv(1, { type: 'newleader', epoch: 2, zxid: zx('1.2') })
+      .tick(2)
+      .note('UPTODATE answers our NEWLEADER ACK: contact counts from when that ACK left')
+      .recv(1, { type: 'uptodate', zxid: zx('1.2') })
+      .contact()
+      .recv(1, { type: 'ping', round: 1, echoed: 0 })
+      .tick(3)
+      .contact()
+      .note('the leader got our echo of round 1 (sent 3 ticks ago): contact is 3 ticks old')
+      .recv(1, { type: 'ping', round: 2, echoed: 1 })
+      .contact()
+      .note('cut off: pings may still arrive, but none confirms a newer echo, so the age keeps growing')
+      .tick(4)
+      .recv(1, { type: 'ping', round: 3, echoed: 1 })
+      .contact(),
 
   'follower-trunc': () =>
     followerInSync('Follower with an uncommitted txn from an old epoch: TRUNC, then DIFF', {
@@ -220,20 +249,29 @@ const scenarios: Record<string, () => Conversation> = {
       .status(),
 
   'leader-makes-room': () =>
-    new Conversation('A voter that accepted a newer epoch than ours cannot join: the leader steps down so the next epoch includes it', {
-      id: 1,
-      voters: [1, 2, 3],
-    })
-      .up(2, 3)
-      .recv(2, { type: 'notification', vote: { leader: 1, zxid: 0n, peerEpoch: 0 }, round: 1, state: 'looking' })
-      .recv(2, { type: 'followerinfo', acceptedEpoch: 0, lastZxid: 0n })
-      .recv(2, { type: 'ackepoch', currentEpoch: 0, lastZxid: 0n, history: { base: 0n, epochs: [] } })
-      .recv(2, { type: 'ack', zxid: 0n, newLeader: true })
+    leaderWithN2('A voter that accepted a newer epoch than ours cannot join: the leader steps down so the next epoch includes it')
       .recv(3, { type: 'followerinfo', acceptedEpoch: 1, lastZxid: 0n })
       .note('n3 accepted epoch 5 from a leader that never got established')
       .down(3)
       .up(3)
       .recv(3, { type: 'followerinfo', acceptedEpoch: 5, lastZxid: 0n })
+      .status(),
+
+  'leader-sync-needs-quorum': () =>
+    leaderWithN2('sync is answered only after a quorum echoed a PING round sent after it (ZOOKEEPER-1675)')
+      .tick(1)
+      .propose('x')
+      .note('a client sync: round 2 goes out at once; the echo of round 1 (sent before the sync arrived) does not answer it')
+      .sync()
+      .recv(2, { type: 'ping', round: 1, echoed: 0 })
+      .note('n2 echoes round 2: n2 + the leader are a quorum, so the sync is answered with the zxid proposed when it arrived')
+      .recv(2, { type: 'ping', round: 2, echoed: 0 })
+      .note("a learner's SYNC is answered the same way, with a SYNC message")
+      .recv(2, { type: 'sync', zxid: 0n })
+      .recv(2, { type: 'ping', round: 3, echoed: 0 })
+      .note('n2 goes silent: no echo, so a new sync is never answered; the lease runs out and the leader steps down')
+      .sync()
+      .tick(5)
       .status(),
 
   'leader-loses-quorum': () =>
@@ -247,7 +285,7 @@ const scenarios: Record<string, () => Conversation> = {
       .recv(2, { type: 'ackepoch', currentEpoch: 0, lastZxid: 0n, history: { base: 0n, epochs: [] } })
       .recv(2, { type: 'ack', zxid: 0n, newLeader: true })
       .tick(1)
-      .recv(2, { type: 'ping', tick: 1 })
+      .recv(2, { type: 'ping', round: 1, echoed: 0 })
       .tick(3)
       .status()
       .note('tick 5: the newest echo (tick 1) is syncLimit-1 ticks old, so the lease is gone')

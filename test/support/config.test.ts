@@ -180,20 +180,21 @@ describe('parseZooCfg', () => {
     expect(warnings(issues).map((i) => i.line)).toEqual([3]);
   });
 
-  test('unknown keys and known-but-ignored keys are warnings', () => {
-    const { issues } = parseZooCfg(
-      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=false\nquorumListenOnAllIPs=true\nfrobnicate=1\n',
+  test('unknown keys and known-but-ignored keys are warnings; operations keys are read', () => {
+    const { config, issues } = parseZooCfg(
+      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nquorumListenOnAllIPs=true\nfrobnicate=1\n',
     );
     expect(errors(issues)).toEqual([]);
     const w = warnings(issues);
-    expect(w.map((i) => i.line)).toEqual([3, 4, 6, 7]);
+    expect(w.map((i) => i.line)).toEqual([6, 7]);
     expect(w[0]!.message).toContain('ignored');
-    expect(w[3]!.message).toMatch(/unknown key frobnicate/);
+    expect(w[1]!.message).toMatch(/unknown key frobnicate/);
+    expect([config.operations.admin.enabled, config.operations.metrics.httpPort, config.operations.auditEnabled]).toEqual([false, 7000, true]);
   });
 
   test('security keys that are not implemented are errors, not warnings (fail closed)', () => {
-    const { issues } = parseZooCfg('dataDir=/d\nclientPort=1\naudit.enable=true\nssl.crl=true\n');
-    expect(errors(issues).map((i) => [i.line, i.key])).toEqual([[3, 'audit.enable'], [4, 'ssl.crl']]);
+    const { issues } = parseZooCfg('dataDir=/d\nclientPort=1\nadmin.forceHttps=true\nssl.crl=true\n');
+    expect(errors(issues).map((i) => [i.line, i.key])).toEqual([[3, 'admin.forceHttps'], [4, 'ssl.crl']]);
   });
 
   test('a key set twice warns and the later value wins', () => {

@@ -83,6 +83,7 @@ const snap = (over: Partial<ServerSnapshot> = {}): ServerSnapshot => ({
   sessionBuckets: [{ expiresAtMs: Date.UTC(2026, 10, 23, 17, 49, 16), sessions: [0x010000349e930000n] }],
   sessionCount: 1,
   ephemerals: [[0x010000349e930000n, ['/e1', '/e2']]],
+  ephemeralSessionCount: 1,
   watchSummary: { connections: 1, paths: 2, total: 2 },
   watchesBySession: [[0x010000349e930000n, ['/a', '/b']]],
   watchesByPath: [

@@ -26,7 +26,9 @@ export interface LearnerHandle {
   history: LogHistory;
   /** Highest zxid this learner has durably logged (cumulative ACK). */
   ackedZxid: bigint;
-  /** Latest leader tick echoed back by this learner: the start of its lease contribution. */
+  /** Highest PING round this learner echoed back. */
+  echoRound: number;
+  /** Tick at which the leader sent that round: the start of this learner's lease contribution. */
   leaseTick: number;
   /** Observers: commits up to here were covered by the sync or INFORMed; INFORM the rest. */
   syncedTo: bigint;
@@ -41,6 +43,11 @@ export interface LeaderState {
   startTick: number;
   learners: Map<number, LearnerHandle>;
   nextPingTick: number;
+  /** Last PING round sent, and when each recent round left (older ones cannot renew the lease). */
+  round: number;
+  roundTicks: Map<number, number>;
+  /** syncs waiting for a quorum to echo `round` (a round sent after they arrived), in arrival order. */
+  syncs: Array<{ to: number | undefined; zxid: bigint; round: number }>;
 }
 
 /** @internal */
@@ -61,6 +68,12 @@ export interface LearnerState {
   startTick: number;
   lastHeard: number;
   buf: SyncBuffer | undefined;
+  /** When our NEWLEADER ACK left; the UPTODATE that answers it confirms a round trip from then. */
+  ackTick: number;
+  /** Send tick of each recent echo, by round, until the leader confirms one (PING.echoed). */
+  echoSent: Map<number, number>;
+  /** Send tick of the newest echo the leader confirmed it received. */
+  contactTick: number;
 }
 
 /** Persistence the planted bugs hold back until the next Ready. */
@@ -95,6 +108,9 @@ export class QuorumCore {
   private readonly log: LogView;
   private committedZxid: bigint;
   private readonly connected = new Set<number>();
+  /** Per connected peer: when we last heard anything from it, and last sent it anything. */
+  private readonly lastRecv = new Map<number, number>();
+  private readonly lastSent = new Map<number, number>();
 
   private role: Role = 'looking';
   private round = 0;
@@ -171,6 +187,19 @@ export class QuorumCore {
     };
   }
 
+  /**
+   * Core ticks since this server last had proof that its leader hears it: for a learner in
+   * broadcast, since it sent the newest echo its leader confirmed (PING.echoed) — everything it sent
+   * before, its clients' session touches included, reached the leader. 0 for an established
+   * leader; Infinity otherwise. The server disconnects a client once this exceeds a quarter of the
+   * client's session timeout (quorumTiming explains why), long before the leader could expire it.
+   */
+  contactAge(): number {
+    if (this.lead) return this.lead.phase === 'broadcast' ? 0 : Infinity;
+    const l = this.learn;
+    return l && l.phase === 'broadcast' ? this.now - l.contactTick : Infinity;
+  }
+
   /** Leader only: each learner's sync stage and durable position (for srvr/mntr), else undefined. */
   learnerStatus(): { sid: number; observer: boolean; stage: LearnerHandle['stage']; ackedZxid: bigint }[] | undefined {
     if (!this.lead) return undefined;
@@ -208,30 +237,29 @@ export class QuorumCore {
     if (this.role === 'looking') this.tickLooking();
     else if (this.lead) this.tickLeader(this.lead);
     else if (this.learn) this.tickLearner(this.learn);
+    this.tickPeers();
   }
 
   peerUp(peer: number): void {
     if (!this.isMember(peer) || peer === this.cfg.id) return;
+    // A new connection replaces the old one: whatever that peer told us before is stale (it may
+    // have restarted and forgotten it followed us), so it is forgotten first.
+    if (this.connected.has(peer)) this.lose(peer);
     this.connected.add(peer);
+    this.lastRecv.set(peer, this.now);
+    this.lastSent.set(peer, this.now);
     if (this.role === 'looking' && this.wantsNotifications(peer)) this.sendNotification(peer);
     const l = this.learn;
     if (l && l.leader === peer && l.phase === 'connecting') this.sendLearnerInfo(l);
   }
 
   peerDown(peer: number): void {
-    if (!this.connected.delete(peer)) return;
-    this.earlyInfos.delete(peer);
-    this.recv.delete(peer);
-    this.outOfElection.delete(peer);
-    if (this.learn && this.learn.leader === peer) return this.abandonLeader();
-    const lead = this.lead;
-    if (lead && lead.learners.delete(peer)) {
-      if (lead.phase === 'broadcast' && !this.leaseValid() && !this.bugs.staleLeader) this.stepDown();
-    }
+    if (this.connected.has(peer)) this.lose(peer);
   }
 
   step(from: number, msg: PeerMessage): void {
     if (!this.isMember(from) || from === this.cfg.id) return;
+    if (this.connected.has(from)) this.lastRecv.set(from, this.now);
     try {
       this.dispatch(from, msg);
     } catch (e) {
@@ -263,6 +291,21 @@ export class QuorumCore {
   }
 
   /**
+   * Leader only: a client of this server asked for `sync`. The answer (in `Ready.syncs`) is the
+   * zxid proposed so far, given only once a quorum has echoed a PING round sent after this call:
+   * each echo proves its sender still followed us after the request, and any newer leader needs one
+   * of them, so no other leader can have committed anything before the request (ZOOKEEPER-1675).
+   * A deposed leader never gets those echoes, so it never answers from stale data. False when not
+   * an established leader.
+   */
+  requestSync(): boolean {
+    const lead = this.lead;
+    if (!lead || lead.phase !== 'broadcast') return false;
+    this.queueSync(lead, undefined);
+    return true;
+  }
+
+  /**
    * Learner only: send a REQUEST / REVALIDATE / SYNC to the leader over the quorum connection, in
    * order with the core's own messages. False when there is no synced leader to send to.
    */
@@ -273,8 +316,8 @@ export class QuorumCore {
     return true;
   }
 
-  /** Leader only: answer a learner's REVALIDATE / SYNC. False when `sid` is not a synced learner. */
-  sendToLearner(sid: number, msg: MessageOf<'revalidate' | 'sync'>): boolean {
+  /** Leader only: answer a learner's REVALIDATE. False when `sid` is not a synced learner. */
+  sendToLearner(sid: number, msg: MessageOf<'revalidate'>): boolean {
     const h = this.lead?.learners.get(sid);
     if (!h || (h.stage !== 'syncing' && h.stage !== 'active')) return false;
     this.send(sid, msg);
@@ -294,6 +337,11 @@ export class QuorumCore {
   }
 
   ready(): Ready {
+    // syncs that arrived since the last round get one round for all of them, sent now.
+    const lead = this.lead;
+    if (lead && lead.syncs.length > 0 && lead.syncs[lead.syncs.length - 1]!.round > lead.round) {
+      this.sendPingRound(lead);
+    }
     const r = this.pending;
     this.pending = emptyReady();
     this.pendingReal = false;
@@ -328,16 +376,68 @@ export class QuorumCore {
   private send(to: number, msg: PeerMessage): void {
     if (!this.connected.has(to)) return;
     this.pending.messages.push({ to, msg });
+    this.lastSent.set(to, this.now);
     this.pendingReal = true;
   }
 
+  /** Close the connection to `peer` (the caller deals with what that peer meant to us). */
   private disconnect(peer: number): void {
-    if (!this.connected.delete(peer)) return;
+    if (!this.forget(peer)) return;
+    this.pending.disconnect.push(peer);
+    this.pendingReal = true;
+  }
+
+  /** Drop per-connection state; false if `peer` was not connected. */
+  private forget(peer: number): boolean {
+    if (!this.connected.delete(peer)) return false;
+    // Its SYNCs came over that connection; answers must not reach a later one.
+    const lead = this.lead;
+    if (lead) lead.syncs = lead.syncs.filter((x) => x.to !== peer);
     this.earlyInfos.delete(peer);
     this.recv.delete(peer);
     this.outOfElection.delete(peer);
-    this.pending.disconnect.push(peer);
-    this.pendingReal = true;
+    this.lastRecv.delete(peer);
+    this.lastSent.delete(peer);
+    return true;
+  }
+
+  /** The connection to `peer` is gone (closed by it, by the network, or replaced). */
+  private lose(peer: number): void {
+    this.forget(peer);
+    if (this.learn && this.learn.leader === peer) return this.abandonLeader();
+    const lead = this.lead;
+    if (lead && lead.learners.delete(peer)) {
+      if (lead.phase === 'broadcast' && !this.leaseValid() && !this.bugs.staleLeader) this.stepDown();
+    }
+  }
+
+  /**
+   * Link liveness. Anything received resets a peer's timer: syncLimit between a leader and its
+   * synced learners (the learner side is tickLearner's), initLimit while discovering or syncing,
+   * and the larger of the two on every other link. A peer silent for longer — SIGSTOPped, behind a
+   * DROP rule, or gone without a FIN — is disconnected; idle links carry a HEARTBEAT every third of
+   * syncLimit so that only a truly silent peer times out.
+   */
+  private tickPeers(): void {
+    const beat = Math.max(1, Math.floor(this.cfg.syncLimitTicks / 3));
+    for (const peer of [...this.connected]) {
+      if (!this.connected.has(peer)) continue;
+      if (this.now - (this.lastRecv.get(peer) ?? this.now) >= this.peerTimeout(peer)) {
+        this.pending.notes.push(`n${peer} silent for ${this.now - this.lastRecv.get(peer)!} ticks: disconnected`);
+        this.disconnect(peer);
+        this.lose(peer);
+        continue;
+      }
+      if (this.now - (this.lastSent.get(peer) ?? this.now) >= beat) this.send(peer, { type: 'heartbeat' });
+    }
+  }
+
+  private peerTimeout(peer: number): number {
+    const { syncLimitTicks: sync, initLimitTicks: init } = this.cfg;
+    if (this.learn?.leader === peer) return Infinity; // tickLearner: syncLimit or initLimit
+    const h = this.lead?.learners.get(peer);
+    if (h) return h.stage === 'active' ? sync : init;
+    return Math.max(sync, init);
   }
 
   private queueHardState(): void {
@@ -415,11 +515,13 @@ export class QuorumCore {
       case 'ack':
         return this.onLearnerMessage(from, msg);
       case 'ping':
+      case 'sync':
         if (this.lead) return this.onLearnerMessage(from, msg);
         return this.onLeaderMessage(from, msg);
+      case 'heartbeat':
+        return; // its arrival already reset the link's timer
       case 'request':
       case 'revalidate':
-      case 'sync':
         this.pending.forwarded.push({ from, msg });
         this.pendingReal = true;
         return;
@@ -570,7 +672,16 @@ export class QuorumCore {
   private becomeLeader(): void {
     this.role = 'leading';
     this.learn = undefined;
-    const lead: LeaderState = { phase: 'discovery', epoch: this.acceptedEpoch, startTick: this.now, learners: new Map(), nextPingTick: 0 };
+    const lead: LeaderState = {
+      phase: 'discovery',
+      epoch: this.acceptedEpoch,
+      startTick: this.now,
+      learners: new Map(),
+      nextPingTick: 0,
+      round: 0,
+      roundTicks: new Map(),
+      syncs: [],
+    };
     this.lead = lead;
     this.roleEvent();
     const early = [...this.earlyInfos];
@@ -595,10 +706,60 @@ export class QuorumCore {
     }
     // Ping from the sync phase on, so the lease is fresh the moment the leader is established.
     if (lead.phase !== 'broadcast' && lead.phase !== 'sync') return;
-    if (this.now >= lead.nextPingTick) {
-      lead.nextPingTick = this.now + (this.cfg.pingIntervalTicks ?? 1);
-      for (const h of lead.learners.values()) {
-        if (h.stage === 'syncing' || h.stage === 'active') this.send(h.sid, { type: 'ping', tick: this.now });
+    if (this.now >= lead.nextPingTick) this.sendPingRound(lead);
+  }
+
+  /** One lease round: a PING to every learner past NEWLEADER; each echo renews that learner's part of the lease. */
+  private sendPingRound(lead: LeaderState): void {
+    lead.round++;
+    lead.roundTicks.set(lead.round, this.now);
+    // Rounds sent a syncLimit ago can no longer renew the lease (Map keeps insertion order).
+    for (const [r, t] of lead.roundTicks) {
+      if (this.now - t <= this.cfg.syncLimitTicks) break;
+      lead.roundTicks.delete(r);
+    }
+    lead.nextPingTick = this.now + (this.cfg.pingIntervalTicks ?? 1);
+    for (const h of lead.learners.values()) {
+      if (h.stage === 'syncing' || h.stage === 'active') this.send(h.sid, { type: 'ping', round: lead.round, echoed: h.echoRound });
+    }
+  }
+
+  private onEcho(lead: LeaderState, from: number, msg: MessageOf<'ping'>): void {
+    const h = lead.learners.get(from);
+    if (!h || msg.round <= h.echoRound || msg.round > lead.round) return;
+    h.echoRound = msg.round;
+    const sent = lead.roundTicks.get(msg.round);
+    if (sent !== undefined && sent > h.leaseTick) h.leaseTick = sent;
+    this.answerSyncs(lead);
+  }
+
+  private queueSync(lead: LeaderState, to: number | undefined): void {
+    lead.syncs.push({ to, zxid: this.log.lastZxid(), round: lead.round + 1 });
+    this.pendingReal = true; // ready() sends the round
+    this.answerSyncs(lead);
+  }
+
+  /** A learner's SYNC: served like our own clients' syncs, answered with a SYNC in FIFO order. */
+  private onLearnerSync(lead: LeaderState, from: number): void {
+    const h = lead.learners.get(from);
+    // It can only send SYNC after our NEWLEADER, which we send from the sync phase on.
+    if (!h || (h.stage !== 'syncing' && h.stage !== 'active')) throw new ProtocolViolation('SYNC from a learner that is not synced');
+    this.queueSync(lead, from);
+  }
+
+  /** Answer every sync whose round a quorum (the leader included) has echoed, in order. */
+  private answerSyncs(lead: LeaderState): void {
+    if (lead.phase !== 'broadcast' || lead.syncs.length === 0) return;
+    const echoes = [Infinity];
+    for (const h of lead.learners.values()) if (!h.observer && h.stage === 'active') echoes.push(h.echoRound);
+    const confirmed = quorumValue(echoes, this.quorum) ?? -1;
+    while (lead.syncs.length > 0 && lead.syncs[0]!.round <= confirmed) {
+      const s = lead.syncs.shift()!;
+      if (s.to === undefined) {
+        this.pending.syncs.push(s.zxid);
+        this.pendingReal = true;
+      } else {
+        this.send(s.to, { type: 'sync', zxid: s.zxid });
       }
     }
   }
@@ -634,11 +795,10 @@ export class QuorumCore {
         return this.onAckEpoch(lead, from, msg);
       case 'ack':
         return this.onAck(lead, from, msg);
-      case 'ping': {
-        const h = lead.learners.get(from);
-        if (h && msg.tick > h.leaseTick && msg.tick <= this.now) h.leaseTick = msg.tick;
-        return;
-      }
+      case 'ping':
+        return this.onEcho(lead, from, msg);
+      case 'sync':
+        return this.onLearnerSync(lead, from);
       default:
         return;
     }
@@ -656,6 +816,7 @@ export class QuorumCore {
       lastZxid: msg.lastZxid,
       history: { base: 0n, epochs: [] },
       ackedZxid: 0n,
+      echoRound: 0,
       leaseTick: -1,
       syncedTo: 0n,
       newLeaderZxid: -1n,
@@ -788,6 +949,7 @@ export class QuorumCore {
     lead.nextPingTick = this.now;
     this.roleEvent();
     this.leaderCommit(lead, this.log.lastZxid());
+    this.answerSyncs(lead);
     // UPTODATE carries the leader's committed zxid, not the one echoed by the learner (issues.md #3).
     for (const h of lead.learners.values()) {
       if (h.stage === 'active') this.send(h.sid, { type: 'uptodate', zxid: this.committedZxid });
@@ -833,6 +995,9 @@ export class QuorumCore {
       startTick: this.now,
       lastHeard: this.now,
       buf: undefined,
+      ackTick: this.now,
+      echoSent: new Map(),
+      contactTick: this.now,
     };
     this.learn = l;
     this.roleEvent();
@@ -853,11 +1018,17 @@ export class QuorumCore {
     this.becomeLooking();
   }
 
+  /**
+   * Until it has acked NEWLEADER a learner must be synced within initLimit. From the NEWLEADER ACK
+   * on the leader counts it in its lease, so from then on it stays loyal until syncLimit has passed
+   * since the leader's last message (never less, whatever initLimit is): that is what the lease
+   * assumes (leaseValid).
+   */
   private tickLearner(l: LearnerState): void {
-    if (l.phase !== 'broadcast') {
-      if (this.now - l.startTick >= this.cfg.initLimitTicks) this.abandonLeader();
-    } else if (this.now - l.lastHeard >= this.cfg.syncLimitTicks) {
-      this.abandonLeader();
+    if (l.phase === 'synced' || l.phase === 'broadcast') {
+      if (this.now - l.lastHeard >= this.cfg.syncLimitTicks) return this.abandonLeader();
+    } else if (this.now - l.startTick >= this.cfg.initLimitTicks) {
+      return this.abandonLeader();
     }
   }
 
@@ -968,6 +1139,7 @@ export class QuorumCore {
     this.currentEpoch = msg.epoch;
     this.queueHardState();
     l.phase = 'synced';
+    l.ackTick = this.now;
     this.send(l.leader, { type: 'ack', zxid: msg.zxid, newLeader: true });
   }
 
@@ -996,12 +1168,28 @@ export class QuorumCore {
     if (l.phase !== 'synced') throw new ProtocolViolation('UPTODATE before NEWLEADER');
     if (msg.zxid > this.log.lastZxid()) throw new ProtocolViolation('UPTODATE beyond our log');
     l.phase = 'broadcast';
+    l.contactTick = l.ackTick; // the leader sent UPTODATE after it got our NEWLEADER ACK
     this.roleEvent();
     this.commitTo(msg.zxid);
   }
 
   onLeaderPing(l: LearnerState, msg: MessageOf<'ping'>): void {
-    if (l.phase === 'synced' || l.phase === 'broadcast') this.send(l.leader, { type: 'ping', tick: msg.tick });
+    if (l.phase !== 'synced' && l.phase !== 'broadcast') return;
+    const confirmed = l.echoSent.get(msg.echoed);
+    if (confirmed !== undefined && confirmed > l.contactTick) l.contactTick = confirmed;
+    // Rounds up to the confirmed one, or too old to matter, are done with (Map keeps insertion order).
+    for (const [r, t] of l.echoSent) {
+      if (r > msg.echoed && this.now - t < this.cfg.syncLimitTicks) break;
+      l.echoSent.delete(r);
+    }
+    l.echoSent.set(msg.round, this.now);
+    this.send(l.leader, { type: 'ping', round: msg.round, echoed: 0 });
+  }
+
+  onSyncAnswer(l: LearnerState, msg: MessageOf<'sync'>): void {
+    if (l.phase !== 'synced' && l.phase !== 'broadcast') throw new ProtocolViolation('SYNC answer before NEWLEADER');
+    this.pending.syncs.push(msg.zxid);
+    this.pendingReal = true;
   }
 }
 
@@ -1019,4 +1207,5 @@ const learnerHandlers: Partial<Record<PeerMessage['type'], LearnerHandler>> = {
   inform: (c, l, m: MessageOf<'inform'>) => c.onInform(l, m),
   uptodate: (c, l, m: MessageOf<'uptodate'>) => c.onUpToDate(l, m),
   ping: (c, l, m: MessageOf<'ping'>) => c.onLeaderPing(l, m),
+  sync: (c, l, m: MessageOf<'sync'>) => c.onSyncAnswer(l, m),
 };

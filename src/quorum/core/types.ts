@@ -21,6 +21,7 @@ export interface QuorumConfig {
   rng: RandomSource;
   /** Ticks between leader PINGs (default 1). */
   pingIntervalTicks?: number;
+
   /** Largest zxid counter a leader may use before it must start a new epoch (test hook). */
   counterMax?: bigint;
 }
@@ -100,12 +101,19 @@ export interface Ready {
   disconnect: number[];
   committed: Entry[];
   roleEvents: RoleEvent[];
-  /** REQUEST / REVALIDATE / SYNC messages for the server layer. */
+  /** REQUEST / REVALIDATE messages for the server layer. */
   forwarded: Array<{ from: number; msg: PeerMessage }>;
+  /**
+   * Answers to this server's own `requestSync` calls, in request order: the zxid its clients'
+   * reads must wait for (apply at least this far, then answer the sync).
+   */
+  syncs: bigint[];
   /** Protocol violations seen (the connection was dropped); for logs and metrics. */
   errors: string[];
+  /** Other things worth a log line (a silent peer timed out). */
+  notes: string[];
 }
 
 export function emptyReady(): Ready {
-  return { entries: [], messages: [], disconnect: [], committed: [], roleEvents: [], forwarded: [], errors: [] };
+  return { entries: [], messages: [], disconnect: [], committed: [], roleEvents: [], forwarded: [], syncs: [], errors: [], notes: [] };
 }

@@ -9,10 +9,11 @@ import { sasl } from './sasl';
 import { sync } from './sync';
 import { closeSession } from './closeSession';
 import { reconfig } from './reconfig';
+import { resumeWatch } from './resumeWatch';
 
 /** Connection-level ops by opcode. Tree ops live in src/ops/table.ts. */
 export const connOpTable: ReadonlyMap<number, ConnOp> = new Map(
-  [ping, auth, setWatches, setWatches2, addWatch, checkWatches, removeWatches, whoAmI, sasl, sync, closeSession, reconfig].map(
+  [ping, auth, setWatches, setWatches2, addWatch, checkWatches, removeWatches, whoAmI, sasl, sync, closeSession, reconfig, resumeWatch].map(
     (op) => [op.code, op],
   ),
 );

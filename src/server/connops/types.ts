@@ -2,6 +2,7 @@ import type { JuteReader } from '../../../protocol/jute/reader';
 import type { JuteWriter } from '../../../protocol/jute/writer';
 import type { ACL, Id } from '../../../protocol/jute/data';
 import type { MayRead, WatchManager } from '../../watch';
+import type { WatchHistory } from '../../watch/history';
 import type { ClientConnection } from '../connection';
 import type { ClientSecurity } from '../security';
 
@@ -12,6 +13,8 @@ import type { ClientSecurity } from '../security';
  */
 export interface ConnOpHost {
   readonly watches: WatchManager;
+  /** Applied events, for resumeWatch. */
+  readonly history: WatchHistory;
   lastZxid(): bigint;
   /** Puts a request into the connection's reply FIFO and sends whatever is ready. */
   enqueue(conn: ClientConnection, xid: number, opCode: number, exec: (out: JuteWriter) => void, opts?: { barrierZxid?: bigint; closeAfter?: boolean }): void;

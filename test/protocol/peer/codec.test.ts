@@ -39,7 +39,9 @@ const message: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ type: fc.constantFrom('snap' as const, 'proposal' as const, 'inform' as const), zxid, data: bytes }),
   fc.record({ type: fc.constant('newleader' as const), epoch, zxid }),
   fc.record({ type: fc.constant('ack' as const), zxid, newLeader: fc.boolean() }),
-  fc.record({ type: fc.constant('ping' as const), tick: count }),
+  fc.record({ type: fc.constant('ping' as const), round: count, echoed: count }),
+  fc.record({ type: fc.constant('heartbeat' as const) }),
+  fc.record({ type: fc.constant('snapchunk' as const), seq: count, crc: fc.integer({ min: 0, max: 0xffffffff }), data: bytes }),
   fc.record({ type: fc.constant('request' as const), data: bytes }),
   fc.record({
     type: fc.constant('revalidate' as const),
@@ -54,7 +56,8 @@ const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 describe('peer codec: golden frames', () => {
   // Built by hand from the layout (length, version, msgpack array), not from the encoder.
   const golden: Array<[string, PeerMessage]> = [
-    ['00000004 | 01 | 92 0f 05', { type: 'ping', tick: 5 }],
+    ['00000005 | 01 | 93 0f 05 03', { type: 'ping', round: 5, echoed: 3 }],
+    ['00000003 | 01 | 91 13', { type: 'heartbeat' }],
     ['0000000c | 01 | 92 0d d3 00000001 00000002', { type: 'commit', zxid: 0x100000002n }],
     ['0000000f | 01 | 93 0b d3 00000002 00000001 c4 01 78', { type: 'proposal', zxid: 0x200000001n, data: Buffer.from('x') }],
     ['0000000d | 01 | 93 0c d3 00000001 00000003 c3', { type: 'ack', zxid: 0x100000003n, newLeader: true }],
@@ -148,14 +151,14 @@ describe('peer codec: malformed input is rejected', () => {
     expect(bad([99, 1])).toThrow(/unknown message tag 99/);
     expect(bad({ type: 'ping' })).toThrow(/non-empty array/);
     expect(bad([])).toThrow(/non-empty array/);
-    expect(bad([15])).toThrow(/expected 1 fields, got 0/);
-    expect(bad([15, 1, 2])).toThrow(/expected 1 fields, got 2/);
+    expect(bad([15])).toThrow(/expected 2 fields, got 0/);
+    expect(bad([15, 1, 2, 3])).toThrow(/expected 2 fields, got 3/);
   });
 
   it('fields of the wrong type or out of range', () => {
-    expect(bad([15, -1])).toThrow(/ping.tick/);
-    expect(bad([15, 1.5])).toThrow(/ping.tick/);
-    expect(bad([15, 'x'])).toThrow(/ping.tick/);
+    expect(bad([15, -1, 0])).toThrow(/ping.round/);
+    expect(bad([15, 1.5, 0])).toThrow(/ping.round/);
+    expect(bad([15, 'x', 0])).toThrow(/ping.round/);
     expect(bad([13, -5n])).toThrow(/commit.zxid/);
     expect(bad([12, 1n, 1])).toThrow(/ack.newLeader: expected a boolean/);
     expect(bad([11, 1n, 'text'])).toThrow(/proposal.data: expected bytes/);
@@ -169,7 +172,7 @@ describe('peer codec: malformed input is rejected', () => {
   });
 
   it('trailing bytes after the body, or a truncated body', () => {
-    const body = packr.pack([15, 1]);
+    const body = packr.pack([15, 1, 0]);
     expect(() => new PeerFrameDecoder().push(frameOf(Buffer.concat([body, Buffer.from([0])])))).toThrow(PeerDecodeError);
     expect(() => new PeerFrameDecoder().push(frameOf(hex('92 0d d3 0000')))).toThrow(PeerDecodeError);
   });

@@ -20,7 +20,7 @@ export interface SimOptions {
   seed: number;
   bugs?: PlantedBugs;
   trace?: boolean;
-  /** Ticks with faults on (default 300). */
+  /** Fault-phase length in units of F (TICK scaled by syncLimit; default 150). */
   faultTicks?: number;
   /**
    * Turn off the direct persist-before-ACK checker, to show that the end-to-end checks (lost
@@ -29,7 +29,7 @@ export interface SimOptions {
   endToEndOnly?: boolean;
   /** Leader zxid counter limit (test hook): small values force frequent epoch rollovers. */
   counterMax?: bigint;
-  /** Ticks after healing within which a barrier write must reach every server (default 250). */
+  /** Time after healing (units of F) within which a barrier write must reach every server (default 150). */
   livenessTicks?: number;
   /** zoo.cfg limits (in ticks of tickTime); random per seed when absent. */
   limits?: { syncLimit: number; initLimit: number };
@@ -85,6 +85,8 @@ interface SimNode {
   missedTicks: number;
   /** Connections that closed while paused, noticed on resume. */
   deferredDowns: number[];
+  /** Client syncs in request order: `zxid` once answered; the read must then see `ackedPos`. */
+  syncs: Array<{ ackedPos: number; zxid?: bigint }>;
 }
 
 interface Link {
@@ -105,10 +107,11 @@ type Ev =
   | { k: 'healPartition'; id: number }
   | { k: 'heal' }
   | { k: 'write' }
-  | { k: 'read' };
+  | { k: 'read' }
+  | { k: 'sync' };
 
-type FaultKind = 'crash' | 'crashAll' | 'failpoint' | 'partition' | 'isolateLeader' | 'oneway' | 'reset' | 'compact' | 'pause';
-const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crashAll', 'failpoint', 'partition', 'isolateLeader', 'oneway', 'reset', 'compact', 'pause'];
+type FaultKind = 'crash' | 'crashAll' | 'failpoint' | 'partition' | 'isolateLeader' | 'oneway' | 'silent' | 'reset' | 'compact' | 'pause';
+const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crashAll', 'failpoint', 'partition', 'isolateLeader', 'oneway', 'silent', 'reset', 'compact', 'pause'];
 
 export class Simulation {
   private readonly rng: Prng;
@@ -122,6 +125,10 @@ export class Simulation {
   private readonly links = new Map<string, Link>();
   private readonly cut = new Set<string>();
   private readonly blocked = new Set<string>();
+  /** Pairs cut silently: bytes held, closes and resets too; each side learns only by its own timeouts. */
+  private readonly silent = new Set<string>();
+  /** Ends that closed across a silent cut: the other end hears of it when the cut heals. */
+  private heldDowns: Array<{ node: number; peer: number; inc: number }> = [];
   private partitionId = 0;
   /** Armed failpoints: crash this server right after it sends an ACK (of a PROPOSAL or of NEWLEADER). */
   private readonly armed = new Map<number, 'ack' | 'newLeaderAck' | 'fsync'>();
@@ -168,8 +175,8 @@ export class Simulation {
     // Core ticks are TICK units long; fault durations scale with syncLimit, so every seed sees as
     // many timeouts during its fault phase whatever its limits are.
     this.F = TICK * Math.max(1, this.timing.syncLimitTicks / 5);
-    this.faultEnd = (opts.faultTicks ?? 300) * this.F;
-    this.deadline = this.faultEnd + (opts.livenessTicks ?? 250) * this.F;
+    this.faultEnd = (opts.faultTicks ?? 150) * this.F;
+    this.deadline = this.faultEnd + (opts.livenessTicks ?? 150) * this.F;
     this.stats = {
       voters,
       observers,
@@ -196,6 +203,7 @@ export class Simulation {
         pausedUntil: 0,
         missedTicks: 0,
         deferredDowns: [],
+        syncs: [],
       });
     }
     this.log(`seed ${opts.seed}: ${voters} voters, ${observers} observers, delay<=${this.maxDelay}, syncLimit=${this.limits.syncLimit} initLimit=${this.limits.initLimit}, faults ${this.faultKinds.join(',')}`);
@@ -203,7 +211,7 @@ export class Simulation {
 
   /** Any limits ZooKeeper accepts, weighted towards the smallest (GUIDE: test limits at their minimum). */
   private randomLimits(): { syncLimit: number; initLimit: number } {
-    const syncLimit = this.rng.pick([1, 1, 2, 2, 3, 5]);
+    const syncLimit = this.rng.pick([1, 1, 2, 2, 3]);
     return { syncLimit, initLimit: this.rng.pick([1, 2, 5, 10]) };
   }
 
@@ -215,6 +223,7 @@ export class Simulation {
       this.schedule(TICK, { k: 'tick' });
       this.schedule(this.rng.range(5, 40), { k: 'write' });
       this.schedule(this.rng.range(5, 40), { k: 'read' });
+      this.schedule(this.rng.range(5, 40), { k: 'sync' });
       this.schedule(this.rng.range(10, 40) * this.F, { k: 'fault' });
       this.schedule(this.faultEnd, { k: 'heal' });
       while (!this.done) {
@@ -278,6 +287,8 @@ export class Simulation {
         return this.onWrite();
       case 'read':
         return this.onRead();
+      case 'sync':
+        return this.onSync();
     }
   }
 
@@ -308,6 +319,7 @@ export class Simulation {
     n.pausedUntil = 0;
     n.missedTicks = 0;
     n.deferredDowns = [];
+    n.syncs = [];
     const d = n.durable;
     n.appliedCount = d.snapshot?.n ?? 0;
     n.appliedZxid = d.snapshot?.zxid ?? 0n;
@@ -422,7 +434,7 @@ export class Simulation {
     if (c.up || !na.alive || !nb.alive) return;
     const paused = [na, nb].find((n) => this.isPaused(n));
     if (paused) return this.q.push({ at: paused.pausedUntil + 1, key: this.rng.next(), ev: { k: 'connect', a, b } });
-    if (this.cut.has(this.pairKey(a, b))) {
+    if (this.cut.has(this.pairKey(a, b)) || this.silent.has(this.pairKey(a, b))) {
       this.schedule(this.rng.range(1, 3) * TICK, { k: 'connect', a, b });
       return;
     }
@@ -436,7 +448,11 @@ export class Simulation {
     this.drain(nb);
   }
 
-  /** Close a connection: in-flight bytes are lost, both ends learn at once, and it redials later. */
+  /**
+   * `a` closes the connection: in-flight bytes are lost, both ends learn at once, and it redials
+   * later. Across a silent cut only `a` knows; `b` hears of it when the cut heals (its own timeout
+   * may tell it first).
+   */
   private breakConn(a: number, b: number): void {
     const c = this.conn(a, b);
     if (!c.up) return;
@@ -444,12 +460,15 @@ export class Simulation {
     c.gen++;
     this.link(a, b).q = [];
     this.link(b, a).q = [];
+    const silent = this.silent.has(this.pairKey(a, b));
     for (const [x, y] of [
       [a, b],
       [b, a],
     ] as const) {
       const n = this.nodes.get(x)!;
-      if (n.alive) this.schedule(0, { k: 'down', node: x, peer: y, inc: n.incarnation }, -1);
+      if (!n.alive) continue;
+      if (silent && x === b) this.heldDowns.push({ node: x, peer: y, inc: n.incarnation });
+      else this.schedule(0, { k: 'down', node: x, peer: y, inc: n.incarnation }, -1);
     }
     this.schedule(this.rng.range(1, 3) * TICK, { k: 'connect', a, b });
   }
@@ -471,8 +490,9 @@ export class Simulation {
     const l = this.link(from, to);
     while (l.q.length > 0 && l.q[0]!.at <= this.now) {
       if (this.blocked.has(`${from}>${to}`)) {
-        // A stalled TCP stream: hold the bytes; give up on the connection after a while.
-        if (this.now - l.q[0]!.at > 8 * this.F) return this.breakConn(from, to);
+        // A stalled TCP stream: hold the bytes; give up on the connection after a while (a silent
+        // cut is left to the servers' own timeouts).
+        if (!this.silent.has(this.pairKey(from, to)) && this.now - l.q[0]!.at > 8 * this.F) return this.breakConn(from, to);
         if (!l.retry) {
           l.retry = true;
           this.schedule(TICK, { k: 'deliver', from, to, gen });
@@ -526,6 +546,12 @@ export class Simulation {
       this.applySnapshot(n, r);
       for (const e of r.committed) this.apply(n, e);
       for (const ev of r.roleEvents) this.onRoleEvent(n, ev);
+      for (const z of r.syncs) {
+        // Leaving the broadcast phase dropped the clients and their syncs (the server's dropClients).
+        const w = n.syncs.find((x) => x.zxid === undefined);
+        if (w) w.zxid = z;
+      }
+      this.checkSyncs(n);
       // In a correct ensemble no server ever sees an impossible message (Zab.tla ShouldNotBeTriggered).
       for (const err of r.errors) throw new SimViolation(`n${n.id} saw a protocol violation ${err} (ShouldNotBeTriggered)`);
       core.advance(r);
@@ -642,6 +668,7 @@ export class Simulation {
   private onRoleEvent(n: SimNode, ev: { role: string; phase: string; leader: number | undefined; epoch: number }): void {
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
     this.checkQuiet(n, ev);
+    if (ev.phase !== 'broadcast') n.syncs = [];
     if (ev.role !== 'leading' || ev.phase !== 'broadcast') return;
     this.stats.elections++;
     const prev = this.leaderOfEpoch.get(ev.epoch);
@@ -696,6 +723,35 @@ export class Simulation {
       }
     }
     if (!this.done) this.schedule(this.rng.range(5, 40), { k: 'read' });
+  }
+
+  /**
+   * A client sync at a serving server, as the server layer issues it: the leader asks its own core,
+   * a learner sends SYNC to its leader. Once answered, the server's reads must include every write
+   * acknowledged before the sync was sent (checked in checkSyncs).
+   */
+  private onSync(): void {
+    const serving = this.leaders((c) => c.status().phase === 'broadcast');
+    if (serving.length > 0) {
+      const n = this.rng.pick(serving);
+      const core = n.core!;
+      const ok = core.canPropose() ? core.requestSync() : core.sendToLeader({ type: 'sync', zxid: 0n });
+      if (ok) {
+        n.syncs.push({ ackedPos: this.ackedMaxPos });
+        this.drain(n);
+      }
+    }
+    if (!this.done) this.schedule(this.rng.range(5, 60), { k: 'sync' });
+  }
+
+  /** Answered syncs whose zxid this server has applied: its reads must now see what was acked before. */
+  private checkSyncs(n: SimNode): void {
+    while (n.syncs.length > 0 && n.syncs[0]!.zxid !== undefined && n.appliedZxid >= n.syncs[0]!.zxid) {
+      const s = n.syncs.shift()!;
+      if (n.appliedCount <= s.ackedPos) {
+        throw new SimViolation(`stale sync on n${n.id}: answered with ${zxidHex(s.zxid!)}, applied ${n.appliedCount} txns, but write #${s.ackedPos + 1} was acknowledged before the sync was sent (sync + read)`);
+      }
+    }
   }
 
   private checkBarrier(): void {
@@ -798,6 +854,12 @@ export class Simulation {
       case 'isolateLeader':
         this.partition(new Set([leader ?? this.rng.pick(this.ids)]));
         break;
+      case 'silent': {
+        const shuffled = this.rng.shuffle([...this.ids]);
+        const minority = new Set(shuffled.slice(0, this.rng.range(1, Math.floor(this.ids.length / 2))));
+        this.silentPartition(leader !== undefined && this.rng.bool(0.6) ? new Set([leader]) : minority);
+        break;
+      }
       case 'oneway': {
         const from = leader !== undefined && this.rng.bool(0.5) ? leader : this.rng.pick(this.ids);
         const tos = this.ids.filter((x) => x !== from && this.rng.bool(0.6));
@@ -845,6 +907,25 @@ export class Simulation {
     if (this.cut.size > 0 || this.blocked.size > 0) this.log('network healed');
     this.cut.clear();
     this.blocked.clear();
+    this.silent.clear();
+    // The RST for a connection closed across the cut finally arrives.
+    for (const d of this.heldDowns.splice(0)) this.schedule(0, { k: 'down', ...d }, -1);
+  }
+
+  /** A minority (often the leader alone) loses the others without anyone being told. */
+  private silentPartition(side: Set<number>): void {
+    this.healNetwork();
+    const pid = ++this.partitionId;
+    this.log(`SILENT CUT {${[...side].join(',')}} | rest`);
+    for (const a of side) {
+      for (const b of this.ids) {
+        if (side.has(b)) continue;
+        this.silent.add(this.pairKey(a, b));
+        this.blocked.add(`${a}>${b}`);
+        this.blocked.add(`${b}>${a}`);
+      }
+    }
+    this.schedule(this.rng.range(5, 50) * this.F, { k: 'healPartition', id: pid });
   }
 
   /** The shell snapshots its applied state and purges the log up to it. */

@@ -162,6 +162,12 @@ export class Conversation {
     return this.drain();
   }
 
+  /** A client of this (leader) server asks for sync. */
+  sync(): this {
+    this.lines.push(`> requestSync -> ${this.core.requestSync() ? 'queued' : 'refused'}`);
+    return this.drain();
+  }
+
   compact(z: string): this {
     this.lines.push(`> compact ${z}`);
     this.core.compact(zx(z));
@@ -173,6 +179,12 @@ export class Conversation {
   /** Crash while handling the next Ready at `point`, then restart from what is on disk. */
   crashDuringNext(point: CrashPoint): this {
     this.crashAt = point;
+    return this;
+  }
+
+  /** How long since this learner's leader last confirmed it hears us (QuorumCore.contactAge). */
+  contact(): this {
+    this.lines.push(`= contact age ${this.core.contactAge()} ticks`);
     return this;
   }
 
@@ -240,7 +252,9 @@ export class Conversation {
     if (r.committed.length > 0) out.push(`  commit: ${r.committed.map((e) => fmtZxid(e.zxid)).join(' ')}`);
     for (const ev of r.roleEvents) out.push(`  role: ${ev.role}/${ev.phase} leader=${ev.leader === undefined ? '-' : `n${ev.leader}`} epoch=${ev.epoch}`);
     for (const f of r.forwarded) out.push(`  forwarded from n${f.from}: ${fmtMsg(f.msg)}`);
+    for (const z of r.syncs) out.push(`  sync answered: apply up to ${fmtZxid(z)}`);
     for (const e of r.errors) out.push(`  error: ${e}`);
+    for (const n of r.notes) out.push(`  note: ${n}`);
     if (!quiet) this.lines.push(...out);
   }
 }

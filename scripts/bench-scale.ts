@@ -1,0 +1,232 @@
+/**
+ * Scale benchmark: a 3-member ensemble of zabkeeper and one of Apache ZooKeeper 3.8 (Debian), one
+ * after the other on this machine, each filled with 100-byte znodes by the same load generator
+ * (32 connections x 32 outstanding creates, spread over the members) to 100k, 300k and 1M znodes.
+ * At each size it prints: fill rate, errors, RSS per server, data dir size, restart time (all
+ * three stopped and started until each serves), the longest event-loop stall (zabkeeper's mntr)
+ * and the create latency p50/p99 during that part of the fill. Before the fill it measures a
+ * single client's synchronous write through a follower. Not a test: prints tables.
+ *
+ *   npm run bench:scale -- [--sizes 100000,300000,1000000] [--targets zabkeeper,apache]
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { Command } from 'commander';
+import { WireConnection } from '../src/client/wire';
+import { requests as rq } from '../src/client/requests';
+import { fourLetter, type TargetKind } from './lib/zk-process';
+import { startEnsemble, type TestEnsemble } from './lib/ensemble-process';
+import { runLoad } from './lib/load';
+
+const HOST = '127.0.0.1';
+const PARENTS = 1000;
+const VALUE = Buffer.alloc(100, 0x76);
+
+interface SizeFigures {
+  znodes: number;
+  fillPerSec: number;
+  errors: number;
+  rssMb: number[];
+  dataDirMb: number[];
+  restartMs: number;
+  maxStallMs: number | undefined;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** p99 of the worst one-second window of the fill, and the median window's p99. */
+  worstWindowP99Ms: number;
+  medianWindowP99Ms: number;
+}
+
+interface TargetFigures {
+  single: { p50: number; p99: number };
+  sizes: SizeFigures[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function percentile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+/** Disk space the directory really uses (du), in MB. */
+function duMb(dir: string): number {
+  const out = spawnSync('du', ['-sk', dir], { encoding: 'utf8' }).stdout;
+  return Math.round(Number(out.split(/\s/)[0]) / 1024);
+}
+
+async function mntrValue(port: number, key: string): Promise<number | undefined> {
+  const text = await fourLetter(port, 'mntr', 5000).catch(() => '');
+  const m = new RegExp(`^zk_${key}\\t(\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+async function connect(port: number): Promise<WireConnection> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await WireConnection.connect({ host: HOST, port, sessionTimeoutMs: 30_000, connectTimeoutMs: 2000 });
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`cannot connect to ${port}: ${(err as Error).message}`);
+      await sleep(100);
+    }
+  }
+}
+
+/**
+ * Creates znodes [from, to) with `connections` x `depth` outstanding creates. A lost connection
+ * counts its in-flight creates as errors and reconnects; failed creates are not retried.
+ */
+async function fill(ports: number[], from: number, to: number, connections: number, depth: number): Promise<{ ms: number; errors: number; lat: number[]; windows: number[][] }> {
+  let next = from;
+  let errors = 0;
+  const lat: number[] = [];
+  const windows: number[][] = [];
+  const t0 = performance.now();
+  const conns = await Promise.all(Array.from({ length: connections }, (_, i) => connect(ports[i % ports.length])));
+  const lane = async (ci: number): Promise<void> => {
+    while (next < to) {
+      const i = next++;
+      const t = performance.now();
+      try {
+        const r = await rq.create(conns[ci], `/scale/p${i % PARENTS}/n${i}`, VALUE);
+        if (r.err !== 0) errors++;
+      } catch {
+        errors++;
+        if (conns[ci].isClosed) conns[ci] = await connect(ports[ci % ports.length]);
+        continue;
+      }
+      const done = performance.now();
+      lat.push(done - t);
+      const w = Math.floor((done - t0) / 1000);
+      (windows[w] ??= []).push(done - t);
+    }
+  };
+  await Promise.all(conns.flatMap((_, ci) => Array.from({ length: depth }, () => lane(ci))));
+  for (const c of conns) c.close();
+  return { ms: performance.now() - t0, errors, lat, windows };
+}
+
+async function restart(ens: TestEnsemble): Promise<number> {
+  await Promise.all(ens.members.map((m) => m.stop()));
+  const t0 = Date.now();
+  await Promise.all(ens.members.map((m) => m.start()));
+  await ens.waitServing(300_000);
+  return Date.now() - t0;
+}
+
+async function singleClientThroughFollower(ens: TestEnsemble, seconds: number): Promise<{ p50: number; p99: number }> {
+  const leader = await ens.waitLeader();
+  const follower = ens.members[(leader + 1) % ens.members.length];
+  const base = { host: HOST, port: follower.clientPort, connections: 1, depth: 1, valueBytes: 100, root: '/bench', workload: 'setData' as const };
+  await runLoad({ ...base, durationMs: 2000 });
+  const r = await runLoad({ ...base, durationMs: seconds * 1000 });
+  return { p50: r.p50Ms, p99: r.p99Ms };
+}
+
+async function benchTarget(kind: TargetKind, sizes: number[], a: { connections: number; depth: number }): Promise<TargetFigures> {
+  const ens = await startEnsemble(kind, 3, {
+    tickTime: 2000,
+    extraCfg: { maxClientCnxns: '0' },
+    // zkServer.sh's default heap (zkEnv.sh ZK_SERVER_HEAP=1000) and the JVM's default collector and JIT.
+    jvmArgs: ['-Xmx1000m'],
+  });
+  try {
+    await ens.waitServing(120_000);
+    const ports = ens.members.map((m) => m.clientPort);
+    const c = await connect(ports[0]);
+    await rq.create(c, '/bench', null);
+    await rq.create(c, '/bench/n0', VALUE);
+    await rq.create(c, '/scale', null);
+    for (let p = 0; p < PARENTS; p++) await rq.create(c, `/scale/p${p}`, null);
+    c.close();
+    const single = await singleClientThroughFollower(ens, 10);
+    log(`${kind} single client through a follower: p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms`);
+    const out: SizeFigures[] = [];
+    let have = 0;
+    for (const size of sizes) {
+      const f = await fill(ports, have, size, a.connections, a.depth);
+      have = size;
+      const sorted = [...f.lat].sort((x, y) => x - y);
+      const windowP99 = f.windows.filter((w) => w && w.length > 50).map((w) => percentile([...w].sort((x, y) => x - y), 0.99)).sort((x, y) => x - y);
+      const stalls = kind === 'apache' ? [] : await Promise.all(ports.map((p) => mntrValue(p, 'zabkeeper_event_loop_lag_max_ms')));
+      const figures: SizeFigures = {
+        znodes: size,
+        fillPerSec: (f.lat.length + f.errors) / (f.ms / 1000),
+        errors: f.errors,
+        rssMb: ens.members.map((m) => rssMb(m.pid())),
+        dataDirMb: ens.members.map((m) => duMb(m.dataDir)),
+        restartMs: 0,
+        maxStallMs: stalls.length ? Math.max(...stalls.map((s) => s ?? 0)) : undefined,
+        p50Ms: percentile(sorted, 0.5),
+        p99Ms: percentile(sorted, 0.99),
+        maxMs: sorted.at(-1) ?? 0,
+        worstWindowP99Ms: windowP99.at(-1) ?? 0,
+        medianWindowP99Ms: percentile(windowP99, 0.5),
+      };
+      figures.restartMs = await restart(ens);
+      log(`${kind} ${size}: ${JSON.stringify(figures)}`);
+      out.push(figures);
+    }
+    return { single, sizes: out };
+  } finally {
+    await ens.stop();
+  }
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function table(all: Map<TargetKind, TargetFigures>): string {
+  const rows = [
+    '| size | system | fill rate | errors | RSS per server (MB) | data dir per server (MB) | restart | longest loop stall | create p50 / p99 / max | p99 worst / median 1-s window |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const sizes = [...all.values()][0]?.sizes.map((s) => s.znodes) ?? [];
+  for (const [i, size] of sizes.entries()) {
+    for (const [kind, t] of all) {
+      const s = t.sizes[i];
+      if (!s) continue;
+      rows.push(
+        `| ${size / 1000}k | ${kind} | ${Math.round(s.fillPerSec).toLocaleString('en')}/s | ${s.errors} | ${s.rssMb.join(' / ')} | ${s.dataDirMb.join(' / ')} | ${(s.restartMs / 1000).toFixed(1)} s | ${s.maxStallMs === undefined ? 'n/a' : `${s.maxStallMs} ms`} | ${s.p50Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)} / ${s.maxMs.toFixed(0)} ms | ${s.worstWindowP99Ms.toFixed(1)} / ${s.medianWindowP99Ms.toFixed(1)} ms |`,
+      );
+    }
+  }
+  rows.push('', '| single client, 1 x 1 setData through a follower | p50 | p99 |', '|---|---|---|');
+  for (const [kind, t] of all) rows.push(`| ${kind} | ${t.single.p50.toFixed(2)} ms | ${t.single.p99.toFixed(2)} ms |`);
+  return rows.join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = new Command('bench-scale')
+    .option('--sizes <list>', 'znode counts to fill to, in order', '100000,300000,1000000')
+    .option('--targets <list>', 'ensembles to compare', 'zabkeeper,apache')
+    .option('--connections <n>', 'client connections (spread over the members)', '32')
+    .option('--depth <n>', 'outstanding creates per connection', '32')
+    .parse(process.argv)
+    .opts();
+  const sizes = String(o.sizes).split(',').map(Number);
+  const all = new Map<TargetKind, TargetFigures>();
+  log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const t of String(o.targets).split(',') as TargetKind[]) {
+    all.set(t, await benchTarget(t, sizes, { connections: Number(o.connections), depth: Number(o.depth) }));
+    log(`load average after ${t}: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  }
+  process.stdout.write(table(all) + '\n');
+}
+
+// Stopped early (Ctrl-C): exit so the ensembles' members are killed (ensemble-process's exit hook).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { createDatabase, snapshotChunks, SnapshotDecoder, SnapshotEncoder, type ZkDatabase } from '../tree';
+import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage/types';
+import type { SnapshotRef } from '../storage/bodies';
+import { nextBodyChecksum } from '../storage/rules';
+import { crc32 } from '../util/checksum';
+import { zxidHex } from '../quorum/zxid';
+import { timed } from './looplag';
+
+/** Work per event-loop turn while taking a snapshot: encode for this long, then yield. */
+const SLICE_MS = 8;
+const ROWS_PER_CHECK = 2000;
+/** Chunks read per storage call while loading. */
+const LOAD_BATCH = 8;
+
+export interface SnapshotHost {
+  /** The live database (replaced wholesale by a SNAP install: a running snapshot then gives up). */
+  readonly db: ZkDatabase;
+  readonly store: Store;
+  readonly logger: Logger;
+}
+
+/**
+ * Takes snapshots without stopping the server: a copy-on-write scan of the tree (DataTree.beginScan)
+ * encoded a slice at a time, each slice's finished chunks written to the store, yielding between
+ * slices so clients keep being served; then one fsync and the catalog row that names it. Like
+ * ZooKeeper, a snapshot asked for while one runs is skipped ("too busy to snap").
+ */
+export class SnapshotTaker {
+  private running: Promise<SnapshotInfo | undefined> | undefined;
+
+  constructor(private readonly host: SnapshotHost) {}
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Starts a snapshot of the applied state; undefined when one is already running. */
+  take(): Promise<SnapshotInfo | undefined> | undefined {
+    if (this.running) return undefined;
+    this.running = this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<SnapshotInfo | undefined> {
+    const { store, logger } = this.host;
+    const db = this.host.db;
+    const zxid = db.lastProcessedZxid;
+    const started = performance.now();
+    const writer = store.beginSnapshot();
+    let scanning = true;
+    try {
+      const enc = new SnapshotEncoder(zxid);
+      // The sessions as of now (a copy: 100k sessions are encoded over several slices, while the
+      // live map keeps changing), then the tree's copy-on-write scan.
+      const sessions = [...db.sessions];
+      let nextSession = 0;
+      db.tree.beginScan(zxid);
+      for (let done = false; !done; ) {
+        if (this.host.db !== db) {
+          logger.info({ zxid: zxidHex(zxid) }, 'snapshot abandoned: the database was replaced by a SNAP');
+          writer.abort();
+          return undefined;
+        }
+        done = timed('snapshot slice', () => {
+          const until = performance.now() + SLICE_MS;
+          while (nextSession < sessions.length && performance.now() < until) {
+            for (const stop = Math.min(sessions.length, nextSession + ROWS_PER_CHECK); nextSession < stop; nextSession++) enc.addSession(...sessions[nextSession]);
+          }
+          let end = false;
+          while (!end && performance.now() < until) end = db.tree.scanEach(ROWS_PER_CHECK, (r) => enc.addRow(r));
+          for (const c of enc.takeChunks()) writer.append(c);
+          return end;
+        });
+        if (!done) await nextTurn();
+      }
+      db.tree.endScan();
+      scanning = false;
+      const info = timed('snapshot finish', () => {
+        for (const c of enc.finish()) writer.append(c);
+        const finished = writer.finish(zxid, Date.now());
+        store.saveSnapshot(finished);
+        return finished;
+      });
+      logger.info({ zxid: zxidHex(zxid), bytes: info.bytes, chunks: info.chunks, ms: Math.round(performance.now() - started) }, 'snapshot taken');
+      return info;
+    } catch (err) {
+      writer.abort();
+      throw err;
+    } finally {
+      if (scanning && this.host.db === db) db.tree.endScan();
+    }
+  }
+}
+
+/**
+ * Loads a named snapshot chunk by chunk: each chunk's CRC and the whole body's checksum are
+ * verified while decoding (no separate integrity pass over the file).
+ */
+export function loadSnapshot(store: Store, info: SnapshotInfo): ZkDatabase {
+  const decoder = new SnapshotDecoder();
+  let checksum = 0;
+  for (let seq = 0; seq < info.chunks; seq += LOAD_BATCH) {
+    for (const chunk of store.readSnapshotChunks(info, seq, LOAD_BATCH)) {
+      checksum = nextBodyChecksum(checksum, crc32(chunk));
+      decoder.push(chunk);
+    }
+  }
+  if (checksum !== info.checksum) throw new StoreCorruptError(`snapshot ${zxidHex(info.zxid)} fails its whole-body checksum`);
+  const db = decoder.finish();
+  if (db.lastProcessedZxid !== info.zxid) throw new StoreCorruptError(`snapshot ${zxidHex(info.zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
+  return db;
+}
+
+/** The initial database at zxid 0, as chunks: what a leader with no snapshot yet sends in a SNAP. */
+export function emptySnapshot(): { chunks: Buffer[]; descriptor: SnapshotRef } {
+  const chunks = snapshotChunks(createDatabase());
+  let checksum = 0;
+  for (const c of chunks) checksum = nextBodyChecksum(checksum, crc32(c));
+  return { chunks, descriptor: { chunks: chunks.length, bytes: chunks.reduce((n, c) => n + c.length, 0), checksum, createdAt: 0, id: 0 } };
+}

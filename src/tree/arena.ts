@@ -1,0 +1,115 @@
+/**
+ * Znode values packed into shared slabs: a value costs its bytes plus 12 bytes of handle (slab,
+ * offset, length) instead of a Buffer object per znode (about 100 bytes of V8 overhead each).
+ * Slabs are bump-allocated and never written twice, so a view handed out (to a reply, a snapshot
+ * pre-image) stays valid however the arena moves on. Freed bytes are counted per slab; a slab
+ * with nothing live is dropped, and `sparse()` names the slabs worth evacuating (compaction moves
+ * their live values into the current slab; see DataTree.compactValues).
+ */
+export const SLAB_BYTES = 256 * 1024;
+/** Values above this get a slab of their own (a 1 MB value does not pin a shared slab). */
+const OWN_SLAB_BYTES = 32 * 1024;
+/** Handle slab ids with a meaning of their own. */
+export const NULL_VALUE = -1;
+export const EMPTY_VALUE = -2;
+const EMPTY = Buffer.alloc(0);
+
+export class ValueArena {
+  private slabs: (Buffer | undefined)[] = [];
+  private live: number[] = [];
+  private freeIds: number[] = [];
+  private cur = -1;
+  private used = 0;
+  /** Bytes held by slabs (live or not): what the values cost in memory. */
+  private held = 0;
+
+  /** Copies `src` in; returns its slab id (or NULL_VALUE / EMPTY_VALUE) and offset. */
+  put(src: Uint8Array | null): [number, number] {
+    return src === null ? [NULL_VALUE, 0] : this.putRange(src, 0, src.length);
+  }
+
+  /** Copies src[start, start + n) in (no view of `src` is made or kept). */
+  putRange(src: Uint8Array, start: number, n: number): [number, number] {
+    if (n === 0) return [EMPTY_VALUE, 0];
+    const [id, off] = this.reserve(n);
+    const slab = this.slabs[id]!;
+    if (n <= 64) for (let i = 0; i < n; i++) slab[off + i] = src[start + i];
+    else slab.set(src.subarray(start, start + n), off);
+    return [id, off];
+  }
+
+  /** Room for n bytes (n > 0): a slab of its own for big values, else the current slab. */
+  private reserve(n: number): [number, number] {
+    if (n > OWN_SLAB_BYTES) {
+      const id = this.newSlab(n);
+      this.live[id] = n;
+      return [id, 0];
+    }
+    if (this.cur < 0 || this.used + n > SLAB_BYTES) {
+      const old = this.cur;
+      this.cur = this.newSlab(SLAB_BYTES);
+      this.used = 0;
+      if (old >= 0 && this.live[old] === 0) this.dropSlab(old);
+    }
+    const off = this.used;
+    this.used += n;
+    this.live[this.cur] += n;
+    return [this.cur, off];
+  }
+
+  /** Copies an ASCII string in (one byte per char; the caller checked it is ASCII). */
+  putAscii(src: string): [number, number] {
+    const n = src.length;
+    if (n === 0) return [EMPTY_VALUE, 0];
+    const [slab, off] = this.reserve(n);
+    this.slabs[slab]!.write(src, off, n, 'latin1');
+    return [slab, off];
+  }
+
+  /** The slab buffer itself (for reading stored bytes in place, without making a view). */
+  slabBuffer(slab: number): Buffer {
+    return this.slabs[slab]!;
+  }
+
+  /** A view of a stored value (no copy). */
+  view(slab: number, off: number, len: number): Buffer | null {
+    if (slab === NULL_VALUE) return null;
+    if (slab === EMPTY_VALUE) return EMPTY;
+    return this.slabs[slab]!.subarray(off, off + len);
+  }
+
+  release(slab: number, len: number): void {
+    if (slab < 0) return;
+    this.live[slab] -= len;
+    if (this.live[slab] === 0 && slab !== this.cur) this.dropSlab(slab);
+  }
+
+  /** Slabs (other than the one being filled) whose live bytes are under a quarter of their size. */
+  sparse(): Set<number> {
+    const out = new Set<number>();
+    for (let id = 0; id < this.slabs.length; id++) {
+      const s = this.slabs[id];
+      if (s && id !== this.cur && this.live[id] * 4 < s.length) out.add(id);
+    }
+    return out;
+  }
+
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  private newSlab(bytes: number): number {
+    const id = this.freeIds.pop() ?? this.slabs.length;
+    // Slow (unpooled) allocation: a slab is exactly its own memory, freed as one.
+    this.slabs[id] = Buffer.allocUnsafeSlow(bytes);
+    this.live[id] = 0;
+    this.held += bytes;
+    return id;
+  }
+
+  private dropSlab(id: number): void {
+    this.held -= this.slabs[id]!.length;
+    this.slabs[id] = undefined;
+    this.freeIds.push(id);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Proves the peer transport reports a replaced connection: when a peer connects again while its old
+ * connection is still open here (it restarted and its FIN was lost), `down` comes before the new
+ * `up`, so the core never keeps counting what the old connection said (issue 9 item 7).
+ */
+import net from 'node:net';
+import pino from 'pino';
+import { PeerTransport } from '../../src/quorum/transport';
+import { peerBodyCodec } from '../../src/server/ensemble';
+import { freePort } from '../harness/ports';
+
+function hello(id: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(0x5a424b50, 0);
+  b.writeInt32BE(id, 4);
+  return b;
+}
+
+test('a second connection from the same peer emits down, then up', async () => {
+  const port = await freePort();
+  const t = new PeerTransport({
+    self: 1,
+    listen: { host: '127.0.0.1', port },
+    peers: [
+      { id: 1, host: '127.0.0.1', port },
+      { id: 2, host: '127.0.0.1', port: 1 },
+    ],
+    codec: peerBodyCodec,
+    logger: pino({ level: 'silent' }),
+    maxFrameBytes: 1 << 20,
+  });
+  const events: string[] = [];
+  const seen = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 5000;
+      const check = () => {
+        if (events.length >= n) resolve();
+        else if (Date.now() > deadline) reject(new Error(`waited 5 s for ${n} transport events, got ${JSON.stringify(events)}`));
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  t.on('up', (id: number) => events.push(`up ${id}`));
+  t.on('down', (id: number) => events.push(`down ${id}`));
+  await t.start();
+  const dial = () =>
+    new Promise<net.Socket>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.write(hello(2));
+        resolve(s);
+      });
+      s.on('error', () => undefined);
+    });
+  const first = await dial();
+  await seen(1);
+  // The "restarted" peer dials again; the first socket stays open on its side (no FIN was seen).
+  const second = await dial();
+  await seen(3);
+  expect(events).toEqual(['up 2', 'down 2', 'up 2']);
+  first.destroy();
+  second.destroy();
+  await t.close();
+});

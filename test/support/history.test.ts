@@ -1,0 +1,134 @@
+/**
+ * Proves the watch event history behind resumable watches: which events a persistent or recursive
+ * watch is told, that replay from any position (zxid, events of it seen) yields exactly the rest
+ * of the full sequence (a model-based property), paging, the READ filter, and that eviction and
+ * reset make older positions "purged" without ever serving a partial txn.
+ */
+import fc from 'fast-check';
+import { EventType } from '../../protocol/jute/constants';
+import { OPEN_ACL_UNSAFE, type ACL } from '../../protocol/jute/data';
+import { SEEN_ALL } from '../../protocol/jute/extensions';
+import { WatchHistory, watchMatches, type HistoryEvent, type PersistentWatchMode } from '../../src/watch/history';
+
+const { nodeCreated: C, nodeDeleted: D, nodeDataChanged: M, nodeChildrenChanged: K } = EventType;
+const SECRET: ACL[] = [{ perms: 31, id: { scheme: 'digest', id: 'x:y' } }];
+const ev = (zxid: bigint, type: number, path: string, acl: readonly ACL[] = OPEN_ACL_UNSAFE): HistoryEvent => ({ zxid, type, path, acl });
+const all = { mayRead: () => true, includeData: false, maxBytes: 1 << 20 };
+
+function history(events: HistoryEvent[], limits = { maxEvents: 1000, maxBytes: 1 << 30, dataMaxBytes: 1024 }): WatchHistory {
+  const h = new WatchHistory(0n, limits);
+  const byZxid = new Map<bigint, HistoryEvent[]>();
+  for (const e of events) byZxid.set(e.zxid, [...(byZxid.get(e.zxid) ?? []), e]);
+  for (const group of byZxid.values()) h.record(group);
+  return h;
+}
+
+describe('which events a watch is told', () => {
+  test.each<[PersistentWatchMode, string, number, string, boolean]>([
+    ['persistent', '/a', C, '/a', true],
+    ['persistent', '/a', K, '/a', true],
+    ['persistent', '/a', M, '/a/b', false],
+    ['persistentRecursive', '/a', M, '/a/b/c', true],
+    ['persistentRecursive', '/a', K, '/a', false],
+    ['persistentRecursive', '/a', D, '/ab', false],
+    ['persistentRecursive', '/', C, '/x', true],
+  ])('%s on %s, event %d on %s: %s', (mode, watch, type, path, told) => {
+    expect(watchMatches(mode, watch, type, path)).toBe(told);
+  });
+});
+
+describe('replay', () => {
+  const events = [ev(1n, C, '/a'), ev(1n, K, '/'), ev(2n, C, '/a/b'), ev(2n, K, '/a'), ev(3n, M, '/a/b'), ev(4n, D, '/a/b'), ev(4n, K, '/a'), ev(5n, M, '/z')];
+
+  test('from a zxid: every later event the watch matches, in order', () => {
+    const r = history(events).replay({ ...all, path: '/a', mode: 'persistentRecursive', after: { zxid: 1n, seen: SEEN_ALL } });
+    expect(r).toEqual({ more: false, events: [{ zxid: 2n, type: C, path: '/a/b' }, { zxid: 3n, type: M, path: '/a/b' }, { zxid: 4n, type: D, path: '/a/b' }] });
+  });
+
+  test('from the middle of a txn: only the events of it not yet seen', () => {
+    const r = history(events).replay({ ...all, path: '/a', mode: 'persistent', after: { zxid: 2n, seen: 0 } });
+    expect(r !== 'purged' && r.events.map((e) => `${e.zxid}:${e.type}`)).toEqual(['2:4', '4:4']);
+    const r2 = history([ev(7n, C, '/q/1'), ev(7n, C, '/q/2'), ev(7n, C, '/q/3')]).replay({ ...all, path: '/q', mode: 'persistentRecursive', after: { zxid: 7n, seen: 2 } });
+    expect(r2 !== 'purged' && r2.events.map((e) => e.path)).toEqual(['/q/3']);
+  });
+
+  test('events the connection may not read are neither told nor counted', () => {
+    const h = history([ev(1n, C, '/s/open'), ev(1n, C, '/s/secret', SECRET), ev(1n, C, '/s/open2')]);
+    const r = h.replay({ ...all, path: '/s', mode: 'persistentRecursive', after: { zxid: 1n, seen: 1 }, mayRead: (acl) => acl !== SECRET });
+    expect(r !== 'purged' && r.events.map((e) => e.path)).toEqual(['/s/open2']);
+  });
+
+  test('pages: at least one event each, `more` until the end', () => {
+    const many = Array.from({ length: 50 }, (_, i) => ev(BigInt(i + 1), M, '/p'));
+    const h = history(many);
+    let after = { zxid: 0n, seen: SEEN_ALL };
+    const got: bigint[] = [];
+    for (let pages = 0; ; pages++) {
+      const r = h.replay({ ...all, path: '/p', mode: 'persistent', after, maxBytes: 200 });
+      if (r === 'purged') throw new Error('purged');
+      got.push(...r.events.map((e) => e.zxid));
+      expect(r.events.length).toBeGreaterThan(0);
+      const last = r.events[r.events.length - 1]!;
+      after = { zxid: last.zxid, seen: 1 };
+      if (!r.more) {
+        expect(pages).toBeGreaterThan(3);
+        break;
+      }
+    }
+    expect(got).toEqual(many.map((e) => e.zxid));
+  });
+
+  test('data is given only when asked, and only if small enough to have been kept', () => {
+    const h = new WatchHistory(0n, { maxEvents: 10, maxBytes: 1 << 20, dataMaxBytes: 4 });
+    h.record([{ ...ev(1n, M, '/d'), data: Buffer.from('abc') }]);
+    h.record([{ ...ev(2n, M, '/d'), data: Buffer.from('too long') }]);
+    const q = { ...all, path: '/d', mode: 'persistent' as const, after: { zxid: 0n, seen: SEEN_ALL } };
+    const withData = h.replay({ ...q, includeData: true });
+    expect(withData !== 'purged' && withData.events.map((e) => e.data?.toString() ?? String(e.data))).toEqual(['abc', 'undefined']);
+    const without = h.replay(q);
+    expect(without !== 'purged' && without.events.every((e) => !('data' in e))).toBe(true);
+  });
+});
+
+describe('purged positions', () => {
+  test('eviction drops whole txns and moves start; older positions are purged', () => {
+    const h = history([ev(1n, C, '/a'), ev(1n, K, '/'), ev(2n, M, '/a'), ev(3n, M, '/a')], { maxEvents: 2, maxBytes: 1 << 30, dataMaxBytes: 0 });
+    expect(h.size).toBe(2);
+    expect(h.start).toBe(1n);
+    const q = { ...all, path: '/a', mode: 'persistent' as const };
+    expect(h.replay({ ...q, after: { zxid: 0n, seen: SEEN_ALL } })).toBe('purged');
+    expect(h.replay({ ...q, after: { zxid: 1n, seen: 1 } })).toBe('purged'); // needs the rest of txn 1
+    expect(h.replay({ ...q, after: { zxid: 1n, seen: SEEN_ALL } })).toEqual({ more: false, events: [{ zxid: 2n, type: M, path: '/a' }, { zxid: 3n, type: M, path: '/a' }] });
+  });
+
+  test('reset (a snapshot from the leader) forgets everything before it', () => {
+    const h = history([ev(1n, C, '/a'), ev(2n, M, '/a')]);
+    h.reset(10n);
+    expect(h.size).toBe(0);
+    expect(h.replay({ ...all, path: '/a', mode: 'persistent', after: { zxid: 5n, seen: SEEN_ALL } })).toBe('purged');
+    expect(h.replay({ ...all, path: '/a', mode: 'persistent', after: { zxid: 10n, seen: SEEN_ALL } })).toEqual({ more: false, events: [] });
+  });
+});
+
+test('model: replay from any point of the watch’s own sequence yields exactly the rest of it', () => {
+  const paths = ['/', '/a', '/a/b', '/a/b/c', '/b', '/b/a'];
+  const types = [C, D, M, K];
+  const txn = fc.array(fc.record({ type: fc.constantFrom(...types), path: fc.constantFrom(...paths) }), { minLength: 1, maxLength: 3 });
+  fc.assert(
+    fc.property(fc.array(txn, { minLength: 1, maxLength: 30 }), fc.constantFrom(...paths), fc.constantFrom<PersistentWatchMode>('persistent', 'persistentRecursive'), fc.nat(), (txns, watch, mode, pick) => {
+      const events = txns.flatMap((t, i) => t.map((e) => ev(BigInt(i + 1), e.type, e.path)));
+      const h = history(events);
+      // The model: the full filtered sequence, with each event's position.
+      const told: { zxid: bigint; seen: number }[] = [];
+      for (const e of events.filter((x) => watchMatches(mode, watch, x.type, x.path))) {
+        const prev = told[told.length - 1];
+        told.push({ zxid: e.zxid, seen: prev && prev.zxid === e.zxid ? prev.seen + 1 : 1 });
+      }
+      const cut = told.length === 0 ? 0 : pick % (told.length + 1);
+      const after = cut === 0 ? { zxid: 0n, seen: SEEN_ALL } : told[cut - 1]!;
+      const r = h.replay({ ...all, path: watch, mode, after });
+      expect(r !== 'purged' && r.events.map((e) => e.zxid)).toEqual(told.slice(cut).map((t) => t.zxid));
+    }),
+    { numRuns: 300 },
+  );
+});
