@@ -13,7 +13,7 @@ import { makePki, type Pki } from './pki';
 
 /**
  * The peer port rejects forgeries: a forged FOLLOWERINFO with epoch 0xffffffff drops its link and
- * wedges nobody; with quorum auth (JAAS QuorumServer/QuorumLearner) an impostor or a member with the
+ * wedges nobody, forged ACKs drop theirs and commit nothing; with quorum auth (JAAS QuorumServer/QuorumLearner) an impostor or a member with the
  * wrong secret cannot join (each refusal logged as such) and a forged forwarded write never lands;
  * ZooKeeper's rolling path to quorum auth works while the ensemble serves; with sslQuorum a member
  * with an untrusted certificate cannot join (logged as untrusted), the ensemble survives a leader
@@ -151,6 +151,31 @@ describe('peer port without quorum auth', () => {
       for (let i = 0; i < 3; i++) await ens.start(i);
       await ens.waitServing();
       expect(await exists(ens, 1, '/after-forgery')).toBe(true);
+    } finally {
+      await ens.close();
+    }
+  });
+  test('forged ACKs from an impostor claiming a stopped member drop that link and commit nothing; the member rejoins', async () => {
+    const ens = await startInProcEnsemble(3, {}, { captureLogs: true });
+    try {
+      await ens.waitServing();
+      // Member 3 is down: an ACK counted for it would make a quorum of the leader and a forger.
+      await ens.stop(2);
+      const leader = await ens.waitServing();
+      const port = ens.options[leader]!.ensemble!.servers[leader]!.quorumPort;
+      const from = ens.logs.length;
+      const applied = ens.servers[leader]!.lastZxid();
+      const ahead = (BigInt(0xfffffffe) << 32n) | 5n;
+      // A bare ACK, then one after a FOLLOWERINFO (before any NEWLEADER): each drops the link.
+      expect(await sendToPeerPort(port, Buffer.concat([hello(0x5a424b50, 3), rawFrame([12, ahead, false])]))).toBe(true);
+      expect(await sendToPeerPort(port, Buffer.concat([hello(0x5a424b50, 3), rawFrame([2, 0, 0n]), rawFrame([12, ahead, false])]))).toBe(true);
+      for (const why of [/ACK from an unknown learner/, /ACK before NEWLEADER ACK/]) {
+        await ens.waitLog((r) => ens.logs.indexOf(r) >= from && r.server === leader + 1 && r.msg === 'peer protocol violation' && why.test(String(r.error)), `the leader logging ${why}`);
+      }
+      expect(ens.servers[leader]!.lastZxid()).toBe(applied);
+      expect(await write(ens, leader, '/after-forged-acks')).toBe(ErrorCode.ok);
+      await ens.start(2);
+      await until(() => exists(ens, 2, '/after-forged-acks'), 'member 3 back with the write');
     } finally {
       await ens.close();
     }
