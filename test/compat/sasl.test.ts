@@ -3,7 +3,8 @@
  * zabkeeper and Apache ZooKeeper 3.8 given the same zoo.cfg and the same JAAS `Server` file as a
  * -D flag; then enforce.auth.schemes=sasl. Both servers must print the same transcripts, and
  * `zabkeeper shell` (JAAS from CLIENT_JVMFLAGS or from its -client-configuration file) must print
- * zkCli's. Our client's `sasl` option logs in to both servers, and again after its connection is cut.
+ * zkCli's. Our client's `sasl` option logs in to both servers, and again after its connection is cut;
+ * kazoo's sasl_options (pure-sasl DIGEST-MD5) gets the same results from both.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { startProxy } from '../harness/proxy';
 import { run } from '../shell/helpers';
 import { AuthFailedError, createClient, type ConnectionState } from '../../src/client';
 import { runZkCli, sortWhoAmI } from './zkcli';
+import { runPython, scenario } from './pyrun';
 
 const TARGETS = compatTargets().filter((k) => !isEnsemble(k));
 const SASL_PROVIDER = 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
@@ -101,6 +103,7 @@ const clientJaas = (password: string) => `-Djava.security.auth.login.config=${ja
 describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
   const out: Record<string, string[]> = {};
   let client: Awaited<ReturnType<typeof ourClient>>;
+  const kazoo: Record<string, unknown> = {};
 
   beforeAll(async () => {
     await withServer(kind, {}, async (s) => {
@@ -116,6 +119,11 @@ describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
       out.zkCliBobRead = transcript(await runZkCli(s.connectString, ours, 60_000, clientJaas('bobsecret')));
       out.shellWrong = transcript(await runOurShell(s.connectString, ['get /sasl-bob', 'quit'], clientJaas('guess')));
       client = await ourClient(s.connectString);
+      const k = await runPython('kazoo_sasl.py', [s.connectString, '/kazoo-sasl']);
+      for (const name of ['login', 'anonymous', 'wrong_password']) {
+        const { scenario: _, ...rest } = scenario(k, name);
+        kazoo[name] = rest;
+      }
     });
     await withServer(kind, { 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' }, async (s) => {
       out.enforcedBob = transcript(await runZkCli(s.connectString, ['ls /', 'quit'], 60_000, clientJaas('bobsecret')));
@@ -165,9 +173,16 @@ describe.each(TARGETS)('zkCli.sh with SASL DIGEST-MD5 against %s', (kind) => {
     expect(client.wrong).toBe('AuthFailedError: SASL DIGEST-MD5 login as bob refused by the server (wrong password or unknown user)');
   });
 
+  test('kazoo with sasl_options DIGEST-MD5: sasl:bob in ACLs; anonymous is NoAuth; after a wrong password every request is AuthFailed', () => {
+    expect(kazoo.login).toEqual({ data: 'kazoo', acl: ['sasl:bob:31'] });
+    expect(kazoo.anonymous).toEqual({ read: 'NoAuthError' });
+    // kazoo's start() returns once the session is AUTH_FAILED; its requests then fail.
+    expect(kazoo.wrong_password).toEqual({ start: 'connected', read: 'AuthFailedError' });
+  });
+
   afterAll(() => {
     // The transcripts, for the report and for comparing targets by eye when a test fails.
-    fs.writeFileSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${kind}.json`), JSON.stringify({ ...out, client }, null, 1));
+    fs.writeFileSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${kind}.json`), JSON.stringify({ ...out, client, kazoo }, null, 1));
   });
 });
 
@@ -175,11 +190,12 @@ describe('both servers print the same transcripts', () => {
   afterAll(() => {
     for (const k of TARGETS) fs.rmSync(path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${k}.json`), { force: true });
   });
-  test.each(['bob', 'anon', 'wrong', 'enforcedBob', 'enforcedAnon'])('%s', (name) => {
+  test.each(['bob', 'anon', 'wrong', 'enforcedBob', 'enforcedAnon', 'kazoo'])('%s', (name) => {
     const files = TARGETS.map((k) => path.join(os.tmpdir(), `zk-sasl-transcripts-${process.pid}-${k}.json`)).filter((f) => fs.existsSync(f));
     if (files.length < 2) return;
-    const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))[name] as string[]);
-    // Session ids and ports differ between runs; everything else must match.
-    expect(sortWhoAmI(a!)).toEqual(sortWhoAmI(b!));
+    // zkCli transcripts (whoami's ids sorted) and kazoo's results; session ids and ports never appear in them.
+    const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))[name] as string[] | Record<string, unknown>);
+    const norm = (v: string[] | Record<string, unknown> | undefined) => (Array.isArray(v) ? sortWhoAmI(v) : v);
+    expect(norm(a)).toEqual(norm(b));
   });
 });
