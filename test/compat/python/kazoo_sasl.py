@@ -4,24 +4,14 @@ Server section has user bob.
 Usage: /usr/bin/python3 kazoo_sasl.py HOST:PORT NODE
 Prints one JSON object per line; test/compat/sasl.test.ts asserts on them.
 """
-import json
 import sys
-import traceback
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoAuthError
 from kazoo.security import ACL, Id
 
+from kazoo_common import acl_strings, read_outcome, run, stopped
+
 HOSTS, NODE = sys.argv[1:3]
-
-
-def run(name, fn):
-    try:
-        out = fn()
-        out["scenario"] = name
-    except Exception as e:  # noqa: BLE001 - reported to the jest side
-        out = {"scenario": name, "error": repr(e), "trace": traceback.format_exc()}
-    print(json.dumps(out), flush=True)
 
 
 def client(password=None):
@@ -32,44 +22,31 @@ def client(password=None):
 
 
 def login():
-    c = client("bobsecret")
-    try:
+    def body(c):
         c.create(NODE, b"kazoo", acl=[ACL(31, Id("sasl", "bob"))])
         data, _ = c.get(NODE)
-        acls, _ = c.get_acls(NODE)
-        return {"data": data.decode(), "acl": ["%s:%s:%d" % (a.id.scheme, a.id.id, a.perms) for a in acls]}
-    finally:
-        c.stop()
-        c.close()
+        return {"data": data.decode(), "acl": acl_strings(c, NODE)}
+    return stopped(client("bobsecret"), body)
 
 
 def anonymous():
-    c = client()
-    try:
-        try:
-            c.get(NODE)
-            return {"read": "read"}
-        except NoAuthError:
-            return {"read": "NoAuthError"}
-    finally:
-        c.stop()
-        c.close()
+    return stopped(client(), lambda c: {"read": read_outcome(c, NODE)})
 
 
 def wrong_password():
+    """kazoo's start() returns once the session is AUTH_FAILED; what happens to a request then."""
     try:
         c = client("guess")
     except Exception as e:  # noqa: BLE001 - the outcome is what we report
         return {"start": type(e).__name__}
-    try:
+
+    def body(c):
         try:
             c.get(NODE)
             return {"start": "connected", "read": "read"}
         except Exception as e:  # noqa: BLE001
             return {"start": "connected", "read": type(e).__name__}
-    finally:
-        c.stop()
-        c.close()
+    return stopped(c, body)
 
 
 run("login", login)
