@@ -128,7 +128,8 @@ describe('parseZooCfg', () => {
         'reconfigEnabled=TRUE',
       ].join('\n'),
     );
-    expect(issues).toEqual([]);
+    // reconfigEnabled is read, and warns that reconfig itself is answered ReconfigDisabled.
+    expect(issues.map((i) => [i.severity, i.key])).toEqual([['warning', 'reconfigEnabled']]);
     expect(config).toMatchObject({
       dataLogDir: '/l',
       clientPort: 2281,
