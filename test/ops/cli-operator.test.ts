@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConnectionLossError, createClient, type ZkClient } from '../../src/client';
+import { requireBuiltCli, fourLetter } from '../harness/cli';
+import { freePort } from '../harness/ports';
+
+/**
+ * What an operator sees from the `zabkeeper` command line holds: `server` without a zoo.cfg
+ * enforces the SERVER_JVMFLAGS it was given (enforce.auth, -Djute.maxbuffer), a client cut off for
+ * an oversized request leaves a WARN line saying why, `dev` prints no spurious warning, and the
+ * local `ensemble` launcher says when a member dies and how to restart it.
+ */
+interface Proc {
+  proc: ChildProcess;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const procs: ChildProcess[] = [];
+const dirs: string[] = [];
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const proc = spawn(process.execPath, [requireBuiltCli(), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  procs.push(proc);
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, stderr: () => err, exited };
+}
+
+/** Resolves once `pred` holds on the process's stderr; fails naming what was awaited. */
+async function waitStderr(p: Proc, what: string, pred: (s: string) => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred(p.stderr())) {
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`process exited while waiting for ${what}; stderr:\n${p.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr:\n${p.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function serving(p: Proc, port: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await fourLetter(port, 'ruok').catch(() => '')) !== 'imok') {
+    if (p.proc.exitCode !== null) throw new Error(`server exited with ${p.proc.exitCode}: ${p.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`server on ${port} did not answer ruok within 20 s: ${p.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'zk-cli-op-'));
+  dirs.push(d);
+  return d;
+}
+
+afterAll(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+test('server without a zoo.cfg enforces SERVER_JVMFLAGS: enforce.auth closes unauthenticated sessions, -Djute.maxbuffer bounds frames (and says so)', async () => {
+  const port = await freePort();
+  const flags = '-Xmx512m -Dzookeeper.enforce.auth.enabled=true -Dzookeeper.enforce.auth.schemes=digest -Djute.maxbuffer=2000';
+  const p = run(['server', '--port', String(port), '--data-dir', tmp()], { SERVER_JVMFLAGS: flags });
+  await serving(p, port);
+  let zk: ZkClient | undefined;
+  try {
+    zk = await createClient(`127.0.0.1:${port}`, { connectTimeoutMs: 10_000 });
+    // Unauthenticated: the first request is answered -124 and the connection closed.
+    await expect(zk.getChildren('/')).rejects.toMatchObject({ code: -124 });
+    await zk.close().catch(() => undefined);
+    zk = await createClient(`127.0.0.1:${port}`, { connectTimeoutMs: 10_000, auth: [{ scheme: 'digest', auth: 'ops:secret' }] });
+    await zk.create('/fits', Buffer.alloc(1000));
+    await expect(zk.create('/too-big', Buffer.alloc(3000))).rejects.toBeInstanceOf(ConnectionLossError);
+    await waitStderr(p, 'the WARN line for the oversized frame', (s) =>
+      s.split('\n').some((l) => l.includes('"level":40') && l.includes('closing connection: bad request from client') && l.includes('exceeds limit 2000')),
+    );
+  } finally {
+    await zk?.close().catch(() => undefined);
+    p.proc.kill('SIGTERM');
+    await p.exited;
+  }
+}, 40_000);
+
+test('dev prints no "clientPort is not set" warning (its port comes from --port)', async () => {
+  const port = await freePort();
+  const p = run(['dev', '--port', String(port), '--data-dir', tmp()]);
+  await waitStderr(p, '"serving clients"', (s) => s.includes('serving clients'));
+  p.proc.kill('SIGTERM');
+  expect(await p.exited).toEqual({ code: 0, signal: null });
+  expect(p.stderr()).not.toContain('clientPort is not set');
+}, 30_000);
+
+test('ensemble: a member killed with -9 is reported with its restart command', async () => {
+  const base = await freePort();
+  const dir = tmp();
+  const p = run(['ensemble', '--servers', '1', '--base-port', String(base), '--data-dir', dir]);
+  await waitStderr(p, 'member 1 serving', (s) => s.includes('"serving clients"'));
+  const children = fs.readFileSync(`/proc/${p.proc.pid}/task/${p.proc.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  expect(children).toHaveLength(1);
+  process.kill(children[0]!, 'SIGKILL');
+  await waitStderr(p, 'the exit notice', (s) => s.includes('[server 1] was killed by SIGKILL'));
+  expect(p.stderr()).toContain(`Restart it with: ${process.execPath} ${requireBuiltCli()} server --config ${path.join(dir, 'zoo1.cfg')}`);
+  // Its only member gone, the launcher ends, with a failure code.
+  expect((await p.exited).code).toBe(1);
+}, 30_000);
