@@ -16,6 +16,7 @@ import {
   BadVersionError,
   NoNodeError,
   NodeExistsError,
+  RetryUntilElapsed,
   createClient,
   type ConnectionState,
   type ZkClient,
@@ -99,8 +100,13 @@ export class Workload {
     return AbortSignal.timeout(this.o.opTimeoutMs);
   }
 
+  /**
+   * The znodes the workload needs. The ensemble may still be settling (a second election on a
+   * busy machine): these idempotent creates are retried on connection loss for up to a minute.
+   */
   async setup(): Promise<void> {
-    const admin = await this.client();
+    const admin = await createClient(this.o.connectString, { sessionTimeoutMs: this.o.sessionTimeoutMs, connectTimeoutMs: 60_000, retryPolicy: new RetryUntilElapsed(60_000, 200) });
+    this.clients.push(admin);
     for (const p of [ROOT, REG, SET, LOCK, LATCH]) await admin.create(p).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     await admin.create(FENCE, 'none').catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));
     for (let k = 0; k < this.o.keys; k++) await admin.create(`${REG}/k${k}`, INITIAL_VALUE).catch((e) => (e instanceof NodeExistsError ? undefined : Promise.reject(e)));

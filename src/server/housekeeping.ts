@@ -164,7 +164,7 @@ export class Housekeeping {
   private async compactValues(): Promise<void> {
     const { db } = this.host;
     const sparse = db.tree.sparseSlabs();
-    if (sparse.size === 0) return;
+    if (sparse.values.size === 0 && sparse.paths.size === 0) return;
     let cursor = 0;
     await this.slices('value compaction', () => {
       if (this.host.db !== db) return true;

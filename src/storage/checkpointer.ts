@@ -82,6 +82,9 @@ export class WalCheckpointer {
     if (!w) return Promise.resolve();
     this.worker = undefined;
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    // The worker is unref'd while it runs; during stop it must keep the process alive, or a caller
+    // awaiting this with nothing else pending sees the process exit 0 mid-await (CLI start failure).
+    w.ref();
     w.postMessage('stop');
     return exited;
   }

@@ -31,9 +31,17 @@ export class ValueArena {
   /** Copies src[start, start + n) in (no view of `src` is made or kept). */
   putRange(src: Uint8Array, start: number, n: number): [number, number] {
     if (n === 0) return [EMPTY_VALUE, 0];
+    const [id, off] = this.reserve(n);
+    const slab = this.slabs[id]!;
+    if (n <= 64) for (let i = 0; i < n; i++) slab[off + i] = src[start + i];
+    else slab.set(src.subarray(start, start + n), off);
+    return [id, off];
+  }
+
+  /** Room for n bytes (n > 0): a slab of its own for big values, else the current slab. */
+  private reserve(n: number): [number, number] {
     if (n > OWN_SLAB_BYTES) {
       const id = this.newSlab(n);
-      this.slabs[id]!.set(src.subarray(start, start + n), 0);
       this.live[id] = n;
       return [id, 0];
     }
@@ -44,12 +52,23 @@ export class ValueArena {
       if (old >= 0 && this.live[old] === 0) this.dropSlab(old);
     }
     const off = this.used;
-    const slab = this.slabs[this.cur]!;
-    if (n <= 64) for (let i = 0; i < n; i++) slab[off + i] = src[start + i];
-    else slab.set(src.subarray(start, start + n), off);
     this.used += n;
     this.live[this.cur] += n;
     return [this.cur, off];
+  }
+
+  /** Copies an ASCII string in (one byte per char; the caller checked it is ASCII). */
+  putAscii(src: string): [number, number] {
+    const n = src.length;
+    if (n === 0) return [EMPTY_VALUE, 0];
+    const [slab, off] = this.reserve(n);
+    this.slabs[slab]!.write(src, off, n, 'latin1');
+    return [slab, off];
+  }
+
+  /** The slab buffer itself (for reading stored bytes in place, without making a view). */
+  slabBuffer(slab: number): Buffer {
+    return this.slabs[slab]!;
   }
 
   /** A view of a stored value (no copy). */

@@ -1,5 +1,6 @@
 import type { ACL, Stat } from '../../protocol/jute/data';
 import { NULL_VALUE, ValueArena } from './arena';
+import { PathIndex } from './pathindex';
 import { parentOf } from './paths';
 
 /** How a node lives and dies: ZooKeeper's CreateMode collapsed to what the tree needs. */
@@ -40,7 +41,10 @@ export interface NodeInit {
 
 /** A node with every stored field: what snapshots hold (numChildren and dataLength are implied). */
 export interface NodeRow {
+  /** The path; rows from a snapshot scan leave it '' and carry `pathRef` instead (no string made). */
   path: string;
+  /** Where the path's UTF-8 bytes are (scan rows): read them during the callback, do not keep. */
+  pathRef?: { buf: Buffer; start: number; len: number };
   data: Buffer | null;
   acl: ACL[];
   kind: NodeKind;
@@ -69,6 +73,7 @@ export function copyStat(node: ZNode): Stat {
 }
 
 const NONE = -1;
+const EMPTY_BUF = Buffer.alloc(0);
 
 /** A row to be filled in (snapshot scans and loads reuse one). */
 export function emptyRow(): NodeRow {
@@ -147,8 +152,12 @@ const I64 = BigInt64Array;
  * kept per slot), ACL lists shared by reference count. About 170 bytes plus the value per znode.
  */
 export class DataTree {
-  private readonly index = new Map<string, number>();
-  private pathOf: (string | undefined)[] = [];
+  /** path -> slot, paths kept as bytes (pathindex.ts): no JS object per znode. */
+  private readonly index = new PathIndex();
+  /** 1 for a slot holding a znode. */
+  private alive: Uint8Array = new Uint8Array(0);
+  /** Slots ever used (the scan and compaction range). */
+  private slots = 0;
   private freeSlots: number[] = [];
   private cap = 0;
   private czxid: BigInt64Array = new I64(0);
@@ -192,7 +201,7 @@ export class DataTree {
   }
 
   has(path: string): boolean {
-    return this.index.has(path);
+    return this.index.get(path) !== undefined;
   }
 
   /** Number of znodes including the root. */
@@ -209,12 +218,12 @@ export class DataTree {
     return this.values.heldBytes;
   }
 
-  paths(): IterableIterator<string> {
-    return this.index.keys();
+  *paths(): IterableIterator<string> {
+    for (let s = 0; s < this.slots; s++) if (this.alive[s]) yield this.index.path(s);
   }
 
   *entries(): IterableIterator<[string, ZNode]> {
-    for (const [p, s] of this.index) yield [p, this.view(s)];
+    for (let s = 0; s < this.slots; s++) if (this.alive[s]) yield [this.index.path(s), this.view(s)];
   }
 
   /** Children names sorted (ZooKeeper returns HashSet order; sorted is a valid "no particular order"). */
@@ -222,8 +231,9 @@ export class DataTree {
     const s = this.index.get(path);
     if (s === undefined) return undefined;
     const out: string[] = [];
-    const from = path === '/' ? 1 : path.length + 1;
-    for (let c = this.firstChild[s]; c !== NONE; c = this.nextSib[c]) out.push(this.pathOf[c]!.slice(from));
+    // A child's name follows its parent's path bytes and a '/' (the root's children: just the '/').
+    const from = path === '/' ? 1 : this.index.byteLength(s) + 1;
+    for (let c = this.firstChild[s]; c !== NONE; c = this.nextSib[c]) out.push(this.index.pathFrom(c, from));
     return out.sort();
   }
 
@@ -309,11 +319,12 @@ export class DataTree {
 
   /** Adds a node (its parent must exist, except for the root) with ZooKeeper's createStat. */
   create(path: string, init: NodeInit): void {
-    if (this.index.has(path)) throw new Error(`create: ${path} already exists`);
+    if (this.has(path)) throw new Error(`create: ${path} already exists`);
     const parentPath = parentOf(path);
     const p = parentPath === undefined ? NONE : this.index.get(parentPath);
     if (p === undefined) throw new Error(`create: parent of ${path} missing`);
-    const s = this.allocate(path);
+    const s = this.allocate();
+    this.index.add(s, path);
     this.czxid[s] = init.zxid;
     this.mzxid[s] = init.zxid;
     this.pzxid[s] = init.zxid;
@@ -340,8 +351,8 @@ export class DataTree {
     this.values.release(this.valSlab[s], this.valLen[s]);
     this.acls.release(this.aclIdx[s]);
     this.ttlOf.delete(s);
-    this.index.delete(path);
-    this.pathOf[s] = undefined;
+    this.index.remove(s);
+    this.alive[s] = 0;
     this.freeSlots.push(s);
   }
 
@@ -395,27 +406,27 @@ export class DataTree {
     this.dataSize += (data?.length ?? 0) - old;
   }
 
-  private setFields(s: number, path: string, data: Buffer | null, acl: ACL[], kind: NodeKind, ttl: bigint | undefined): void {
+  /** `path` may be undefined when only its bytes were indexed (snapshot loading). */
+  private setFields(s: number, path: string | undefined, data: Buffer | null, acl: ACL[], kind: NodeKind, ttl: bigint | undefined): void {
     this.kindCode[s] = KIND_CODE[kind];
     this.aclIdx[s] = this.acls.intern(acl);
     this.valSlab[s] = NULL_VALUE;
     this.valLen[s] = NONE;
     this.storeValue(s, data);
-    this.dataSize += path.length;
+    // ZooKeeper counts the path's UTF-16 length; byte length only differs for non-ASCII paths.
+    this.dataSize += path?.length ?? this.index.byteLength(s);
     if (kind === 'ttl' && ttl !== undefined) this.ttlOf.set(s, ttl);
-    this.index.set(path, s);
-    this.pathOf[s] = path;
-    this.indexKind(path, s, kind);
+    this.alive[s] = 1;
+    // Only ephemerals, containers and TTL nodes keep their path as a string (their indexes).
+    if (kind !== 'persistent') this.indexKind(path ?? this.index.path(s), s, kind);
   }
 
-  private allocate(path: string): number {
+  private allocate(): number {
     let s = this.freeSlots.pop();
     if (s === undefined) {
-      s = this.pathOf.length;
-      this.pathOf.push(undefined);
+      s = this.slots++;
       if (s >= this.cap) this.grow();
     }
-    this.pathOf[s] = path;
     this.parent[s] = NONE;
     this.firstChild[s] = NONE;
     this.nextSib[s] = NONE;
@@ -457,6 +468,10 @@ export class DataTree {
     const kinds = new Uint8Array(cap);
     kinds.set(this.kindCode);
     this.kindCode = kinds;
+    const alive = new Uint8Array(cap);
+    alive.set(this.alive);
+    this.alive = alive;
+    this.index.grow(cap);
     this.cap = cap;
   }
 
@@ -512,7 +527,7 @@ export class DataTree {
    */
   beginScan(zxid: bigint): void {
     if (this.scan) throw new Error('a snapshot scan is already running');
-    this.scan = { zxid, cursor: 0, end: this.pathOf.length, preimages: new Map() };
+    this.scan = { zxid, cursor: 0, end: this.slots, preimages: new Map() };
   }
 
   /**
@@ -529,7 +544,7 @@ export class DataTree {
       if (pre) {
         sc.preimages.delete(s);
         fn(pre);
-      } else if (this.pathOf[s] !== undefined && this.czxid[s] <= sc.zxid) {
+      } else if (this.alive[s] && this.czxid[s] <= sc.zxid) {
         this.fillRow(s, live);
         fn(live);
       }
@@ -550,13 +565,18 @@ export class DataTree {
     }
   }
 
+  /** A pre-image: its own row, path as a string (the slot's bytes may go meanwhile). */
   private row(s: number): NodeRow {
-    return this.fillRow(s, emptyRow());
+    const r = this.fillRow(s, emptyRow());
+    r.path = this.index.path(s);
+    r.pathRef = undefined;
+    return r;
   }
 
   private fillRow(s: number, r: NodeRow): NodeRow {
     const kind = KINDS[this.kindCode[s]];
-    r.path = this.pathOf[s]!;
+    r.path = '';
+    this.index.pathRef(s, (r.pathRef ??= { buf: EMPTY_BUF, start: 0, len: 0 }));
     r.data = this.value(s);
     r.acl = this.acls.get(this.aclIdx[s]);
     r.kind = kind;
@@ -575,11 +595,15 @@ export class DataTree {
 
   /**
    * Snapshot loading: adds a node with all its stored fields. Rows may come in any order (a
-   * child's slot can precede its parent's); call finishLoad() after the last one.
+   * child's slot can precede its parent's); call finishLoad() after the last one. The decoder
+   * passes the path as bytes and the value as a range of its chunk, so a persistent node costs no
+   * JS allocation at all (only ephemeral, container and TTL paths become strings, for their indexes).
    */
-  loadRow(r: NodeRow, value?: { src: Buffer; start: number; len: number }): void {
-    if (this.index.has(r.path)) throw new Error(`snapshot holds ${r.path} twice`);
-    const s = this.allocate(r.path);
+  loadRow(r: NodeRow, value?: { src: Buffer; start: number; len: number }, path?: { buf: Buffer; len: number }): void {
+    const bytes = path ?? this.encodePath(r.path);
+    if (this.index.find(bytes.buf, 0, bytes.len) !== undefined) throw new Error(`snapshot holds ${bytes.buf.toString('utf8', 0, bytes.len)} twice`);
+    const s = this.allocate();
+    this.index.addBytes(s, bytes.buf, 0, bytes.len);
     this.czxid[s] = r.czxid;
     this.mzxid[s] = r.mzxid;
     this.pzxid[s] = r.pzxid;
@@ -589,7 +613,7 @@ export class DataTree {
     this.version[s] = r.version;
     this.cversion[s] = r.cversion;
     this.aversion[s] = r.aversion;
-    this.setFields(s, r.path, value ? null : r.data, r.acl, r.kind, r.ttl);
+    this.setFields(s, path ? undefined : r.path, value ? null : r.data, r.acl, r.kind, r.ttl);
     if (value) {
       const [slab, off] = this.values.putRange(value.src, value.start, value.len);
       this.valSlab[s] = slab;
@@ -597,45 +621,57 @@ export class DataTree {
       this.valLen[s] = value.len;
       this.dataSize += value.len;
     }
-    const parentPath = parentOf(r.path);
-    if (parentPath === undefined) return;
-    const p = this.index.get(parentPath);
+    if (bytes.len === 1) return; // the root
+    const p = this.parentSlot(bytes.buf, bytes.len);
     if (p === undefined) this.orphans.push(s);
     else this.link(s, p);
+  }
+
+  private encodePath(path: string): { buf: Buffer; len: number } {
+    const buf = Buffer.from(path, 'utf8');
+    return { buf, len: buf.length };
+  }
+
+  /** The slot of the parent of the path in buf[0, len) ('/' is the parent of '/x'). */
+  private parentSlot(buf: Uint8Array, len: number): number | undefined {
+    let slash = len - 1;
+    while (slash > 0 && buf[slash] !== 0x2f) slash--;
+    return this.index.find(buf, 0, slash === 0 ? 1 : slash);
   }
 
   /** Links the nodes loaded before their parents; throws when a parent never came. */
   finishLoad(): void {
     for (const s of this.orphans) {
-      const path = this.pathOf[s]!;
-      const p = this.index.get(parentOf(path)!);
-      if (p === undefined) throw new Error(`snapshot holds ${path} but not its parent`);
+      const bytes = this.index.pathBytes(s);
+      const p = this.parentSlot(bytes, bytes.length);
+      if (p === undefined) throw new Error(`snapshot holds ${this.index.path(s)} but not its parent`);
       this.link(s, p);
     }
     this.orphans = [];
   }
 
   /**
-   * Moves up to `maxSlots` slots' values out of sparse slabs (deletes and overwrites leave holes)
-   * into the current one, so freed value memory is returned; `from` is where the last call
-   * stopped. Returns where to continue (0 after a full pass).
+   * Moves up to `maxSlots` slots' values and path bytes out of sparse slabs (deletes and
+   * overwrites leave holes) into the current ones, so freed memory is returned; `from` is where the
+   * last call stopped. Returns where to continue (0 after a full pass).
    */
-  compactValues(from: number, maxSlots: number, sparse: Set<number> = this.values.sparse()): number {
-    if (sparse.size === 0) return 0;
-    const stop = Math.min(this.pathOf.length, from + maxSlots);
+  compactValues(from: number, maxSlots: number, sparse = this.sparseSlabs()): number {
+    if (sparse.values.size === 0 && sparse.paths.size === 0) return 0;
+    const stop = Math.min(this.slots, from + maxSlots);
     for (let s = from; s < stop; s++) {
-      if (this.pathOf[s] === undefined || !sparse.has(this.valSlab[s])) continue;
+      if (!this.alive[s] || !sparse.values.has(this.valSlab[s])) continue;
       const data = this.value(s);
       const [slab, off] = this.values.put(data);
       this.values.release(this.valSlab[s], this.valLen[s]);
       this.valSlab[s] = slab;
       this.valOff[s] = off;
     }
-    return stop >= this.pathOf.length ? 0 : stop;
+    if (sparse.paths.size > 0) this.index.compact(from, maxSlots, this.slots, (x) => this.alive[x] === 1, sparse.paths);
+    return stop >= this.slots ? 0 : stop;
   }
 
-  /** Sparse value slabs right now (compaction works on this set for one pass). */
-  sparseSlabs(): Set<number> {
-    return this.values.sparse();
+  /** Sparse value and path slabs right now (compaction works on these for one pass). */
+  sparseSlabs(): { values: Set<number>; paths: Set<number> } {
+    return { values: this.values.sparse(), paths: this.index.sparseSlabs() };
   }
 }

@@ -136,10 +136,11 @@ export class SnapshotEncoder {
   addRow(r: NodeRow): void {
     const o = this.out;
     const acl = this.aclRef(r.acl);
-    const need = Buffer.byteLength(r.path);
+    const ref = r.pathRef;
+    const need = ref ? ref.len : Buffer.byteLength(r.path);
     if (need > this.pathBuf.length) this.pathBuf = Buffer.allocUnsafe(need * 2);
     const path = this.pathBuf;
-    const len = path.write(r.path, 0);
+    const len = ref ? ref.buf.copy(path, 0, ref.start, ref.start + ref.len) : path.write(r.path, 0);
     const prev = this.prevBuf;
     let shared = 0;
     const max = Math.min(len, this.prevLen);
@@ -314,6 +315,7 @@ export class SnapshotDecoder {
   /** One row object reused for every node (loadRow copies what it keeps). */
   private readonly row: NodeRow = emptyRow();
   private readonly value: { src: Buffer; start: number; len: number } = { src: Buffer.alloc(0), start: 0, len: 0 };
+  private readonly pathRef: { buf: Buffer; len: number } = { buf: Buffer.alloc(0), len: 0 };
 
   push(chunk: Buffer): void {
     if (this.ended) throw new Error('snapshot has data after its end record');
@@ -369,9 +371,11 @@ export class SnapshotDecoder {
     }
     r.copyTo(this.path, shared, start, n);
     this.pathLen = len;
-    row.path = this.path.toString('utf8', 0, len);
+    // The tree indexes the path's bytes directly: no string per node.
+    this.pathRef.buf = this.path;
+    this.pathRef.len = len;
     const acl = this.acls[r.varint()];
-    if (!acl) throw new Error(`snapshot node ${row.path} refers to a missing ACL`);
+    if (!acl) throw new Error(`snapshot node ${this.path.toString('utf8', 0, len)} refers to a missing ACL`);
     row.acl = acl;
     row.kind = KINDS[flags & 3];
     row.czxid = r.i64();
@@ -385,14 +389,14 @@ export class SnapshotDecoder {
     row.ephemeralOwner = flags & F.owner ? r.i64() : 0n;
     row.ttl = flags & F.ttl ? r.i64() : undefined;
     row.data = null;
-    if (flags & F.nullData) this.tree.loadRow(row);
+    if (flags & F.nullData) this.tree.loadRow(row, undefined, this.pathRef);
     else {
       // The value is copied straight from the chunk into the tree's slabs.
       const [start2, len2] = r.span();
       this.value.src = r.source;
       this.value.start = start2;
       this.value.len = len2;
-      this.tree.loadRow(row, this.value);
+      this.tree.loadRow(row, this.value, this.pathRef);
     }
     this.nodes++;
   }

@@ -100,6 +100,7 @@ describe('copy-on-write snapshot scan', () => {
     do cursor = h.db.tree.compactValues(cursor, 1000, sparse);
     while (cursor !== 0);
     expect(h.db.tree.valueBytesHeld).toBeLessThan(held / 2);
+    expect(h.db.tree.getChildren('/v')).toHaveLength(400);
     expect(treeDigest(h.db)).toBe(before);
   });
 });

@@ -86,9 +86,12 @@ describe('metrics and AdminServer of a 3-member ensemble, beside Apache ZooKeepe
   let apache: Target | undefined;
   let created = 0;
   const scrapes: Exposition[] = [];
+  const lookingBefore: (number | undefined)[] = [];
 
   beforeAll(async () => {
     [zab, apache] = await Promise.all([start('zabkeeper'), process.env.ZK_COMPAT_TARGETS === 'zabkeeper' ? undefined : start('apache')]);
+    // Elections so far: forming the ensemble on a busy machine may take more than one round.
+    for (const port of zab.metrics) lookingBefore.push(parseExposition((await httpGet(HOST, port, '/metrics')).body).value('looking_count'));
     const loads = [load(zab.ens, '/load')];
     if (apache) loads.push(load(apache.ens, '/load'));
     [created] = await Promise.all(loads);
@@ -129,8 +132,10 @@ describe('metrics and AdminServer of a 3-member ensemble, beside Apache ZooKeepe
     expect(children).toBe(created);
     expect(created).toBe(3 * LANES * ROUNDS);
     const leader = scrapedLeader(scrapes);
-    // One election at start on every member, none since: that leader saw the whole load.
-    for (const s of scrapes) expect(s.value('looking_count')).toBe(1);
+    // No election during the load: that leader saw all of it. (How many rounds forming the
+    // ensemble took depends on the machine's load; at least one.)
+    scrapes.forEach((s, k) => expect([k, s.value('looking_count')]).toEqual([k, lookingBefore[k]]));
+    for (const n of lookingBefore) expect(n).toBeGreaterThanOrEqual(1);
     for (const s of scrapes) {
       // 4 system nodes (the root counted twice, as ZooKeeper) + /load + its children.
       expect(s.value('znode_count')).toBe(5 + 1 + created);

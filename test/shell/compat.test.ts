@@ -13,29 +13,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { compatTargets, isEnsemble, startServer, TestServer } from '../harness/servers';
-import { normalize, render, runZkCli } from '../compat/zkcli';
+import { goldenScript, normalize, render, runZkCli } from '../compat/zkcli';
 import { runShellMerged } from './helpers';
 
 const GOLDEN = path.join(__dirname, '..', 'compat', 'golden', 'zkcli.txt');
-const ALICE_DIGEST = 'aYXlLOpEooaV1cRAvUL1fp9Qt7E=';
 
-/** The script test/compat/zkcli.test.ts records the golden transcript with. */
-const goldenScript = (port: number): string[] => [
-  'create /a hello', 'create /a again', 'create /x/y z', 'ls /', 'stat /a', 'get -s /a', 'set /a v2', 'set -s /a v3',
-  'set -v 99 /a v4', 'set -v 2 /a v4', 'get /a', 'get /missing', 'stat /missing', 'create -e /eph e', 'create -s /seq- one',
-  'create -s /seq- two', 'create -s -e /eseq- three', 'create -c /cont', 'create /cont/child c', 'create -t 60000 /ttl t',
-  'stat /ttl', 'create /tree', 'create /tree/b b', 'create /tree/b/c c', 'create /tree/d d', 'ls -R /tree', 'ls -s /tree',
-  'getAllChildrenNumber /tree', 'getAllChildrenNumber /', 'getEphemerals', 'getEphemerals /e', 'delete /tree',
-  'delete -v 5 /tree/d', 'delete -v 0 /tree/d', 'delete /missing', 'deleteall /tree', 'ls /tree', 'get -w /a', 'set /a w1',
-  'ls -w /', 'create /w1 x', 'stat -w /a', 'delete /w1', 'printwatches', 'printwatches off', 'printwatches', 'printwatches on',
-  'addWatch /pw', 'create /pw p', 'create /pw/child c', 'set /pw/child c2', 'removewatches /pw', 'addWatch -m PERSISTENT /pw',
-  'set /pw p2', 'create /pw/child2 c', 'set /pw/child c3', 'removewatches /pw -a', 'set /pw p3', 'get -w /a',
-  'removewatches /a -d', 'set /a afterremove', 'getAcl /a', 'getAcl /zookeeper/config', 'setAcl /a world:anyone:r',
-  'getAcl /a', 'set /a denied', 'addauth digest alice:secret', `create /sec s digest:alice:${ALICE_DIGEST}:cdrwa`,
-  'getAcl /sec', 'get /sec', 'setAcl /sec auth:alice:secret:crwa', 'getAcl /sec', 'whoami', 'sync /', 'config', 'version',
-  'create /zookeeper/no x', 'delete /zookeeper', 'ls /zookeeper', 'stat /', 'create /bad/path/', 'create nopath', 'ls', 'close',
-  `connect 127.0.0.1:${port}`, 'get /sec', 'whoami', 'quit',
-];
 
 /**
  * Corners of zkCli's parsing and error reporting: commons-cli errors, usage lines, deprecated

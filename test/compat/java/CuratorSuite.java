@@ -157,34 +157,34 @@ public class CuratorSuite {
             .build());
         cache.start();
         initialized.await(10, TimeUnit.SECONDS);
-        // After each write wait until the cache shows it, so no two changes coalesce into one event.
+        // After each write wait for its listener event (CuratorCache updates its storage first and
+        // calls listeners later on another thread), so no two changes coalesce into one event and
+        // the list is complete when it is read.
         w.create().forPath("/cur/cache/a", "1".getBytes());
-        awaitCache(cache, "/cur/cache/a", "1");
+        awaitEvent(events, "create /cur/cache/a 1");
         w.setData().forPath("/cur/cache/a", "2".getBytes());
-        awaitCache(cache, "/cur/cache/a", "2");
+        awaitEvent(events, "change /cur/cache/a 1->2");
         w.create().forPath("/cur/cache/a/b", "deep".getBytes());
-        awaitCache(cache, "/cur/cache/a/b", "deep");
+        awaitEvent(events, "create /cur/cache/a/b deep");
         w.setData().forPath("/cur/cache/a/b", "deeper".getBytes());
-        awaitCache(cache, "/cur/cache/a/b", "deeper");
+        awaitEvent(events, "change /cur/cache/a/b deep->deeper");
         w.delete().forPath("/cur/cache/a/b");
-        awaitCache(cache, "/cur/cache/a/b", null);
+        awaitEvent(events, "delete /cur/cache/a/b");
         w.delete().forPath("/cur/cache/a");
-        awaitCache(cache, "/cur/cache/a", null);
-        Thread.sleep(100);
+        awaitEvent(events, "delete /cur/cache/a");
         List<Object> cached = new ArrayList<>();
         cache.stream().forEach(d -> cached.add(d.getPath()));
         cache.close();
         return new Json().put("events", new ArrayList<Object>(events)).put("cached_after", cached);
     }
 
-    static void awaitCache(CuratorCache cache, String path, String data) throws InterruptedException {
+    static void awaitEvent(ConcurrentLinkedQueue<String> events, String event) throws InterruptedException {
         long end = System.currentTimeMillis() + 10000;
         while (System.currentTimeMillis() < end) {
-            String now = cache.get(path).map(d -> new String(d.getData())).orElse(null);
-            if (data == null ? now == null : data.equals(now)) return;
+            if (events.contains(event)) return;
             Thread.sleep(10);
         }
-        throw new IllegalStateException("cache never showed " + path + "=" + data);
+        throw new IllegalStateException("the cache listener never saw '" + event + "' (saw " + events + ")");
     }
 
     static Json transactions() throws Exception {

@@ -1,0 +1,55 @@
+/**
+ * Proves the byte-keyed path index (the tree's path -> slot map without a JS object per znode)
+ * agrees with a Map under random adds, removes and lookups, for ASCII and non-ASCII paths, by
+ * string and by bytes, across table growth and tombstone rebuilds.
+ */
+import fc from 'fast-check';
+import { PathIndex } from '../../src/tree/pathindex';
+
+const segment = fc.oneof(fc.stringMatching(/^[a-z0-9]{1,6}$/), fc.constantFrom('é', 'ü-x', '日本', '😀', 'zz'));
+const pathArb = fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => '/' + parts.join('/'));
+
+test('PathIndex agrees with a Map', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'remove', 'get'), pathArb), { maxLength: 400 }), (ops) => {
+      const idx = new PathIndex();
+      const model = new Map<string, number>();
+      const free: number[] = [];
+      let next = 0;
+      idx.grow(4096);
+      for (const [op, path] of ops) {
+        const have = model.get(path);
+        if (op === 'add' && have === undefined) {
+          const s = free.pop() ?? next++;
+          idx.add(s, path);
+          model.set(path, s);
+        } else if (op === 'remove' && have !== undefined) {
+          idx.remove(have);
+          model.delete(path);
+          free.push(have);
+        }
+        expect(idx.get(path)).toBe(model.get(path));
+        const bytes = Buffer.from(path);
+        expect(idx.find(bytes, 0, bytes.length)).toBe(model.get(path));
+      }
+      expect(idx.size).toBe(model.size);
+      for (const [path, s] of model) {
+        expect(idx.get(path)).toBe(s);
+        expect(idx.path(s)).toBe(path);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('a million adds and removes keep lookups exact (tombstones are rebuilt away)', () => {
+  const idx = new PathIndex();
+  idx.grow(1 << 16);
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 50_000; i++) idx.add(i, `/r${round}/n${i}`);
+    expect(idx.get(`/r${round}/n49999`)).toBe(49_999);
+    for (let i = 0; i < 50_000; i++) idx.remove(i);
+    expect(idx.get(`/r${round}/n0`)).toBeUndefined();
+  }
+  expect(idx.size).toBe(0);
+});
