@@ -68,6 +68,8 @@ export interface ZooCfg {
   servers: ServerSpec[];
   /** dynamicConfigFile: where the server lines live (ZooKeeper 3.5+ rewrites zoo.cfg to point there). */
   dynamicConfigFile?: string;
+  /** The membership's version (hex, no 0x): the dynamic file name's suffix, as ZooKeeper takes it; '0' without one. */
+  configVersion: string;
   peerType?: PeerRole;
   myid?: number;
   /** True when the server list makes this an ensemble member (ZooKeeper's isDistributed()). */
@@ -115,6 +117,7 @@ function defaults(): ZooCfg {
     globalOutstandingLimit: 1000,
     extendedTypesEnabled: true,
     reconfigEnabled: false,
+    configVersion: '0',
     standaloneEnabled: true,
     servers: [],
     quorumMode: false,
@@ -388,6 +391,7 @@ const HIERARCHY_REFUSED = 'hierarchical quorums (group.N/weight.N) are not suppo
  */
 function applyDynamicConfig(ctx: Ctx, text: string, file: string): void {
   const dyn: Ctx = { ...ctx, file, dynamic: false };
+  ctx.cfg.configVersion = versionFromFileName(file);
   for (const entry of parseProperties(text)) {
     dyn.entry = entry;
     const key = entry.key;
@@ -399,6 +403,18 @@ function applyDynamicConfig(ctx: Ctx, text: string, file: string): void {
     else if (key === 'version') issue(dyn, 'error', 'a dynamic config file must not hold version (it is the hex suffix of the file name)');
     else issue(dyn, 'error', `unrecognised parameter ${key}: a dynamic config file holds only server.N lines`);
   }
+}
+
+/**
+ * QuorumPeerConfig.getVersionFromFilename: the hex after the last dot (`zoo.cfg.dynamic.100000000`
+ * is version 100000000, what ZooKeeper shows in /zookeeper/config); a name without one is version 0.
+ */
+export function versionFromFileName(file: string): string {
+  const dot = file.lastIndexOf('.');
+  const suffix = file.slice(dot + 1);
+  if (dot < 0 || !/^[0-9a-f]{1,16}$/i.test(suffix)) return '0';
+  const version = BigInt(`0x${suffix}`);
+  return version < 2n ** 63n ? version.toString(16) : '0';
 }
 
 /** Cross-key checks and derived values, after every line has been read. */

@@ -107,3 +107,48 @@ test('ensemble: a member killed with -9 is reported with its restart command', a
   // Its only member gone, the launcher ends, with a failure code.
   expect((await p.exited).code).toBe(1);
 }, 30_000);
+
+describe('zoo.cfg forms ZooKeeper 3.8 runs as an ensemble of one', () => {
+  /** Starts `server --config` from the files given (zoo.cfg first) in a fresh dir with myid 1. */
+  async function startFrom(files: (dir: string, ports: { client: number; quorum: number; election: number }) => Record<string, string>) {
+    const dir = tmp();
+    const ports = { client: await freePort(), quorum: await freePort(), election: await freePort() };
+    fs.mkdirSync(path.join(dir, 'data'));
+    fs.writeFileSync(path.join(dir, 'data', 'myid'), '1\n');
+    for (const [name, text] of Object.entries(files(dir, ports))) fs.writeFileSync(path.join(dir, name), text);
+    const p = run(['server', '--config', path.join(dir, 'zoo.cfg')]);
+    await serving(p, ports.client);
+    return { p, ports };
+  }
+  const head = (dir: string) => `tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir=${dir}/data\nadmin.enableServer=false\nstandaloneEnabled=false\n`;
+
+  async function check(p: Proc, port: number, config: string): Promise<void> {
+    try {
+      // ZooKeeper 3.8 with standaloneEnabled=false and one server line leads a quorum of one.
+      expect(await fourLetter(port, 'srvr')).toContain('Mode: leader');
+      const zk = await createClient(`127.0.0.1:${port}`, { connectTimeoutMs: 10_000 });
+      try {
+        await zk.create('/written', Buffer.from('x'));
+        expect((await zk.getData('/zookeeper/config')).data.toString()).toBe(config);
+      } finally {
+        await zk.close();
+      }
+    } finally {
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    }
+  }
+
+  test('standaloneEnabled=false with one server line: a quorum of one (srvr Mode: leader; /zookeeper/config lists it, version=0)', async () => {
+    const { p, ports } = await startFrom((dir, pt) => ({ 'zoo.cfg': `${head(dir)}server.1=127.0.0.1:${pt.quorum}:${pt.election};${pt.client}\n` }));
+    await check(p, ports.client, `server.1=127.0.0.1:${ports.quorum}:${ports.election}:participant;0.0.0.0:${ports.client}\nversion=0`);
+  }, 30_000);
+
+  test('zoo.cfg as ZooKeeper 3.8 rewrote it (reconfigEnabled) with its zoo.cfg.dynamic.100000000: /zookeeper/config carries the version of the file name', async () => {
+    const { p, ports } = await startFrom((dir, pt) => ({
+      'zoo.cfg': `${head(dir)}reconfigEnabled=true\ndynamicConfigFile=${dir}/zoo.cfg.dynamic.100000000\n`,
+      'zoo.cfg.dynamic.100000000': `server.1=127.0.0.1:${pt.quorum}:${pt.election}:participant;0.0.0.0:${pt.client}`,
+    }));
+    await check(p, ports.client, `server.1=127.0.0.1:${ports.quorum}:${ports.election}:participant;0.0.0.0:${ports.client}\nversion=100000000`);
+  }, 30_000);
+});

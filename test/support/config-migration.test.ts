@@ -126,3 +126,11 @@ test("a zoo.cfg without tickTime gets ZooKeeper's 3000 ms (Kafka's zookeeper.pro
   expect(issues).toEqual([]);
   expect([config.tickTime, config.minSessionTimeout, config.maxSessionTimeout]).toEqual([3000, 6000, 60000]);
 });
+
+test("the dynamic file's version is the hex after its name's last dot, as ZooKeeper reads it (0 without one)", () => {
+  const version = (file: string) => parseZooCfg('dataDir=/d\ndynamicConfigFile=x\n', { dynamicConfig: { text: 'server.1=a:1:2;3\n', file } }).config.configVersion;
+  expect(['/c/zoo.cfg.dynamic.100000000', '/c/zoo.cfg.dynamic.0001f', '/c/zoo.cfg.dynamic', '/c/zoo.cfg.dynamic.next', 'abc', '/c/x.ffffffffffffffff'].map(version)).toEqual([
+    '100000000', '1f', '0', '0', '0', '0',
+  ]);
+  expect(parseZooCfg('dataDir=/d\nclientPort=1\n').config.configVersion).toBe('0');
+});
