@@ -64,6 +64,8 @@ export interface ZooCfg {
   /** TTL nodes (ZooKeeper's default is false; ours is true). */
   extendedTypesEnabled: boolean;
   reconfigEnabled: boolean;
+  /** The quorum port listens on every address, not only this server's line's host (NAT, container VIPs). */
+  quorumListenOnAllIPs: boolean;
   standaloneEnabled: boolean;
   servers: ServerSpec[];
   /** dynamicConfigFile: where the server lines live (ZooKeeper 3.5+ rewrites zoo.cfg to point there). */
@@ -117,6 +119,7 @@ function defaults(): ZooCfg {
     globalOutstandingLimit: 1000,
     extendedTypesEnabled: true,
     reconfigEnabled: false,
+    quorumListenOnAllIPs: false,
     configVersion: '0',
     standaloneEnabled: true,
     servers: [],
@@ -254,6 +257,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   },
   extendedTypesEnabled: boolKey('extendedTypesEnabled'),
   reconfigEnabled: boolKey('reconfigEnabled'),
+  quorumListenOnAllIPs: boolKey('quorumListenOnAllIPs'),
   standaloneEnabled: boolKey('standaloneEnabled'),
   // Read by loadConfig (its server lines join zoo.cfg's); relative paths resolve like dataDir.
   dynamicConfigFile: stringKey('dynamicConfigFile'),
@@ -266,7 +270,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 /** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
 const IGNORED_KEYS = new Set([
-  'quorumListenOnAllIPs', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
+  'electionAlg', 'syncEnabled', 'localSessionsEnabled',
   'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog',
   'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
   'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',

@@ -36,7 +36,8 @@ export interface PeerStreams {
 
 export interface PeerTransportOptions {
   self: number;
-  listen: { host: string; port: number };
+  /** host undefined: every address (Node's wildcard). */
+  listen: { host: string | undefined; port: number };
   peers: readonly PeerAddress[];
   codec: PeerBodyCodec;
   logger: Logger;

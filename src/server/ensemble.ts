@@ -23,6 +23,8 @@ export interface EnsembleOptions {
   syncLimit: number;
   /** The membership's version, hex, as /zookeeper/config shows it (ZooCfg.configVersion); default '0'. */
   configVersion?: string;
+  /** zoo.cfg quorumListenOnAllIPs: listen on the wildcard address instead of this server's line's host. */
+  quorumListenOnAllIPs?: boolean;
 }
 
 /**
@@ -95,7 +97,9 @@ export async function buildEnsemble(
   const transport = new PeerTransport({
     security: peerSec?.security,
     self: e.myid,
-    listen: { host: self.host, port: self.quorumPort },
+    // The wildcard (no host: dual-stack where IPv6 is on) when this host's own name is not one of
+    // its addresses (behind NAT, a container's service address), as ZooKeeper's quorumListenOnAllIPs.
+    listen: { host: e.quorumListenOnAllIPs ? undefined : self.host, port: self.quorumPort },
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),

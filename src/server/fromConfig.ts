@@ -65,7 +65,7 @@ export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions>
     // server.N lines make this a member of a replicated ensemble; a single line is standalone
     // unless standaloneEnabled=false, which makes it a quorum of one (ZooKeeper's isDistributed()).
     ensemble: cfg.quorumMode
-      ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit, configVersion: cfg.configVersion }
+      ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit, configVersion: cfg.configVersion, quorumListenOnAllIPs: cfg.quorumListenOnAllIPs }
       : undefined,
     ...overrides,
   });

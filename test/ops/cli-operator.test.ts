@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConnectionLossError, createClient, type ZkClient } from '../../src/client';
@@ -142,6 +143,20 @@ describe('zoo.cfg forms ZooKeeper 3.8 runs as an ensemble of one', () => {
   test('standaloneEnabled=false with one server line: a quorum of one (srvr Mode: leader; /zookeeper/config lists it, version=0)', async () => {
     const { p, ports } = await startFrom((dir, pt) => ({ 'zoo.cfg': `${head(dir)}server.1=127.0.0.1:${pt.quorum}:${pt.election};${pt.client}\n` }));
     await check(p, ports.client, `server.1=127.0.0.1:${ports.quorum}:${ports.election}:participant;0.0.0.0:${ports.client}\nversion=0`);
+  }, 30_000);
+
+  test('quorumListenOnAllIPs=true: the quorum port listens on every address, not only the server line\'s host', async () => {
+    const { p, ports } = await startFrom((dir, pt) => ({ 'zoo.cfg': `${head(dir)}quorumListenOnAllIPs=true\nserver.1=127.0.0.1:${pt.quorum}:${pt.election};${pt.client}\n` }));
+    try {
+      // The line says 127.0.0.1; a peer reaching this host by another of its addresses still connects.
+      await new Promise<void>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.2', port: ports.quorum }, () => (s.destroy(), resolve()));
+        s.once('error', (err) => reject(new Error(`quorum port ${ports.quorum} on 127.0.0.2: ${err.message}`)));
+      });
+    } finally {
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    }
   }, 30_000);
 
   test('zoo.cfg as ZooKeeper 3.8 rewrote it (reconfigEnabled) with its zoo.cfg.dynamic.100000000: /zookeeper/config carries the version of the file name', async () => {

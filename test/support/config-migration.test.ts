@@ -134,3 +134,12 @@ test("the dynamic file's version is the hex after its name's last dot, as ZooKee
   ]);
   expect(parseZooCfg('dataDir=/d\nclientPort=1\n').config.configVersion).toBe('0');
 });
+
+test('quorumListenOnAllIPs=true (common in container setups whose own host name is not a local address) is read, not ignored', () => {
+  const on = parseZooCfg('dataDir=/d\nclientPort=1\ninitLimit=5\nsyncLimit=2\nserver.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\nquorumListenOnAllIPs=true\n');
+  expect(on.issues).toEqual([]);
+  on.config.myid = 1;
+  expect(optionsFromConfig(on.config).ensemble?.quorumListenOnAllIPs).toBe(true);
+  expect(parseZooCfg('dataDir=/d\nclientPort=1\n').config.quorumListenOnAllIPs).toBe(false);
+  expect(errors(parseZooCfg('dataDir=/d\nclientPort=1\nquorumListenOnAllIPs=yes\n').issues).map((i) => i.line)).toEqual([3]);
+});
