@@ -53,6 +53,19 @@ export interface PeerTransportOptions {
   streams?: PeerStreams;
 }
 
+interface DialFailure {
+  err: string;
+  at: number;
+}
+
+/**
+ * Whether a failed dial is worth a WARN: the first one, a different reason, or the same one a
+ * minute later. Redials run every ≤ 2 s; ZooKeeper warns on each, which buries everything else.
+ */
+export function warnDialFailure(last: DialFailure | undefined, err: string, now: number, everyMs = 60_000): boolean {
+  return last === undefined || last.err !== err || now - last.at >= everyMs;
+}
+
 /** A stream pauses while more than this is buffered for the socket (flow control). */
 const STREAM_HIGH_WATER_BYTES = 1 << 20;
 
@@ -85,6 +98,8 @@ export class PeerTransport extends EventEmitter {
   private readonly links = new Map<number, Link>();
   private readonly dialTimers = new Map<number, NodeJS.Timeout>();
   private readonly backoffMs = new Map<number, number>();
+  /** The last dial failure reported at WARN per peer (warnDialFailure). */
+  private readonly dialFailures = new Map<number, DialFailure>();
   private readonly peers: Map<number, PeerAddress>;
   private closed = false;
   private readonly security: PeerSecurity;
@@ -227,7 +242,8 @@ export class PeerTransport extends EventEmitter {
     if (this.closed || this.links.has(id) || this.dialTimers.has(id)) return;
     const addr = this.peers.get(id)!;
     const { socket, ready } = this.security.dialSocket(addr);
-    socket.setTimeout(this.o.connectTimeoutMs ?? 5000, () => socket.destroy());
+    const timeoutMs = this.o.connectTimeoutMs ?? 5000;
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
     let established = false;
     socket.once(ready, () => {
       socket.setTimeout(0);
@@ -237,6 +253,7 @@ export class PeerTransport extends EventEmitter {
           if (this.closed || socket.destroyed) return void socket.destroy();
           established = true;
           this.backoffMs.delete(id);
+          if (this.dialFailures.delete(id)) this.o.logger.info({ peer: id, address: `${addr.host}:${addr.port}` }, 'connected to peer');
           this.attach(id, socket, rest);
         },
         (err: Error) => {
@@ -245,10 +262,18 @@ export class PeerTransport extends EventEmitter {
         },
       );
     });
-    socket.on('error', (err) => this.o.logger.debug({ peer: id, err: err.message }, 'peer dial error'));
+    socket.on('error', (err) => this.dialFailed(id, addr, err.message));
     socket.once('close', () => {
       if (!established) this.scheduleRedial(id);
     });
+  }
+
+  /** A member sitting in LOOKING because a server line is wrong or a peer unreachable must say so. */
+  private dialFailed(id: number, addr: PeerAddress, err: string): void {
+    const fields = { peer: id, address: `${addr.host}:${addr.port}`, err };
+    if (!warnDialFailure(this.dialFailures.get(id), err, Date.now())) return void this.o.logger.debug(fields, 'peer dial error');
+    this.dialFailures.set(id, { err, at: Date.now() });
+    this.o.logger.warn(fields, 'cannot connect to peer; retrying');
   }
 
   private scheduleRedial(id: number): void {

@@ -167,3 +167,24 @@ describe('zoo.cfg forms ZooKeeper 3.8 runs as an ensemble of one', () => {
     await check(p, ports.client, `server.1=127.0.0.1:${ports.quorum}:${ports.election}:participant;0.0.0.0:${ports.client}\nversion=100000000`);
   }, 30_000);
 });
+
+test("a member that cannot reach a peer says so at WARN, naming the peer's address and why (a server line whose host does not resolve)", async () => {
+  const dir = tmp();
+  const [client, quorum, election] = [await freePort(), await freePort(), await freePort()];
+  fs.mkdirSync(path.join(dir, 'data'));
+  fs.writeFileSync(path.join(dir, 'data', 'myid'), '2\n');
+  const peer = 'zk-0.zk-hs.default.svc.cluster.local.invalid';
+  fs.writeFileSync(
+    path.join(dir, 'zoo.cfg'),
+    `tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir=${dir}/data\nadmin.enableServer=false\nserver.1=${peer}:2888:3888\nserver.2=127.0.0.1:${quorum}:${election};${client}\nserver.3=127.0.0.1:1:2\n`,
+  );
+  const p = run(['server', '--config', path.join(dir, 'zoo.cfg')]);
+  try {
+    await waitStderr(p, 'the WARN line about peer 1', (s) =>
+      s.split('\n').some((l) => l.includes('"level":40') && l.includes(`${peer}:2888`) && l.includes('ENOTFOUND') && l.includes('"peer":1')),
+    );
+  } finally {
+    p.proc.kill('SIGTERM');
+    await p.exited;
+  }
+}, 30_000);
