@@ -10,8 +10,10 @@ import { freePort } from '../harness/ports';
 /**
  * What an operator sees from the `zabkeeper` command line holds: `server` without a zoo.cfg
  * enforces the SERVER_JVMFLAGS it was given (enforce.auth, -Djute.maxbuffer), a client cut off for
- * an oversized request leaves a WARN line saying why, `dev` prints no spurious warning, and the
- * local `ensemble` launcher says when a member dies and how to restart it.
+ * an oversized request leaves a WARN line saying why, `dev` prints no spurious warning, the
+ * local `ensemble` launcher says when a member dies and how to restart it, the one-member forms of
+ * ZooKeeper 3.8's configs (standaloneEnabled=false, a dynamicConfigFile, quorumListenOnAllIPs) run
+ * as ZooKeeper runs them, and a member that cannot reach a peer says so.
  */
 interface Proc {
   proc: ChildProcess;
