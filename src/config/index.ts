@@ -6,6 +6,7 @@ export {
   resolveClientAddress,
   assertNoErrors,
   formatIssue,
+  issueLocation,
   ConfigError,
   DEFAULT_FOUR_LETTER_WHITELIST,
   type ZooCfg,

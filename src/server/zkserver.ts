@@ -347,7 +347,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // Watches belong to the connection; the session lives on until it expires or is closed.
     this.watches.removeConnection(conn.id);
     if (conn.sessionId !== 0n && this.connBySession.get(conn.sessionId) === conn) this.connBySession.delete(conn.sessionId);
-    this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
+    // A client cut off for what it sent (a frame over jute.maxbuffer, bytes that do not decode) sees
+    // only ConnectionLoss; ZooKeeper logs these at WARN, so the operator can tell why.
+    if (/^(frame|protocol) error/.test(reason)) this.logger.warn({ conn: conn.id, session: hex(conn.sessionId), ip, reason }, 'closing connection: bad request from client');
+    else this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
   }
 
   markDirty(conn: ClientConnection): void {
@@ -823,7 +826,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers, e.configVersion)));
   }
 
   onRoleEvent(ev: RoleEvent): void {
