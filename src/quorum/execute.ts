@@ -82,7 +82,7 @@ export interface ReadyTarget {
   onForwarded(from: number, msg: PeerMessage): void;
   onSyncAnswer(zxid: bigint): void;
   /** Protocol violations (warn) and notes (info). */
-  log(level: 'warn' | 'info', text: string): void;
+  log(level: 'warn' | 'info', text: string, fields?: Record<string, unknown>): void;
   /** Logged but not yet committed entries (test-only: proposalAppliedBeforeCommit). */
   applyLogged?(entries: readonly Entry[]): void;
   /** Input the core dropped on purpose (statistics, transcripts). */
@@ -112,7 +112,7 @@ export function persistReady(store: Store, r: Ready, bugs: ShellBugs = {}): void
 export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
   const early = sendsBeforePersist(r, role, policy);
   if (r.truncateAfter !== undefined && r.truncateAfter < t.store.lastZxid()) {
-    t.log('warn', `truncating txns after ${zxidHex(r.truncateAfter)} (last ${zxidHex(t.store.lastZxid())}) the new leader does not have (TRUNC)`);
+    t.log('warn', 'truncating txns the new leader does not have (TRUNC)', { after: zxidHex(r.truncateAfter), last: zxidHex(t.store.lastZxid()) });
   }
   if (early) {
     for (const m of r.messages) t.send(m.to, m.msg);
@@ -127,7 +127,7 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
   for (const ev of r.roleEvents) t.onRoleEvent(ev);
   for (const f of r.forwarded) t.onForwarded(f.from, f.msg);
   for (const z of r.syncs) t.onSyncAnswer(z);
-  for (const e of r.errors) t.log('warn', `peer protocol violation: ${e}`);
+  for (const e of r.errors) t.log('warn', 'peer protocol violation', { error: e });
   for (const n of r.notes) t.log('info', n);
   if (r.ignored.length > 0) t.onIgnored?.(r.ignored);
 }

@@ -77,7 +77,7 @@ export class ZabReplicator {
       onRoleEvent: (ev) => host.onRoleEvent(ev),
       onForwarded: (from, msg) => host.onForwarded(from, msg),
       onSyncAnswer: (zxid) => host.onSyncAnswer(zxid),
-      log: (level, text) => logger[level](text),
+      log: (level, text, fields) => logger[level](fields ?? {}, text),
       onIgnored: (ignored) => host.onIgnored?.(ignored),
     };
   }

@@ -196,7 +196,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.fourLetter = new FourLetterWords(this);
     this.housekeeping = new Housekeeping(this);
-    this.listener = network.createServer((socket) => this.onSocket(socket));
+    this.listener = network.createServer((socket) => this.clientSecurity.plaintextPort(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
@@ -243,6 +243,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       store.close();
       throw err;
     }
+    // TLS first: with client.portUnification the plaintext port hands TLS clients to it.
+    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     // A config with only secureClientPort opens no plaintext port.
     if (options.listenPlaintext !== false) {
       await new Promise<void>((resolve, reject) => {
@@ -251,9 +253,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           server.listener.off('error', reject);
           resolve();
         });
+      }).catch(async (err: unknown) => {
+        await clientSecurity.close();
+        throw err;
       });
     }
-    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
     store.checkpointInBackground();
     if (clock === systemClock) {
@@ -394,7 +398,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // Watches belong to the connection; the session lives on until it expires or is closed.
     this.watches.removeConnection(conn.id);
     if (conn.sessionId !== 0n && this.connBySession.get(conn.sessionId) === conn) this.connBySession.delete(conn.sessionId);
-    this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
+    // A client cut off for what it sent (a frame over jute.maxbuffer, bytes that do not decode) sees
+    // only ConnectionLoss; ZooKeeper logs these at WARN, so the operator can tell why.
+    if (/^(frame|protocol) error/.test(reason)) this.logger.warn({ conn: conn.id, session: hex(conn.sessionId), ip, reason }, 'closing connection: bad request from client');
+    else this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
   }
 
   markDirty(conn: ClientConnection): void {
@@ -886,7 +893,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers, e.configVersion)));
   }
 
   onRoleEvent(ev: RoleEvent): void {
