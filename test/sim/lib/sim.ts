@@ -259,9 +259,11 @@ export class Simulation {
           this.asyncWork = undefined;
           await work;
         }
-        // Let promise continuations (peer handshakes) run at this instant.
-        await null;
-        await null;
+        // Every promise continuation (peer handshakes, async housekeeping) runs at this instant,
+        // before the next event, as in Node, where the microtask queue drains completely before
+        // the next I/O callback. Two `await null`s were not enough: a deeper continuation chain
+        // let a packet arrive between a handshake's last read and the transport's 'data' listener.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.violation) throw this.violation;
         if (this.world.now > this.deadline) throw new SimViolation(`liveness: not converged ${this.deadline - this.faultEnd} ms after healing; ${this.describe()}`);
       }
