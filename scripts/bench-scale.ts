@@ -55,8 +55,17 @@ interface Steady {
   errors: number;
 }
 
+/** Where a single synchronous write's time goes: averages of server summaries over the measured run, ms. */
+interface Floor {
+  followerUpdateLatency?: number;
+  leaderQuorumAck?: number;
+  leaderFsync?: number;
+  followerFsync?: number;
+  leaderBatch?: number;
+}
+
 interface TargetFigures {
-  single: { p50: number; p99: number };
+  single: { p50: number; p99: number; mean: number; floor: Floor };
   sizes: SizeFigures[];
 }
 
@@ -149,13 +158,36 @@ async function restart(ens: TestEnsemble): Promise<number> {
   return Date.now() - t0;
 }
 
-async function singleClientThroughFollower(ens: TestEnsemble, seconds: number): Promise<{ p50: number; p99: number }> {
-  const leader = await ens.waitLeader();
-  const follower = ens.members[(leader + 1) % ens.members.length];
+/** Every numeric mntr line of one server. */
+async function mntrAll(port: number): Promise<Map<string, number>> {
+  const text = await fourLetter(port, 'mntr', 5000).catch(() => '');
+  return new Map([...text.matchAll(/^zk_(\S+)\t(-?[\d.]+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** Average of a summary over an interval, from its cumulative cnt_/sum_ (no srst: ZooKeeper's srst does not reset them all). */
+function deltaAvg(before: Map<string, number>, after: Map<string, number>, name: string): number | undefined {
+  const n = (after.get(`cnt_${name}`) ?? NaN) - (before.get(`cnt_${name}`) ?? NaN);
+  const sum = (after.get(`sum_${name}`) ?? NaN) - (before.get(`sum_${name}`) ?? NaN);
+  return n > 0 ? sum / n : undefined;
+}
+
+async function singleClientThroughFollower(ens: TestEnsemble, seconds: number): Promise<TargetFigures['single']> {
+  const leaderAt = await ens.waitLeader();
+  const leader = ens.members[leaderAt];
+  const follower = ens.members[(leaderAt + 1) % ens.members.length];
   const base = { host: HOST, port: follower.clientPort, connections: 1, depth: 1, valueBytes: 100, root: '/bench', workload: 'setData' as const };
   await runLoad({ ...base, durationMs: 2000 });
+  const [l0, f0] = await Promise.all([mntrAll(leader.clientPort), mntrAll(follower.clientPort)]);
   const r = await runLoad({ ...base, durationMs: seconds * 1000 });
-  return { p50: r.p50Ms, p99: r.p99Ms };
+  const [l1, f1] = await Promise.all([mntrAll(leader.clientPort), mntrAll(follower.clientPort)]);
+  const floor: Floor = {
+    followerUpdateLatency: deltaAvg(f0, f1, 'updatelatency'),
+    leaderQuorumAck: deltaAvg(l0, l1, 'quorum_ack_latency'),
+    leaderFsync: deltaAvg(l0, l1, 'fsynctime'),
+    followerFsync: deltaAvg(f0, f1, 'fsynctime'),
+    leaderBatch: deltaAvg(l0, l1, 'sync_processor_batch_size'),
+  };
+  return { p50: r.p50Ms, p99: r.p99Ms, mean: r.meanMs, floor };
 }
 
 async function benchTarget(kind: TargetKind, sizes: number[], a: { connections: number; depth: number }): Promise<TargetFigures> {
@@ -175,7 +207,7 @@ async function benchTarget(kind: TargetKind, sizes: number[], a: { connections: 
     for (let p = 0; p < PARENTS; p++) await rq.create(c, `/scale/p${p}`, null);
     c.close();
     const single = await singleClientThroughFollower(ens, 10);
-    log(`${kind} single client through a follower: p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms`);
+    log(`${kind} single client through a follower: ${JSON.stringify(single)}`);
     const out: SizeFigures[] = [];
     let have = 0;
     for (const size of sizes) {
@@ -255,8 +287,18 @@ function table(all: Map<TargetKind, TargetFigures>): string {
       rows.push(`| ${size / 1000}k | ${label} | ${per.map((s) => (s ? show(s) : '')).join(' | ')} | ${ratio} |`);
     }
   }
-  rows.push('', '| single client, 1 x 1 setData through a follower | p50 | p99 |', '|---|---|---|');
-  for (const [kind, t] of all) rows.push(`| ${kind} | ${t.single.p50.toFixed(2)} ms | ${t.single.p99.toFixed(2)} ms |`);
+  const avg = (v: number | undefined, unit = ' ms') => (v === undefined ? 'n/a' : `${v.toFixed(2)}${unit}`);
+  rows.push(
+    '',
+    '| single client, 1 x 1 setData through a follower | p50 | p99 | mean | follower updatelatency avg | leader quorum_ack_latency avg | fsynctime avg leader / follower | leader fsync batch avg |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const [kind, t] of all) {
+    const f = t.single.floor;
+    rows.push(
+      `| ${kind} | ${t.single.p50.toFixed(2)} ms | ${t.single.p99.toFixed(2)} ms | ${t.single.mean.toFixed(2)} ms | ${avg(f.followerUpdateLatency)} | ${avg(f.leaderQuorumAck)} | ${avg(f.leaderFsync)} / ${avg(f.followerFsync)} | ${avg(f.leaderBatch, '')} |`,
+    );
+  }
   return rows.join('\n');
 }
 

@@ -23,6 +23,14 @@ interface Section {
   label: string;
   at: number;
   ms: number;
+  /** CPU time the process (all its threads) used meanwhile: far below ms means the machine starved us, not the code. */
+  cpuMs: number;
+}
+
+/** User + system CPU time of this process, ms. */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /**
@@ -54,12 +62,16 @@ class LoopLag {
     this.roller = setInterval(() => this.roll(), WINDOW_MS);
     this.roller.unref();
     let last = performance.now();
+    let lastCpu = cpuNow();
     this.probe = setInterval(() => {
       const now = performance.now();
+      const cpu = cpuNow();
       const stall = now - last - PROBE_MS;
+      const cpuMs = cpu - lastCpu;
       last = now;
+      lastCpu = cpu;
       if (stall > this.maxStallMs) this.maxStallMs = stall;
-      if (stall > SLOW_TURN_MS) this.reportStall(stall, now);
+      if (stall > SLOW_TURN_MS) this.reportStall(stall, cpuMs, now);
       this.recent = this.recent.filter((s) => s.at > now - 5_000);
     }, PROBE_MS);
     this.probe.unref();
@@ -94,19 +106,21 @@ class LoopLag {
   /** Runs fn, remembering it when it took long; a single section over SLOW_TURN_MS is logged at once. */
   timed<T>(label: string, fn: () => T): T {
     const t0 = performance.now();
+    const cpu0 = cpuNow();
     try {
       return fn();
     } finally {
       const ms = performance.now() - t0;
-      if (ms >= NOTABLE_MS) this.recent.push({ label, at: t0 + ms, ms });
+      if (ms >= NOTABLE_MS) this.recent.push({ label, at: t0 + ms, ms, cpuMs: cpuNow() - cpu0 });
     }
   }
 
-  private reportStall(stallMs: number, now: number): void {
+  /** cpuMs is the process's CPU time over the probe interval that contains the stall (all threads). */
+  private reportStall(stallMs: number, cpuMs: number, now: number): void {
     this.slowTurns++;
     const during = this.recent.filter((s) => s.at >= now - stallMs - PROBE_MS);
-    const ran = during.map((s) => `${s.label} ${s.ms.toFixed(0)} ms`);
-    this.logger?.warn({ stallMs: Math.round(stallMs), ran: ran.length > 0 ? ran : ['(nothing timed: GC or untracked code)'] }, 'slow event-loop turn');
+    const ran = during.map((s) => `${s.label} ${s.ms.toFixed(0)} ms (cpu ${s.cpuMs.toFixed(0)} ms)`);
+    this.logger?.warn({ stallMs: Math.round(stallMs), cpuMs: Math.round(cpuMs), ran: ran.length > 0 ? ran : ['(nothing timed: GC or untracked code)'] }, 'slow event-loop turn');
   }
 
   /** mntr's figures: p99 of the current window, the longest stall since start or `srst`. */
