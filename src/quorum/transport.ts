@@ -61,6 +61,12 @@ export interface PeerObserver {
 }
 
 
+/** OpenSSL's certificate verification failures (and Node's name check) as Node reports them on a TLS client socket. */
+const CERT_ERRORS = /^(ERR_TLS_CERT_ALTNAME_INVALID|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_SSL_.*CERTIFICATE)/;
+function isCertificateError(err: NodeJS.ErrnoException): boolean {
+  return CERT_ERRORS.test(err.code ?? '');
+}
+
 interface Link {
   socket: net.Socket;
   out: Buffer[];
@@ -244,7 +250,12 @@ export class PeerTransport extends EventEmitter {
         },
       );
     });
-    socket.on('error', (err) => this.o.logger.debug({ peer: id, err: err.message }, 'peer dial error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A certificate the peer cannot be trusted with is worth an operator's attention; a peer
+      // that is down (refused, reset) is routine while members restart.
+      if (isCertificateError(err)) this.o.logger.warn({ peer: id, err: err.message, code: err.code }, 'peer certificate not trusted; dropping the link');
+      else this.o.logger.debug({ peer: id, err: err.message }, 'peer dial error');
+    });
     socket.once('close', () => {
       if (!established) this.scheduleRedial(id);
     });
