@@ -78,6 +78,12 @@ export interface PeerObserver {
 }
 
 
+/** OpenSSL's certificate verification failures (and Node's name check) as Node reports them on a TLS client socket. */
+const CERT_ERRORS = /^(ERR_TLS_CERT_ALTNAME_INVALID|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_SSL_.*CERTIFICATE)/;
+function isCertificateError(err: NodeJS.ErrnoException): boolean {
+  return CERT_ERRORS.test(err.code ?? '');
+}
+
 interface Link {
   socket: net.Socket;
   out: Buffer[];
@@ -263,7 +269,12 @@ export class PeerTransport extends EventEmitter {
         },
       );
     });
-    socket.on('error', (err) => this.dialFailed(id, addr, err.message));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A certificate the peer cannot be trusted with is worth an operator's attention at once;
+      // other dial failures (refused, unresolved) are reported by dialFailed, rate-limited.
+      if (isCertificateError(err)) this.o.logger.warn({ peer: id, err: err.message, code: err.code }, 'peer certificate not trusted; dropping the link');
+      else this.dialFailed(id, addr, err.message);
+    });
     socket.once('close', () => {
       if (!established) this.scheduleRedial(id);
     });

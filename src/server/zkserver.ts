@@ -156,7 +156,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.fourLetter = new FourLetterWords(this);
     this.housekeeping = new Housekeeping(this);
-    this.listener = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = net.createServer({ noDelay: true }, (socket) => this.clientSecurity.plaintextPort(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
@@ -199,6 +199,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       store.close();
       throw err;
     }
+    // TLS first: with client.portUnification the plaintext port hands TLS clients to it.
+    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     // A config with only secureClientPort opens no plaintext port.
     if (options.listenPlaintext !== false) {
       await new Promise<void>((resolve, reject) => {
@@ -207,9 +209,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           server.listener.off('error', reject);
           resolve();
         });
+      }).catch(async (err: unknown) => {
+        await clientSecurity.close();
+        throw err;
       });
     }
-    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
     store.checkpointInBackground();
     loopLag.start(logger);
