@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const CORE_DIRS = [
-  'src/tree', 'src/pipeline', 'src/ops', 'src/acl', 'src/session', 'src/watch', 'src/quorum/core', 'src/fourlw',
-  'protocol/jute', 'protocol/peer',
+  'src/tree', 'src/pipeline', 'src/ops', 'src/acl', 'src/session', 'src/watch', 'src/quorum/core', 'src/fourlw', 'src/keystore',
+  'protocol/jute', 'protocol/peer', 'protocol/sasl',
 ];
 
 const FORBIDDEN: readonly { pattern: RegExp; why: string }[] = [

@@ -41,6 +41,12 @@ export function memberConfig(o: LocalEnsembleOptions, i: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** What the launcher prints when member i exits on its own (crash, kill -9, fail-stop). */
+export function memberExitNotice(i: number, code: number | null, signal: NodeJS.Signals | null, node: string, cliPath: string, cfg: string): string {
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  return `[server ${i}] ${how}; the others keep running. Restart it with: ${node} ${cliPath} server --config ${cfg}`;
+}
+
 /**
  * Runs a local ensemble of separate server processes in the foreground: writes each member's
  * zoo.cfg and myid under dataDir, starts `zabkeeper server --config` for each, prefixes their log
@@ -48,6 +54,7 @@ export function memberConfig(o: LocalEnsembleOptions, i: number): string {
  */
 export async function runLocalEnsemble(o: LocalEnsembleOptions, cliPath: string): Promise<void> {
   const children: ChildProcess[] = [];
+  let stopping = false;
   for (let i = 1; i <= o.servers; i++) {
     const dir = path.resolve(o.dataDir, String(i));
     fs.mkdirSync(dir, { recursive: true });
@@ -59,11 +66,14 @@ export async function runLocalEnsemble(o: LocalEnsembleOptions, cliPath: string)
     for (const stream of [child.stdout!, child.stderr!]) {
       readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[server ${i}] ${line}\n`));
     }
+    child.once('exit', (code, signal) => {
+      // A member that dies while the others run leaves a degraded ensemble: say so, and how to bring it back.
+      if (!stopping) process.stderr.write(`${memberExitNotice(i, code, signal, process.execPath, cliPath, cfg)}\n`);
+    });
     children.push(child);
   }
   const connect = Array.from({ length: o.servers }, (_, k) => `${o.host}:${memberPorts(o.basePort, k + 1).client}`).join(',');
   process.stderr.write(`local ensemble of ${o.servers} starting; connect with: ${connect}\n`);
-  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
@@ -71,10 +81,9 @@ export async function runLocalEnsemble(o: LocalEnsembleOptions, cliPath: string)
   };
   process.on('SIGINT', () => stop('SIGTERM'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  const codes = await Promise.all(children.map((c) => new Promise<number>((resolve) => c.once('exit', (code) => resolve(code ?? 1)))));
-  if (!stopping) {
-    stop('SIGTERM');
-    process.exitCode = 1;
-  }
-  process.exitCode = codes.some((c) => c !== 0) && !stopping ? 1 : 0;
+  await Promise.all(children.map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())))));
+  // Every member ended without being asked to: that is a failure, whatever their codes were.
+  const unasked = !stopping;
+  stop('SIGTERM');
+  process.exitCode = unasked ? 1 : 0;
 }

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags } from '../config';
+import { loadConfig, assertNoErrors, ConfigError, parseZooCfg, serverJvmFlags, issueLocation } from '../config';
 import { createLogger } from '../util/logger';
 import { ZkServer } from '../server/zkserver';
 import { defaultServerOptions, type ServerOptions } from '../server/options';
@@ -123,7 +123,7 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
   if (typeof flags.config === 'string') {
     const result = loadConfig(flags.config);
     assertNoErrors(result, flags.config);
-    for (const issue of result.issues) pendingWarnings.push(`${path.basename(flags.config)}:${issue.line}: ${issue.message}`);
+    for (const issue of result.issues) pendingWarnings.push(`${issueLocation(flags.config, issue)} ${issue.message}`);
     const overrides: Partial<ServerOptions> = { configText: fs.readFileSync(flags.config, 'utf8') };
     if (flags.port !== undefined) overrides.port = flags.port as number;
     if (flags.host !== undefined) overrides.host = flags.host as string;
@@ -138,12 +138,23 @@ function serverOptionsFromFlags(flags: Record<string, unknown>): ServerOptions {
   // No zoo.cfg: JVM flags (SERVER_JVMFLAGS/JVMFLAGS) are still honoured or refused, never ignored.
   const fromEnv = parseZooCfg('', { requireDataDir: false, jvmFlags: serverJvmFlags(process.env) });
   assertNoErrors(fromEnv, 'SERVER_JVMFLAGS/JVMFLAGS');
-  for (const issue of fromEnv.issues) pendingWarnings.push(issue.message);
+  // The client port comes from --port here, so the empty file's "clientPort is not set" is no news.
+  for (const issue of fromEnv.issues) if (issue.key !== 'clientPort') pendingWarnings.push(issue.message);
+  const env = fromEnv.config;
   return defaultServerOptions({
     dataDir: path.resolve((flags.dataDir as string | undefined) ?? './data'),
     host: (flags.host as string | undefined) ?? '127.0.0.1',
     port: (flags.port as number | undefined) ?? 2181,
     tickTimeMs: (flags.tickTime as number | undefined) ?? 2000,
+    // What the flags asked for (security, -Djute.maxbuffer, -Dzookeeper.snapCount, ...): a flag
+    // that parsed cleanly is in force, exactly as it would be with a zoo.cfg.
+    security: env.security,
+    superDigest: env.superDigest,
+    maxFrameBytes: env.juteMaxBuffer,
+    globalOutstandingLimit: env.globalOutstandingLimit,
+    snapCount: env.snapCount,
+    ttlEnabled: env.extendedTypesEnabled,
+    fourLetterWhitelist: env.fourLetterWordWhitelist.includes('*') ? '*' : new Set(env.fourLetterWordWhitelist),
   });
 }
 
@@ -171,7 +182,7 @@ export function buildProgram(): Command {
 
   program
     .command('dev')
-    .description('local development server on 127.0.0.1:2181 with data under ./data (what `npm start` runs)')
+    .description('local development server on 127.0.0.1:2181 with data under ./data (what `npm run start:standalone` runs)')
     .option('-p, --port <port>', 'client port', intArg('port'), 2181)
     .option('-d, --data-dir <dir>', 'data directory', './data')
     .option('--console-port <port>', 'serve the web console on this port', intArg('console-port'))

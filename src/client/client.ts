@@ -17,7 +17,8 @@
  *   reject) with a `type: 'none'` event on `lost` or close. Persistent watches survive even `lost`.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import {
   AddWatchMode,
   CreateFlags,
@@ -31,9 +32,11 @@ import type { JuteReader } from '../../protocol/jute/reader';
 import type { JuteWriter } from '../../protocol/jute/writer';
 import * as rec from '../../protocol/jute/records';
 import { readMultiResponse, writeMultiRequest, type MultiOp, type OpResult } from '../../protocol/jute/multi';
+import { CLIENT_PORT_SASL, DigestMd5Client, SaslError } from '../../protocol/sasl/digestMd5';
 import { WireClosedError, WireConnection, type Notification, type WireReply } from './wire';
 import {
   AbortError,
+  AuthFailedError,
   ClientClosedError,
   ConnectionLossError,
   ConnectTimeoutError,
@@ -63,6 +66,7 @@ import type {
   AddWatchOptions,
   CallOptions,
   ClientOptions,
+  ClientTlsOptions,
   ConnectionState,
   CreateMode,
   CreateOptions,
@@ -71,6 +75,8 @@ import type {
   MultiResult,
   ReadOp,
   ReadResult,
+  SaslOptions,
+  SaslOutcome,
   VersionOption,
   WatchOption,
   Watched,
@@ -173,12 +179,20 @@ export declare interface ZkClient {
   on(event: 'state', listener: (state: ConnectionState) => void): this;
   once(event: 'state', listener: (state: ConnectionState) => void): this;
   off(event: 'state', listener: (state: ConnectionState) => void): this;
+  /** After each SASL login attempt (ClientOptions.sasl), before the state it leads to. */
+  on(event: 'sasl', listener: (outcome: SaslOutcome) => void): this;
+  once(event: 'sasl', listener: (outcome: SaslOutcome) => void): this;
+  off(event: 'sasl', listener: (outcome: SaslOutcome) => void): this;
 }
 
 export class ZkClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: string;
-  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy' | 'tls'>> & Pick<ClientOptions, 'maxFrameBytes' | 'tls'>;
+  private readonly opts: Required<Omit<ClientOptions, 'auth' | 'connectTimeoutMs' | 'maxFrameBytes' | 'retryPolicy' | 'tls' | 'sasl'>> & Pick<ClientOptions, 'maxFrameBytes'>;
+  private readonly tls: ConnectionOptions | undefined;
+  private readonly sasl: SaslOptions | undefined;
+  /** Set once a SASL login failed: the client is closed and every call rejects with it. */
+  private authError: Error | undefined;
   private readonly resumer: Resumer;
   private readonly retryPolicy: RetryPolicy | undefined;
   private readonly connectTimeoutMs: number;
@@ -225,8 +239,10 @@ export class ZkClient extends EventEmitter {
       watchBufferSize: options.watchBufferSize ?? 1024,
       extensions: options.extensions ?? true,
       ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
-      ...(options.tls ? { tls: options.tls } : {}),
     };
+    this.tls = options.tls ? nodeTlsOptions(options.tls) : undefined;
+    if (options.sasl && (options.sasl.mechanism ?? 'DIGEST-MD5') !== 'DIGEST-MD5') throw new TypeError(`SASL mechanism ${String(options.sasl.mechanism)} is not supported (DIGEST-MD5 only)`);
+    this.sasl = options.sasl;
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.opts.sessionTimeoutMs;
     this.retryPolicy = options.retryPolicy;
     const frameBytes = options.maxFrameBytes ?? 0xfffff;
@@ -241,7 +257,7 @@ export class ZkClient extends EventEmitter {
 
   /** Starts connecting (once) and resolves when the first session is established. */
   connect(opts: CallOptions = {}): Promise<this> {
-    if (this.closingFlag) return Promise.reject(new ClientClosedError());
+    if (this.closingFlag) return Promise.reject(this.authError ?? new ClientClosedError());
     if (!this.loop) this.loop = this.run();
     return new Promise<this>((resolve, reject) => {
       if (this.conn) return resolve(this);
@@ -343,7 +359,7 @@ export class ZkClient extends EventEmitter {
       conn.close();
     }
     this.conn = undefined;
-    for (const w of [...this.connWaiters]) w.reject(new ClientClosedError());
+    for (const w of [...this.connWaiters]) w.reject(this.authError ?? new ClientClosedError());
     this.connWaiters.clear();
     this.resumer.closeAll(new ClientClosedError());
     this.watches.closeAll();
@@ -415,7 +431,7 @@ export class ZkClient extends EventEmitter {
           connectTimeoutMs: this.attemptTimeoutMs(),
           ...(this.opts.maxFrameBytes !== undefined ? { maxFrameBytes: this.opts.maxFrameBytes } : {}),
           ...(this.opts.extensions ? { features: Feature.resumableWatches } : {}),
-          ...(this.opts.tls ? { tls: { ...this.opts.tls } } : {}),
+          ...(this.tls ? { tls: this.tls } : {}),
         });
       } catch {
         if (++failedInRound >= this.hosts.length) {
@@ -439,19 +455,74 @@ export class ZkClient extends EventEmitter {
       failedInRound = 0;
       this.connHost = `${hp.host}:${hp.port}`;
       const gone = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+      this.adoptSession(conn);
+      if (this.sasl && !(await this.saslLogin(conn, this.sasl))) {
+        if (this.closingFlag) break;
+        // The connection broke during the login: try again (elsewhere), as for any lost connection.
+        this.disconnected(conn);
+        continue;
+      }
       this.established(conn);
       if (!conn.isClosed) await gone;
       this.disconnected(conn);
     }
   }
 
-  private established(conn: WireConnection): void {
+  /** The handshake's session is ours (also while a SASL login is still running on it). */
+  private adoptSession(conn: WireConnection): void {
     const s = conn.session;
     this.sessionIdValue = s.sessionId;
     this.passwd = s.passwd ?? Buffer.alloc(16);
     this.negotiatedTimeoutMs = s.timeOut;
     clearTimeout(this.lostTimer);
     this.lostTimer = undefined;
+  }
+
+  /**
+   * The SASL exchange (ZooKeeperSaslClient): empty token, the server's DIGEST-MD5 challenge, our
+   * response, the server's rspauth, which proves it knows the password too. Nothing else is sent
+   * until it completes (Apache answers sasl packets ahead of queued requests, so anything
+   * interleaved would come back out of order). Returns true when logged in, false when the
+   * connection broke first; a refused login ends the client (failAuth).
+   */
+  private async saslLogin(conn: WireConnection, sasl: SaslOptions): Promise<boolean> {
+    const mech = new DigestMd5Client({ ...CLIENT_PORT_SASL, username: sasl.username, password: sasl.password, cnonce: randomBytes(24).toString('base64') });
+    const timer = setTimeout(() => conn.close(), this.attemptTimeoutMs());
+    try {
+      let token: Buffer | null = Buffer.alloc(0);
+      // Two rounds for DIGEST-MD5; the bound stops a server that keeps challenging.
+      for (let round = 0; round < 4 && !mech.complete; round++) {
+        const reply = await conn.request(OpCode.sasl, (w) => rec.writeGetSASLRequest(w, { token }), rec.readSetSASLResponse);
+        if (reply.err === ErrorCode.authFailed) throw new AuthFailedError(`SASL DIGEST-MD5 login as ${sasl.username} refused by the server (wrong password or unknown user)`);
+        if (reply.err !== 0) throw errorFromCode(reply.err);
+        token = mech.evaluate(reply.body?.token ?? Buffer.alloc(0));
+      }
+      if (!mech.complete) throw new SaslError('the server did not complete the exchange');
+    } catch (err) {
+      if (err instanceof WireClosedError) return false;
+      const why = err instanceof SaslError ? new AuthFailedError(`SASL DIGEST-MD5 login as ${sasl.username} failed: ${err.message}`) : (err as Error);
+      conn.close();
+      this.failAuth(sasl, why);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.emit('sasl', { ok: true, mechanism: 'DIGEST-MD5', username: sasl.username } satisfies SaslOutcome);
+    return true;
+  }
+
+  /** A refused SASL login is final, as the Java client's AUTH_FAILED state. */
+  private failAuth(sasl: SaslOptions, error: Error): void {
+    this.authError = error;
+    for (const w of [...this.connWaiters]) w.reject(error);
+    this.connWaiters.clear();
+    this.emit('sasl', { ok: false, mechanism: 'DIGEST-MD5', username: sasl.username, error } satisfies SaslOutcome);
+    this.setState('authFailed');
+    void this.close();
+  }
+
+  private established(conn: WireConnection): void {
+    const s = conn.session;
     this.conn = conn;
     this.setWatchesPending = 0;
     const now = Date.now();
@@ -478,7 +549,8 @@ export class ZkClient extends EventEmitter {
     clearInterval(this.pingTimer);
     this.pingTimer = undefined;
     if (this.closingFlag) return;
-    if (this.current !== 'suspended' && this.current !== 'lost') {
+    // 'connecting': a first connection broke during its SASL login; there was nothing to suspend.
+    if (this.current !== 'suspended' && this.current !== 'lost' && this.current !== 'connecting') {
       this.setState('suspended');
       this.watches.notifyPersistent('disconnected');
     }
@@ -596,7 +668,7 @@ export class ZkClient extends EventEmitter {
   }
 
   private whenConnected(signal: AbortSignal | undefined): Promise<WireConnection> {
-    if (this.closingFlag) return Promise.reject(new ClientClosedError());
+    if (this.closingFlag) return Promise.reject(this.authError ?? new ClientClosedError());
     if (this.conn && !this.conn.isClosed) return Promise.resolve(this.conn);
     if (!this.loop) this.loop = this.run();
     return new Promise<WireConnection>((resolve, reject) => {
@@ -1080,7 +1152,14 @@ export function batchWatches<K extends string>(lists: Record<K, string[]>): Reco
   return batches;
 }
 
-/** Creates a client and waits for its first session (rejects with ConnectTimeoutError). */
+/** ClientOptions.tls as Node's tls.connect options. */
+function nodeTlsOptions(t: ClientTlsOptions): ConnectionOptions {
+  const { hostnameVerification, ...rest } = t;
+  // ssl.hostnameVerification=false: any certificate the CA signed is accepted, whatever it names.
+  return hostnameVerification === false ? { ...rest, checkServerIdentity: () => undefined } : { ...rest };
+}
+
+/** Creates a client and waits for its first session (rejects with ConnectTimeoutError, or AuthFailedError for a refused SASL login). */
 export async function createClient(connectString: string, options: ClientOptions = {}): Promise<ZkClient> {
   const client = new ZkClient(connectString, options);
   return client.connect();

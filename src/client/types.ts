@@ -76,7 +76,16 @@ export interface ClientOptions {
    * id), `servername` when the host you dial is not the name in the certificate. The servers'
    * certificates are always verified.
    */
-  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; passphrase?: string; servername?: string };
+  tls?: ClientTlsOptions;
+  /**
+   * SASL login on every connection, before any other request (what the Java client does with a
+   * JAAS `Client` section): DIGEST-MD5 as a user of the server's JAAS `Server` section. The session
+   * then holds the `sasl:<username>` id; reconnects log in again. A failed login (wrong password,
+   * unknown user, a server without SASL) is final, as the Java client's AUTH_FAILED: state
+   * `authFailed`, pending and later calls reject with AuthFailedError, and the client closes.
+   * DIGEST-MD5 authenticates but does not encrypt: combine it with `tls`.
+   */
+  sasl?: SaslOptions;
   /** Default buffer size for persistent watches and state iterators. Default 1024. */
   watchBufferSize?: number;
   /**
@@ -91,6 +100,40 @@ export interface ClientOptions {
    */
   retryPolicy?: RetryPolicy;
 }
+
+/**
+ * TLS to a server's secureClientPort (or a client.portUnification port). The servers' certificates
+ * are verified against `ca` (Node's bundled CAs when absent).
+ */
+export interface ClientTlsOptions {
+  /** CA certificate(s) the servers' certificates chain to (PEM). */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate chain and key (PEM): the certificate's subject is the session's x509 id. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Decrypts an encrypted `key` (or `pfx`). */
+  passphrase?: string;
+  /** A PKCS12 key store holding the client key and certificate, instead of `cert` + `key`. */
+  pfx?: Buffer;
+  /** The name the server's certificate must carry when it is not the host dialled. */
+  servername?: string;
+  /** ZooKeeper's ssl.hostnameVerification: check the certificate names the server. Default true. */
+  hostnameVerification?: boolean;
+  /** Protocol range and cipher list (OpenSSL syntax), as Node's tls.connect takes them. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string;
+}
+
+/** A SASL login (ClientOptions.sasl). Only DIGEST-MD5 exists on ZooKeeper besides Kerberos. */
+export interface SaslOptions {
+  mechanism?: 'DIGEST-MD5';
+  username: string;
+  password: string;
+}
+
+/** Emitted as 'sasl' after each login attempt (on every connection when `sasl` is set). */
+export type SaslOutcome = { ok: true; mechanism: 'DIGEST-MD5'; username: string } | { ok: false; mechanism: 'DIGEST-MD5'; username: string; error: Error };
 
 export interface CallOptions {
   /** Aborting rejects the call with AbortError; a request already sent still runs server-side. */

@@ -6,6 +6,7 @@ export {
   resolveClientAddress,
   assertNoErrors,
   formatIssue,
+  issueLocation,
   ConfigError,
   DEFAULT_FOUR_LETTER_WHITELIST,
   type ZooCfg,
@@ -25,4 +26,4 @@ export {
   type MetricsConfig,
   type AdminConfig,
 } from './operations';
-export { resolveSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';
+export { resolveSecurity, resolveClientSecurity, parseJvmFlags, documentedKeys, type SecurityConfig, type ClientSecurityConfig, type TlsSettings, type StoreSpec, type RawSetting, type ClientAuth } from './security';

@@ -6,7 +6,8 @@
  *     user_super="adminsecret" user_bob="bobsecret";
  *   };
  *
- * Sections of login modules, each with a flag and key=value options; `//` and `/* *\/` comments.
+ * Sections of login modules, each with a flag and key=value options; `//` and `/* *\/` comments
+ * outside quoted strings; values quoted with " or '.
  * Only ZooKeeper's DigestLoginModule (SASL DIGEST-MD5) is supported: Kerberos (Krb5LoginModule) and
  * other modules are refused by name. Pure: the file's text in, sections or a JaasError out.
  */
@@ -26,18 +27,47 @@ export class JaasError extends Error {
 
 export const DIGEST_LOGIN_MODULE = 'org.apache.zookeeper.server.auth.DigestLoginModule';
 
+const SINGLE = new Set(['{', '}', ';', '=']);
+const BLANK = /\s/;
+
+/**
+ * Splits the file into words, `{ } ; =` and quoted strings (kept with a leading `"` so a quoted
+ * "{" is not a brace). Comments are skipped only outside strings, as Java's JAAS parser
+ * (a StreamTokenizer) does: a password such as "http://x" or "a/*b" stays whole.
+ */
 function tokenize(text: string): string[] {
   const out: string[] = [];
-  const src = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, ' ');
-  const re = /\s*("((?:[^"\\]|\\.)*)"|[{};=]|[^\s{};="]+)/y;
-  let m: RegExpExecArray | null;
-  let end = 0;
-  while ((m = re.exec(src))) {
-    out.push(m[2] !== undefined ? `"${m[2].replace(/\\(.)/g, '$1')}` : m[1]!);
-    end = re.lastIndex;
+  let i = 0;
+  const at = (s: string) => text.startsWith(s, i);
+  while (i < text.length) {
+    const c = text[i]!;
+    if (BLANK.test(c)) i++;
+    else if (at('//')) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (at('/*')) {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) throw new JaasError('unterminated /* comment');
+      i = close + 2;
+    } else if (c === '"' || c === "'") {
+      let value = '';
+      for (i++; ; i++) {
+        const ch = text[i];
+        if (ch === undefined || ch === '\n') throw new JaasError(`unterminated string ${c}${value.slice(0, 20)}`);
+        if (ch === c) break;
+        value += ch === '\\' && i + 1 < text.length ? text[++i] : ch;
+      }
+      i++;
+      out.push(`"${value}`);
+    } else if (SINGLE.has(c)) {
+      out.push(c);
+      i++;
+    } else {
+      const start = i;
+      while (i < text.length && !BLANK.test(text[i]!) && !SINGLE.has(text[i]!) && text[i] !== '"' && text[i] !== "'" && !at('//') && !at('/*')) i++;
+      out.push(text.slice(start, i));
+    }
   }
-  // A failed sticky match resets lastIndex, so where tokens stopped is tracked in `end`.
-  if (src.slice(end).trim() !== '') throw new JaasError(`cannot parse near '${src.slice(end, end + 20).trim()}'`);
   return out;
 }
 

@@ -23,7 +23,7 @@ export interface RawSetting {
 }
 
 export type ClientAuth = 'none' | 'want' | 'need';
-export type StoreType = 'PEM' | 'PKCS12';
+export type StoreType = 'PEM' | 'PKCS12' | 'JKS';
 
 export interface StoreSpec {
   location: string;
@@ -138,14 +138,14 @@ const notTrue = (v: string): boolean => v.trim().toLowerCase() !== 'true';
 
 /** Keys of the `ssl.` and `ssl.quorum.` families, by suffix. */
 const TLS_SUFFIXES: Readonly<Record<string, KeyRule>> = {
-  'keyStore.location': { kind: 'supported', doc: 'this server\'s key and certificate chain (PEM: one file with the key and chain; PKCS12)' },
+  'keyStore.location': { kind: 'supported', doc: 'this server\'s key and certificate chain (PEM: one file with the key and chain; PKCS12; JKS)' },
   'keyStore.password': { kind: 'supported', doc: 'decrypts the key store / PEM key' },
   'keyStore.passwordPath': { kind: 'supported', doc: 'file holding the key store password (wins over keyStore.password)' },
-  'keyStore.type': { kind: 'supported', doc: 'PEM or PKCS12 (default: from the extension .pem/.p12); JKS and BCFKS are refused', check: storeTypeProblem },
-  'trustStore.location': { kind: 'supported', doc: 'CA certificates that peers\' certificates must chain to (PEM or PKCS12); unset = the system CAs' },
+  'keyStore.type': { kind: 'supported', doc: 'PEM, PKCS12 or JKS (default: from the extension .pem/.p12/.jks); BCFKS is refused', check: storeTypeProblem },
+  'trustStore.location': { kind: 'supported', doc: 'CA certificates that peers\' certificates must chain to (PEM, PKCS12 or JKS); unset = the system CAs' },
   'trustStore.password': { kind: 'supported', doc: 'trust store password' },
   'trustStore.passwordPath': { kind: 'supported', doc: 'file holding the trust store password' },
-  'trustStore.type': { kind: 'supported', doc: 'PEM or PKCS12 (default: from the extension)', check: storeTypeProblem },
+  'trustStore.type': { kind: 'supported', doc: 'PEM, PKCS12 or JKS (default: from the extension)', check: storeTypeProblem },
   clientAuth: {
     kind: 'supported',
     doc: 'none, want or need (default need): whether a connecting peer must present a certificate',
@@ -169,7 +169,7 @@ const TLS_SUFFIXES: Readonly<Record<string, KeyRule>> = {
 const KEYS: Readonly<Record<string, KeyRule>> = {
   secureClientPort: { kind: 'supported', doc: 'TLS client port; with no clientPort no plaintext port is opened' },
   secureClientPortAddress: { kind: 'supported', doc: 'address of the TLS client port (default all interfaces)' },
-  'client.portUnification': { kind: 'supported', doc: 'the plaintext clientPort also accepts TLS clients', check: boolProblem },
+  'client.portUnification': { kind: 'supported', doc: 'the plaintext clientPort also accepts TLS clients (told apart by their first byte), with the ssl.* settings', check: boolProblem },
   'client.certReload': { kind: 'supported', doc: 'reload the ssl.* key/trust stores when their files change', check: boolProblem },
   serverCnxnFactory: { kind: 'supported', doc: 'accepted (NIO or Netty): zabkeeper has one connection layer, which does TLS' },
   sslQuorum: { kind: 'supported', doc: 'TLS with mutual authentication between ensemble members (ssl.quorum.*)', check: boolProblem },
@@ -261,10 +261,9 @@ function boolProblem(v: string): string | undefined {
 
 function storeTypeProblem(v: string): string | undefined {
   const t = v.trim().toUpperCase();
-  if (t === '' || t === 'PEM' || t === 'PKCS12') return undefined;
-  if (t === 'JKS') return 'JKS key stores are not supported; convert with `keytool -importkeystore -srckeystore store.jks -destkeystore store.p12 -deststoretype PKCS12` and use PKCS12 (or PEM)';
-  if (t === 'BCFKS') return 'BCFKS key stores are not supported; use PKCS12 or PEM';
-  return `unknown key store type '${v}' (PEM or PKCS12)`;
+  if (t === '' || t === 'PEM' || t === 'PKCS12' || t === 'JKS') return undefined;
+  if (t === 'BCFKS') return 'BCFKS key stores are not supported; convert with `keytool -importkeystore -srcstoretype BCFKS -srcprovidername BCFIPS -srckeystore store.bcfks -destkeystore store.p12 -deststoretype PKCS12` and use PKCS12 (or PEM, JKS)';
+  return `unknown key store type '${v}' (PEM, PKCS12 or JKS)`;
 }
 
 const PROTOCOLS = new Set(['TLSv1.2', 'TLSv1.3']);
@@ -318,20 +317,6 @@ function cipherProblem(name: string): string | undefined {
   return `cipher suite '${name}' is not supported (use IANA names such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or TLS_AES_128_GCM_SHA256)`;
 }
 
-/**
- * Settings whose feature is still being built: refused like unsupported ones until it lands, so
- * no intermediate build runs a hardened config unprotected. A `false` boolean asks for nothing.
- */
-const NOT_YET: readonly { match: (key: string) => boolean; feature: string }[] = [
-  { match: (k) => k === 'client.portUnification', feature: 'TLS on the plaintext client port (use secureClientPort)' },
-];
-
-function notYet(key: string, value: string): string | undefined {
-  const harmless = isFalse(value) || (key.startsWith('authProvider.') && ['digest', 'ip', 'x509'].includes(AUTH_PROVIDER_CLASSES[value.trim()] ?? ''));
-  if (harmless) return undefined;
-  return NOT_YET.find((n) => n.match(key))?.feature;
-}
-
 // ------------------------------------------------------------------ resolving
 
 function get(ctx: Ctx, key: string): string | undefined {
@@ -359,11 +344,12 @@ function storeSpec(ctx: Ctx, prefix: string, which: 'keyStore' | 'trustStore'): 
     const ext = location.slice(location.lastIndexOf('.')).toLowerCase();
     if (ext === '.pem') type = 'PEM';
     else if (ext === '.p12') type = 'PKCS12';
-    else if (ext === '.jks' || ext === '.bcfks') {
-      error(ctx, key, `${key}: ${location} is a ${ext.slice(1).toUpperCase()} store (by its extension): ${storeTypeProblem(ext.slice(1))}`);
+    else if (ext === '.jks') type = 'JKS';
+    else if (ext === '.bcfks') {
+      error(ctx, key, `${key}: ${location} is a BCFKS store (by its extension): ${storeTypeProblem('BCFKS')}`);
       return undefined;
     } else {
-      error(ctx, key, `${key}: cannot tell the type of ${location} from its name: set ${prefix}${which}.type to PEM or PKCS12`);
+      error(ctx, key, `${key}: cannot tell the type of ${location} from its name: set ${prefix}${which}.type to PEM, PKCS12 or JKS`);
       return undefined;
     }
   }
@@ -427,14 +413,10 @@ function crossChecks(ctx: Ctx, s: SecurityConfig): void {
   }
 }
 
-/**
- * Reads every security setting. `raw` holds zoo.cfg entries (key as written) and JVM flags (key
- * without `zookeeper.`, zoo.cfg winning). Unknown-but-security keys and refused values become errors.
- */
-export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { security: SecurityConfig; issues: SecurityIssue[] } {
-  const ctx: Ctx = { raw, issues: [] };
-  for (const [key, setting] of raw) {
-    const rule = ruleFor(key);
+/** Applies each key's rule: refused keys and values that fail their check become errors. */
+function checkKeys(ctx: Ctx, lookup: (key: string) => KeyRule | undefined): void {
+  for (const [key, setting] of ctx.raw) {
+    const rule = lookup(key);
     if (!rule) continue;
     if (rule.kind === 'refused') {
       if (!rule.allow?.(setting.value)) error(ctx, key, `${key} is not supported: ${rule.why}`);
@@ -442,11 +424,16 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     }
     const problem = rule.check?.(setting.value);
     if (problem) error(ctx, key, `${key}: ${problem}`);
-    else {
-      const feature = notYet(key, setting.value);
-      if (feature) error(ctx, key, `${key} is not supported yet: zabkeeper does not implement ${feature} yet`);
-    }
   }
+}
+
+/**
+ * Reads every security setting. `raw` holds zoo.cfg entries (key as written) and JVM flags (key
+ * without `zookeeper.`, zoo.cfg winning). Unknown-but-security keys and refused values become errors.
+ */
+export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { security: SecurityConfig; issues: SecurityIssue[] } {
+  const ctx: Ctx = { raw, issues: [] };
+  checkKeys(ctx, ruleFor);
   const providers = new Set<'sasl' | 'x509'>();
   for (const [key, setting] of raw) {
     if (!key.startsWith('authProvider.')) continue;
@@ -454,8 +441,9 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     if (scheme === 'sasl' || scheme === 'x509') providers.add(scheme);
   }
   const secureClientPort = port(ctx, 'secureClientPort');
-  // QuorumPeerConfig.configureSSLAuth: a secure client port registers the x509 provider.
-  if (secureClientPort !== undefined) providers.add('x509');
+  // QuorumPeerConfig.configureSSLAuth: a secure client port registers the x509 provider. So does
+  // a unified port here (Apache 3.8 closes its certificate clients without authProvider.x509).
+  if (secureClientPort !== undefined || bool(ctx, 'client.portUnification', false)) providers.add('x509');
   const sessionRequireSasl = bool(ctx, 'sessionRequireClientSASLAuth', false);
   const enforce = sessionRequireSasl || bool(ctx, 'enforce.auth.enabled', false);
   const schemesText = get(ctx, 'enforce.auth.schemes');
@@ -488,6 +476,72 @@ export function resolveSecurity(raw: ReadonlyMap<string, RawSetting>): { securit
     },
   };
   crossChecks(ctx, security);
+  return { security, issues: ctx.issues };
+}
+
+// ------------------------------------------------------------------ the client side
+
+/**
+ * What a ZooKeeper client reads (ZKClientConfig: the `-client-configuration` file of zkCli, and
+ * `-Dzookeeper.*` flags), for `zabkeeper shell`. Keys arrive without `zookeeper.`, as for the server.
+ */
+export interface ClientSecurityConfig {
+  /** zookeeper.client.secure: connect with TLS using the ssl.* settings. */
+  secure: boolean;
+  tls: TlsSettings;
+  /** zookeeper.sasl.client (default true): log in with the JAAS section when there is one. */
+  saslEnabled: boolean;
+  /** zookeeper.sasl.clientconfig: the JAAS section (default Client). */
+  saslSection: string;
+  saslSectionSet: boolean;
+  jaasFile?: string;
+  /** jute.maxbuffer: the largest reply accepted. */
+  maxFrameBytes?: number;
+}
+
+/** Client keys besides the ssl.* family and the JVM-only ones. */
+const CLIENT_KEYS: Readonly<Record<string, KeyRule>> = {
+  'client.secure': { kind: 'supported', doc: 'connect with TLS (ssl.* settings)', check: boolProblem },
+  clientCnxnSocket: { kind: 'supported', doc: 'accepted (NIO or Netty): one connection layer, which does TLS' },
+  'sasl.client': { kind: 'supported', doc: 'false: never log in with SASL', check: boolProblem },
+  'sasl.clientconfig': { kind: 'supported', doc: 'JAAS section with the DIGEST-MD5 username and password (default Client)' },
+  'java.security.auth.login.config': { kind: 'supported', doc: 'the JAAS file' },
+  // Kerberos service naming; DIGEST-MD5 always talks to zookeeper/zk-sasl-md5, so they change nothing.
+  'sasl.client.username': { kind: 'supported', doc: 'Kerberos service name: unused by DIGEST-MD5' },
+  'sasl.client.canonicalize.hostname': { kind: 'supported', doc: 'Kerberos host canonicalisation: unused by DIGEST-MD5' },
+  'server.principal': { kind: 'supported', doc: 'Kerberos server principal: unused by DIGEST-MD5' },
+  'server.realm': { kind: 'supported', doc: 'Kerberos realm: unused by DIGEST-MD5' },
+  'jute.maxbuffer': { kind: 'supported', doc: 'largest reply accepted', check: (v) => (/^\d+$/.test(v.trim()) && Number(v) > 0 ? undefined : `'${v}' is not a positive number of bytes`) },
+};
+
+function clientRuleFor(key: string): KeyRule | undefined {
+  if (CLIENT_KEYS[key]) return CLIENT_KEYS[key];
+  if (JVM_ONLY[key]) return JVM_ONLY[key];
+  // The quorum's TLS settings are the servers' business.
+  if (key.startsWith('ssl.quorum.')) return undefined;
+  if (key.startsWith('ssl.')) return TLS_SUFFIXES[key.slice('ssl.'.length)] ?? unknownSsl;
+  if (key.startsWith('kerberos.') || key.startsWith('sun.security.krb5.')) return { kind: 'refused', doc: 'Kerberos', why: KERBEROS };
+  return undefined;
+}
+
+/**
+ * Reads a client's settings. `raw` holds the -client-configuration file's entries over the -D
+ * flags (keys without `zookeeper.`). Other keys (zkCli's own, ours) are not security and are left
+ * alone, as ZKClientConfig leaves them; a security setting we cannot honour is an error.
+ */
+export function resolveClientSecurity(raw: ReadonlyMap<string, RawSetting>): { security: ClientSecurityConfig; issues: SecurityIssue[] } {
+  const ctx: Ctx = { raw, issues: [] };
+  checkKeys(ctx, clientRuleFor);
+  const maxBuffer = get(ctx, 'jute.maxbuffer');
+  const security: ClientSecurityConfig = {
+    secure: bool(ctx, 'client.secure', false),
+    tls: tlsSettings(ctx, 'ssl.'),
+    saslEnabled: bool(ctx, 'sasl.client', true),
+    saslSection: get(ctx, 'sasl.clientconfig') ?? 'Client',
+    saslSectionSet: get(ctx, 'sasl.clientconfig') !== undefined,
+    jaasFile: get(ctx, 'java.security.auth.login.config'),
+    ...(maxBuffer !== undefined && /^\d+$/.test(maxBuffer) ? { maxFrameBytes: Number(maxBuffer) } : {}),
+  };
   return { security, issues: ctx.issues };
 }
 

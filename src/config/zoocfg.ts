@@ -13,8 +13,10 @@ import { isSecurityKey, misspelledSecurityKey, parseJvmFlags, resolveSecurity, t
  */
 
 export interface ConfigIssue {
-  /** 1-based line in zoo.cfg; 0 for problems that belong to no line. */
+  /** 1-based line in zoo.cfg (or in `file`); 0 for problems that belong to no line. */
   line: number;
+  /** Set when the issue is in another file than zoo.cfg (the dynamicConfigFile). */
+  file?: string;
   key?: string;
   severity: 'error' | 'warning';
   message: string;
@@ -62,8 +64,14 @@ export interface ZooCfg {
   /** TTL nodes (ZooKeeper's default is false; ours is true). */
   extendedTypesEnabled: boolean;
   reconfigEnabled: boolean;
+  /** The quorum port listens on every address, not only this server's line's host (NAT, container VIPs). */
+  quorumListenOnAllIPs: boolean;
   standaloneEnabled: boolean;
   servers: ServerSpec[];
+  /** dynamicConfigFile: where the server lines live (ZooKeeper 3.5+ rewrites zoo.cfg to point there). */
+  dynamicConfigFile?: string;
+  /** The membership's version (hex, no 0x): the dynamic file name's suffix, as ZooKeeper takes it; '0' without one. */
+  configVersion: string;
   peerType?: PeerRole;
   myid?: number;
   /** True when the server list makes this an ensemble member (ZooKeeper's isDistributed()). */
@@ -77,6 +85,8 @@ export interface ParseResult {
   issues: ConfigIssue[];
   /** Line of the last occurrence of each key (for checks that run after myid is known). */
   lines?: ReadonlyMap<string, number>;
+  /** Keys read from another file than zoo.cfg (server lines of the dynamicConfigFile) -> that file. */
+  files?: ReadonlyMap<string, string>;
 }
 
 /** Where the client listener binds. `0.0.0.0` (or `::`) is ZooKeeper's wildcard. */
@@ -88,7 +98,8 @@ export interface ClientAddress {
 /** Four-letter words allowed when the file does not say (the same default as without a file). */
 export { DEFAULT_FOUR_LETTER_WHITELIST };
 
-const DEFAULT_TICK_TIME = 2000;
+/** ZooKeeperServer.DEFAULT_TICK_TIME: what a zoo.cfg without tickTime (Kafka's) gets. */
+const DEFAULT_TICK_TIME = 3000;
 
 function defaults(): ZooCfg {
   return {
@@ -108,6 +119,8 @@ function defaults(): ZooCfg {
     globalOutstandingLimit: 1000,
     extendedTypesEnabled: true,
     reconfigEnabled: false,
+    quorumListenOnAllIPs: false,
+    configVersion: '0',
     standaloneEnabled: true,
     servers: [],
     quorumMode: false,
@@ -125,10 +138,15 @@ interface Ctx {
   serverLines: Map<number, number>;
   /** Security settings, resolved together once every line is read. */
   security: Map<string, RawSetting>;
+  /** The file being read when it is not zoo.cfg (the dynamicConfigFile). */
+  file?: string;
+  files: Map<string, string>;
+  /** zoo.cfg names a dynamicConfigFile: server lines belong there (ZooKeeper refuses them in zoo.cfg). */
+  dynamic: boolean;
 }
 
 function issue(ctx: Ctx, severity: ConfigIssue['severity'], message: string): void {
-  ctx.issues.push({ line: ctx.entry.line, key: ctx.entry.key, severity, message });
+  ctx.issues.push({ line: ctx.entry.line, key: ctx.entry.key, severity, message, ...(ctx.file !== undefined ? { file: ctx.file } : {}) });
 }
 
 /** Java's Integer.parseInt: optional sign, decimal digits, 32-bit range. */
@@ -239,7 +257,10 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   },
   extendedTypesEnabled: boolKey('extendedTypesEnabled'),
   reconfigEnabled: boolKey('reconfigEnabled'),
+  quorumListenOnAllIPs: boolKey('quorumListenOnAllIPs'),
   standaloneEnabled: boolKey('standaloneEnabled'),
+  // Read by loadConfig (its server lines join zoo.cfg's); relative paths resolve like dataDir.
+  dynamicConfigFile: stringKey('dynamicConfigFile'),
   peerType: (ctx, v) => {
     const t = v.toLowerCase();
     if (t === 'observer' || t === 'participant') ctx.cfg.peerType = t;
@@ -249,19 +270,25 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
 
 /** Keys ZooKeeper knows that we accept and ignore (warning "ignored"). Exact names. */
 const IGNORED_KEYS = new Set([
-  'quorumListenOnAllIPs', 'electionAlg', 'syncEnabled', 'localSessionsEnabled',
+  'electionAlg', 'syncEnabled', 'localSessionsEnabled',
   'localSessionsUpgradingEnabled', 'maxCnxns', 'clientPortListenBacklog',
   'leaderServes', 'cnxTimeout', 'electionPortBindRetry', 'preAllocSize', 'forceSync',
   'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize', 'fsync.warningthresholdms', 'observerMasterPort',
   'connectToLearnerMasterLimit', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
-  'commitLogCount', 'digest.enabled', 'dynamicConfigFile',
+  'commitLogCount', 'digest.enabled',
   'requestThrottleLimit', 'requestThrottleStallTime', 'requestThrottleDropStale', 'connectionMaxTokens',
   'connectionTokenFillTime', 'connectionTokenFillCount', 'connectionFreezeTime', 'connectionDropIncrease',
   'connectionDropDecrease', 'connectionDecreaseRatio', 'readonlymode.enabled', 'jvm.pause.info-threshold.ms',
 ]);
 
 /** Prefixes of ZooKeeper key families we ignore. */
-const IGNORED_PREFIXES = ['multiAddress.', 'group.', 'weight.', 'zookeeper.'];
+const IGNORED_PREFIXES = ['multiAddress.', 'zookeeper.'];
+
+/**
+ * Hierarchical quorums change which sets of servers form a quorum; counting a plain majority
+ * instead would give the operator a different ensemble from the one configured, so they refuse.
+ */
+const isHierarchyKey = (key: string) => key.startsWith('group.') || key.startsWith('weight.');
 
 function isIgnored(key: string): boolean {
   return IGNORED_KEYS.has(key) || IGNORED_PREFIXES.some((p) => key.startsWith(p));
@@ -345,7 +372,11 @@ function applyEntry(ctx: Ctx): void {
     issue(ctx, 'warning', `${key} is set again (first on line ${firstLine}); the later value wins`);
   }
   ctx.lines.set(key, ctx.entry.line);
+  if (ctx.dynamic && (key.startsWith('server.') || isHierarchyKey(key))) {
+    return issue(ctx, 'error', `${key} must be in the dynamic config file when dynamicConfigFile is set (as ZooKeeper requires)`);
+  }
   if (key.startsWith('server.')) return parseServerLine(ctx, key.slice('server.'.length), value);
+  if (isHierarchyKey(key)) return issue(ctx, 'error', HIERARCHY_REFUSED);
   const handler = HANDLERS[key];
   if (handler) return handler(ctx, value);
   if (isSecurityKey(key)) return void ctx.security.set(key, { value, line: ctx.entry.line, origin: 'zoo.cfg' });
@@ -356,9 +387,44 @@ function applyEntry(ctx: Ctx): void {
   issue(ctx, 'warning', `unknown key ${key}; ignored (ZooKeeper would turn it into the system property zookeeper.${key})`);
 }
 
+const HIERARCHY_REFUSED = 'hierarchical quorums (group.N/weight.N) are not supported: zabkeeper counts a majority of the server.N lines; remove the group/weight lines';
+
+/**
+ * The dynamicConfigFile (QuorumPeerConfig.parse): only server.N lines; its version comes from the
+ * file name, never from a line. Problems name that file and its line numbers.
+ */
+function applyDynamicConfig(ctx: Ctx, text: string, file: string): void {
+  const dyn: Ctx = { ...ctx, file, dynamic: false };
+  ctx.cfg.configVersion = versionFromFileName(file);
+  for (const entry of parseProperties(text)) {
+    dyn.entry = entry;
+    const key = entry.key;
+    if (key.startsWith('server.')) {
+      ctx.files.set(key, file);
+      ctx.lines.set(key, entry.line);
+      parseServerLine(dyn, key.slice('server.'.length), entry.value.trim());
+    } else if (isHierarchyKey(key)) issue(dyn, 'error', HIERARCHY_REFUSED);
+    else if (key === 'version') issue(dyn, 'error', 'a dynamic config file must not hold version (it is the hex suffix of the file name)');
+    else issue(dyn, 'error', `unrecognised parameter ${key}: a dynamic config file holds only server.N lines`);
+  }
+}
+
+/**
+ * QuorumPeerConfig.getVersionFromFilename: the hex after the last dot (`zoo.cfg.dynamic.100000000`
+ * is version 100000000, what ZooKeeper shows in /zookeeper/config); a name without one is version 0.
+ */
+export function versionFromFileName(file: string): string {
+  const dot = file.lastIndexOf('.');
+  const suffix = file.slice(dot + 1);
+  if (dot < 0 || !/^[0-9a-f]{1,16}$/i.test(suffix)) return '0';
+  const version = BigInt(`0x${suffix}`);
+  return version < 2n ** 63n ? version.toString(16) : '0';
+}
+
 /** Cross-key checks and derived values, after every line has been read. */
-function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, opts: ParseOptions): void {
+function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, opts: ParseOptions, files: ReadonlyMap<string, string> = new Map()): void {
   const lineOf = (k: string): number => lines.get(k) ?? 0;
+  const at = (k: string) => ({ line: lineOf(k), ...(files.has(k) ? { file: files.get(k)! } : {}) });
   if (cfg.minSessionTimeout === -1) cfg.minSessionTimeout = cfg.tickTime * 2;
   if (cfg.maxSessionTimeout === -1) cfg.maxSessionTimeout = cfg.tickTime * 20;
   if (cfg.minSessionTimeout > cfg.maxSessionTimeout) {
@@ -384,7 +450,14 @@ function finish(cfg: ZooCfg, issues: ConfigIssue[], lines: Map<string, number>, 
   // ZooKeeper runs a lone participant standalone unless standaloneEnabled=false.
   cfg.quorumMode = cfg.servers.length > 1 || (cfg.servers.length === 1 && !cfg.standaloneEnabled);
   if (cfg.servers.length === 1 && cfg.standaloneEnabled) {
-    issues.push({ line: lineOf(`server.${cfg.servers[0]!.id}`), severity: 'warning', message: 'only one server specified; running standalone' });
+    issues.push({ ...at(`server.${cfg.servers[0]!.id}`), severity: 'warning', message: 'only one server specified; running standalone' });
+  }
+  if (cfg.servers.length === 0 && !cfg.standaloneEnabled) {
+    // QuorumPeerConfig: standaloneEnabled=false asks for an ensemble, so it needs participants.
+    issues.push({ line: lineOf('standaloneEnabled'), key: 'standaloneEnabled', severity: 'error', message: 'standaloneEnabled=false but no server.N lines: an ensemble member needs the server list' });
+  }
+  if (cfg.reconfigEnabled) {
+    issues.push({ line: lineOf('reconfigEnabled'), key: 'reconfigEnabled', severity: 'warning', message: 'reconfigEnabled=true: dynamic reconfiguration is not supported; reconfig requests are answered ReconfigDisabled and the membership stays as configured' });
   }
   if (cfg.quorumMode && cfg.servers.every((s) => s.role === 'observer')) {
     issues.push({ line: 0, severity: 'error', message: 'the server list has no participants' });
@@ -401,15 +474,46 @@ export interface ParseOptions {
   jvmFlags?: ReadonlyMap<string, RawSetting>;
   /** false: a missing dataDir is not an error (development mode picks its own). */
   requireDataDir?: boolean;
+  /** The text of zoo.cfg's dynamicConfigFile (loadConfig reads it); `file` names it in issues. */
+  dynamicConfig?: { text: string; file: string };
 }
 
-/** JVM flags for security keys join the zoo.cfg ones (zoo.cfg wins); other -Dzookeeper.* flags are not read. */
-function applyJvmFlags(flags: ReadonlyMap<string, RawSetting> | undefined, security: Map<string, RawSetting>, issues: ConfigIssue[]): void {
+/**
+ * Keys ZooKeeper reads only as Java system properties (zoo.cfg turns an unknown key into
+ * `zookeeper.<key>`), so `-Dzookeeper.<key>` in SERVER_JVMFLAGS sets them as well as a zoo.cfg line
+ * does. jute.maxbuffer is read without the prefix (`-Djute.maxbuffer`, the documented way to raise
+ * it); zoo.cfg's own line is a zabkeeper convenience.
+ */
+const SYSTEM_PROPERTY_KEYS = new Set([
+  'snapCount', 'globalOutstandingLimit', '4lw.commands.whitelist', 'extendedTypesEnabled', 'DigestAuthenticationProvider.superDigest',
+  'enforceQuota', 'audit.enable', 'audit.impl.class',
+]);
+
+function isSystemPropertyKey(key: string, property: string): boolean {
+  if (key === 'jute.maxbuffer') return property === 'jute.maxbuffer';
+  if (!property.startsWith('zookeeper.')) return false;
+  return SYSTEM_PROPERTY_KEYS.has(key) || key.startsWith('admin.');
+}
+
+/**
+ * JVM flags join zoo.cfg (a zoo.cfg line wins): security keys, and the keys ZooKeeper reads as
+ * system properties, which go through the same handlers as their zoo.cfg lines (problems name the
+ * flag). Other -Dzookeeper.* flags are not read, and say so.
+ */
+function applyJvmFlags(ctx: Ctx, flags: ReadonlyMap<string, RawSetting> | undefined): void {
   for (const [key, setting] of flags ?? []) {
-    if (isSecurityKey(key)) {
-      if (!security.has(key)) security.set(key, setting);
-    } else if (setting.property?.startsWith('zookeeper.')) {
-      issues.push({ line: 0, key, severity: 'warning', message: `-D${setting.property} in ${setting.origin} is not read by zabkeeper; put ${key} in zoo.cfg if it matters` });
+    const property = setting.property ?? key;
+    if (isSystemPropertyKey(key, property)) {
+      if (ctx.lines.has(key)) continue;
+      ctx.entry = { key: `-D${property} (${setting.origin})`, value: setting.value, line: 0 };
+      const value = setting.value.trim();
+      const handler = HANDLERS[key];
+      if (handler) handler(ctx, value);
+      else applyOperationsKey(ctx.cfg.operations, key, value, (severity, message) => issue(ctx, severity, `-D${property} (${setting.origin}): ${message}`));
+    } else if (isSecurityKey(key)) {
+      if (!ctx.security.has(key)) ctx.security.set(key, setting);
+    } else if (property.startsWith('zookeeper.')) {
+      ctx.issues.push({ line: 0, key, severity: 'warning', message: `-D${property} in ${setting.origin} is not read by zabkeeper; put ${key} in zoo.cfg if it matters` });
     }
   }
 }
@@ -418,20 +522,31 @@ export function parseZooCfg(text: string, opts: ParseOptions = {}): ParseResult 
   const config = defaults();
   const issues: ConfigIssue[] = [];
   const lines = new Map<string, number>();
-  const serverLines = new Map<number, number>();
-  const security = new Map<string, RawSetting>();
-  for (const entry of parseProperties(text)) applyEntry({ cfg: config, issues, entry, lines, serverLines, security });
-  applyJvmFlags(opts.jvmFlags, security, issues);
-  const resolved = resolveSecurity(security);
+  const files = new Map<string, string>();
+  const entries = parseProperties(text);
+  const ctx: Ctx = {
+    cfg: config, issues, entry: { key: '', value: '', line: 0 }, lines, files, serverLines: new Map(), security: new Map(),
+    dynamic: entries.some((e) => e.key === 'dynamicConfigFile'),
+  };
+  for (const entry of entries) applyEntry({ ...ctx, entry });
+  if (opts.dynamicConfig) applyDynamicConfig(ctx, opts.dynamicConfig.text, opts.dynamicConfig.file);
+  applyJvmFlags(ctx, opts.jvmFlags);
+  const resolved = resolveSecurity(ctx.security);
   config.security = resolved.security;
   issues.push(...resolved.issues);
-  finish(config, issues, lines, opts);
+  finish(config, issues, lines, opts, files);
   if (opts.baseDir !== undefined) {
     if (config.dataDir !== '') config.dataDir = path.resolve(opts.baseDir, config.dataDir);
     if (config.dataLogDir !== undefined) config.dataLogDir = path.resolve(opts.baseDir, config.dataLogDir);
+    if (config.dynamicConfigFile !== undefined) config.dynamicConfigFile = path.resolve(opts.baseDir, config.dynamicConfigFile);
   }
-  issues.sort((a, b) => a.line - b.line);
-  return { config, issues, lines };
+  issues.sort(byLocation);
+  return { config, issues, lines, files };
+}
+
+/** zoo.cfg's issues in line order, then the dynamic file's. */
+function byLocation(a: ConfigIssue, b: ConfigIssue): number {
+  return (a.file === undefined ? 0 : 1) - (b.file === undefined ? 0 : 1) || a.line - b.line;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
@@ -472,8 +587,10 @@ function checkClientAddress(result: ParseResult): void {
   const keys = ['clientPort', 'clientPortAddress']
     .filter((k) => result.lines?.has(k) && (k !== 'clientPortAddress' || result.config.clientPortAddress !== undefined))
     .map((k) => `${k} (line ${result.lines!.get(k)})`);
+  const file = result.files?.get(`server.${id}`);
   result.issues.push({
     line: result.lines?.get(`server.${id}`) ?? 0,
+    ...(file !== undefined ? { file } : {}),
     key: `server.${id}`,
     severity: 'error',
     message: `server.${id} gives client address ${formatAddress(conflict.line)} but ${keys.join(' and ')} ${keys.length > 1 ? 'give' : 'gives'} ${formatAddress(conflict.keys)}; remove clientPort or make them agree`,
@@ -487,7 +604,7 @@ function checkClientAddress(result: ParseResult): void {
 export function applyMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
   setupMyId(result, myidText, myidPath, dataDirLine);
   checkClientAddress(result);
-  result.issues.sort((a, b) => a.line - b.line);
+  result.issues.sort(byLocation);
 }
 
 function setupMyId(result: ParseResult, myidText: string | undefined, myidPath: string, dataDirLine: number): void {
@@ -524,10 +641,27 @@ export function serverJvmFlags(env: NodeJS.ProcessEnv): Map<string, RawSetting> 
   return new Map([...parseJvmFlags(env.SERVER_JVMFLAGS ?? '', 'SERVER_JVMFLAGS'), ...parseJvmFlags(env.JVMFLAGS ?? '', 'JVMFLAGS')]);
 }
 
-/** Reads zoo.cfg, resolves relative dirs against the process cwd, reads dataDir/myid if present. */
+/**
+ * The dynamicConfigFile zoo.cfg names (the last such line), read as ZooKeeper reads it: relative
+ * to the process cwd. An unreadable one is a configuration error, never "no server lines".
+ */
+function readDynamicConfig(text: string): { dynamicConfig?: { text: string; file: string }; issue?: ConfigIssue } {
+  const entry = parseProperties(text).filter((e) => e.key === 'dynamicConfigFile').pop();
+  if (!entry || entry.value.trim() === '') return {};
+  const file = path.resolve(process.cwd(), entry.value.trim());
+  try {
+    return { dynamicConfig: { text: fs.readFileSync(file, 'utf8'), file } };
+  } catch (err) {
+    return { issue: { line: entry.line, key: 'dynamicConfigFile', severity: 'error', message: `cannot read dynamicConfigFile ${file}: ${(err as Error).message}` } };
+  }
+}
+
+/** Reads zoo.cfg (and its dynamicConfigFile), resolves relative dirs against the process cwd, reads dataDir/myid if present. */
 export function loadConfig(file: string, opts: { requireDataDir?: boolean; env?: NodeJS.ProcessEnv } = {}): ParseResult {
   const text = fs.readFileSync(file, 'utf8');
-  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir, jvmFlags: serverJvmFlags(opts.env ?? process.env) });
+  const dynamic = readDynamicConfig(text);
+  const result = parseZooCfg(text, { baseDir: process.cwd(), requireDataDir: opts.requireDataDir, jvmFlags: serverJvmFlags(opts.env ?? process.env), ...(dynamic.dynamicConfig ? { dynamicConfig: dynamic.dynamicConfig } : {}) });
+  if (dynamic.issue) result.issues.push(dynamic.issue);
   const dataDir = result.config.dataDir;
   if (dataDir !== '') {
     const myidPath = path.join(dataDir, 'myid');
@@ -539,7 +673,7 @@ export function loadConfig(file: string, opts: { requireDataDir?: boolean; env?:
     }
     const dataDirLine = parseProperties(text).find((e) => e.key === 'dataDir')?.line ?? 0;
     applyMyId(result, myidText, myidPath, dataDirLine);
-    result.issues.sort((a, b) => a.line - b.line);
+    result.issues.sort(byLocation);
   }
   return result;
 }
@@ -548,8 +682,7 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
 
   constructor(file: string, issues: ConfigIssue[]) {
-    const name = path.basename(file);
-    super(`invalid configuration ${file}:\n` + issues.map((i) => `${name}:${i.line > 0 ? `${i.line}:` : ''} ${i.message}`).join('\n'));
+    super(`invalid configuration ${file}:\n` + issues.map((i) => `${issueLocation(file, i)} ${i.message}`).join('\n'));
     this.name = 'ConfigError';
     this.issues = issues;
   }
@@ -562,7 +695,12 @@ export function assertNoErrors(result: ParseResult, file: string): ZooCfg {
   return result.config;
 }
 
+/** `zoo.cfg:LINE:` (or the dynamic file's name), the prefix every printed issue carries. */
+export function issueLocation(file: string, i: ConfigIssue): string {
+  return `${path.basename(i.file ?? file)}:${i.line > 0 ? `${i.line}:` : ''}`;
+}
+
 /** `file:LINE: message` for logging warnings. */
 export function formatIssue(file: string, i: ConfigIssue): string {
-  return `${path.basename(file)}:${i.line}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}`;
+  return `${issueLocation(file, i)} ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}`;
 }

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TlsSettings } from '../config';
-import { acceptPeer, protocolOptions, type TlsMaterial } from '../server/tls';
+import { acceptPeer, firstByte, protocolOptions, TLS_HANDSHAKE_RECORD, type TlsMaterial } from '../server/tls';
 
 /**
  * How two members open a peer link, before any quorum message: optional TLS (sslQuorum, with
@@ -16,6 +16,13 @@ import { acceptPeer, protocolOptions, type TlsMaterial } from '../server/tls';
  * With ZBKA the acceptor answers nonceS(16) | HMAC-SHA256(password, "server" ...) and the dialer
  * answers HMAC-SHA256(password, "learner" ...); both MACs cover both ids, both nonces and the
  * username, so neither can be replayed to another member or link. Only then do frames flow.
+ *
+ * Who authenticates follows ZooKeeper's quorum.auth.* so its rolling switch works unchanged:
+ * a dialer authenticates only with learnerRequireSasl (ZooKeeper's learner skips SASL otherwise);
+ * an acceptor with enableSasl answers an authenticating dialer and, unless serverRequireSasl,
+ * also lets a plain hello in. Steps: enableSasl everywhere, then learnerRequireSasl, then
+ * serverRequireSasl, each member by member, the ensemble serving throughout. Unlike ZooKeeper,
+ * a dialer whose proof fails is always dropped, even while serverRequireSasl is off.
  */
 
 export const MAGIC_PLAIN = 0x5a424b50; // "ZBKP"
@@ -66,6 +73,8 @@ class Reader {
   constructor(private readonly socket: net.Socket, private readonly timeoutMs: number) {
     socket.on('data', this.onData);
     socket.once('close', this.onEnd);
+    // A port-unification sniff leaves the socket paused with its first bytes unread.
+    socket.resume();
   }
 
   async take(n: number): Promise<Buffer> {
@@ -129,19 +138,15 @@ export class PeerSecurity {
   async acceptSocket(raw: net.Socket): Promise<net.Socket> {
     const t = this.o.tls;
     if (!t || (!t.sslQuorum && !t.portUnification)) return raw;
-    const sniff = new Reader(raw, this.o.timeoutMs);
-    let first: Buffer;
+    let first: number;
     try {
-      first = await sniff.take(1);
-    } finally {
-      raw.pause();
+      first = await firstByte(raw, this.o.timeoutMs);
+    } catch (err) {
+      throw new PeerHandshakeError(`handshake: ${(err as Error).message}`);
     }
-    raw.unshift(Buffer.concat([first, sniff.release()]));
-    const isTls = first[0] === 0x16;
-    if (!isTls) {
+    if (first !== TLS_HANDSHAKE_RECORD) {
       if (!t.portUnification) throw new PeerHandshakeError('plaintext connection refused: sslQuorum requires TLS');
-      raw.resume();
-      return raw;
+      return raw; // still paused: the hello's Reader resumes it once it listens
     }
     const socket = await this.tlsHandshake(raw, t);
     const refused = acceptPeer(socket, t.settings);
@@ -155,11 +160,13 @@ export class PeerSecurity {
   /**
    * Server-side TLS on an accepted socket, through a tls.Server that never listens (it is the one
    * that sets `authorized` from the certificate check). Handshakes are matched to their sockets by
-   * the remote address and port.
+   * the remote address and port. The server asks for a certificate but rejects nothing itself:
+   * Node would drop an untrusted one silently (no event, so it looked like a timeout); acceptPeer
+   * decides instead and says why.
    */
   private tlsHandshake(raw: net.Socket, t: NonNullable<PeerSecurityOptions['tls']>): Promise<tls.TLSSocket> {
     if (!this.tlsServer) {
-      this.tlsServer = tls.createServer({ ...tlsOptions(t), requestCert: t.settings.clientAuth !== 'none', rejectUnauthorized: t.settings.clientAuth === 'need' });
+      this.tlsServer = tls.createServer({ ...tlsOptions(t), requestCert: t.settings.clientAuth !== 'none', rejectUnauthorized: false });
       this.tlsServer.on('secureConnection', (s: tls.TLSSocket) => this.handshakes.get(`${s.remoteAddress}:${s.remotePort}`)?.resolve(s));
       this.tlsServer.on('tlsClientError', (e, s) => this.handshakes.get(`${s.remoteAddress}:${s.remotePort}`)?.reject(new PeerHandshakeError(`TLS handshake failed: ${e.message}`)));
     }
@@ -168,20 +175,23 @@ export class PeerSecurity {
     const key = `${raw.remoteAddress}:${raw.remotePort}`;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
       const timer = setTimeout(() => done(undefined, new PeerHandshakeError('TLS handshake timed out')), this.o.timeoutMs);
+      const onClose = (): void => done(undefined, new PeerHandshakeError('peer closed during the TLS handshake'));
       const done = (s?: tls.TLSSocket, e?: Error): void => {
         clearTimeout(timer);
+        raw.off('close', onClose);
         this.handshakes.delete(key);
         if (s) resolve(s);
         else reject(e!);
       };
       this.handshakes.set(key, { resolve: (s) => done(s), reject: (e) => done(undefined, e) });
+      raw.once('close', onClose);
       this.tlsServer!.emit('connection', raw);
     });
   }
 
   /** Dialer side of the hello; returns bytes that arrived after it. */
   async dialHello(socket: net.Socket, self: number, peer: number): Promise<Buffer> {
-    const learner = this.o.auth?.learner;
+    const learner = this.o.auth?.learnerRequire ? this.o.auth.learner : undefined;
     if (!learner) {
       const hello = Buffer.alloc(8);
       hello.writeUInt32BE(MAGIC_PLAIN, 0);
@@ -206,6 +216,7 @@ export class PeerSecurity {
       throw new PeerHandshakeError(`server ${peer} failed to prove the quorum credentials of ${learner.username}`);
     }
     socket.write(mac(learner.password, 'learner', self, peer, nonceL, nonceS, learner.username));
+    this.o.logger.info({ peer, user: learner.username }, 'authenticated to quorum peer');
     return reader.release();
   }
 
@@ -235,6 +246,7 @@ export class PeerSecurity {
       socket.write(Buffer.concat([nonceS, mac(password, 'server', id, self, nonceL, nonceS, username)]));
       const proof = await reader.take(MAC);
       if (!timingSafeEqual(proof, mac(password, 'learner', id, self, nonceL, nonceS, username))) throw new PeerHandshakeError(`member ${id}: wrong quorum password for ${username}`);
+      this.o.logger.info({ peer: id, user: username }, 'quorum peer authenticated');
       return { id, rest: reader.release() };
     } catch (err) {
       reader.release();

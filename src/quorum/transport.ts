@@ -36,7 +36,8 @@ export interface PeerStreams {
 
 export interface PeerTransportOptions {
   self: number;
-  listen: { host: string; port: number };
+  /** host undefined: every address (Node's wildcard). */
+  listen: { host: string | undefined; port: number };
   peers: readonly PeerAddress[];
   codec: PeerBodyCodec;
   logger: Logger;
@@ -52,6 +53,19 @@ export interface PeerTransportOptions {
   streams?: PeerStreams;
 }
 
+interface DialFailure {
+  err: string;
+  at: number;
+}
+
+/**
+ * Whether a failed dial is worth a WARN: the first one, a different reason, or the same one a
+ * minute later. Redials run every ≤ 2 s; ZooKeeper warns on each, which buries everything else.
+ */
+export function warnDialFailure(last: DialFailure | undefined, err: string, now: number, everyMs = 60_000): boolean {
+  return last === undefined || last.err !== err || now - last.at >= everyMs;
+}
+
 /** A stream pauses while more than this is buffered for the socket (flow control). */
 const STREAM_HIGH_WATER_BYTES = 1 << 20;
 
@@ -60,6 +74,12 @@ export interface PeerObserver {
   received(from: number, msg: PeerMessage): void;
 }
 
+
+/** OpenSSL's certificate verification failures (and Node's name check) as Node reports them on a TLS client socket. */
+const CERT_ERRORS = /^(ERR_TLS_CERT_ALTNAME_INVALID|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_SSL_.*CERTIFICATE)/;
+function isCertificateError(err: NodeJS.ErrnoException): boolean {
+  return CERT_ERRORS.test(err.code ?? '');
+}
 
 interface Link {
   socket: net.Socket;
@@ -84,6 +104,8 @@ export class PeerTransport extends EventEmitter {
   private readonly links = new Map<number, Link>();
   private readonly dialTimers = new Map<number, NodeJS.Timeout>();
   private readonly backoffMs = new Map<number, number>();
+  /** The last dial failure reported at WARN per peer (warnDialFailure). */
+  private readonly dialFailures = new Map<number, DialFailure>();
   private readonly peers: Map<number, PeerAddress>;
   private closed = false;
   private readonly security: PeerSecurity;
@@ -226,7 +248,8 @@ export class PeerTransport extends EventEmitter {
     if (this.closed || this.links.has(id) || this.dialTimers.has(id)) return;
     const addr = this.peers.get(id)!;
     const { socket, ready } = this.security.dialSocket(addr);
-    socket.setTimeout(this.o.connectTimeoutMs ?? 5000, () => socket.destroy());
+    const timeoutMs = this.o.connectTimeoutMs ?? 5000;
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)));
     let established = false;
     socket.once(ready, () => {
       socket.setTimeout(0);
@@ -236,6 +259,7 @@ export class PeerTransport extends EventEmitter {
           if (this.closed || socket.destroyed) return void socket.destroy();
           established = true;
           this.backoffMs.delete(id);
+          if (this.dialFailures.delete(id)) this.o.logger.info({ peer: id, address: `${addr.host}:${addr.port}` }, 'connected to peer');
           this.attach(id, socket, rest);
         },
         (err: Error) => {
@@ -244,10 +268,23 @@ export class PeerTransport extends EventEmitter {
         },
       );
     });
-    socket.on('error', (err) => this.o.logger.debug({ peer: id, err: err.message }, 'peer dial error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A certificate the peer cannot be trusted with is worth an operator's attention at once;
+      // other dial failures (refused, unresolved) are reported by dialFailed, rate-limited.
+      if (isCertificateError(err)) this.o.logger.warn({ peer: id, err: err.message, code: err.code }, 'peer certificate not trusted; dropping the link');
+      else this.dialFailed(id, addr, err.message);
+    });
     socket.once('close', () => {
       if (!established) this.scheduleRedial(id);
     });
+  }
+
+  /** A member sitting in LOOKING because a server line is wrong or a peer unreachable must say so. */
+  private dialFailed(id: number, addr: PeerAddress, err: string): void {
+    const fields = { peer: id, address: `${addr.host}:${addr.port}`, err };
+    if (!warnDialFailure(this.dialFailures.get(id), err, Date.now())) return void this.o.logger.debug(fields, 'peer dial error');
+    this.dialFailures.set(id, { err, at: Date.now() });
+    this.o.logger.warn(fields, 'cannot connect to peer; retrying');
   }
 
   private scheduleRedial(id: number): void {

@@ -21,19 +21,23 @@ export interface EnsembleOptions {
   servers: readonly ServerSpec[];
   initLimit: number;
   syncLimit: number;
+  /** The membership's version, hex, as /zookeeper/config shows it (ZooCfg.configVersion); default '0'. */
+  configVersion?: string;
+  /** zoo.cfg quorumListenOnAllIPs: listen on the wildcard address instead of this server's line's host. */
+  quorumListenOnAllIPs?: boolean;
 }
 
 /**
  * /zookeeper/config as ZooKeeper 3.5+ writes it: one `server.N=host:quorum:election:role;client`
- * line per member, then `version=<hex>` (0 for a static configuration). Curator's EnsembleTracker
- * and `zkCli config` read it.
+ * line per member, then `version=<hex>` (0 for a static configuration, else the dynamic file's).
+ * Curator's EnsembleTracker and `zkCli config` read it.
  */
-export function ensembleConfigText(servers: readonly ServerSpec[]): string {
+export function ensembleConfigText(servers: readonly ServerSpec[], version = '0'): string {
   const lines = servers.map((s) => {
     const client = s.clientPort !== undefined ? `;${s.clientHost ?? '0.0.0.0'}:${s.clientPort}` : '';
     return `server.${s.id}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.role}${client}`;
   });
-  return [...lines, 'version=0'].join('\n');
+  return [...lines, `version=${version}`].join('\n');
 }
 
 /** Largest peer frame (a SNAP's body travels as ~256 KiB chunks). */
@@ -93,7 +97,9 @@ export async function buildEnsemble(
   const transport = new PeerTransport({
     security: peerSec?.security,
     self: e.myid,
-    listen: { host: self.host, port: self.quorumPort },
+    // The wildcard (no host: dual-stack where IPv6 is on) when this host's own name is not one of
+    // its addresses (behind NAT, a container's service address), as ZooKeeper's quorumListenOnAllIPs.
+    listen: { host: e.quorumListenOnAllIPs ? undefined : self.host, port: self.quorumPort },
     peers: e.servers.map((s) => ({ id: s.id, host: s.host, port: s.quorumPort })),
     codec: peerBodyCodec,
     logger: logger.child({ component: 'peers' }),

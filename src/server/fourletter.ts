@@ -261,7 +261,7 @@ export class FourLetterWords {
           electionPort: self.electionPort,
           quorumPort: self.quorumPort,
           peerType: self.role === 'observer' ? 1 : 0,
-          membership: ensembleConfigText(e.servers),
+          membership: ensembleConfigText(e.servers, e.configVersion),
         },
       },
     };

@@ -62,8 +62,11 @@ export function optionsFromConfig(cfg: ZooCfg, overrides: Partial<ServerOptions>
     operations: cfg.operations,
     listenPlaintext: !secureOnly,
     security: cfg.security,
-    // server.N lines make this a member of a replicated ensemble (a single line is standalone).
-    ensemble: cfg.servers.length > 1 ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit } : undefined,
+    // server.N lines make this a member of a replicated ensemble; a single line is standalone
+    // unless standaloneEnabled=false, which makes it a quorum of one (ZooKeeper's isDistributed()).
+    ensemble: cfg.quorumMode
+      ? { myid: cfg.myid ?? 0, servers: cfg.servers, initLimit: cfg.initLimit, syncLimit: cfg.syncLimit, configVersion: cfg.configVersion, quorumListenOnAllIPs: cfg.quorumListenOnAllIPs }
+      : undefined,
     ...overrides,
   });
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Id } from '../../protocol/jute/data';
 import type { SecurityConfig } from '../config';
 import { certificateSubject } from '../acl/x509name';
-import { CLIENT_PORT_SASL, DigestMd5Server, SaslError } from '../acl/digestMd5';
+import { CLIENT_PORT_SASL, DigestMd5Server, SaslError } from '../../protocol/sasl/digestMd5';
 import { digestSection, parseJaas, usersOf } from '../config/jaas';
 import { OpCode } from '../../protocol/jute/constants';
 
@@ -20,16 +20,20 @@ export class JaasConfigError extends Error {
 
 /** One SASL round's outcome for the sasl connection op. */
 export type SaslStep = { ok: true; token: Buffer | null; ids: Id[] } | { ok: false; err: number; why: string };
-import { acceptPeer, loadTlsMaterial, serverTlsOptions, watchStores } from './tls';
+import { acceptPeer, firstByte, loadTlsMaterial, serverTlsOptions, TLS_HANDSHAKE_RECORD, watchStores } from './tls';
 
 /**
  * The client-port side of security, as the server runs it: the TLS listener on secureClientPort
- * (with certificate reload), the x509 identity of a client certificate, and the identities and
- * rules the auth handlers consult. Everything that reads files happens in `create`, so a bad key
- * store or JAAS file stops the start with a message naming its key.
+ * (with certificate reload), TLS on the plaintext port too with client.portUnification, the x509
+ * identity of a client certificate, and the identities and rules the auth handlers consult.
+ * Everything that reads files happens in `create`, so a bad key store or JAAS file stops the
+ * start with a message naming its key.
  */
 export class ClientSecurity {
+  /** Handshakes TLS clients: listening on secureClientPort, and/or fed unified-port sockets. */
   private secureServer: tls.Server | undefined;
+  /** Where a client that completed its TLS handshake goes (set by listen). */
+  private accept: ((socket: net.Socket, ids: Id[]) => void) | undefined;
   private stopWatching: (() => void) | undefined;
   /** DIGEST-MD5 users of the JAAS `Server` section; undefined = SASL not configured. */
   private saslUsers: Map<string, string> | undefined;
@@ -45,7 +49,7 @@ export class ClientSecurity {
   static create(config: SecurityConfig, logger: Logger): ClientSecurity {
     const sec = new ClientSecurity(config, logger);
     if (config.jaasFile !== undefined) sec.saslUsers = loadSaslUsers(config, logger);
-    if (config.secureClientPort !== undefined) {
+    if (config.secureClientPort !== undefined || config.clientPortUnification) {
       const s = config.clientTls;
       const material = loadTlsMaterial(s);
       sec.secureServer = tls.createServer(serverTlsOptions(s, material));
@@ -70,6 +74,7 @@ export class ClientSecurity {
    */
   async listen(accept: (socket: net.Socket, ids: Id[]) => void): Promise<void> {
     const server = this.secureServer;
+    this.accept = accept;
     if (!server) return;
     const s = this.config.clientTls;
     server.on('secureConnection', (socket: tls.TLSSocket) => {
@@ -83,6 +88,7 @@ export class ClientSecurity {
     });
     server.on('tlsClientError', (err, socket) => this.logger.info({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed'));
     server.on('error', (err) => this.logger.error({ err }, 'secure listener error'));
+    if (this.config.secureClientPort === undefined) return;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.config.secureClientPortAddress ?? '0.0.0.0', port: this.config.secureClientPort, backlog: 511 }, () => {
@@ -92,7 +98,29 @@ export class ClientSecurity {
     });
   }
 
+  /**
+   * A connection to the plaintext client port. With client.portUnification its first byte decides
+   * (as ZooKeeper's UnifiedServerSocket): a TLS handshake record goes through the TLS server (and
+   * the client-certificate rules) exactly as on secureClientPort, anything else is plaintext.
+   */
+  plaintextPort(socket: net.Socket): void {
+    const server = this.secureServer;
+    if (!this.config.clientPortUnification || !server) return this.accept?.(socket, []);
+    firstByte(socket, this.config.clientTls.handshakeTimeoutMs).then(
+      (byte) => {
+        if (byte === TLS_HANDSHAKE_RECORD) return void server.emit('connection', socket);
+        this.accept?.(socket, []);
+        socket.resume();
+      },
+      (err: Error) => {
+        this.logger.info({ remote: socket.remoteAddress, err: err.message }, 'unified client port: connection closed before its first byte');
+        socket.destroy();
+      },
+    );
+  }
+
   get securePort(): number | undefined {
+    if (this.config.secureClientPort === undefined) return undefined;
     const a = this.secureServer?.address();
     return typeof a === 'object' && a ? a.port : undefined;
   }

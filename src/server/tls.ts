@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { StoreSpec, TlsSettings } from '../config';
 import { DEFAULT_TLS12_SUITES, TLS12_SUITES, TLS13_SUITES } from '../config/security';
+import { KeyStoreError, keyMaterial, readKeyStore, trustAnchors } from '../keystore';
 
 /**
  * The TLS shell shared by the client port and the peer port: turns `ssl.*` / `ssl.quorum.*`
@@ -23,7 +25,7 @@ export class TlsConfigError extends Error {
 export interface TlsMaterial {
   key?: string | Buffer;
   cert?: string | Buffer;
-  pfx?: Buffer;
+  /** Decrypts an encrypted PEM key (Java stores are decrypted when read). */
   passphrase?: string;
   /** undefined: Node's bundled CA list (ZooKeeper uses the JDK's when no trust store is set). */
   ca?: string;
@@ -46,49 +48,56 @@ function passwordOf(spec: StoreSpec): string {
 const PEM_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----/;
 
-/** Reads the key store and trust store named by the settings. */
-export function loadTlsMaterial(s: TlsSettings): TlsMaterial {
-  const out: TlsMaterial = {};
-  if (s.keyStore) {
-    const ks = s.keyStore;
-    const bytes = readFile(ks.key, ks.location);
-    const password = passwordOf(ks);
-    if (ks.type === 'PKCS12') {
-      out.pfx = bytes;
-      out.passphrase = password;
-    } else {
-      const text = bytes.toString('utf8');
-      if (!PEM_KEY.test(text)) throw new TlsConfigError(ks.key, `${ks.location} holds no PEM private key (a PEM key store is one file with the key and its certificate chain)`);
-      if (!PEM_CERT.test(text)) throw new TlsConfigError(ks.key, `${ks.location} holds no PEM certificate (a PEM key store is one file with the key and its certificate chain)`);
-      out.key = text;
-      out.cert = text;
-      if (password !== '') out.passphrase = password;
-    }
-    // Build a context now so a wrong password or a key that does not match the certificate stops the start.
-    try {
-      tls.createSecureContext(out);
-    } catch (err) {
-      throw new TlsConfigError(ks.key, `cannot use ${ks.location}: ${(err as Error).message}`);
-    }
+/** A PKCS12 or JKS store, read with its password (src/keystore); errors name the key and file. */
+function javaStore<T>(spec: StoreSpec, bytes: Buffer, take: (store: ReturnType<typeof readKeyStore>) => T): T {
+  try {
+    return take(readKeyStore(bytes, passwordOf(spec)));
+  } catch (err) {
+    if (!(err instanceof KeyStoreError)) throw err;
+    throw new TlsConfigError(spec.key, `${spec.location} (${spec.type}): ${err.message}`);
   }
-  if (s.trustStore) {
-    const ts = s.trustStore;
-    if (ts.type === 'PKCS12') {
-      throw new TlsConfigError(ts.key, `PKCS12 trust stores are not supported; export the CA certificates to PEM (openssl pkcs12 -in ${ts.location} -nokeys -out ca.pem) and set ${s.prefix}trustStore.location to it`);
-    }
-    const text = readFile(ts.key, ts.location).toString('utf8');
-    const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    if (certs.length === 0) throw new TlsConfigError(ts.key, `${ts.location} holds no PEM certificates`);
-    for (const c of certs) {
-      try {
-        new X509Certificate(c);
-      } catch (err) {
-        throw new TlsConfigError(ts.key, `${ts.location}: bad certificate: ${(err as Error).message}`);
-      }
-    }
-    out.ca = certs.join('\n');
+}
+
+/** This side's key and certificate chain: a PEM file (key + chain, the password decrypts the key) or a Java store. */
+function loadKeyStore(ks: StoreSpec): Pick<TlsMaterial, 'key' | 'cert' | 'passphrase'> {
+  const bytes = readFile(ks.key, ks.location);
+  let out: Pick<TlsMaterial, 'key' | 'cert' | 'passphrase'>;
+  if (ks.type !== 'PEM') out = javaStore(ks, bytes, keyMaterial);
+  else {
+    const text = bytes.toString('utf8');
+    if (!PEM_KEY.test(text)) throw new TlsConfigError(ks.key, `${ks.location} holds no PEM private key (a PEM key store is one file with the key and its certificate chain)`);
+    if (!PEM_CERT.test(text)) throw new TlsConfigError(ks.key, `${ks.location} holds no PEM certificate (a PEM key store is one file with the key and its certificate chain)`);
+    const password = passwordOf(ks);
+    out = { key: text, cert: text, ...(password !== '' ? { passphrase: password } : {}) };
+  }
+  // Build a context now so a wrong password or a key that does not match the certificate stops the start.
+  try {
+    tls.createSecureContext(out);
+  } catch (err) {
+    throw new TlsConfigError(ks.key, `cannot use ${ks.location}: ${(err as Error).message}`);
   }
   return out;
+}
+
+/** The CA certificates peers must chain to, as PEM: a PEM file's certificates or a Java store's trusted entries. */
+function loadTrustStore(ts: StoreSpec): string {
+  const bytes = readFile(ts.key, ts.location);
+  if (ts.type !== 'PEM') return javaStore(ts, bytes, trustAnchors).join('');
+  const certs = bytes.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (certs.length === 0) throw new TlsConfigError(ts.key, `${ts.location} holds no PEM certificates`);
+  for (const c of certs) {
+    try {
+      new X509Certificate(c);
+    } catch (err) {
+      throw new TlsConfigError(ts.key, `${ts.location}: bad certificate: ${(err as Error).message}`);
+    }
+  }
+  return certs.join('\n');
+}
+
+/** Reads the key store and trust store named by the settings. */
+export function loadTlsMaterial(s: TlsSettings): TlsMaterial {
+  return { ...(s.keyStore ? loadKeyStore(s.keyStore) : {}), ...(s.trustStore ? { ca: loadTrustStore(s.trustStore) } : {}) };
 }
 
 /** Protocol range and suites, as Node options. */
@@ -129,6 +138,35 @@ export function acceptPeer(socket: tls.TLSSocket, s: TlsSettings): string | unde
     if (!cert.checkIP(ip) && !cert.checkHost(ip)) return `client certificate does not name the client's address ${ip}`;
   }
   return undefined;
+}
+
+/** The first byte of a TLS connection: a handshake record (content type 22). No plaintext ZooKeeper frame or four-letter word starts with it. */
+export const TLS_HANDSHAKE_RECORD = 0x16;
+
+/**
+ * Port unification (ZooKeeper's client.portUnification and portUnification): waits for the first
+ * byte a peer sends and leaves it unread, paused, for whoever takes the socket next (a TLS wrapper
+ * reads what is buffered; a plaintext reader must resume()). Rejects if nothing arrives in time.
+ */
+export function firstByte(socket: net.Socket, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | undefined, byte?: number): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(byte!);
+    };
+    const onData = (chunk: Buffer): void => {
+      socket.pause();
+      socket.unshift(chunk);
+      done(undefined, chunk[0]!);
+    };
+    const onClose = (): void => done(new Error('closed before sending anything'));
+    const timer = setTimeout(() => done(new Error(`sent nothing within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
 }
 
 /**

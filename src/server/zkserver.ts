@@ -174,7 +174,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     this.fourLetter = new FourLetterWords(this);
     this.housekeeping = new Housekeeping(this);
-    this.listener = net.createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.listener = net.createServer({ noDelay: true }, (socket) => this.clientSecurity.plaintextPort(socket));
     this.listener.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
@@ -217,6 +217,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       store.close();
       throw err;
     }
+    // TLS first: with client.portUnification the plaintext port hands TLS clients to it.
+    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     // A config with only secureClientPort opens no plaintext port.
     if (options.listenPlaintext !== false) {
       await new Promise<void>((resolve, reject) => {
@@ -225,9 +227,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
           server.listener.off('error', reject);
           resolve();
         });
+      }).catch(async (err: unknown) => {
+        await clientSecurity.close();
+        throw err;
       });
     }
-    await clientSecurity.listen((socket, ids) => server.onSocket(socket, ids));
     server.housekeeping.start();
     store.checkpointInBackground();
     loopLag.start(logger);
@@ -361,7 +365,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // Watches belong to the connection; the session lives on until it expires or is closed.
     this.watches.removeConnection(conn.id);
     if (conn.sessionId !== 0n && this.connBySession.get(conn.sessionId) === conn) this.connBySession.delete(conn.sessionId);
-    this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
+    // A client cut off for what it sent (a frame over jute.maxbuffer, bytes that do not decode) sees
+    // only ConnectionLoss; ZooKeeper logs these at WARN, so the operator can tell why.
+    if (/^(frame|protocol) error/.test(reason)) this.logger.warn({ conn: conn.id, session: hex(conn.sessionId), ip, reason }, 'closing connection: bad request from client');
+    else this.logger.debug({ conn: conn.id, session: hex(conn.sessionId), reason }, 'connection closed');
   }
 
   markDirty(conn: ClientConnection): void {
@@ -837,7 +844,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
    */
   private publishEnsembleConfig(): void {
     const e = this.options.ensemble;
-    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers)));
+    if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers, e.configVersion)));
   }
 
   onRoleEvent(ev: RoleEvent): void {

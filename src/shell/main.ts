@@ -21,6 +21,7 @@ import { ALL_COMMANDS_BY_NAME } from './extras';
 import { cachedLister, completeLine } from './complete';
 import { Shell, COMMAND_NAMES, type ShellOptions } from './shell';
 import { LaunchError, parseLaunchArgs, type LaunchOptions } from './tokenize';
+import { ClientConfigError, loadClientOptions } from './clientConfig';
 
 export interface ShellIO {
   stdin: NodeJS.ReadableStream;
@@ -43,11 +44,14 @@ export function processIO(): ShellIO {
 }
 
 const HELP = `usage: zabkeeper shell [-server host:port[,host:port...][/chroot]] [-timeout ms] [-r]
-                       [-waitforconnection] [--json] [--no-color] [--fail-fast]
-                       [-c "cmd args"]... [cmd args...]
+                       [-waitforconnection] [-client-configuration file] [--json] [--no-color]
+                       [--fail-fast] [-c "cmd args"]... [cmd args...]
 
 A zkCli.sh-compatible shell. Without a command it reads commands from the terminal (with tab
 completion and history) or, when stdin is not a terminal, from stdin.
+TLS and SASL as for zkCli: zookeeper.client.secure, zookeeper.ssl.*, zookeeper.sasl.* in the
+-client-configuration file or as -D flags in CLIENT_JVMFLAGS, and the JAAS Client section named
+by -Djava.security.auth.login.config.
 Type an unknown command (or 'help') for the list of commands.`;
 
 const HISTORY_LIMIT = 1000;
@@ -70,7 +74,17 @@ export async function runShell(argv: readonly string[], io: ShellIO = processIO(
   const interactive = opts.trailing === undefined && opts.commands.length === 0 && io.stdinIsTTY;
   // Colour only on a terminal, never with NO_COLOR (https://no-color.org) or --no-color.
   const noColorEnv = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
+  let clientOptions: ShellOptions['clientOptions'];
+  try {
+    clientOptions = loadClientOptions(opts.clientConfiguration, io.env);
+  } catch (err) {
+    if (!(err instanceof ClientConfigError)) throw err;
+    // zkCli exits 2 (INVALID_INVOCATION) for a configuration it cannot read.
+    io.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   const shellOpts: ShellOptions = {
+    clientOptions,
     json: opts.json,
     color: io.stdoutIsTTY && !noColorEnv && opts.color !== false,
     timeoutMs: opts.timeoutMs,

@@ -10,7 +10,7 @@
 import type { PersistentWatch, ZkClient } from '../client/client';
 import { ZkClient as ZkClientClass } from '../client/client';
 import { parseConnectString } from '../client/connectString';
-import type { ClientOptions, ConnectionState, WatchedEvent } from '../client/types';
+import type { ClientOptions, ConnectionState, SaslOutcome, WatchedEvent } from '../client/types';
 import {
   CliError,
 
@@ -37,6 +37,8 @@ export interface ShellOptions {
   timeoutMs?: number;
   readOnly?: boolean;
   timeZone?: string;
+  /** TLS, SASL and jute.maxbuffer from -client-configuration and CLIENT_JVMFLAGS (clientConfig.ts). */
+  clientOptions?: Pick<ClientOptions, 'tls' | 'sasl' | 'maxFrameBytes'>;
   /** Injected for tests; defaults to `new ZkClient(connectString, opts)`. */
   clientFactory?: (connectString: string, opts: ClientOptions) => ZkClient;
 }
@@ -186,6 +188,7 @@ export class Shell {
     try {
       parseConnectString(host);
       zk = this.factory(host, {
+        ...this.opts.clientOptions,
         sessionTimeoutMs: this.opts.timeoutMs ?? 30000,
         connectTimeoutMs: this.opts.timeoutMs ?? 30000,
         canBeReadOnly: this.opts.readOnly ?? false,
@@ -196,6 +199,7 @@ export class Shell {
     this.zk = zk;
     this.javaState = 'CONNECTING';
     zk.on('state', (s) => this.onState(gen, zk, s));
+    zk.on('sasl', (o) => this.onSasl(gen, o));
     zk.connect().catch(() => {
       // Reported by the commands that need the connection (ConnectionLoss), as in zkCli.
       if (gen === this.generation) this.javaState = 'CLOSED';
@@ -208,6 +212,19 @@ export class Shell {
     await this.zk.connect();
   }
 
+  /**
+   * The Java client reports SyncConnected when the server accepts the session and then, after the
+   * SASL exchange, SaslAuthenticated or AuthFailed; our client reports the login first and the
+   * connection once it is usable. A refused login prints the SyncConnected it came after here.
+   */
+  private onSasl(gen: number, o: SaslOutcome): void {
+    if (gen !== this.generation) return;
+    if (o.ok) this.saslJustAuthenticated = true;
+    else this.printEvent('syncConnected', 'none', null);
+  }
+
+  private saslJustAuthenticated = false;
+
   private onState(gen: number, zk: ZkClient, s: ConnectionState): void {
     if (gen !== this.generation) return;
     if (s === 'closed') return; // closeSession prints Closed for user-initiated closes
@@ -215,6 +232,10 @@ export class Shell {
     if (!ev) return;
     this.javaState = ev.java;
     this.printEvent(ev.keeper, 'none', null);
+    if (this.saslJustAuthenticated && (ev.java === 'CONNECTED' || ev.java === 'CONNECTEDREADONLY')) {
+      this.saslJustAuthenticated = false;
+      this.printEvent('saslAuthenticated', 'none', null);
+    }
     if (!ALIVE.has(ev.java)) {
       // Do not let our client quietly open a new session behind the user's back.
       this.generation++;
@@ -240,7 +261,7 @@ export class Shell {
     const slash = this.host.indexOf('/');
     if (slash < 0) return zk;
     if (!this.rawClient) {
-      this.rawClient = this.factory(this.host.slice(0, slash), { sessionTimeoutMs: this.opts.timeoutMs ?? 30000 });
+      this.rawClient = this.factory(this.host.slice(0, slash), { ...this.opts.clientOptions, sessionTimeoutMs: this.opts.timeoutMs ?? 30000 });
     }
     return this.rawClient;
   }

@@ -95,7 +95,11 @@ function isSqliteDamage(err: unknown): boolean {
 
 function refuseZooKeeperDir(dir: string): void {
   if (fs.existsSync(path.join(dir, 'version-2'))) {
-    throw new StoreCorruptError(`${dir} contains Apache ZooKeeper's version-2/ directory: not a zabkeeper data dir`);
+    // Most often ZooKeeper's own dirs reused when swapping the binary: say how to move over.
+    throw new StoreCorruptError(
+      `${dir} contains Apache ZooKeeper's version-2/ directory: not a zabkeeper data dir. Move version-2/ out (keep myid) or point dataDir/dataLogDir at an ` +
+        'empty directory; copy the znodes over with `zabkeeper export` from the running ZooKeeper and `zabkeeper import` into zabkeeper',
+    );
   }
 }
 

@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from '../../src/testing/server';
 const ROOT = path.resolve(__dirname, '../..');
 const DIST = distDir();
 /** Where client-side modules live; anything else loaded by the client entry is a leak. */
-const CLIENT_DIRS = ['src/client', 'src/recipes', 'src/entries/client.js', 'protocol/jute'].map((d) => path.join(DIST, d));
+const CLIENT_DIRS = ['src/client', 'src/recipes', 'src/entries/client.js', 'protocol/jute', 'protocol/sasl'].map((d) => path.join(DIST, d));
 const HEAVY = /node_modules[\\/](better-sqlite3|msgpackr|pino)[\\/]/;
 
 const rel = (files: readonly string[]) => files.map((f) => path.relative(ROOT, f));

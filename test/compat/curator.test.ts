@@ -1,14 +1,19 @@
 /**
  * Apache Curator 5.4 (Debian) recipes. CuratorSuite.java is compiled once per jest run into a temp
  * dir; one JVM per target runs every scenario (through a recording proxy, so we can also check which
- * opcodes Curator used) and prints JSON lines.
+ * opcodes Curator used) and prints JSON lines. CuratorSecure.java is Curator on a secured client
+ * port, set up with ZooKeeper's system properties: TLS with a client certificate (the x509 id) and
+ * SASL DIGEST-MD5 (the sasl id), against zabkeeper and Apache 3.8 given the same zoo.cfg.
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { compatTargets, startServer, TestServer } from '../harness/servers';
+import { compatTargets, isEnsemble, startServer, TestServer } from '../harness/servers';
+import { NETTY_TLS_JARS } from '../../scripts/lib/zk-process';
+import { CLIENT_SUBJECT_RFC2253, makePki, type Pki } from '../security/pki';
 import { Proxy, splitFrames, startProxy } from '../harness/proxy';
+import { freePort } from '../harness/ports';
 import { Scenario, scenario } from './pyrun';
 
 const JARS = ['curator-recipes', 'curator-framework', 'curator-client', 'zookeeper', 'slf4j-nop'].map(
@@ -39,7 +44,8 @@ let classDir = '';
 
 beforeAll(async () => {
   classDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkcompat-curator-'));
-  await run('javac', ['-nowarn', '-d', classDir, '-cp', JARS.join(':'), path.join(__dirname, 'java', 'CuratorSuite.java')], 120_000);
+  const sources = ['CuratorSuite.java', 'CuratorSecure.java'].map((f) => path.join(__dirname, 'java', f));
+  await run('javac', ['-nowarn', '-d', classDir, '-cp', JARS.join(':'), ...sources], 120_000);
 }, 150_000);
 
 afterAll(() => {
@@ -115,5 +121,91 @@ describe.each(compatTargets())('Curator against %s', (kind) => {
   test('Curator used addWatch (106), createContainer (19), multi (14), create2 (15)', () => {
     const ops = clientOpcodes(proxy);
     for (const op of [106, 19, 14, 15]) expect(ops).toContain(op);
+  });
+});
+
+describe.each(compatTargets().filter((k) => !isEnsemble(k)))('Curator on a secured client port of %s', (kind) => {
+  let pki: Pki;
+  let dir: string;
+  const results: Record<string, Record<string, unknown>> = {};
+
+  /** One CuratorSecure run with these JVM flags; its JSON line. */
+  async function curator(flags: string[], target: string, node: string, scheme: string, id: string): Promise<Record<string, unknown>> {
+    const cp = [classDir, ...JARS, ...NETTY_TLS_JARS].join(':');
+    const out = await run('java', ['-XX:TieredStopAtLevel=1', ...flags, '-cp', cp, 'CuratorSecure', target, node, scheme, id], 120_000);
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    if (!line) throw new Error(`CuratorSecure printed no result:\n${out}`);
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
+  beforeAll(async () => {
+    pki = makePki();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkcompat-curator-secure-'));
+    // TLS: only a secure client port (with ssl.clientAuth=need) and the x509 provider.
+    const securePort = await freePort();
+    const tlsServer = await startServer(kind, {
+      extraCfg: {
+        secureClientPort: String(securePort),
+        secureClientPortAddress: '127.0.0.1',
+        serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+        'ssl.keyStore.location': pki.server.pem,
+        'ssl.keyStore.type': 'PEM',
+        'ssl.trustStore.location': pki.ca,
+        'ssl.trustStore.type': 'PEM',
+        'ssl.clientAuth': 'need',
+        'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+      },
+    });
+    try {
+      results.tls = await curator(
+        [
+          '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty',
+          '-Dzookeeper.client.secure=true',
+          `-Dzookeeper.ssl.keyStore.location=${pki.client.pem}`,
+          '-Dzookeeper.ssl.keyStore.type=PEM',
+          `-Dzookeeper.ssl.trustStore.location=${pki.ca}`,
+          '-Dzookeeper.ssl.trustStore.type=PEM',
+        ],
+        `127.0.0.1:${securePort}`,
+        '/curator-x509',
+        'x509',
+        CLIENT_SUBJECT_RFC2253,
+      );
+    } finally {
+      await tlsServer.stop();
+    }
+    // SASL DIGEST-MD5: the server's JAAS Server section, Curator's JAAS Client section.
+    const serverJaas = path.join(dir, 'server.conf');
+    fs.writeFileSync(serverJaas, 'Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_bob="bobsecret";\n};\n');
+    const clientJaas = path.join(dir, 'client.conf');
+    fs.writeFileSync(clientJaas, 'Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="bob"\n  password="bobsecret";\n};\n');
+    const saslServer = await startServer(kind, {
+      extraCfg: { 'authProvider.1': 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider', 'enforce.auth.enabled': 'true', 'enforce.auth.schemes': 'sasl' },
+      jvmFlags: [`-Djava.security.auth.login.config=${serverJaas}`],
+    });
+    try {
+      results.sasl = await curator([`-Djava.security.auth.login.config=${clientJaas}`], saslServer.connectString, '/curator-sasl', 'sasl', 'bob');
+    } finally {
+      await saslServer.stop();
+    }
+  }, 240_000);
+  afterAll(() => {
+    pki?.remove();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('TLS with a client certificate (ssl.clientAuth=need): the x509 id, an ACL naming it, a mutex', () => {
+    expect(results.tls).toEqual({
+      scenario: 'secure',
+      ids: ['ip:127.0.0.1', `x509:${CLIENT_SUBJECT_RFC2253}`],
+      data: 'curator',
+      acl: [`x509:${CLIENT_SUBJECT_RFC2253}:31`],
+      mutex: true,
+      lock_children: [],
+    });
+  });
+
+  test('SASL DIGEST-MD5 under enforce.auth.schemes=sasl: the sasl id, an ACL naming it, a mutex', () => {
+    expect(results.sasl).toEqual({ scenario: 'secure', ids: ['ip:127.0.0.1', 'sasl:bob'], data: 'curator', acl: ['sasl:bob:31'], mutex: true, lock_children: [] });
   });
 });

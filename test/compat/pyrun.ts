@@ -11,7 +11,8 @@ export function runPython(script: string, args: string[], timeoutMs = 120_000): 
     execFile(
       PYTHON,
       [path.join(__dirname, 'python', script), ...args],
-      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      // No __pycache__ left in the source tree (the scripts import kazoo_common.py).
+      { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } },
       (err, stdout, stderr) => {
         const results = new Map<string, Scenario>();
         for (const line of stdout.split('\n')) {

@@ -19,11 +19,12 @@ export const ZKCLI_ENV: NodeJS.ProcessEnv = {
 };
 
 /** Runs the commands through ONE zkCli process; stdout and stderr share one pipe to keep their order. */
-export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000, jvmFlags = ''): Promise<string> {
+export function runZkCli(connectString: string, commands: string[], timeoutMs = 60_000, jvmFlags = '', args: readonly string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'bash',
-      ['-c', `exec "${ZKCLI}" -server "$1" 2>&1`, 'zkcli', connectString],
+      // `args` after -server: -client-configuration <file>, say.
+      ['-c', `exec "${ZKCLI}" -server "$1" "\${@:2}" 2>&1`, 'zkcli', connectString, ...args],
       // Extra -D flags (TLS, JAAS) go in CLIENT_JVMFLAGS as users pass them to zkCli.sh.
       { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV, CLIENT_JVMFLAGS: `${ZKCLI_ENV.CLIENT_JVMFLAGS} ${jvmFlags}` } },
       (err, stdout) => {
@@ -98,12 +99,13 @@ export function normalize(raw: string): Normalized {
 }
 
 /** whoami lists the connection's auth ids; Apache keeps them in a hash set, so the order is undefined. */
-function sortWhoAmI(lines: string[]): string[] {
+export function sortWhoAmI(lines: string[]): string[] {
   const out = lines.slice();
   for (let i = 0; i < out.length; i++) {
     if (out[i] !== 'Auth scheme: User') continue;
     let j = i + 1;
-    while (j < out.length && /^[a-z0-9]+: \S+$/.test(out[j])) j++;
+    // An id may hold blanks (an x509 subject such as `O=Example\, Inc.`).
+    while (j < out.length && /^[a-z0-9]+: \S/.test(out[j]!)) j++;
     out.splice(i + 1, j - i - 1, ...out.slice(i + 1, j).sort());
     i = j - 1;
   }

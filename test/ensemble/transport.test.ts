@@ -1,11 +1,12 @@
 /**
  * Proves the peer transport reports a replaced connection: when a peer connects again while its old
  * connection is still open here (it restarted and its FIN was lost), `down` comes before the new
- * `up`, so the core never keeps counting what the old connection said (issue 9 item 7).
+ * `up`, so the core never keeps counting what the old connection said (issue 9 item 7), and it
+ * reports a peer it cannot reach at WARN without repeating that on every retry.
  */
 import net from 'node:net';
 import pino from 'pino';
-import { PeerTransport } from '../../src/quorum/transport';
+import { PeerTransport, warnDialFailure } from '../../src/quorum/transport';
 import { peerBodyCodec } from '../../src/server/ensemble';
 import { freePort } from '../harness/ports';
 
@@ -60,4 +61,12 @@ test('a second connection from the same peer emits down, then up', async () => {
   first.destroy();
   second.destroy();
   await t.close();
+});
+
+test('a peer that cannot be reached is reported at WARN the first time, when the reason changes and once a minute, not on every retry', () => {
+  const at = (err: string, ms: number) => ({ err, at: ms });
+  expect(warnDialFailure(undefined, 'getaddrinfo ENOTFOUND zk-0', 0)).toBe(true);
+  expect(warnDialFailure(at('getaddrinfo ENOTFOUND zk-0', 0), 'getaddrinfo ENOTFOUND zk-0', 59_999)).toBe(false);
+  expect(warnDialFailure(at('getaddrinfo ENOTFOUND zk-0', 0), 'connect ECONNREFUSED 10.0.0.1:2888', 100)).toBe(true);
+  expect(warnDialFailure(at('getaddrinfo ENOTFOUND zk-0', 0), 'getaddrinfo ENOTFOUND zk-0', 60_000)).toBe(true);
 });

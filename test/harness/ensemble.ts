@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { ZkServer } from '../../src/server/zkserver';
 import { treeDigest } from '../../src/tree';
+import { Writable } from 'node:stream';
 import { until } from './wait';
 import { defaultServerOptions, type ServerOptions } from '../../src/server/options';
 import type { ServerSpec } from '../../src/config';
@@ -13,8 +14,20 @@ import { WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { startProxy, type Proxy } from './proxy';
 
+/** One log record of a member (pino's JSON: `server` is the member's 1-based index, `msg` the message). */
+export interface LogRecord {
+  server: number;
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
 /** An in-process ensemble on loopback: one ZkServer per member, each with its own data dir. */
 export interface InProcEnsemble {
+  /** With `captureLogs`: every record at info or above, from every member, in order. */
+  logs: LogRecord[];
+  /** Waits (bounded) until a captured record satisfies `match`; `what` names it in the timeout error. */
+  waitLog(match: (r: LogRecord) => boolean, what: string, timeoutMs?: number): Promise<LogRecord>;
   servers: (ZkServer | undefined)[];
   options: ServerOptions[];
   clientPorts: number[];
@@ -37,10 +50,31 @@ export interface InProcEnsemble {
   close(): Promise<void>;
 }
 
+/**
+ * Members log through one pino logger (silent unless ZABKEEPER_TEST_LOG names a level). With
+ * `captureLogs`, records at info and above are also kept in `logs`, so a test can wait for the
+ * event a log line reports (a refused peer, say) instead of sleeping.
+ */
+function ensembleLogger(capture: boolean): { logger: pino.Logger; logs: LogRecord[] } {
+  const logs: LogRecord[] = [];
+  const shown = process.env.ZABKEEPER_TEST_LOG;
+  if (!capture) return { logger: pino({ level: shown ?? 'silent' }), logs };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as LogRecord);
+      done();
+    },
+  });
+  const streams: pino.StreamEntry[] = [{ level: 'info', stream: sink }];
+  if (shown && shown !== 'silent') streams.push({ level: shown as pino.Level, stream: process.stdout });
+  const level = shown && shown !== 'silent' && pino.levels.values[shown]! < pino.levels.values.info! ? shown : 'info';
+  return { logger: pino({ level }, pino.multistream(streams)), logs };
+}
+
 export async function startInProcEnsemble(
   n: number,
   overrides: Partial<ServerOptions> = {},
-  opts: { observers?: number; proxied?: boolean; ensemble?: { initLimit?: number; syncLimit?: number } } = {},
+  opts: { observers?: number; proxied?: boolean; ensemble?: { initLimit?: number; syncLimit?: number }; captureLogs?: boolean } = {},
 ): Promise<InProcEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-ens-'));
   const specs: ServerSpec[] = [];
@@ -73,7 +107,7 @@ export async function startInProcEnsemble(
     if (!p) throw new Error(`no proxy between members ${i} and ${j} (start the ensemble with proxied: true)`);
     return p;
   };
-  const logger = pino({ level: process.env.ZABKEEPER_TEST_LOG ?? 'silent' });
+  const { logger, logs } = ensembleLogger(opts.captureLogs ?? false);
   const views = await Promise.all(specs.map(viewOf));
   const options = specs.map((s, i) =>
     defaultServerOptions({
@@ -92,6 +126,11 @@ export async function startInProcEnsemble(
   );
   const servers: (ZkServer | undefined)[] = new Array(n).fill(undefined);
   const ens: InProcEnsemble = {
+    logs,
+    waitLog(match, what, timeoutMs = 20_000) {
+      if (!opts.captureLogs) throw new Error('waitLog needs startInProcEnsemble(..., { captureLogs: true })');
+      return until(() => logs.find(match), () => `a log record: ${what} (${logs.length} records captured)`, timeoutMs);
+    },
     servers,
     options,
     clientPorts,

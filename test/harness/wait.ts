@@ -24,6 +24,16 @@ export async function until<T>(cond: () => T | Promise<T>, what: string | (() =>
   }
 }
 
+/** Awaits `p`, throwing naming `what` if it has not settled after `timeoutMs`. */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Counts event-loop turns (a chain of setImmediate callbacks) until stopped: a test can show that
  * long work was cut into slices — other turns ran while it was going on — without timing anything.

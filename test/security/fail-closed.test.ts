@@ -28,8 +28,9 @@ type Row = {
 
 const TABLE: Row[] = [
   // Kept out on purpose, whatever else lands.
-  { name: 'a JKS key store', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/keystore.jks\nssl.keyStore.password=pw\n', refuses: { key: 'ssl.keyStore.location', says: 'keytool -importkeystore' } },
-  { name: 'an explicit JKS type', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/ks\nssl.keyStore.type=JKS\n', refuses: { key: 'ssl.keyStore.type', says: 'PKCS12' } },
+  { name: 'a BCFKS key store', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/keystore.bcfks\nssl.keyStore.password=pw\n', refuses: { key: 'ssl.keyStore.location', says: 'keytool -importkeystore' } },
+  { name: 'an explicit BCFKS type', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/ks\nssl.keyStore.type=BCFKS\n', refuses: { key: 'ssl.keyStore.type', says: 'PKCS12' } },
+  { name: 'an unknown store type', cfg: 'secureClientPort=2281\nssl.keyStore.location=/etc/zk/ks\nssl.keyStore.type=JCEKS\n', refuses: { key: 'ssl.keyStore.type', says: 'PEM, PKCS12 or JKS' } },
   { name: 'CRL checking', cfg: 'ssl.crl=true\n', refuses: { key: 'ssl.crl', says: 'CRL' } },
   { name: 'OCSP on the quorum', cfg: 'ssl.quorum.ocsp=true\n', refuses: { key: 'ssl.quorum.ocsp', says: 'OCSP' } },
   { name: 'Kerberos principal shortening', cfg: 'kerberos.removeHostFromPrincipal=true\n', refuses: { key: 'kerberos.removeHostFromPrincipal', says: 'Kerberos' } },
@@ -55,7 +56,7 @@ const TABLE: Row[] = [
   { name: 'a secure client port without a key store', cfg: 'secureClientPort=2281\n', refuses: { key: 'secureClientPort', says: 'ssl.keyStore.location' } },
   { name: 'secureClientPortAddress without secureClientPort', cfg: 'secureClientPortAddress=127.0.0.1\n', refuses: { key: 'secureClientPortAddress' } },
   { name: 'sslQuorum without a trust store', cfg: 'sslQuorum=true\nssl.quorum.keyStore.location=/etc/zk/q.pem\n', refuses: { key: 'sslQuorum', says: 'ssl.quorum.trustStore.location' } },
-  { name: 'TLS on the plaintext client port', cfg: 'client.portUnification=true\nssl.keyStore.location=/etc/zk/s.pem\n', refuses: { key: 'client.portUnification' } },
+  { name: 'TLS on the plaintext client port without a key store', cfg: 'client.portUnification=true\n', refuses: { key: 'client.portUnification', says: 'ssl.keyStore.location' } },
   { name: 'enforce.auth naming a scheme with no provider (ZooKeeper\'s own rule)', cfg: 'enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n', refuses: { key: 'enforce.auth.schemes', says: 'Authentication scheme sasl is not available.' } },
 ];
 
@@ -117,7 +118,7 @@ describe('the real server process', () => {
   test.each([
     ['a secure client port whose key store is missing', 'secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\nssl.keyStore.location=/nonexistent/server.pem\n', {}, 'ssl.keyStore.location'],
     ['a SASL provider given as JVM flags, its JAAS file missing', 'clientPort=2999\nclientPortAddress=127.0.0.1\n', { SERVER_JVMFLAGS: '-Dzookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider -Djava.security.auth.login.config=/nonexistent/jaas.conf' }, 'java.security.auth.login.config'],
-    ['a JKS trust store', 'clientPort=2999\nclientPortAddress=127.0.0.1\nssl.trustStore.location=/etc/zk/truststore.jks\n', {}, 'ssl.trustStore.location'],
+    ['a BCFKS trust store', 'clientPort=2999\nclientPortAddress=127.0.0.1\nssl.trustStore.location=/etc/zk/truststore.bcfks\n', {}, 'ssl.trustStore.location'],
   ] as const)('%s: exits non-zero naming the key, before opening any port', async (_name, cfgText, env, key) => {
     const { code, out } = await run(cfgText, env);
     expect(code).not.toBe(0);

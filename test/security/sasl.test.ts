@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
 import { readSetSASLResponse, readWhoAmIResponse, writeGetSASLRequest } from '../../protocol/jute/records';
-import { CLIENT_PORT_SASL, DigestMd5Client, DigestMd5Server, SaslError, parseDirectives } from '../../src/acl/digestMd5';
+import { CLIENT_PORT_SASL, DigestMd5Client, DigestMd5Server, SaslError, parseDirectives } from '../../protocol/sasl/digestMd5';
 import { digestSection, parseJaas, usersOf } from '../../src/config/jaas';
 import { parseJvmFlags, parseZooCfg } from '../../src/config';
 import { requests as rq } from '../../src/client/requests';
@@ -60,6 +60,17 @@ Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="b
     expect([...usersOf(digestSection(s, 'Server'))]).toEqual([['super', 'adminsecret'], ['bob', 'bob\'s "quoted" secret']]);
     expect(digestSection(s, 'Client').options).toEqual({ username: 'bob', password: 'x' });
   });
+  test('comments are comments only outside quoted strings: passwords with // or /* stay whole', () => {
+    const text = `// a comment with "quotes"
+Server { /* block */ org.apache.zookeeper.server.auth.DigestLoginModule required
+  user_web="http://zk.example.com//path" // trailing comment
+  user_star="a/*not a comment*/b" user_single='single quoted' user_esc="say \\"hi\\"";
+};`;
+    expect([...usersOf(digestSection(parseJaas(text), 'Server'))]).toEqual([['web', 'http://zk.example.com//path'], ['star', 'a/*not a comment*/b'], ['single', 'single quoted'], ['esc', 'say "hi"']]);
+    expect(() => parseJaas('Server { m required a="no end\n"; };')).toThrow(/unterminated string/);
+    expect(() => parseJaas('Server { m required; /* no end')).toThrow(/unterminated \/\* comment/);
+  });
+
   test('Kerberos, unknown modules and missing sections are refused by name', () => {
     expect(() => digestSection(parseJaas('Server { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true; };'), 'Server')).toThrow(/Kerberos/);
     expect(() => digestSection(parseJaas('Server { com.example.Login required; };'), 'Server')).toThrow(/com\.example\.Login is not supported/);

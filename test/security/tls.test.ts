@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCode, OpCode, Perms } from '../../protocol/jute/constants';
 import { readWhoAmIResponse } from '../../protocol/jute/records';
@@ -11,12 +12,14 @@ import { startInProc, type InProcServer } from '../harness/inproc';
 import { CLIENT_SUBJECT_RFC2253, makePki, type Pki } from './pki';
 import { until } from '../harness/wait';
 import { fourLetterTls } from './helpers';
+import { fourLetter } from '../../scripts/lib/zk-process';
 import pino from 'pino';
 
 /**
  * TLS on the client port with ZooKeeper's keys: secureClientPort beside or instead of clientPort,
  * PEM and PKCS12 key stores, ssl.clientAuth none/want/need, protocols, the x509 identity of a client
- * certificate in ACLs, four-letter words over TLS, and key stores reloaded when their files change.
+ * certificate in ACLs, four-letter words over TLS, key stores reloaded when their files change, and
+ * client.portUnification (TLS and plaintext on one port).
  */
 
 let pki: Pki;
@@ -157,7 +160,7 @@ describe('secure client port', () => {
     }
   });
 
-  test('PKCS12 key store with a password file; a PKCS12 trust store or a wrong password refuses the start, naming the key', async () => {
+  test('PKCS12 key store with a password file; a wrong password or an unusable store refuses the start, naming the key', async () => {
     const p12 = pki.p12(pki.server, 'storepw');
     fs.writeFileSync(`${pki.dir}/pw.txt`, 'storepw\n');
     const srv = await tlsServer(`ssl.keyStore.location=${p12}\nssl.keyStore.passwordPath=${pki.dir}/pw.txt\nssl.clientAuth=none\n`);
@@ -168,8 +171,10 @@ describe('secure client port', () => {
     }
     const logger = pino({ level: 'silent' });
     const start = (lines: string) => ZkServer.start({ ...srv.options, port: 0, security: secureOn0(lines) }, logger);
-    await expect(start(`ssl.keyStore.location=${p12}\nssl.keyStore.password=wrong\n`)).rejects.toThrow(/ssl\.keyStore\.location: cannot use .*\.p12/);
-    await expect(start(`ssl.keyStore.location=${pki.server.pem}\nssl.trustStore.location=${p12}\nssl.trustStore.password=storepw\n`)).rejects.toThrow(/ssl\.trustStore\.location: PKCS12 trust stores are not supported; export .*openssl pkcs12/);
+    await expect(start(`ssl.keyStore.location=${p12}\nssl.keyStore.password=wrong\n`)).rejects.toThrow(/ssl\.keyStore\.location: .*\.p12 \(PKCS12\): wrong password/);
+    // As for Java, a trust store that is a key store trusts its key's certificate.
+    const started = await start(`ssl.keyStore.location=${pki.server.pem}\nssl.trustStore.location=${p12}\nssl.trustStore.password=storepw\n`);
+    await started.close();
     await expect(start(`ssl.keyStore.location=${pki.dir}/missing.pem\n`)).rejects.toThrow(/ssl\.keyStore\.location: cannot read .*missing\.pem: ENOENT/);
     await expect(start(`ssl.keyStore.location=${pki.server.cert}\nssl.keyStore.type=PEM\n`)).rejects.toThrow(/holds no PEM private key/);
   });
@@ -203,6 +208,40 @@ describe('secure client port', () => {
         });
         return seen === 'rotated';
       }, () => `the rotated certificate to be served (last O=${seen})`, 15_000, 100);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe('client.portUnification', () => {
+  test('one port: plaintext and TLS clients told apart by the first byte, x509 on TLS, 4lw both ways, untrusted certificates and silent sockets dropped', async () => {
+    const lines = `client.portUnification=true\nssl.keyStore.location=${pki.server.pem}\nssl.trustStore.location=${pki.ca}\nssl.clientAuth=want\nssl.handshakeDetectionTimeoutMillis=300\n`;
+    const srv = await startInProc({ security: securityOf(lines) });
+    try {
+      const port = srv.port;
+      expect(srv.server.securePort).toBeUndefined();
+      const plain = await createClient(`127.0.0.1:${port}`);
+      const secure = await createClient(`127.0.0.1:${port}`, { tls: { ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.client.cert), key: fs.readFileSync(pki.client.key) } });
+      const ids = async (zk: typeof plain) => (await zk.whoAmI()).map((i) => `${i.authScheme}:${i.user}`).sort();
+      expect(await ids(plain)).toEqual(['ip:127.0.0.1']);
+      expect(await ids(secure)).toEqual(['ip:127.0.0.1', `x509:${CLIENT_SUBJECT_RFC2253}`]);
+      await secure.create('/unified', 'both');
+      expect((await plain.getData('/unified')).data?.toString()).toBe('both');
+      await Promise.all([plain.close(), secure.close()]);
+      expect(await fourLetterTls(port, 'ruok', clientTls())).toBe('imok');
+      expect(await fourLetter(port, 'ruok')).toBe('imok');
+      expect(await handshake(port, withCert(pki.rogue))).not.toBe('ok');
+      // A socket that never speaks is closed once ssl.handshakeDetectionTimeoutMillis has passed.
+      const silent = net.connect({ host: '127.0.0.1', port });
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        new Promise((resolve) => silent.on('close', () => resolve('closed by the server'))),
+        new Promise((resolve) => (timer = setTimeout(() => resolve('still open after 5 s'), 5000))),
+      ]);
+      clearTimeout(timer);
+      silent.destroy();
+      expect(outcome).toBe('closed by the server');
     } finally {
       await srv.stop();
     }

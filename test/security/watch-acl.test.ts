@@ -135,7 +135,7 @@ describe('watch notifications are filtered by READ on the node', () => {
   test.each(rounds)('%s', async (_name, allow, target, mode, steps) => {
     const aclFor = (path: string): ACL[] => {
       const depth = path.split('/').length - 2;
-      return allow[depth] === false ? NO_READ : OPEN_ACL_UNSAFE;
+      return allow[depth] === false ? NO_READ : [...OPEN_ACL_UNSAFE];
     };
     const root = `/r${++n}`;
     expect((await rq.create(writer, root, null)).err).toBe(0);

@@ -118,6 +118,8 @@ describe('sqlite store on disk', () => {
   test('refuses a data dir holding Apache ZooKeeper data', () => {
     fs.mkdirSync(path.join(t.dir, 'version-2'));
     expectCorrupt(/not a zabkeeper data dir/);
+    // An operator swapping ZooKeeper for zabkeeper on the same dirs is told the way over.
+    expectCorrupt(/Move version-2\/ out.*zabkeeper export.*zabkeeper import/s);
   });
 
   test('refuses a dataLogDir holding Apache ZooKeeper data', () => {

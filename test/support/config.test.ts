@@ -128,7 +128,8 @@ describe('parseZooCfg', () => {
         'reconfigEnabled=TRUE',
       ].join('\n'),
     );
-    expect(issues).toEqual([]);
+    // reconfigEnabled is read, and warns that reconfig itself is answered ReconfigDisabled.
+    expect(issues.map((i) => [i.severity, i.key])).toEqual([['warning', 'reconfigEnabled']]);
     expect(config).toMatchObject({
       dataLogDir: '/l',
       clientPort: 2281,
@@ -182,7 +183,7 @@ describe('parseZooCfg', () => {
 
   test('unknown keys and known-but-ignored keys are warnings; operations keys are read', () => {
     const { config, issues } = parseZooCfg(
-      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nquorumListenOnAllIPs=true\nfrobnicate=1\n',
+      'dataDir=/d\nclientPort=1\nadmin.enableServer=false\nmetricsProvider.httpPort=7000\naudit.enable=true\nsyncEnabled=true\nfrobnicate=1\n',
     );
     expect(errors(issues)).toEqual([]);
     const w = warnings(issues);
