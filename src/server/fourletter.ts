@@ -1,4 +1,4 @@
-import { loopLag, timed } from './looplag';
+import { loopLag, timed } from '../metrics/looplag';
 import { nextTurn } from '../util/clock';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -8,7 +8,7 @@ import type { ServerStats } from './stats';
 import type { ServerMetrics } from '../metrics/hub';
 import type { Rng } from '../util/rng';
 import { SnapshotTaker } from './snapshots';
-import { timed } from './looplag';
+import { timed } from '../metrics/looplag';
 import { nextTurn, type Clock, type TimerHandle } from '../util/clock';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */

@@ -5,7 +5,7 @@ import type { SnapshotRef } from '../storage/bodies';
 import { nextBodyChecksum } from '../storage/rules';
 import { crc32 } from '../util/checksum';
 import { zxidHex } from '../util/zxid';
-import { timed } from './looplag';
+import { timed } from '../metrics/looplag';
 import { nextTurn, type Clock } from '../util/clock';
 
 /** Work per event-loop turn while taking a snapshot: encode for this long, then yield. */
