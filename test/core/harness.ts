@@ -25,13 +25,14 @@ export class Harness {
   maxDataBytes: number | undefined = undefined;
   readonly queue: Txn[] = [];
 
-  /** Sessions the test ended: they stay dead (requests from them fail with SessionExpired). */
-  private readonly ended = new Set<bigint>();
-  /** Sessions the test never opened explicitly are taken as created long ago, unless it says otherwise. */
+  /**
+   * Sessions the test did not open (or already closed) are taken as live, created long ago, unless
+   * it says otherwise: tests of checkSession turn this off.
+   */
   implicitSessions = true;
 
   ctx(session: Session = { id: SESSION, authIds: [] }): PrepContext {
-    if (this.implicitSessions && session.id !== 0n && !this.ended.has(session.id) && !this.db.sessions.has(session.id)) {
+    if (this.implicitSessions && session.id !== 0n && !this.db.sessions.has(session.id)) {
       this.db.sessions.set(session.id, { timeoutMs: 30000, passwd: Buffer.alloc(16, 1) });
     }
     return { zxid: ++this.zxid, now: this.now, session, ttlEnabled: this.ttlEnabled, maxDataBytes: this.maxDataBytes };
@@ -50,7 +51,6 @@ export class Harness {
   }
 
   closeSession(id: bigint = SESSION): { result: ApplyResult; events: WatchEvent[] } {
-    this.ended.add(id);
     this.queue.push(this.prep.prepCloseSession(id, { zxid: ++this.zxid, now: this.now }));
     return this.commitAll().pop()!;
   }
