@@ -83,8 +83,9 @@ export function repoRoot(start: string = __dirname): string {
   }
 }
 
+/** The built server CLI; ZABKEEPER_CLI names another build (a campaign's snapshot of dist). */
 export function zabkeeperCli(): string {
-  return path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
+  return process.env.ZABKEEPER_CLI ?? path.join(repoRoot(), 'dist', 'src', 'cli', 'index.js');
 }
 
 export { freePort, zooCfgText };

@@ -21,7 +21,7 @@ import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
 import { decodeSnapshotRef } from '../storage/bodies';
 import type { SnapshotSync } from './snapsync';
 import { loadSnapshot } from './snapshots';
-import { loopLag, timed } from './looplag';
+import { loopLag, timed } from '../metrics/looplag';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';
@@ -34,7 +34,7 @@ import { contactLimitMs } from '../quorum/core/timing';
 import { ClientConnection, normalizeAddress, type ConnectionHost } from './connection';
 import { connOpTable, type ConnOpHost } from './connops/table';
 import { writeNotification, writeReply } from './replies';
-import type { PendingRequest } from './pending';
+import type { PendingRequest, ReplyEncoder } from './pending';
 import type { ServerOptions } from './options';
 import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
@@ -74,6 +74,24 @@ const EXPIRED_PASSWD = Buffer.alloc(16);
 /** Key for matching a committed txn to the learner-side request that caused it. */
 function awaitKey(sessionId: bigint, cxid: number | string): string {
   return `${sessionId}:${cxid}`;
+}
+
+/**
+ * Hands a committed write's reply to its slot in the connection's FIFO. SessionMoved is a
+ * connection-level error, as in ZooKeeper (FinalRequestProcessor, ZOOKEEPER-710): the request is
+ * not answered and the connection closes once the replies before it are out, so the client sees
+ * ConnectionLoss and reconnects, which claims the session again. Answered instead, a client whose
+ * claim was overtaken by a late one (a revalidate from a server it had already given up on) heard
+ * SessionMoved on every write for as long as it stayed (a Mutex holder could not even delete its
+ * lock node: nemesis seed 5005).
+ */
+function settle(pending: PendingRequest, txn: Txn, reply: ReplyEncoder): void {
+  if (txn.body.type === 'error' && txn.body.err === ErrorCode.sessionMoved) {
+    pending.reply = () => undefined;
+    pending.closeAfter = true;
+    return;
+  }
+  pending.reply = reply;
 }
 
 /**
@@ -786,7 +804,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     const { conn, pending, respond } = inflight;
     if (conn && pending && respond && conn.isOpen) {
-      pending.reply = (out) => respond(out, result);
+      settle(pending, txn, (out) => respond(out, result));
       conn.drain(now, txn.zxid);
       return;
     }
@@ -803,7 +821,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.awaiting.delete(key);
     this.operations?.audit?.applied(txn, result as ApplyResult, [], waiting.conn, waiting.pending);
     if (!waiting.conn.isOpen) return;
-    waiting.pending.reply = (out) => waiting.respond(out, result, txn);
+    settle(waiting.pending, txn, (out) => waiting.respond(out, result, txn));
     waiting.conn.drain(now, txn.zxid);
   }
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
-import { WireConnection } from '../../src/client/wire';
+import { WireClosedError, WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { createSurely, startInProcEnsemble, type InProcEnsemble } from '../harness/ensemble';
 import { writeSyncRequest } from '../../protocol/jute/records';
@@ -92,22 +92,32 @@ describe('3-server ensemble in one process', () => {
     l.close();
   });
 
-  test('a session resumed on another server: its old connection gets SessionMoved, the new one works', async () => {
+  test.each([
+    ['a follower', 1],
+    ['the leader', 0],
+  ])('a session resumed elsewhere: its old connection on %s is torn down unanswered (as ZooKeeper, ZOOKEEPER-710), the new one works', async (_, offset) => {
     const leader = await ens.waitServing();
-    const a = (leader + 1) % 3;
+    const a = (leader + offset) % 3;
     const b = (leader + 2) % 3;
     const oldConn = await connect(ens.clientPorts[a]);
-    expect((await rq.create(oldConn, '/moved', null)).err).toBe(ErrorCode.ok);
+    expect((await rq.create(oldConn, `/moved${offset}`, null)).err).toBe(ErrorCode.ok);
     const { sessionId, passwd } = oldConn.session;
     const newConn = await connect(ens.clientPorts[b], { sessionId, passwd: passwd! });
     expect(newConn.session.sessionId).toBe(sessionId);
     // Through the new server the session works (its claim reaches the leader before this write).
-    expect((await rq.setData(newConn, '/moved', Buffer.from('new'))).err).toBe(ErrorCode.ok);
-    // The stale connection on the old server may no longer act for the session.
-    expect((await rq.setData(oldConn, '/moved', Buffer.from('old'))).err).toBe(ErrorCode.sessionMoved);
-    await sync(newConn, '/moved');
-    expect((await rq.getData(newConn, '/moved')).body!.data!.toString()).toBe('new');
-    oldConn.close();
+    expect((await rq.setData(newConn, `/moved${offset}`, Buffer.from('new'))).err).toBe(ErrorCode.ok);
+    // The stale connection on the old server may no longer act for the session, and it is closed
+    // rather than answered SessionMoved: its client sees ConnectionLoss and reconnects, which
+    // claims the session again. A client kept on a connection that answers SessionMoved would
+    // stay stuck there (its lock node could never be deleted: nemesis seed 5005's orphan).
+    await expect(rq.setData(oldConn, `/moved${offset}`, Buffer.from('old'))).rejects.toThrow(WireClosedError);
+    expect(oldConn.isClosed).toBe(true);
+    await sync(newConn, `/moved${offset}`);
+    expect((await rq.getData(newConn, `/moved${offset}`)).body!.data!.toString()).toBe('new');
+    // Reconnecting to the old server takes the session back there: its writes work again.
+    const back = await connect(ens.clientPorts[a], { sessionId, passwd: passwd! });
+    expect((await rq.setData(back, `/moved${offset}`, Buffer.from('back'))).err).toBe(ErrorCode.ok);
+    back.close();
     newConn.close();
   });
 
