@@ -53,6 +53,8 @@ export interface EnsembleOptions {
   dataDirOf?: (id: number) => string | undefined;
   /** JVM flags for Apache members (default: a small heap and quick start-up, for tests). */
   jvmArgs?: string[];
+  /** How long a started member may take to answer ruok (default 30 s; Apache loads its database first). */
+  startTimeoutMs?: number;
 }
 
 export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
@@ -93,10 +95,11 @@ export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleO
           if (children.get(id) === child) children.delete(id);
         });
         children.set(id, child);
-        const deadline = Date.now() + 30_000;
+        const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+        const deadline = Date.now() + startTimeoutMs;
         while ((await fourLetter(p.client, 'ruok', 1000).catch(() => '')) !== 'imok') {
           if (!children.has(id)) throw new Error(`member ${id} exited; log:\n${fs.readFileSync(logPath, 'utf8').slice(-3000)}`);
-          if (Date.now() > deadline) throw new Error(`member ${id} did not answer ruok`);
+          if (Date.now() > deadline) throw new Error(`member ${id} did not answer ruok within ${startTimeoutMs} ms`);
           await sleep(100);
         }
       },

@@ -40,6 +40,7 @@ export interface LoadResult {
   opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  meanMs: number;
 }
 
 export async function prepareRoot(host: string, port: number, root: string, connections: number, valueBytes: number): Promise<void> {
@@ -102,6 +103,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     opsPerSec: ops / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
   };
 }
 

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import v8 from 'node:v8';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry, Summary } from 'prom-client';
 import type { MetricsConfig } from '../config/operations';
@@ -8,11 +7,11 @@ import { CATALOG, ZABKEEPER_METRICS, type CatalogMetric, type MetricsView } from
 import type { ServerMetrics } from './hub';
 import type { SummaryLevel, SummaryStat } from './summary';
 import { listen, closeServer } from '../util/http';
+import { loopLag } from './looplag';
 
 /** ZooKeeper's PrometheusMetricsProvider: 10-minute windows; BASIC = median, ADVANCED = 0.5/0.9/0.99. */
 const PERCENTILES: Record<SummaryLevel, number[]> = { basic: [0.5], advanced: [0.5, 0.9, 0.99] };
 const WINDOW = { maxAgeSeconds: 600, ageBuckets: 5 };
-const EVENT_LOOP_WINDOW_MS = 60_000;
 
 interface Sample {
   value: number;
@@ -71,9 +70,6 @@ export class PrometheusExporter {
   readonly registry = new Registry();
   private view: MetricsView | undefined;
   private server: http.Server | undefined;
-  private readonly loop: IntervalHistogram;
-  private loopTimer: NodeJS.Timeout | undefined;
-  private readonly loopTotals = { count: 0, sumSeconds: 0 };
 
   constructor(
     private readonly cfg: MetricsConfig,
@@ -83,18 +79,14 @@ export class PrometheusExporter {
   ) {
     for (const m of CATALOG) this.registry.registerMetric(this.build(m, hub) as never);
     this.addOwnMetrics(hub);
-    this.loop = monitorEventLoopDelay({ resolution: 10 });
     if (cfg.exportJvmInfo) {
       collectDefaultMetrics({ register: this.registry });
       this.addJvmNames();
     }
   }
 
-  /** Starts sampling the event loop and listening; resolves with the bound port. */
+  /** Starts listening; resolves with the bound port. */
   async start(): Promise<number> {
-    this.loop.enable();
-    this.loopTimer = setInterval(() => this.rollEventLoopWindow(), EVENT_LOOP_WINDOW_MS);
-    this.loopTimer.unref();
     this.server = http.createServer((req, res) => void this.handle(req, res));
     const port = await listen(this.server, this.cfg.httpHost, this.cfg.httpPort);
     this.logger.info({ host: this.cfg.httpHost, port }, 'Prometheus metrics at /metrics');
@@ -112,8 +104,6 @@ export class PrometheusExporter {
   }
 
   async close(): Promise<void> {
-    if (this.loopTimer) clearInterval(this.loopTimer);
-    this.loop.disable();
     if (this.server) await closeServer(this.server);
   }
 
@@ -180,28 +170,16 @@ export class PrometheusExporter {
     this.registry.registerMetric(custom('zabkeeper_snapshots_total', help('zabkeeper_snapshots_total'), 'counter', () => [{ value: this.current().stats.snapshotsTaken, labels: {} }]) as never);
   }
 
-  /** The event loop's delay histogram is windowed (a minute); _sum/_count accumulate across windows. */
+  /** The server's one event-loop monitor (looplag): quantiles over the last minute, _sum/_count since start. */
   private eventLoopSamples(): Sample[] {
-    const h = this.loop;
     const name = 'zabkeeper_event_loop_lag_seconds';
-    const q = (p: number) => (h.count === 0 ? Number.NaN : h.percentile(p * 100) / 1e9);
-    const count = this.loopTotals.count + h.count;
-    const sum = this.loopTotals.sumSeconds + (h.count === 0 ? 0 : (h.mean * h.count) / 1e9);
+    const s = loopLag.summary([0.5, 0.9, 0.99]);
     return [
-      ...[0.5, 0.9, 0.99].map((p) => ({ value: q(p), labels: { quantile: p } })),
-      { value: h.count === 0 ? Number.NaN : h.max / 1e9, labels: { quantile: 1 } },
-      { metricName: `${name}_sum`, value: sum, labels: {} },
-      { metricName: `${name}_count`, value: count, labels: {} },
+      ...s.quantiles.map(([quantile, value]) => ({ value, labels: { quantile } })),
+      { value: s.maxSeconds, labels: { quantile: 1 } },
+      { metricName: `${name}_sum`, value: s.sumSeconds, labels: {} },
+      { metricName: `${name}_count`, value: s.count, labels: {} },
     ];
-  }
-
-  private rollEventLoopWindow(): void {
-    const h = this.loop;
-    if (h.count > 0) {
-      this.loopTotals.count += h.count;
-      this.loopTotals.sumSeconds += (h.mean * h.count) / 1e9;
-    }
-    h.reset();
   }
 
   /** The ZooKeeper dashboards chart JVM memory; the Node heap is the closest equivalent. */

@@ -53,6 +53,9 @@ export interface PeerTransportOptions {
   streams?: PeerStreams;
 }
 
+const CLOSED_UNHEARD =
+  'closed by the peer before it sent anything: is a zabkeeper member with the same server list listening there? (Apache ZooKeeper members cannot join a zabkeeper ensemble)';
+
 interface DialFailure {
   err: string;
   at: number;
@@ -258,8 +261,6 @@ export class PeerTransport extends EventEmitter {
         (rest) => {
           if (this.closed || socket.destroyed) return void socket.destroy();
           established = true;
-          this.backoffMs.delete(id);
-          if (this.dialFailures.delete(id)) this.o.logger.info({ peer: id, address: `${addr.host}:${addr.port}` }, 'connected to peer');
           this.attach(id, socket, rest);
         },
         (err: Error) => {
@@ -277,6 +278,13 @@ export class PeerTransport extends EventEmitter {
     socket.once('close', () => {
       if (!established) this.scheduleRedial(id);
     });
+  }
+
+  /** The first frame from a peer: the link works, so redials start from the shortest backoff again. */
+  private peerAnswered(id: number): void {
+    this.backoffMs.delete(id);
+    const addr = this.peers.get(id);
+    if (this.dialFailures.delete(id) && addr) this.o.logger.info({ peer: id, address: `${addr.host}:${addr.port}` }, 'connected to peer');
   }
 
   /** A member sitting in LOOKING because a server line is wrong or a peer unreachable must say so. */
@@ -336,7 +344,12 @@ export class PeerTransport extends EventEmitter {
     const link: Link = { socket, out: [], scheduled: false, held: [] };
     const decoder = new FrameDecoder({ maxFrameBytes: this.o.maxFrameBytes });
     this.links.set(id, link);
+    let heard = false;
     const onFrame = (body: Buffer) => {
+      if (!heard) {
+        heard = true;
+        this.peerAnswered(id);
+      }
       let msg: PeerMessage | undefined;
       try {
         msg = this.o.codec.decode(body);
@@ -359,6 +372,9 @@ export class PeerTransport extends EventEmitter {
       }
     });
     socket.once('close', () => {
+      // Dialled, accepted, closed with not one frame: whatever listens there is no member of this
+      // ensemble. Say so, and keep backing off instead of redialling it 25 times a second.
+      if (!heard && id < this.o.self) this.dialFailed(id, this.peers.get(id)!, CLOSED_UNHEARD);
       if (this.links.get(id) !== link) return;
       this.links.delete(id);
       link.stream = undefined;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { loopLag, timed } from './looplag';
+import { loopLag, timed } from '../metrics/looplag';
 import fs from 'node:fs';
 import os from 'node:os';
 import { decideFourLetter, renderFourLetter, formatSetTraceMask, type ConnSnapshot, type ServerSnapshot } from '../fourlw';

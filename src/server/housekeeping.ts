@@ -8,7 +8,7 @@ import type { ServerOptions } from './options';
 import type { ServerStats } from './stats';
 import type { ServerMetrics } from '../metrics/hub';
 import { SnapshotTaker } from './snapshots';
-import { timed } from './looplag';
+import { timed } from '../metrics/looplag';
 
 /** What housekeeping needs from the server: it only reads state and submits txns through it. */
 export interface HousekeepingHost {

@@ -19,6 +19,7 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
   const started = Date.now();
   const snap = store.latestSnapshot();
   const db = snap ? loadLatest(store, snap) : createDatabase();
+  const snapshotMs = Date.now() - started;
   // Replayed txns are recorded like live ones: resumable watches can resume across a restart.
   opts.history?.reset(db.lastProcessedZxid);
   const first = store.firstLogZxid();
@@ -49,7 +50,7 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
     after = page[page.length - 1].zxid;
   }
   logger.info(
-    { snapshotZxid: snap ? zxidHex(snap.zxid) : null, replayed, lastZxid: zxidHex(db.lastProcessedZxid), sessions: db.sessions.size, ms: Date.now() - started },
+    { snapshotZxid: snap ? zxidHex(snap.zxid) : null, replayed, lastZxid: zxidHex(db.lastProcessedZxid), sessions: db.sessions.size, snapshotMs, ms: Date.now() - started },
     'database recovered',
   );
   return db;

@@ -7,7 +7,7 @@ import type { SnapshotRef } from '../storage/bodies';
 import { nextBodyChecksum } from '../storage/rules';
 import { crc32 } from '../util/checksum';
 import { zxidHex } from '../quorum/zxid';
-import { timed } from './looplag';
+import { timed } from '../metrics/looplag';
 
 /** Work per event-loop turn while taking a snapshot: encode for this long, then yield. */
 const SLICE_MS = 8;

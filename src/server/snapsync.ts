@@ -8,7 +8,7 @@ import type { PeerStreams } from '../quorum/transport';
 import { zxidHex } from '../quorum/zxid';
 import { crc32 } from '../util/checksum';
 import { emptySnapshot } from './snapshots';
-import { timed } from './looplag';
+import { timed } from '../metrics/looplag';
 
 /** A SNAP being received: written to the store and decoded chunk by chunk as it arrives. */
 interface Incoming {

@@ -21,7 +21,7 @@ import { StorageFatalError, type LogEntry, type Store } from '../storage/types';
 import { decodeSnapshotRef } from '../storage/bodies';
 import type { SnapshotSync } from './snapsync';
 import { loadSnapshot } from './snapshots';
-import { loopLag, timed } from './looplag';
+import { loopLag, timed } from '../metrics/looplag';
 import { SoloReplicator } from '../quorum/solo';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { RoleEvent } from '../quorum/core';

@@ -12,8 +12,22 @@ import { requests as rq } from '../../src/client/requests';
 import { startInProcEnsemble } from '../harness/ensemble';
 import { fourLetter } from '../harness/cli';
 
-const connect = (port: number, o: Partial<Parameters<typeof WireConnection.connect>[0]> = {}) =>
-  WireConnection.connect({ host: '127.0.0.1', port, sessionTimeoutMs: 6000, ...o });
+/**
+ * A session on `port`, retried while the member turns clients away: with tickTime 200 and an 800 ms
+ * session floor, a member starved of CPU for a fifth of a second rightly stops serving until its
+ * next round trip with the leader (seen on the busy CI machine as "closed during handshake").
+ */
+async function connect(port: number, o: Partial<Parameters<typeof WireConnection.connect>[0]> = {}): Promise<WireConnection> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await WireConnection.connect({ host: '127.0.0.1', port, sessionTimeoutMs: 6000, ...o });
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`no session on port ${port} within 20 s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 /** Polls `probe` every 50 ms until it returns true; fails saying what was awaited. */
 async function until(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {

@@ -70,3 +70,41 @@ test('a peer that cannot be reached is reported at WARN the first time, when the
   expect(warnDialFailure(at('getaddrinfo ENOTFOUND zk-0', 0), 'connect ECONNREFUSED 10.0.0.1:2888', 100)).toBe(true);
   expect(warnDialFailure(at('getaddrinfo ENOTFOUND zk-0', 0), 'getaddrinfo ENOTFOUND zk-0', 60_000)).toBe(true);
 });
+
+test('a peer that closes the link before sending anything (an Apache ZooKeeper member, a different server list) is reported, not counted as connected', async () => {
+  // What ZooKeeper 3.8's leader does with our hello on its quorum port: "Unreasonable length", close.
+  const accepted: net.Socket[] = [];
+  const zk = net.createServer((s) => {
+    accepted.push(s);
+    s.once('data', () => s.destroy());
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => zk.listen(0, '127.0.0.1', r));
+  const zkPort = (zk.address() as net.AddressInfo).port;
+  const logs: { level: number; msg: string; peer?: number; err?: string }[] = [];
+  const port = await freePort();
+  const t = new PeerTransport({
+    self: 2,
+    listen: { host: '127.0.0.1', port },
+    peers: [
+      { id: 1, host: '127.0.0.1', port: zkPort },
+      { id: 2, host: '127.0.0.1', port },
+    ],
+    codec: peerBodyCodec,
+    logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+    maxFrameBytes: 1 << 20,
+  });
+  try {
+    await t.start();
+    const deadline = Date.now() + 10_000;
+    while (!logs.some((l) => l.level === 40 && l.peer === 1 && /closed by the peer before it sent anything/.test(l.err ?? ''))) {
+      if (Date.now() > deadline) throw new Error(`no WARN about peer 1 closing within 10 s; ${accepted.length} connections; logs: ${JSON.stringify(logs)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(logs.filter((l) => l.msg === 'connected to peer')).toEqual([]);
+  } finally {
+    await t.close();
+    for (const s of accepted) s.destroy();
+    await new Promise((r) => zk.close(r));
+  }
+});

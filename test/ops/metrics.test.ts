@@ -3,6 +3,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { ServerMetrics } from '../../src/metrics/hub';
+import { loopLag } from '../../src/metrics/looplag';
 import { CATALOG, ZABKEEPER_METRICS } from '../../src/metrics/catalog';
 import { jacksonJson } from '../../src/admin/json';
 import { Dbl } from '../../src/fourlw';
@@ -130,6 +131,22 @@ describe('a standalone server with metrics and the AdminServer on', () => {
     expect(e.value('quorum_size')).toBeUndefined();
     c.close();
     expect((await httpGet('127.0.0.1', metrics, '/')).status).toBe(404);
+  });
+
+  test('the event-loop lag summary is published from the one monitor mntr reads (looplag)', async () => {
+    const { metrics } = s.server.operationPorts;
+    const scrape = async () => parseExposition((await httpGet('127.0.0.1', metrics, '/metrics')).body);
+    // The delay histogram records on its own timer: wait (bounded) for its first samples.
+    const deadline = Date.now() + 10_000;
+    let e = await scrape();
+    while (!(e.value('zabkeeper_event_loop_lag_seconds_count')! > 0)) {
+      if (Date.now() > deadline) throw new Error('zabkeeper_event_loop_lag_seconds_count stayed 0 for 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+      e = await scrape();
+    }
+    for (const quantile of ['0.5', '0.9', '0.99', '1']) expect(e.value('zabkeeper_event_loop_lag_seconds', { quantile })).toBeGreaterThan(0);
+    expect(e.value('zabkeeper_event_loop_lag_seconds_sum')).toBeGreaterThan(0);
+    expect(loopLag.summary([0.5]).count).toBeGreaterThanOrEqual(e.value('zabkeeper_event_loop_lag_seconds_count')!);
   });
 
   test('quota gauges per namespace and hard-limit rejections', async () => {
