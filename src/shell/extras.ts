@@ -5,7 +5,7 @@
  * print text, and with --json the returned object instead. They are not in `help` (which prints
  * zkCli's list exactly); `src/shell/README.md` documents them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,6 +230,27 @@ const diff: CommandDef = {
   },
 };
 
+/**
+ * Runs the editor without blocking the event loop: the session's pings must keep flowing however
+ * long the user edits (spawnSync froze them, and the save after a slow edit met ConnectionLoss).
+ * Our stdin is paused meanwhile so the editor alone reads the terminal.
+ */
+async function runEditor(command: string): Promise<number | string> {
+  // Only a stdin being read (the interactive shell) is paused and resumed: resuming one nobody
+  // read would keep a one-shot `shell edit` waiting on its stdin.
+  const wasFlowing = process.stdin.readableFlowing === true;
+  if (wasFlowing) process.stdin.pause();
+  try {
+    return await new Promise<number | string>((resolve, reject) => {
+      const child = spawn(command, { shell: true, stdio: 'inherit' });
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    });
+  } finally {
+    if (wasFlowing) process.stdin.resume();
+  }
+}
+
 const edit: CommandDef = {
   name: 'edit',
   optionStr: 'path',
@@ -243,8 +264,8 @@ const edit: CommandDef = {
       const file = path.join(dir, path.basename(target) || 'root');
       fs.writeFileSync(file, data ?? Buffer.alloc(0));
       const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
-      const r = spawnSync(`${editor} "${file}"`, { shell: true, stdio: 'inherit' });
-      if (r.status !== 0) throw new CliError(`edit: ${editor} exited with ${r.status ?? r.signal}; nothing written`);
+      const status = await runEditor(`${editor} "${file}"`);
+      if (status !== 0) throw new CliError(`edit: ${editor} exited with ${status}; nothing written`);
       const edited = fs.readFileSync(file);
       if (data !== null && edited.equals(data)) {
         ctx.out('unchanged');
