@@ -7,7 +7,7 @@
  */
 import { CreateFlags, ErrorCode, OpCode } from '../../protocol/jute/constants';
 import { writeSyncRequest } from '../../protocol/jute/records';
-import { WireConnection } from '../../src/client/wire';
+import { WireClosedError, WireConnection } from '../../src/client/wire';
 import { requests as rq } from '../../src/client/requests';
 import { startInProcEnsemble } from '../harness/ensemble';
 import { fourLetter } from '../harness/cli';
@@ -104,10 +104,27 @@ describe('a follower cut off from its leader', () => {
     try {
       const leader = await ens.waitServing();
       const follower = (leader + 1) % 3;
-      const holder = await connect(ens.clientPorts[follower], { sessionTimeoutMs: 800 });
-      expect((await rq.create(holder, '/lock', null, CreateFlags.ephemeral)).err).toBe(ErrorCode.ok);
-      const observer = await connect(ens.clientPorts[leader]);
-      expect((await rq.exists(observer, '/lock', true)).err).toBe(ErrorCode.ok);
+      // A member starved of CPU for a fifth of a second before the cut drops its clients (rightly):
+      // set up again on fresh sessions and a fresh lock path (the dropped session's node expires).
+      let attempt = 0;
+      const setup = async (): Promise<{ holder: WireConnection; observer: WireConnection; lock: string }> => {
+        for (;;) {
+          const lock = `/lock-${attempt++}`;
+          const holder = await connect(ens.clientPorts[follower], { sessionTimeoutMs: 800 });
+          let observer: WireConnection | undefined;
+          try {
+            expect((await rq.create(holder, lock, null, CreateFlags.ephemeral)).err).toBe(ErrorCode.ok);
+            observer = await connect(ens.clientPorts[leader]);
+            expect((await rq.exists(observer, lock, true)).err).toBe(ErrorCode.ok);
+            return { holder, observer, lock };
+          } catch (err) {
+            holder.close();
+            observer?.close();
+            if (!(err instanceof WireClosedError) || attempt >= 20) throw err;
+          }
+        }
+      };
+      const { holder, observer, lock } = await setup();
       const order: string[] = [];
       const seen = new Promise<void>((resolve) => {
         const note = (what: string) => {
@@ -115,7 +132,7 @@ describe('a follower cut off from its leader', () => {
           if (order.length === 2) resolve();
         };
         holder.once('close', () => note('lock holder disconnected'));
-        observer.on('notification', (n: { path: string }) => n.path === '/lock' && note('lock released by session expiry'));
+        observer.on('notification', (n: { path: string }) => n.path === lock && note('lock released by session expiry'));
       });
       // The holder keeps its session busy, as a lock holder's client library would.
       const pinger = setInterval(() => holder.ping().catch(() => undefined), 100);
