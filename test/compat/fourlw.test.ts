@@ -3,7 +3,7 @@
  * (latencies, counts, paths) vary, so only the format is compared, plus a few values we control.
  */
 import * as zookeeper from 'node-zookeeper-client';
-import { compatTargets, isEnsemble, startServer, TestServer } from '../harness/servers';
+import { compatTargets, isEnsemble, startServer, TestServer, type TargetKind } from '../harness/servers';
 
 const NUM = '\\d+';
 const DBL = '\\d+\\.\\d+';
@@ -16,7 +16,7 @@ function expectLines(text: string, patterns: RegExp[]): void {
   lines.forEach((line, i) => expect(line).toMatch(patterns[i]));
 }
 
-const statsLines = (kind: string): RegExp[] => [
+const statsLines = (kind: TargetKind): RegExp[] => [
   new RegExp(`^Latency min/avg/max: ${NUM}/${DBL}/${NUM}$`),
   new RegExp(`^Received: ${NUM}$`),
   new RegExp(`^Sent: ${NUM}$`),

@@ -150,7 +150,7 @@ maybe('web console in headless chromium', () => {
   test.each(VIEWPORTS)('live metrics charts ($name)', async (vp) => {
     const page = await open('metrics', vp);
     // A few samples arrive (one per second) and the charts draw them.
-    await page.waitForFunction(() => (document.querySelector('[data-metric="znode_count"] polyline')?.getAttribute('points') ?? '').split(' ').length >= 3, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { querySelector(s: string): { getAttribute(a: string): string | null } | null } }).document.querySelector('[data-metric="znode_count"] polyline')?.getAttribute('points') ?? '').split(' ').length >= 3, undefined, { timeout: 30_000 });
     expect(Number(await page.textContent('[data-metric="znode_count"] .value'))).toBeGreaterThan(5);
     await shot(page, `metrics-${vp.name}`);
     await page.close();
@@ -216,10 +216,10 @@ describe('console access control (no browser needed)', () => {
       expect((await fetch(url, as('alice', 'wrong'))).status).toBe(401);
       const alice = await fetch(url, as('alice', 'wonder'));
       expect(alice.status).toBe(200);
-      expect(Buffer.from((await alice.json()).data, 'base64').toString()).toBe('secret');
+      expect(Buffer.from(((await alice.json()) as { data: string }).data, 'base64').toString()).toBe('secret');
       const bob = await fetch(url, as('bob', 'builder'));
       expect(bob.status).toBe(409);
-      expect((await bob.json()).code).toBe('noAuth');
+      expect(((await bob.json()) as { code: string }).code).toBe('noAuth');
     } finally {
       await zk.close();
       await c.close();
@@ -242,7 +242,7 @@ describe('console on the AdminServer port', () => {
   test('mounted under /console beside the AdminServer commands', async () => {
     const s = await serve('127.0.0.1');
     try {
-      const overview = await until(async () => (await fetch(`http://127.0.0.1:${s.adminPort}/console/api/overview`).catch(() => undefined))?.json(), 'the console on the AdminServer port');
+      const overview = (await until(async () => (await fetch(`http://127.0.0.1:${s.adminPort}/console/api/overview`).catch(() => undefined))?.json(), 'the console on the AdminServer port')) as { mode: string };
       expect(overview.mode).toBe('standalone');
       expect(await (await fetch(`http://127.0.0.1:${s.adminPort}/commands/ruok`)).json()).toMatchObject({ command: 'ruok', error: null });
     } finally {

@@ -132,7 +132,7 @@ describe('zoo.cfg forms ZooKeeper 3.8 runs as an ensemble of one', () => {
       const zk = await createClient(`127.0.0.1:${port}`, { connectTimeoutMs: 10_000 });
       try {
         await zk.create('/written', Buffer.from('x'));
-        expect((await zk.getData('/zookeeper/config')).data.toString()).toBe(config);
+        expect((await zk.getData('/zookeeper/config')).data?.toString()).toBe(config);
       } finally {
         await zk.close();
       }

@@ -148,7 +148,7 @@ describe('audit log (audit.enable=true)', () => {
         { level: 50, ...client, operation: 'multiOperation', result: 'failure' },
         { level: 30, session: sid, user: me, operation: 'ephemeralZNodeDeletionOnSessionCloseOrExpire', znode: '/a/s-0000000000', result: 'success' },
         { level: 30, user: me, operation: 'serverStop', result: 'invoked' },
-      ].map((e) => ({ level: undefined, session: undefined, user: undefined, ip: undefined, operation: undefined, znode: undefined, znode_type: undefined, acl: undefined, result: undefined, ...e })));
+      ].map((e: Record<string, unknown>) => ({ level: undefined, session: undefined, user: undefined, ip: undefined, operation: undefined, znode: undefined, znode_type: undefined, acl: undefined, result: undefined, ...e })));
     } finally {
       await server.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

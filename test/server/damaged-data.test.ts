@@ -56,13 +56,17 @@ describe('damaged data on disk (real server process)', () => {
       const port = await freePort();
       const dataDir = path.join(root, 'data');
       const cfg = path.join(root, 'zoo.cfg');
-      const writeCfg = (dir: string) => fs.writeFileSync(cfg, `tickTime=500\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=20\n`);
-      writeCfg(dataDir);
-      const server = await startCliServer(['--config', cfg], port);
-      const c = await WireConnection.connect({ host: '127.0.0.1', port });
-      for (let i = 0; i < 50; i++) expect((await rq.create(c, `/n${i}`, Buffer.from(`v${i}`))).err).toBe(ErrorCode.ok);
-      c.close();
-      await server.stop();
+      const writeCfg = (dir: string, snapCount = 20) => fs.writeFileSync(cfg, `tickTime=500\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=${snapCount}\n`);
+      // Snapshots every ~20 txns, then a run that takes none, so the newest log rows are surely
+      // past the newest snapshot and recovery must read (and check) them.
+      for (const [snapCount, from, to] of [[20, 0, 50], [1_000_000, 50, 55]] as const) {
+        writeCfg(dataDir, snapCount);
+        const server = await startCliServer(['--config', cfg], port);
+        const c = await WireConnection.connect({ host: '127.0.0.1', port });
+        for (let i = from; i < to; i++) expect((await rq.create(c, `/n${i}`, Buffer.from(`v${i}`))).err).toBe(ErrorCode.ok);
+        c.close();
+        await server.stop();
+      }
 
       const cases = [
         {
