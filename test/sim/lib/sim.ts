@@ -483,6 +483,7 @@ export class Simulation {
         if (!alive()) return;
         if (zxid !== 0n && !this.globalIndex.has(zxid)) this.fail(`n${n.id} installed a SNAP at ${zxidHex(zxid)}, which was never committed`);
         n.appliedZxid = zxid;
+        this.checkPrimaryIntegrity(n);
       },
       role: (ev) => alive() && this.onRole(n, ev),
       peerSent: (to, msg) => alive() && this.onPeerSent(n, to, msg),
@@ -510,6 +511,7 @@ export class Simulation {
     n.role = ev;
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
     this.checkQuiet(n, ev);
+    if (ev.role === 'following') this.checkPrimaryIntegrity(n);
     if (ev.role !== 'leading') return;
     if (ev.phase === 'sync') {
       // Zab.tla Leadership, on entry to synchronization: one leader per epoch.
@@ -527,6 +529,23 @@ export class Simulation {
     const last = this.global.at(-1);
     if (server && last && !server.hasLogged(last.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without committed ${zxidHex(last.zxid)} (primary integrity, Z12)`);
     for (const a of this.acked) if (server && !server.hasLogged(a.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without acknowledged ${a.what} (${zxidHex(a.zxid)})`);
+    for (const f of this.nodes) if (f.role?.leader === n.id) this.checkPrimaryIntegrity(f);
+  }
+
+  /**
+   * Zab.tla PrimaryIntegrity, checked whenever a follower or its leader changes (not only when the
+   * leader is established): while both are in broadcast in the same epoch, the leader has
+   * delivered every txn of an older epoch that the follower delivered.
+   */
+  private checkPrimaryIntegrity(f: SimNode): void {
+    const fr = f.role;
+    if (!f.alive || fr?.role !== 'following' || fr.phase !== 'broadcast') return;
+    const l = this.nodes.find((x) => x.id === fr.leader);
+    const lr = l?.role;
+    if (!l?.alive || lr?.role !== 'leading' || lr.phase !== 'broadcast' || lr.epoch !== fr.epoch) return;
+    if (epochOf(f.appliedZxid) < lr.epoch && f.appliedZxid > l.appliedZxid) {
+      this.fail(`n${f.id} delivered ${zxidHex(f.appliedZxid)} of an older epoch that its leader n${l.id} (epoch ${lr.epoch}) has not (${zxidHex(l.appliedZxid)}) (PrimaryIntegrity)`);
+    }
   }
 
   /**
@@ -551,6 +570,7 @@ export class Simulation {
     }
     if (zxid <= n.appliedZxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} again (already at ${zxidHex(n.appliedZxid)})`);
     n.appliedZxid = zxid;
+    this.checkPrimaryIntegrity(n);
     if (txn.body.type === 'closeSession' && db.tree.getEphemerals(txn.sessionId).length > 0) {
       this.fail(`n${n.id}: session 0x${txn.sessionId.toString(16)} closed at ${zxidHex(zxid)} but its ephemerals ${db.tree.getEphemerals(txn.sessionId).join(',')} remain`);
     }
