@@ -25,7 +25,7 @@ import { ZkServer, type ServerObserver } from '../../../src/server/zkserver';
 import type { ServerSpec } from '../../../src/config';
 import { createMemoryStore, newMemoryDisk, type MemoryDisk } from '../../../src/storage/memory';
 import type { PersistBatch, Store } from '../../../src/storage/types';
-import { encodeTxn, treeDigest, type Txn, type ZkDatabase } from '../../../src/tree';
+import { encodeTxn, nodeHash, treeDigest, type Txn, type ZkDatabase } from '../../../src/tree';
 import type { WatchEvent } from '../../../src/tree/events';
 import { Prng } from '../../../src/util/prng';
 import { counterOf, epochOf, isSuccessor, zxidHex } from '../../../src/util/zxid';
@@ -127,6 +127,39 @@ interface SimNode {
   slowCommitMs: number | undefined;
   /** Store writes fail (disk full / I/O error) until the fault heals. */
   failWrites: boolean;
+  /** Its tree's digest, kept per applied txn; rebuilt from the tree after a restart or a SNAP. */
+  digest: RollingDigest | undefined;
+}
+
+/** A tree digest kept up to date per txn: the sum modulo 2^64 of every node's `nodeHash`. */
+interface RollingDigest {
+  sum: bigint;
+  hashes: Map<string, bigint>;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+function fullDigest(db: ZkDatabase): RollingDigest {
+  const hashes = new Map<string, bigint>();
+  let sum = 0n;
+  for (const path of db.tree.paths()) {
+    const h = nodeHash(db, path);
+    hashes.set(path, h);
+    sum = (sum + h) & MASK64;
+  }
+  return { sum, hashes };
+}
+
+/** The nodes a txn may have changed: those its events name (a node and its parent), and setACL's, which fires none. */
+function touchedPaths(txn: Txn, events: readonly WatchEvent[]): string[] {
+  const paths = events.map((e) => e.path);
+  if (txn.body.type === 'setACL') paths.push(txn.body.path);
+  return paths;
+}
+
+/** Quota statistics nodes change without events of their own: with quotas set, re-hash the whole tree. */
+function hasQuotas(db: ZkDatabase): boolean {
+  return (db.tree.get('/zookeeper/quota')?.stat.numChildren ?? 0) > 0;
 }
 
 interface GlobalEntry {
@@ -161,7 +194,7 @@ export class Simulation {
   // ---- checker state
   private readonly global: GlobalEntry[] = [];
   private readonly globalIndex = new Map<bigint, number>();
-  private readonly digests = new Map<bigint, string>();
+  private readonly digests = new Map<bigint, bigint>();
   private readonly eventsByPath = new Map<string, ChangeEvent[]>();
   /** Events on /secret and below (the workload's only persistent recursive watches are there). */
   private readonly secretEvents: ChangeEvent[] = [];
@@ -208,6 +241,7 @@ export class Simulation {
         crashAtCommit: undefined,
         slowCommitMs: undefined,
         failWrites: false,
+        digest: undefined,
       });
     }
     this.logger = opts.trace
@@ -349,6 +383,7 @@ export class Simulation {
     const owner = new Owner(`n${n.id}#${n.incarnation}`, WALL_BASE + (this.rng.next() - 0.5) * 10_000);
     n.owner = owner;
     n.role = undefined;
+    n.digest = undefined;
     const store = this.checkingStore(
       n,
       createMemoryStore({ disk: n.disk, failpoints: { beforeCommit: (what) => this.onCommit(n, owner, what) } }),
@@ -368,6 +403,7 @@ export class Simulation {
         n.server = server;
         // Applied so far: the snapshot it loaded, plus (a core of one aside) nothing else yet.
         n.appliedZxid = server.db.lastProcessedZxid;
+        n.digest = undefined;
         server.on('fatal', (err: Error) => {
           if (!owner.alive) return;
           this.stats.failStops++;
@@ -483,6 +519,7 @@ export class Simulation {
         if (!alive()) return;
         if (zxid !== 0n && !this.globalIndex.has(zxid)) this.fail(`n${n.id} installed a SNAP at ${zxidHex(zxid)}, which was never committed`);
         n.appliedZxid = zxid;
+        n.digest = undefined;
         this.checkPrimaryIntegrity(n);
       },
       role: (ev) => alive() && this.onRole(n, ev),
@@ -574,14 +611,25 @@ export class Simulation {
     if (txn.body.type === 'closeSession' && db.tree.getEphemerals(txn.sessionId).length > 0) {
       this.fail(`n${n.id}: session 0x${txn.sessionId.toString(16)} closed at ${zxidHex(zxid)} but its ephemerals ${db.tree.getEphemerals(txn.sessionId).join(',')} remain`);
     }
-    // Digests at every 32nd counter (a digest walks the whole tree): every server computes one at
-    // the same zxids; the final check compares all of them at the last one.
-    if (counterOf(zxid) % 32n === 0n) {
-      const d = treeDigest(db);
-      const seen = this.digests.get(zxid);
-      if (seen === undefined) this.digests.set(zxid, d);
-      else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
+    // The tree digests of all members agree at every common zxid (kept per txn, see RollingDigest);
+    // every 32nd counter the rolling digest is also checked against a fresh walk of the tree.
+    const d = this.rollDigest(n, txn, db, events);
+    const seen = this.digests.get(zxid);
+    if (seen === undefined) this.digests.set(zxid, d);
+    else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
+    if (counterOf(zxid) % 32n === 0n && fullDigest(db).sum !== d) this.fail(`n${n.id}: rolling digest at ${zxidHex(zxid)} drifted from its tree (checker bookkeeping)`);
+  }
+
+  private rollDigest(n: SimNode, txn: Txn, db: ZkDatabase, events: readonly WatchEvent[]): bigint {
+    if (!n.digest || hasQuotas(db)) return (n.digest = fullDigest(db)).sum;
+    const dg = n.digest;
+    for (const path of touchedPaths(txn, events)) {
+      const h = nodeHash(db, path);
+      dg.sum = (dg.sum - (dg.hashes.get(path) ?? 0n) + h) & MASK64;
+      if (h === 0n) dg.hashes.delete(path);
+      else dg.hashes.set(path, h);
     }
+    return dg.sum;
   }
 
   /** The first time anyone applies a txn: it joins the committed sequence. */
