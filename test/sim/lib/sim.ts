@@ -62,9 +62,11 @@ export const FAULT_KINDS = [
   'partition',
   'oneway',
   'reset',
+  'halfOpen',
   'stall',
   'slowFsync',
   'diskError',
+  'diskFull',
   'clockJump',
   'clientCrash',
   'clientCut',
@@ -125,11 +127,18 @@ interface SimNode {
   crashAtCommit: number | undefined;
   /** Stall the next commit this long (slow fsync). */
   slowCommitMs: number | undefined;
-  /** Store writes fail (disk full / I/O error) until the fault heals. */
-  failWrites: boolean;
+  /** Store writes fail (an I/O error, or the disk is full) until the fault heals. */
+  diskFault: DiskFault | undefined;
   /** Its tree's digest, kept per applied txn; rebuilt from the tree after a restart or a SNAP. */
   digest: RollingDigest | undefined;
 }
+
+/** What a failing store write throws, shaped as better-sqlite3 reports it. */
+const DISK_FAULTS = {
+  ioerr: () => Object.assign(new Error('disk I/O error (simulated EIO)'), { code: 'SQLITE_IOERR_WRITE' }),
+  full: () => Object.assign(new Error('database or disk is full (simulated ENOSPC)'), { code: 'SQLITE_FULL' }),
+};
+type DiskFault = keyof typeof DISK_FAULTS;
 
 /** A tree digest kept up to date per txn: the sum modulo 2^64 of every node's `nodeHash`. */
 interface RollingDigest {
@@ -240,7 +249,7 @@ export class Simulation {
         role: undefined,
         crashAtCommit: undefined,
         slowCommitMs: undefined,
-        failWrites: false,
+        diskFault: undefined,
         digest: undefined,
       });
     }
@@ -412,7 +421,13 @@ export class Simulation {
           this.schedule(this.rng.range(50, 400), () => this.restart(n));
         });
       },
-      (err: Error) => this.fail(`n${n.id} failed to start from its disk: ${err.message}`),
+      (err: Error) => {
+        // A server may refuse to start while its disk cannot be written; it is started again later.
+        if (!n.diskFault || !owner.alive) return this.fail(`n${n.id} failed to start from its disk: ${err.message}`);
+        this.log(`n${n.id} cannot start while its disk fails writes: ${err.message}`);
+        this.kill(n, 'start failed');
+        this.schedule(this.rng.range(50, 400), () => this.restart(n));
+      },
     );
   }
 
@@ -447,7 +462,7 @@ export class Simulation {
   /** The store's failpoint: runs before every store transaction commits. */
   private onCommit(n: SimNode, owner: Owner, what: string): void {
     if (!owner.alive) throw new SimCrash('dead process');
-    if (n.failWrites) throw new Error('disk full (simulated ENOSPC)');
+    if (n.diskFault) throw DISK_FAULTS[n.diskFault]();
     if (n.slowCommitMs !== undefined) {
       this.world.stall(owner, n.slowCommitMs);
       n.slowCommitMs = undefined;
@@ -820,6 +835,12 @@ export class Simulation {
         this.log(`RESET n${a.id}-n${b.id}: ${this.net.resetBetween(a.host, b.host)} connection(s)`);
         break;
       }
+      case 'halfOpen': {
+        const a = this.rng.pick(this.nodes);
+        const b = this.rng.pick(this.nodes.filter((x) => x !== a));
+        this.log(`HALF-OPEN n${a.id}-n${b.id}: ${this.net.forgetAtOneEnd(a.host, b.host)} connection(s) forgotten at n${a.id}'s end`);
+        break;
+      }
       case 'stall': {
         // SIGSTOP / a long GC: the process runs nothing, then catches up (ticks first).
         const n = victim();
@@ -837,13 +858,15 @@ export class Simulation {
       }
       case 'diskError': {
         const n = victim();
-        if (n) {
-          n.failWrites = true;
-          this.log(`n${n.id}: its disk starts failing writes`);
-          this.schedule(hold(), () => {
-            n.failWrites = false;
-          });
-        }
+        if (n) this.failDisks([n], 'ioerr', hold());
+        break;
+      }
+      case 'diskFull': {
+        // Members get the same writes on disks of the same size, so they tend to fill up together:
+        // one member, a majority or all of them, until an operator frees space.
+        const voters = this.nodes.filter((x) => !x.observer);
+        const k = this.rng.pick([1, Math.floor(voters.length / 2) + 1, this.nodes.length]);
+        this.failDisks(this.rng.shuffle([...this.nodes]).slice(0, k), 'full', hold());
         break;
       }
       case 'clockJump': {
@@ -875,6 +898,15 @@ export class Simulation {
     this.schedule(this.rng.range(150, 1000), () => this.onFault());
   }
 
+  private failDisks(nodes: SimNode[], fault: DiskFault, ms: number): void {
+    for (const n of nodes) n.diskFault = fault;
+    this.log(`disks of {${nodes.map((n) => n.id).join(',')}} fail writes (${fault}) for ${ms} ms`);
+    this.schedule(ms, () => {
+      for (const n of nodes) if (n.diskFault === fault) n.diskFault = undefined;
+      this.log(`disks of {${nodes.map((n) => n.id).join(',')}} write again`);
+    });
+  }
+
   private minority(): SimNode[] {
     const voters = this.nodes.filter((n) => !n.observer);
     const k = this.rng.range(1, Math.floor(voters.length / 2));
@@ -893,7 +925,7 @@ export class Simulation {
     this.log('HEAL: faults off, network healed, every server restarted');
     this.net.healAll();
     for (const n of this.nodes) {
-      n.failWrites = false;
+      n.diskFault = undefined;
       n.crashAtCommit = undefined;
       n.slowCommitMs = undefined;
     }
