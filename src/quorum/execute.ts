@@ -50,6 +50,8 @@ export interface ShellBugs {
   followerExpiresSessions?: boolean;
   /** The reply to a write leaves before the watch events it triggers. */
   watchAfterReply?: boolean;
+  /** A learner tells a client its resumed session is live before the leader confirmed it (no Learner.validateSession). */
+  followerAnswersBeforeRevalidation?: boolean;
 }
 
 /** ackBeforeFsync: the policy with no exception left. */

@@ -38,6 +38,17 @@ describe('planted shell bugs are caught', () => {
     expect(good.failure).toBeUndefined();
   });
 
+  // Issue 10 (d): a follower answered a client resuming its session from its own, possibly stale,
+  // view — here 17 ms after the leader had expired the session and before the close reached it — so
+  // the client was told "connected" to a session about to vanish. ZooKeeper's learner asks the
+  // leader first (Learner.validateSession); so do we now.
+  it('regression seed 359: a follower answering a resumed session before the leader revalidates it tells a client its expiring session is live', async () => {
+    const bad = await runSeed({ seed: 359, shellBugs: { followerAnswersBeforeRevalidation: true } });
+    expect(bad.failure).toMatch(/its client was in contact/);
+    const good = await runSeed({ seed: 359 });
+    expect(good.failure).toBeUndefined();
+  });
+
   it('the replay of a failing seed fails the same way', async () => {
     const f = (await firstFailure({ watchAfterReply: true }))!;
     const again = await runSeed({ seed: f.seed, shellBugs: { watchAfterReply: true }, trace: true });
