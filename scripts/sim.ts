@@ -4,7 +4,8 @@
  *   npm run sim -- --seeds K [--first-seed S]         run a range; exit 1 on the first failure
  *   [--bug NAME]                                     plant a bug (core: ackBeforePersist,
  *       epochBeforeHistory, staleLeader; shell: snapSeparateTransactions, ackBeforeFsync,
- *       proposalAppliedBeforeCommit, followerExpiresSessions, watchAfterReply)
+ *       proposalAppliedBeforeCommit, followerExpiresSessions, watchAfterReply,
+ *       followerAnswersBeforeRevalidation)
  *   [--keep-going]                                   run the whole range, report every failure
  * Prints seeds/s and the coverage statistics of the range.
  */
@@ -13,7 +14,7 @@ import type { PlantedBugs } from '../src/quorum/core/types';
 import type { ShellBugs } from '../src/quorum/execute';
 
 const CORE_BUGS: ReadonlyArray<keyof PlantedBugs> = ['ackBeforePersist', 'epochBeforeHistory', 'staleLeader'];
-const SHELL_BUGS: ReadonlyArray<keyof ShellBugs> = ['snapSeparateTransactions', 'ackBeforeFsync', 'proposalAppliedBeforeCommit', 'followerExpiresSessions', 'watchAfterReply'];
+const SHELL_BUGS: ReadonlyArray<keyof ShellBugs> = ['snapSeparateTransactions', 'ackBeforeFsync', 'proposalAppliedBeforeCommit', 'followerExpiresSessions', 'watchAfterReply', 'followerAnswersBeforeRevalidation'];
 
 interface Args {
   seed?: number;
