@@ -101,6 +101,9 @@ maybe('web console in headless chromium', () => {
     // Edit with the version shown; then a stale version is refused.
     const v = (await zk.exists('/app/readme')).stat!.version;
     await page.click('[data-path="/app/readme"]');
+    // The pane first: /app/blob's pane also says "Save (version 0)", and filling it while
+    // /app/readme's loads (slow on a loaded machine) saved readme's old text (the edit never landed).
+    await page.waitForSelector('#node h2:text-is("/app/readme")');
     await page.waitForSelector(`#save:text("(version ${v})")`);
     await page.fill('#edit-data', `edited on ${vp.name}`);
     await page.click('#save');
