@@ -53,6 +53,11 @@ export interface ShellBugs {
   watchAfterReply?: boolean;
   /** A learner tells a client its resumed session is live before the leader confirmed it (no Learner.validateSession). */
   followerAnswersBeforeRevalidation?: boolean;
+  /**
+   * A new leader applies the txns of older epochs that it commits on establishing the epoch only
+   * when its next write commits (a lazy recovery): its followers deliver them first.
+   */
+  leaderAppliesRecoveredLate?: boolean;
 }
 
 /** ackBeforeFsync: the policy with no exception left. */
