@@ -96,9 +96,12 @@ function writer(zk: ZkClient, parent: string, lanes: number): Writer {
   };
 }
 
-async function modes(members: Member[]): Promise<string[]> {
-  return Promise.all(members.map((m) => m.mode()));
+async function modes(members: Member[], timeoutMs?: number): Promise<string[]> {
+  return Promise.all(members.map((m) => m.mode(timeoutMs)));
 }
+
+/** Health samples wait long for an answer: only a changed or lost role is a finding, not a slow reply. */
+const SAMPLE_TIMEOUT_MS = 10_000;
 
 async function epochOf(m: Member): Promise<string | undefined> {
   return /^zk_zabkeeper_epoch\t(\d+)$/m.exec(await fourLetter(m.ip, 'mntr'))?.[1];
@@ -175,7 +178,7 @@ async function inner(planPath: string): Promise<number> {
     const bad: string[] = [];
     const until = clock() + plan.secs * 1000;
     while (clock() < until) {
-      const now = await modes(members);
+      const now = await modes(members, SAMPLE_TIMEOUT_MS);
       const ok = members.length === 1 ? now[0] === 'standalone' : now.every((x, i) => x === (i === leader ? 'leader' : 'follower'));
       if (!ok && bad.length < 10) bad.push(`${secs(clock())}: ${now.map((x, i) => `m${i + 1} ${x}`).join(', ')}`);
       await sleep(500);

@@ -143,9 +143,15 @@ export class Member {
     this.paused = sig === 'SIGSTOP';
   }
 
-  async mode(): Promise<string> {
+  /**
+   * The member's `srvr` Mode; 'none' when it answers without one (not serving), 'unanswered' when
+   * nothing came back within `timeoutMs` (on a starved machine a healthy member can be
+   * descheduled for over a second: that is not a role change).
+   */
+  async mode(timeoutMs = 1000): Promise<string> {
     if (!this.proc || this.paused) return 'down';
-    return /Mode: (\w+)/.exec(await fourLetter(this.ip, 'srvr'))?.[1] ?? 'none';
+    const out = await fourLetter(this.ip, 'srvr', timeoutMs);
+    return out === '' ? 'unanswered' : (/Mode: (\w+)/.exec(out)?.[1] ?? 'none');
   }
 }
 
