@@ -56,7 +56,7 @@ import {
   type HostPort,
 } from './connectString';
 import { BoundedStream } from './stream';
-import { BoundedExponentialBackoff, retry, type RetryPolicy } from './retry';
+import { BoundedExponentialBackoff, isRetryable, retry, type RetryPolicy } from './retry';
 import { Resumer } from './resume';
 import { Feature } from '../../protocol/jute/extensions';
 import { PersistentWatch, SEEN_ALL, WatchRegistry } from './watches';
@@ -72,6 +72,7 @@ import type {
   CreateOptions,
   CreateResult,
   Data,
+  DeleteOptions,
   MultiResult,
   ReadOp,
   ReadResult,
@@ -84,6 +85,11 @@ import type {
   WatcherTypeName,
 } from './types';
 
+/** The request may or may not have been applied: the connection was lost, it timed out or was aborted in flight. */
+function outcomeUnknown(err: unknown): boolean {
+  return isRetryable(err) || err instanceof AbortError;
+}
+
 /** Curator's protected-name prefix: `_c_<uuid>-<name>`, so Curator recipes and ours agree. */
 const PROTECTED_PREFIX = '_c_';
 /** Retries of a protected create when neither the call nor the client names a policy. */
@@ -91,6 +97,11 @@ const PROTECTED_CREATE_POLICY = new BoundedExponentialBackoff(50, 1000, 29);
 /** The Java client splits SetWatches at 128 KB of paths; so do we. */
 const SET_WATCHES_BATCH_BYTES = 128 * 1024;
 const CLOSE_SESSION_WAIT_MS = 2000;
+/**
+ * Background clean-up (guaranteed deletes, sweeps of protected creates that failed): retried for
+ * as long as the client is open, backing off to one attempt a second.
+ */
+const BACKGROUND_POLICY: RetryPolicy = { delayMs: (n) => Math.min(50 * 2 ** Math.min(n, 5), 1000) };
 
 function toBuffer(data: Data | undefined): Buffer | null {
   if (data === undefined || data === null) return null;
@@ -209,6 +220,8 @@ export class ZkClient extends EventEmitter {
   private current: ConnectionState | 'connecting' = 'connecting';
   private everConnected = false;
   private closingFlag = false;
+  /** Aborted by close(): ends the background clean-up below. */
+  private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private readonly connWaiters = new Set<ConnWaiter>();
@@ -349,6 +362,7 @@ export class ZkClient extends EventEmitter {
 
   private async shutdown(): Promise<void> {
     this.closingFlag = true;
+    this.closing.abort();
     this.clearTimers();
     const conn = this.conn;
     if (conn && !conn.isClosed) {
@@ -777,18 +791,43 @@ export class ZkClient extends EventEmitter {
     }, policy);
   }
 
-  /** Curator's withProtection(): `_c_<uuid>-name`; after a ConnectionLoss, find it before retrying. */
-  private createProtected(path: string, data: Data | undefined, opts: CreateOptions, policy: RetryPolicy): Promise<CreateResult> {
+  /**
+   * Curator's withProtection(): `_c_<uuid>-name`; after a ConnectionLoss, find it before retrying.
+   * If the create still fails with its outcome unknown (retries used up, aborted in flight), a
+   * node it may have made is found and deleted in the background once the client is connected
+   * again, as Curator does: nobody knows its name, so it would otherwise stay for the session's
+   * lifetime (a lock or latch node nobody owns, ahead of every later contender).
+   */
+  private async createProtected(path: string, data: Data | undefined, opts: CreateOptions, policy: RetryPolicy): Promise<CreateResult> {
     const parent = parentOf(path);
     const prefix = `${PROTECTED_PREFIX}${randomUUID()}-`;
     const once = { ...opts, retry: false as const };
-    return this.retrying(opts, async (attempt) => {
-      if (attempt > 0) {
-        const found = await this.findProtected(parent, prefix, once);
-        if (found) return found;
+    try {
+      return await this.retrying(opts, async (attempt) => {
+        if (attempt > 0) {
+          const found = await this.findProtected(parent, prefix, once);
+          if (found) return found;
+        }
+        return this.createWithParents(joinPath(parent, prefix + path.slice(parent.length === 1 ? 1 : parent.length + 1)), data, once);
+      }, policy);
+    } catch (err) {
+      if (outcomeUnknown(err)) {
+        void this.inBackground(async () => {
+          const found = await this.findProtected(parent, prefix, { retry: false });
+          if (found) await this.deleteOnce(found.path, -1);
+        });
       }
-      return this.createWithParents(joinPath(parent, prefix + path.slice(parent.length === 1 ? 1 : parent.length + 1)), data, once);
-    }, policy);
+      throw err;
+    }
+  }
+
+  /** Runs `task` until it succeeds, fails with an answer (not a lost connection), or the client closes. */
+  private async inBackground(task: () => Promise<void>): Promise<void> {
+    try {
+      await retry(task, BACKGROUND_POLICY, { random: this.opts.random, signal: this.closing.signal });
+    } catch {
+      // An answer (NoNode: already gone; SessionExpired: an ephemeral went with it) or closed.
+    }
   }
 
   private async findProtected(parent: string, prefix: string, opts: CallOptions): Promise<CreateResult | undefined> {
@@ -847,9 +886,20 @@ export class ZkClient extends EventEmitter {
   }
 
   /** Under a retry policy, NoNode answered to a retry counts as deleted (the first attempt applied). */
-  async delete(path: string, opts: VersionOption = {}): Promise<void> {
+  async delete(path: string, opts: DeleteOptions = {}): Promise<void> {
     const req = { path: this.serverPath(path), version: opts.version ?? -1 };
-    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, opts, undefined, [], [ErrorCode.noNode]);
+    try {
+      await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, opts, undefined, [], [ErrorCode.noNode]);
+    } catch (err) {
+      if (opts.guaranteed && outcomeUnknown(err)) void this.inBackground(() => this.deleteOnce(path, req.version));
+      throw err;
+    }
+  }
+
+  /** One delete attempt for background clean-up: NoNode means done. */
+  private async deleteOnce(path: string, version: number): Promise<void> {
+    const req = { path: this.serverPath(path), version };
+    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, { retry: false }, undefined, [ErrorCode.noNode]);
   }
 
   /** Deletes a node and everything under it (not atomic; NoNode along the way is ignored). */

@@ -33,6 +33,7 @@ export type {
   MultiResult,
   ReadOp,
   ReadResult,
+  DeleteOptions,
   VersionOption,
   WatchOption,
   Watched,

@@ -176,6 +176,17 @@ export interface VersionOption extends CallOptions {
   version?: number;
 }
 
+export interface DeleteOptions extends VersionOption {
+  /**
+   * Curator's guaranteed(): a delete whose outcome a connection loss left unknown is repeated in
+   * the background, across reconnects and for as long as the client is open, until it succeeds or
+   * the node is gone. The returned promise still settles with the first outcome the call's own
+   * retry policy reaches; recipes use it so that a lock or latch node given up while cut off
+   * cannot outlive its owner and block every later contender for the session's lifetime.
+   */
+  guaranteed?: boolean;
+}
+
 export type WatcherTypeName = 'children' | 'data' | 'any' | 'persistent' | 'persistentRecursive';
 
 export interface AddWatchOptions extends CallOptions {

@@ -20,7 +20,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { generateDigest } from '../acl/digest';
-import { ZkClient, ZkError, type WatchedEvent } from '../client';
+import { BoundedExponentialBackoff, ZkClient, ZkError, type WatchedEvent } from '../client';
 import type { ZkServer } from '../server/zkserver';
 import { fourLetter, parseMntr, parseSrvr } from './probe';
 import { epochOf } from '../util/zxid';
@@ -183,6 +183,10 @@ export class ConsoleServer {
       const host = this.server.options.host === '0.0.0.0' || this.server.options.host === '::' ? '127.0.0.1' : this.server.options.host;
       const zk = new ZkClient(`${host}:${this.server.port}`, {
         sessionTimeoutMs: 30_000,
+        // A request whose reply a dropped connection lost is repeated (a write whose first attempt
+        // applied then reports what the retry finds, BadVersion or NodeExists, as in Curator),
+        // so an operator's click is not an error because the loaded server was slow to answer.
+        retryPolicy: new BoundedExponentialBackoff(100, 1000, 5),
         ...(who.secret ? { auth: [{ scheme: 'digest', auth: who.secret }] } : {}),
       });
       c = zk.connect();

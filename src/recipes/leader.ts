@@ -155,7 +155,9 @@ export class LeaderLatch extends EventEmitter {
 
   private async deleteQuietly(p: string): Promise<void> {
     if (this.client.state === 'closed') return;
-    const deleted = retryOnConnectionLoss(() => this.client.delete(p)).catch(() => undefined);
+    // Guaranteed: retried in the background past the retries below while the client is open, so
+    // a node given up while cut off cannot stay ahead of every later participant.
+    const deleted = retryOnConnectionLoss(() => this.client.delete(p, { guaranteed: true })).catch(() => undefined);
     // Cut off, the delete waits for a reconnect that may never come: do not hang on it (if the
     // session is lost, the node goes with it anyway).
     if (this.client.isConnected) await deleted;

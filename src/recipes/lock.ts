@@ -97,7 +97,9 @@ export class LockHandle {
     this.held = false;
     this.client.off('state', this.onState);
     if (this.client.state === 'closed') return; // the session is closed: its ephemerals are gone
-    const deleted = retryOnConnectionLoss(() => this.client.delete(this.path)).catch((err: unknown) => {
+    // Guaranteed: if the retries run out while cut off, the client keeps deleting in the background
+    // (a node left behind would hold the lock for every later contender while the session lives).
+    const deleted = retryOnConnectionLoss(() => this.client.delete(this.path, { guaranteed: true })).catch((err: unknown) => {
       // Already gone: deleted before, or the session expired and took the node with it.
       if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) throw err;
     });
@@ -192,7 +194,7 @@ export class LockInternals {
 
   private async deleteQuietly(path: string): Promise<void> {
     try {
-      await retryOnConnectionLoss(() => this.client.delete(path));
+      await retryOnConnectionLoss(() => this.client.delete(path, { guaranteed: true }));
     } catch {
       // NoNode (already gone) or a closed client: nothing left to clean.
     }

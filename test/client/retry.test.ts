@@ -143,6 +143,41 @@ describe('a client with a retry policy, replies lost to a cut connection', () =>
     expect(await kids()).toEqual(['job-0000000000']); // it did apply: a blind retry would have made a second
   });
 
+  // Nemesis seed 3105 (production timing) ended with a lock node and two latch nodes nobody owned,
+  // on live sessions: every later contender queued behind them for 50 s. A create or delete given up
+  // with its outcome unknown must be finished by the client in the background, as Curator does.
+  test('a protected create given up with its outcome unknown is found and deleted once connected again', async () => {
+    const c = await viaProxy();
+    const base = uniq('retry-sweep');
+    await ctx.direct.create(base);
+    const kids = async () => (await ctx.direct.getChildren(base)).children;
+    ctx.proxy.pause('server');
+    const ac = new AbortController();
+    const created = c.create(`${base}/lock-`, '', { mode: 'ephemeralSequential', protected: true, signal: ac.signal }).catch((e: unknown) => e);
+    await eventually(async () => (await kids()).length === 1, 20_000);
+    ac.abort();
+    expect(await created).toBeInstanceOf(AbortError); // the caller never learns the node's name
+    ctx.proxy.cutAll();
+    ctx.proxy.resume();
+    await eventually(async () => (await kids()).length === 0, 20_000);
+    expect(c.state).not.toBe('lost'); // deleted by the client, not by a session expiry
+  });
+
+  test('a guaranteed delete given up with its outcome unknown is finished in the background', async () => {
+    const c = await viaProxy();
+    const path = uniq('retry-guaranteed');
+    await c.create(path, 'e', { mode: 'ephemeral' });
+    ctx.proxy.pause('client'); // the delete is held before it reaches the server
+    const ac = new AbortController();
+    const deleted = c.delete(path, { guaranteed: true, signal: ac.signal }).catch((e: unknown) => e);
+    ac.abort();
+    expect(await deleted).toBeInstanceOf(AbortError);
+    ctx.proxy.cutAll(); // what was held is dropped with the connection
+    ctx.proxy.resume();
+    await eventually(async () => (await ctx.direct.exists(path)).stat === null, 20_000);
+    expect(c.state).not.toBe('lost');
+  });
+
   test('an ephemeral whose create applied is ours; a delete that applied is done', async () => {
     const c = await viaProxy();
     const base = uniq('retry-eph');

@@ -104,7 +104,13 @@ maybe('web console in headless chromium', () => {
     await page.waitForSelector(`#save:text("(version ${v})")`);
     await page.fill('#edit-data', `edited on ${vp.name}`);
     await page.click('#save');
-    await until(async () => (await zk.getData('/app/readme')).data?.toString() === `edited on ${vp.name}`, 'the console edit to land');
+    // An error the console shows instead (it would otherwise surface only as this wait's timeout).
+    const shownError = async () => ((await page.isVisible('#toast.error')) ? await page.textContent('#toast.error') : null);
+    await until(async () => {
+      const err = await shownError();
+      if (err) throw new Error(`the console showed an error for the edit: ${err}`);
+      return (await zk.getData('/app/readme')).data?.toString() === `edited on ${vp.name}`;
+    }, 'the console edit to land');
     await page.waitForSelector(`#save:text("(version ${v + 1})")`);
     await zk.setData('/app/readme', 'changed behind the console');
     await page.fill('#edit-data', 'stale');
