@@ -5,7 +5,7 @@
  *   [--bug NAME]                                     plant a bug (core: ackBeforePersist,
  *       epochBeforeHistory, staleLeader; shell: snapSeparateTransactions, ackBeforeFsync,
  *       proposalAppliedBeforeCommit, followerExpiresSessions, watchAfterReply,
- *       followerAnswersBeforeRevalidation)
+ *       followerAnswersBeforeRevalidation, leaderAppliesRecoveredLate)
  *   [--keep-going]                                   run the whole range, report every failure
  * Prints seeds/s and the coverage statistics of the range.
  */
@@ -14,7 +14,7 @@ import type { PlantedBugs } from '../src/quorum/core/types';
 import type { ShellBugs } from '../src/quorum/execute';
 
 const CORE_BUGS: ReadonlyArray<keyof PlantedBugs> = ['ackBeforePersist', 'epochBeforeHistory', 'staleLeader'];
-const SHELL_BUGS: ReadonlyArray<keyof ShellBugs> = ['snapSeparateTransactions', 'ackBeforeFsync', 'proposalAppliedBeforeCommit', 'followerExpiresSessions', 'watchAfterReply', 'followerAnswersBeforeRevalidation'];
+const SHELL_BUGS: ReadonlyArray<keyof ShellBugs> = ['snapSeparateTransactions', 'ackBeforeFsync', 'proposalAppliedBeforeCommit', 'followerExpiresSessions', 'watchAfterReply', 'followerAnswersBeforeRevalidation', 'leaderAppliesRecoveredLate'];
 
 interface Args {
   seed?: number;

@@ -1,6 +1,7 @@
 import { Dbl, javaHex, monitorEntries, round4, type ConnSnapshot, type ServerSnapshot } from '../fourlw';
 import type { ServerSpec } from '../config';
 import type { JsonObject, JsonValue } from './json';
+import { counterOf, epochOf } from '../util/zxid';
 
 /**
  * ZooKeeper's AdminServer commands (org.apache.zookeeper.server.admin.Commands, 3.8): names,
@@ -188,8 +189,8 @@ function zabState(ctx: AdminContext): CommandData {
     client_address: me?.clientPort !== undefined ? address(me.clientHost ?? '0.0.0.0', me.clientPort) : '',
     voting: me?.role !== 'observer',
     last_zxid: hexZxid(e.lastZxid),
-    zab_epoch: Number(e.lastZxid >> 32n),
-    zab_counter: Number(e.lastZxid & 0xffffffffn),
+    zab_epoch: epochOf(e.lastZxid),
+    zab_counter: Number(counterOf(e.lastZxid)),
     zabstate: phases[e.phase] ?? e.phase,
   };
 }

@@ -23,6 +23,7 @@ import { generateDigest } from '../acl/digest';
 import { BoundedExponentialBackoff, ZkClient, ZkError, type WatchedEvent } from '../client';
 import type { ZkServer } from '../server/zkserver';
 import { fourLetter, parseMntr, parseSrvr } from './probe';
+import { epochOf } from '../util/zxid';
 
 export interface ConsoleOptions {
   /** 0 = any free port. */
@@ -335,7 +336,7 @@ export class ConsoleServer {
     );
     const leader = members.find((m) => m.mode === 'leader' || m.mode === 'standalone');
     const top = leader?.zxid ?? members.reduce<bigint | null>((a, m) => (m.zxid !== null && (a === null || m.zxid > a) ? m.zxid : a), null);
-    const epoch = leader?.zxid !== undefined && leader.zxid !== null ? Number(leader.zxid >> 32n) : 0;
+    const epoch = leader?.zxid !== undefined && leader.zxid !== null ? epochOf(leader.zxid) : 0;
     const last = this.leaderHistory[this.leaderHistory.length - 1];
     if (!last || last.leader !== (leader?.id ?? null) || last.epoch !== epoch) this.leaderHistory.push({ at: Date.now(), leader: leader?.id ?? null, epoch });
     if (this.leaderHistory.length > 100) this.leaderHistory.shift();

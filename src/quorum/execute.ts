@@ -1,14 +1,14 @@
 import type { PeerMessage, PeerMessageType } from '../../protocol/peer/messages';
 import type { Store } from '../storage/types';
 import { decodeSnapshotRef } from '../storage/bodies';
-import type { Entry, Ready, Role, RoleEvent } from './core';
+import type { DurableState, Entry, Ready, Role, RoleEvent } from './core';
 import { zxidHex } from '../util/zxid';
 
 /**
- * The one executor of a Ready. Production's ZabReplicator and the simulator (which runs the
- * production server) call `executeReady`, so the order of the steps — and every exception to it —
- * exists once (the single-core transcript tests, test/sim/lib/transcript.ts, still persist into a
- * small disk model of their own):
+ * The one executor of a Ready. Production's ZabReplicator, the simulator (which runs the
+ * production server) and the single-core transcript tests (test/sim/lib/transcript.ts, over the
+ * memory store) call `executeReady`, so the order of the steps — and every exception to it —
+ * exists once:
  *
  *  1. persist: one atomic store unit (`persistReady`), then load a SNAP'ed state into the server;
  *  2. send the messages (per destination FIFO), unless the policy let them leave before step 1;
@@ -53,6 +53,11 @@ export interface ShellBugs {
   watchAfterReply?: boolean;
   /** A learner tells a client its resumed session is live before the leader confirmed it (no Learner.validateSession). */
   followerAnswersBeforeRevalidation?: boolean;
+  /**
+   * A new leader applies the txns of older epochs that it commits on establishing the epoch only
+   * when its next write commits (a lazy recovery): its followers deliver them first.
+   */
+  leaderAppliesRecoveredLate?: boolean;
 }
 
 /** ackBeforeFsync: the policy with no exception left. */
@@ -69,6 +74,16 @@ export function sendsBeforePersist(r: Ready, role: Role, policy: SendPolicy): bo
   if (r.messages.length === 0 || !policy.roles.has(role)) return false;
   if (policy !== EVERYTHING_EARLY && (r.hardState || r.snapshot || r.truncateAfter !== undefined)) return false;
   return r.messages.every((m) => policy.messageTypes.has(m.msg.type));
+}
+
+/**
+ * What a core starts from: only what the store made durable (the inverse of `persistReady`), so a
+ * restart after any crash point sees exactly what survived.
+ */
+export function durableStateOf(store: Store, appliedZxid?: bigint): DurableState {
+  const snapshotZxid = store.latestSnapshot()?.zxid ?? 0n;
+  const { acceptedEpoch, currentEpoch } = store.hardState();
+  return { acceptedEpoch, currentEpoch, log: store.readLog(snapshotZxid), snapshotZxid, appliedZxid };
 }
 
 /** Where each step of a Ready goes. */

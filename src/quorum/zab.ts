@@ -4,7 +4,7 @@ import type { LogEntry, Store } from '../storage/types';
 import type { QuorumCore, RoleEvent } from './core';
 import { executeReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
 import type { PeerLinks } from './transport';
-import { zxidHex } from '../util/zxid';
+import { epochOf, zxidHex } from '../util/zxid';
 import type { Clock, TimerHandle } from '../util/clock';
 
 /** What the driver needs from the server it replicates for. */
@@ -44,6 +44,8 @@ export class ZabReplicator {
   /** Where executeReady sends each step of a Ready: the store, the transport, the server. */
   private readonly target: ReadyTarget;
   private readonly policy: SendPolicy;
+  /** Planted leaderAppliesRecoveredLate: older-epoch txns held back until the next commit. */
+  private heldBack: LogEntry[] = [];
 
   constructor(
     private readonly core: QuorumCore,
@@ -66,10 +68,13 @@ export class ZabReplicator {
       flush: () => tp.flushAll(),
       disconnect: (peer) => tp.disconnect(peer),
       installSnapshot: (zxid, data) => {
+        this.heldBack = [];
         host.installSnapshot(zxid, data);
         this.lastCommitted = zxid;
       },
-      applyCommitted: (entries) => {
+      applyCommitted: (committed) => {
+        const entries = this.holdBackPlanted(committed);
+        if (entries.length === 0) return;
         this.lastCommitted = entries[entries.length - 1].zxid;
         host.applyCommitted(entries);
       },
@@ -223,6 +228,16 @@ export class ZabReplicator {
     if (this.stopped) return;
     this.stop();
     this.host.onFatal(err);
+  }
+
+  /** Planted leaderAppliesRecoveredLate: a leader keeps back a batch made only of older-epoch txns and applies it before the next. */
+  private holdBackPlanted(committed: readonly LogEntry[]): readonly LogEntry[] {
+    if (!this.bugs.leaderAppliesRecoveredLate) return committed;
+    const { role, epoch } = this.core.status();
+    const entries = [...this.heldBack, ...committed];
+    const older = role === 'leading' && entries.every((e) => epochOf(e.zxid) < epoch);
+    this.heldBack = older ? entries : [];
+    return older ? [] : entries;
   }
 
   /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */

@@ -5,7 +5,7 @@ import { entryIntact } from '../util/checksum';
 import { QuorumCore, type PlantedBugs } from '../quorum/core';
 import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { NoPeers, PeerTransport, type PeerBodyCodec } from '../quorum/transport';
-import type { ShellBugs } from '../quorum/execute';
+import { durableStateOf, type ShellBugs } from '../quorum/execute';
 import { quorumSecurity } from './quorumSecurity';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
@@ -96,11 +96,8 @@ export async function buildReplication(
   const myid = e?.myid ?? options.serverId;
   const members = e?.servers ?? [];
   if (e && !members.some((s) => s.id === myid)) throw new Error(`myid ${myid} is not one of the server.N lines`);
-  const snap = store.latestSnapshot();
-  const snapshotZxid = snap?.zxid ?? 0n;
   const snapSync = new SnapshotSync(store, logger.child({ component: 'snap' }));
-  const log = store.readLog(snapshotZxid);
-  const hs = store.hardState();
+  const durable = durableStateOf(store, appliedZxid);
   const timing = quorumTiming({ tickTimeMs: options.tickTimeMs, initLimit: e?.initLimit ?? 10, syncLimit: e?.syncLimit ?? 5 });
   const core = new QuorumCore(
     {
@@ -114,12 +111,12 @@ export async function buildReplication(
       rng: host.rng,
       counterMax: hooks.counterMax,
     },
-    { acceptedEpoch: hs.acceptedEpoch, currentEpoch: hs.currentEpoch, log, snapshotZxid, appliedZxid },
+    durable,
     { hooks: { snapshot: () => snapSync.snapshotForSync() }, bugs: hooks.coreBugs },
   );
   const links = e ? await peerLinks(host, options, logger, snapSync) : new NoPeers();
   const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs);
-  const lastZxid = log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16);
+  const lastZxid = (durable.log.at(-1)?.zxid ?? durable.snapshotZxid ?? 0n).toString(16);
   if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
   return { replicator, timing, snapSync };
 }

@@ -463,7 +463,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     }
     // A client that has seen a newer state than ours must try another server (no reply).
     if (req.lastZxidSeen > this.lastZxid()) {
-      this.logger.info({ client: hex(req.lastZxidSeen), ours: hex(this.lastZxid()) }, 'client has seen a newer zxid; closing');
+      this.logger.info({ client: zxidHex(req.lastZxidSeen), ours: zxidHex(this.lastZxid()) }, 'client has seen a newer zxid; closing');
       conn.destroy('client lastZxidSeen ahead of server');
       return;
     }

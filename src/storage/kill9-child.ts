@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import { sealEntry } from '../util/checksum';
 import { openSqliteStore } from './sqlite';
+import { nextZxid } from '../util/zxid';
 
-const EPOCH = 1n;
+const EPOCH = 1;
 const MAX_BATCHES = 50_000; // a bound, in case the parent dies without killing us
 
 /** Entry payload derived from the zxid so the parent can check content as well as presence. */
@@ -20,11 +21,11 @@ export function kill9Payload(zxid: bigint): Buffer {
 function main(dataDir: string): void {
   const store = openSqliteStore({ dataDir });
   store.persist({ hardState: { acceptedEpoch: 1, currentEpoch: 1 } });
-  let zxid = store.lastZxid() || EPOCH << 32n;
+  let zxid = store.lastZxid();
   for (let i = 0; i < MAX_BATCHES; i++) {
     const entries = [];
     for (let n = 1 + (i % 5); n > 0; n--) {
-      zxid += 1n;
+      zxid = nextZxid(zxid, EPOCH)!;
       entries.push({ zxid, data: kill9Payload(zxid) });
     }
     store.persist({ entries });

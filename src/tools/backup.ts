@@ -6,6 +6,7 @@ import pino from 'pino';
 import { DATA_DB_FILE, LOG_DB_FILE, openSqliteStore, writeSnapshotBytes } from '../storage';
 import { deserializeSnapshot } from '../tree';
 import { openExisting, ToolError, type DataDirs } from './datadir';
+import { epochOf } from '../util/zxid';
 
 /**
  * `zabkeeper backup`: a consistent snapshot of a running server, taken by the server itself at one
@@ -137,7 +138,7 @@ export function restore(backupSpec: string, dirs: DataDirs, o: { force?: boolean
   const store = openSqliteStore({ dataDir: dirs.dataDir, dataLogDir: dirs.dataLogDir, logger: pino({ level: 'silent' }) });
   try {
     const info = writeSnapshotBytes(store, db.lastProcessedZxid, data, Date.now());
-    const epoch = Number(db.lastProcessedZxid >> 32n);
+    const epoch = epochOf(db.lastProcessedZxid);
     // Installed as a SNAP is: the snapshot is the whole history, the epochs are its epoch.
     store.persist({ snapshot: info, hardState: { acceptedEpoch: epoch, currentEpoch: epoch } });
   } finally {

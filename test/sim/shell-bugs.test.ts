@@ -53,6 +53,15 @@ describe('planted shell bugs are caught', () => {
     expect(good.failure).toBeUndefined();
   });
 
+  // A plant only Zab.tla's PrimaryIntegrity sees: the new leader holds every committed txn (Z12
+  // holds, nothing is lost, every tree converges), but it delivers the older epochs' txns it
+  // commits on establishing the epoch only with its next write, after its followers delivered them.
+  it('leaderAppliesRecoveredLate is caught by PrimaryIntegrity', async () => {
+    const f = await firstFailure({ leaderAppliesRecoveredLate: true });
+    expect(f).toBeDefined();
+    expect(f!.failure).toMatch(/\(PrimaryIntegrity\)/);
+  }, 600_000);
+
   it('the replay of a failing seed fails the same way', async () => {
     const f = (await firstFailure({ watchAfterReply: true }))!;
     const again = await runSeed({ seed: f.seed, shellBugs: { watchAfterReply: true }, trace: true });

@@ -1,5 +1,6 @@
 import { readSnapshotBytes, StorageFatalError, writeSnapshotBytes, type Failpoints, type LogEntry, type SnapshotInfo, type Store } from '../../src/storage';
 import { sealEntry } from '../../src/util/checksum';
+import { makeZxid } from '../../src/util/zxid';
 
 /** Opens stores on one persistent "disk" (a temp dir, or a MemoryDisk); `open` again = restart. */
 export interface StoreEnv {
@@ -7,7 +8,7 @@ export interface StoreEnv {
   dispose(): void;
 }
 
-export const z = (epoch: number, counter: number): bigint => (BigInt(epoch) << 32n) | BigInt(counter);
+export const z = (epoch: number, counter: number): bigint => makeZxid(epoch, BigInt(counter));
 /** Sealed like every real log entry (payload + CRC). */
 export const payload = (zxid: bigint): Buffer => sealEntry(zxid, Buffer.from(`txn@${zxid.toString(16)}`));
 export const entry = (zxid: bigint): LogEntry => ({ zxid, data: payload(zxid) });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { createMemoryStore, newMemoryDisk, openSqliteStore, readSnapshotBytes, writeSnapshotBytes, type Store } from '../../src/storage';
 import { entry } from './contract';
 import { tempDir } from './helpers';
+import { nextZxid } from '../../src/util/zxid';
 
 /*
  * Random operation sequences run against the SQLite store and the in-memory store side by side;
@@ -43,10 +44,9 @@ function apply(s: Store, op: Op, epochRef: { epoch: number }): string {
     switch (op.kind) {
       case 'append': {
         if (op.newEpoch || last === 0n) epochRef.epoch += 1;
-        const epoch = BigInt(epochRef.epoch);
-        let zxid = last >> 32n === epoch ? last : (epoch << 32n);
+        let zxid = last;
         const entries = [];
-        for (let i = 0; i < op.n; i++) entries.push(entry((zxid += 1n)));
+        for (let i = 0; i < op.n; i++) entries.push(entry((zxid = nextZxid(zxid, epochRef.epoch)!)));
         s.persist({ hardState: { acceptedEpoch: epochRef.epoch, currentEpoch: epochRef.epoch }, entries });
         break;
       }

@@ -1,8 +1,9 @@
 /**
- * Transcript runner: drives one QuorumCore with scripted peer messages and writes down, line by
- * line, every input and every effect of the resulting Ready (persist, send, disconnect, commit,
- * role change, ignored input). A tiny in-memory "disk" keeps only what was persisted, so a scripted
- * crash restarts the core from durable state.
+ * Transcript runner: drives one QuorumCore with scripted peer messages through production's shell
+ * steps — the one executor of a Ready (src/quorum/execute.ts) over the memory store — and writes
+ * down, line by line, every input and every effect (store transaction, send, disconnect, commit,
+ * role change, ignored input). A scripted crash drops the store object and restarts the core from
+ * what the store's disk holds.
  *
  * Scripts are data, in the style of etcd raft's datadriven tests: a transcript file
  * (test/sim/transcripts/*.txt) is its own input. Lines starting with `> ` are commands, `#` lines
@@ -11,7 +12,12 @@
  */
 import { QuorumCore } from '../../../src/quorum/core/core';
 import type { Entry } from '../../../src/quorum/core/log';
-import type { CoreOptions, PlantedBugs, Ready } from '../../../src/quorum/core/types';
+import type { CoreOptions, PlantedBugs } from '../../../src/quorum/core/types';
+import { durableStateOf, executeReady, sendPolicy, type ReadyTarget, type ShellBugs } from '../../../src/quorum/execute';
+import { createMemoryStore, newMemoryDisk } from '../../../src/storage/memory';
+import { decodeSnapshotRef, encodeSnapshotRef, readSnapshotBytes, writeSnapshotBytes } from '../../../src/storage/bodies';
+import type { PersistBatch, Store } from '../../../src/storage/types';
+import { entryIntact, entryPayload, sealEntry } from '../../../src/util/checksum';
 import { counterOf, epochOf, makeZxid } from '../../../src/util/zxid';
 import type { PeerMessage } from '../../../protocol/peer/messages';
 
@@ -23,10 +29,6 @@ export function zx(s: string): bigint {
 
 export function fmtZxid(z: bigint): string {
   return `${epochOf(z)}.${counterOf(z)}`;
-}
-
-export function entry(s: string, data = `v${s}`): Entry {
-  return { zxid: zx(s), data: Buffer.from(data) };
 }
 
 function fmtVal(k: string, v: unknown): string {
@@ -96,29 +98,24 @@ function peerOf(word: string | undefined): number {
   return Number(m[1]);
 }
 
-interface Disk {
-  acceptedEpoch: number;
-  currentEpoch: number;
-  snapshot?: { zxid: bigint; data: Buffer };
-  log: Entry[];
-}
-
 export interface ConversationOptions {
   id: number;
   voters: number[];
   observers?: number[];
-  log?: Entry[];
+  /** Payloads as written in the script (`log=1.1,1.3:orphan`); the runner seals them. */
+  log?: Array<{ zxid: bigint; payload: string }>;
   acceptedEpoch?: number;
   currentEpoch?: number;
-  snapshot?: { zxid: bigint; data: Buffer };
   bugs?: PlantedBugs;
-  /** What the SNAP hook returns on a leader. */
-  appliedSnapshot?: () => { zxid: bigint; data: Buffer };
+  shellBugs?: ShellBugs;
 }
 
-/** Where a scripted crash interrupts the handling of one Ready. */
+/** Where a scripted crash interrupts the handling of a Ready: the next time this point is reached. */
 export type CrashPoint = 'beforePersist' | 'afterPersist' | 'afterSend';
 const CRASH_POINTS: readonly string[] = ['beforePersist', 'afterPersist', 'afterSend'];
+
+/** Thrown by the shell's hooks at a scripted crash point; the run restarts the core from the store. */
+class Crash extends Error {}
 
 /** `boot n2 voters=1,2,3 log=1.1,1.3:orphan ...`: the options of a transcript's server. */
 function parseBoot(args: string): ConversationOptions {
@@ -126,21 +123,19 @@ function parseBoot(args: string): ConversationOptions {
   const f: Record<string, string> = {};
   for (const m of rest.join(' ').matchAll(FIELD)) f[m[1]!] = m[2]!;
   const list = (k: string): string[] => (f[k] ? f[k]!.split(',') : []);
-  const snapOf = (z: string): { zxid: bigint; data: Buffer } => ({ zxid: zx(z), data: Buffer.from(`state@${z}`) });
-  const leaderSnap = f.leaderSnapshot;
+  const flags = <T>(k: string): T => Object.fromEntries(list(k).map((b) => [b, true])) as T;
   return {
     id: peerOf(who),
     voters: list('voters').map(Number),
     observers: list('observers').map(Number),
     log: list('log').map((s) => {
       const [z, data] = s.split(':');
-      return entry(z!, data);
+      return { zxid: zx(z!), payload: data ?? `v${z}` };
     }),
     acceptedEpoch: Number(f.acceptedEpoch ?? 0),
     currentEpoch: Number(f.currentEpoch ?? 0),
-    snapshot: f.snapshot ? snapOf(f.snapshot) : undefined,
-    bugs: Object.fromEntries(list('bugs').map((b) => [b, true])) as PlantedBugs,
-    appliedSnapshot: leaderSnap ? () => snapOf(leaderSnap) : undefined,
+    bugs: flags<PlantedBugs>('bugs'),
+    shellBugs: flags<ShellBugs>('shellBugs'),
   };
 }
 
@@ -199,10 +194,24 @@ export function runScript(text: string): string {
   return (c ? c.lines : out).join('\n') + '\n';
 }
 
+
+/**
+ * One server's shell as production runs it, minus the sockets: each Ready goes through the one
+ * executor (`executeReady`, with production's send policy) into a memory store (src/storage/memory.ts),
+ * whose disk outlives a scripted crash; a restart opens a new store on that disk and builds the core
+ * from what it holds (`durableStateOf`). Every output line is written when the executor reaches its
+ * step, so the order shown is the executor's (a leader's PROPOSALs leave before their persist), and
+ * each `persist:` line is one store transaction, as it was committed.
+ */
 export class Conversation {
-  private core: QuorumCore;
-  private disk: Disk;
+  private readonly disk = newMemoryDisk();
+  private store: Store;
+  private core!: QuorumCore;
   private crashAt: CrashPoint | undefined;
+  private quiet = false;
+  /** The Ready being executed: its message count and how many have left (the afterSend point). */
+  private sending = { total: 0, sent: 0 };
+  private readonly target: ReadyTarget;
 
   constructor(
     private readonly o: ConversationOptions,
@@ -210,28 +219,25 @@ export class Conversation {
     bootLine: string,
   ) {
     this.lines.push(bootLine);
-    this.disk = {
-      acceptedEpoch: o.acceptedEpoch ?? 0,
-      currentEpoch: o.currentEpoch ?? 0,
-      snapshot: o.snapshot,
-      log: [...(o.log ?? [])],
-    };
-    this.core = this.boot();
+    this.store = createMemoryStore({ disk: this.disk });
+    const entries = (o.log ?? []).map((e) => ({ zxid: e.zxid, data: sealEntry(e.zxid, Buffer.from(e.payload)) }));
+    this.store.persist({ hardState: { acceptedEpoch: o.acceptedEpoch ?? 0, currentEpoch: o.currentEpoch ?? 0 }, entries });
+    this.target = this.readyTarget();
+    this.boot();
   }
 
   private out(text: string): void {
-    this.lines.push(`  ${text}`);
+    if (!this.quiet) this.lines.push(`  ${text}`);
   }
 
-  private boot(): QuorumCore {
-    const d = this.disk;
-    this.out(
-      `boot n${this.o.id}: acceptedEpoch=${d.acceptedEpoch} currentEpoch=${d.currentEpoch}` +
-        `${d.snapshot ? ` snapshot=${fmtZxid(d.snapshot.zxid)}` : ''} log=[${d.log.map((e) => fmtZxid(e.zxid)).join(' ')}]`,
-    );
+  /** Starts (or, after a crash, restarts) the server from what its disk holds. */
+  private boot(): void {
+    this.store = createMemoryStore({ disk: this.disk });
+    const d = durableStateOf(this.store);
+    this.out(`boot n${this.o.id}: acceptedEpoch=${d.acceptedEpoch} currentEpoch=${d.currentEpoch}${this.snapshotText()} log=${this.logText()}`);
     let r = 0;
-    const opts: CoreOptions = { bugs: this.o.bugs, hooks: { snapshot: this.o.appliedSnapshot } };
-    const core = new QuorumCore(
+    const opts: CoreOptions = { bugs: this.o.bugs, hooks: { snapshot: () => this.snapshotForSync() } };
+    this.core = new QuorumCore(
       {
         id: this.o.id,
         voters: this.o.voters,
@@ -241,12 +247,129 @@ export class Conversation {
         initLimitTicks: 10,
         rng: { next: () => ((r = (r + 0.37) % 1), r) },
       },
-      { acceptedEpoch: d.acceptedEpoch, currentEpoch: d.currentEpoch, log: d.log, snapshotZxid: d.snapshot?.zxid },
+      d,
       opts,
     );
-    this.core = core;
-    this.drain(true);
-    return core;
+    this.quiet = true;
+    this.drain();
+    this.quiet = false;
+  }
+
+  private snapshotText(): string {
+    const s = this.store.latestSnapshot();
+    return s ? ` snapshot=${fmtZxid(s.zxid)}` : '';
+  }
+
+  private logText(): string {
+    return `[${this.store.readLog(0n).map((e) => fmtZxid(e.zxid)).join(' ')}]`;
+  }
+
+  /** As server/snapsync.ts: a SNAP names this server's newest snapshot (id 0: the empty tree). */
+  private snapshotForSync(): { zxid: bigint; data: Buffer } {
+    const s = this.store.latestSnapshot();
+    return { zxid: s?.zxid ?? 0n, data: encodeSnapshotRef(s ?? { id: 0, chunks: 0, bytes: 0, checksum: 0, createdAt: 0 }) };
+  }
+
+  /** A SNAP's body, read back from this server's store. */
+  private snapshotBody(ref: Buffer): Buffer {
+    const d = decodeSnapshotRef(ref);
+    if (d.id === 0) return Buffer.from('state@0.0');
+    return Buffer.concat(this.store.readSnapshotChunks({ ...d, zxid: 0n }, 0, d.chunks));
+  }
+
+  /** A message as the script shows it: an entry without its seal, a SNAP as its body. */
+  private show(m: PeerMessage): string {
+    if ((m.type === 'proposal' || m.type === 'inform') && entryIntact(m.zxid, m.data)) return fmtMsg({ ...m, data: entryPayload(m.data) });
+    if (m.type === 'snap') return fmtMsg({ ...m, data: this.snapshotBody(m.data) });
+    return fmtMsg(m);
+  }
+
+  /**
+   * A scripted message as the shell hands it to the core: an entry sealed (as the leader's prep
+   * does), a SNAP's body written to the store first and named by a descriptor (server/snapsync.ts).
+   */
+  private wire(m: PeerMessage): PeerMessage {
+    if (m.type === 'proposal' || m.type === 'inform') return { ...m, data: sealEntry(m.zxid, m.data) };
+    if (m.type === 'snap') return { ...m, data: encodeSnapshotRef(writeSnapshotBytes(this.store, m.zxid, m.data, 0)) };
+    return m;
+  }
+
+  /** Where executeReady's steps go: output lines, and the crash points. */
+  private readyTarget(): ReadyTarget {
+    const zxids = (es: readonly Entry[]): string => es.map((e) => fmtZxid(e.zxid)).join(' ');
+    return {
+      store: this.recording(),
+      send: (to, msg) => {
+        this.out(`send n${to}: ${this.show(msg)}`);
+        if (++this.sending.sent === this.sending.total) this.crashIf('afterSend');
+      },
+      flush: () => undefined,
+      disconnect: (peer) => this.out(`disconnect n${peer}`),
+      installSnapshot: () => undefined,
+      applyCommitted: (es) => this.out(`commit: ${zxids(es)}`),
+      applyLogged: (es) => this.out(`apply before commit: ${zxids(es)}`),
+      onRoleEvent: (ev) => this.out(`role: ${ev.role}/${ev.phase} leader=${ev.leader === undefined ? '-' : `n${ev.leader}`} epoch=${ev.epoch}`),
+      onForwarded: (from, msg) => this.out(`forwarded from n${from}: ${fmtMsg(msg)}`),
+      onSyncAnswer: (z) => this.out(`sync answered: apply up to ${fmtZxid(z)}`),
+      log: (level, text, fields = {}) => {
+        if (level === 'info') return this.out(`note: ${text}`);
+        if (fields.error !== undefined) return this.out(`error: ${String(fields.error)}`);
+        // The shell logs zxids in hex (zxidHex); the script writes them as epoch.counter.
+        const shown = Object.entries(fields).map(([k, v]) => ` ${k}=${/^0x[0-9a-f]+$/.test(String(v)) ? fmtZxid(BigInt(String(v))) : String(v)}`);
+        this.out(`warn: ${text}${shown.join('')}`);
+      },
+      onIgnored: (ignored) => {
+        for (const g of ignored) this.out(`ignored from n${g.from}: ${g.type.toUpperCase()} (${g.why})`);
+      },
+    };
+  }
+
+  /** The store executeReady writes to: the current memory store, each transaction written down, with the persist crash points. */
+  private recording(): Store {
+    const persist = (b: PersistBatch): void => {
+      this.crashIf('beforePersist');
+      this.store.persist(b);
+      this.out(`persist: ${this.batchText(b)}`);
+      this.crashIf('afterPersist');
+    };
+    return new Proxy({} as Store, {
+      get: (_t, k: keyof Store) => {
+        if (k === 'persist') return persist;
+        const v = this.store[k];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(this.store) : v;
+      },
+    });
+  }
+
+  private batchText(b: PersistBatch): string {
+    const parts: string[] = [];
+    if (b.snapshot) parts.push(`snapshot ${fmtZxid(b.snapshot.zxid)} "${readSnapshotBytes(this.store, b.snapshot).toString()}"`);
+    if (b.truncateAfter !== undefined) parts.push(`truncate after ${fmtZxid(b.truncateAfter)}`);
+    if (b.entries?.length) parts.push(`entries ${b.entries.map((e) => fmtZxid(e.zxid)).join(' ')}`);
+    if (b.hardState) parts.push(`acceptedEpoch=${b.hardState.acceptedEpoch} currentEpoch=${b.hardState.currentEpoch}`);
+    return parts.join('; ');
+  }
+
+  private crashIf(point: CrashPoint): void {
+    if (this.crashAt !== point) return;
+    this.crashAt = undefined;
+    throw new Crash(point);
+  }
+
+  private drain(): void {
+    const policy = sendPolicy(this.o.shellBugs);
+    while (this.core.hasReady()) {
+      const r = this.core.ready();
+      this.sending = { total: r.messages.length, sent: 0 };
+      try {
+        executeReady(r, this.core.status().role, this.target, policy, this.o.shellBugs);
+      } catch (e) {
+        if (!(e instanceof Crash)) throw e;
+        this.out(`!! crash ${e.message}: ${this.sending.sent} of ${r.messages.length} message(s) of that Ready sent`);
+        return this.boot();
+      }
+      this.core.advance(r);
+    }
   }
 
   up(peer: number): void {
@@ -260,7 +383,7 @@ export class Conversation {
   }
 
   recv(from: number, msg: PeerMessage): void {
-    this.core.step(from, msg);
+    this.core.step(from, this.wire(msg));
     this.drain();
   }
 
@@ -271,9 +394,11 @@ export class Conversation {
     }
   }
 
+  /** A client write on this (leader) server: the core decides the zxid before the txn is sealed, as in prep. */
   propose(data: string): void {
-    const z = this.core.propose(Buffer.from(data));
-    this.out(`-> ${z === undefined ? 'refused' : fmtZxid(z)}`);
+    const z = this.core.nextZxid();
+    const got = z === undefined ? undefined : this.core.propose(sealEntry(z, Buffer.from(data)));
+    this.out(`-> ${got === undefined ? 'refused' : fmtZxid(got)}`);
     this.drain();
   }
 
@@ -289,13 +414,14 @@ export class Conversation {
     this.drain();
   }
 
+  /** The shell snapshots its applied state at `z` (server/snapshots.ts): a named snapshot; the log stays until a purge. */
   compact(z: string): void {
+    this.store.saveSnapshot(writeSnapshotBytes(this.store, zx(z), Buffer.from(`state@${z}`), 0));
     this.core.compact(zx(z));
-    this.disk.snapshot = { zxid: zx(z), data: Buffer.from(`state@${z}`) };
-    this.disk.log = this.disk.log.filter((e) => e.zxid > zx(z));
+    this.out(`saved snapshot ${z}`);
   }
 
-  /** Crash while handling the next Ready at `point`, then restart from what is on disk. */
+  /** Crash the next time `point` is reached, then restart from what is on disk. */
   crashDuringNext(point: CrashPoint): void {
     this.crashAt = point;
   }
@@ -307,65 +433,10 @@ export class Conversation {
 
   status(): void {
     const s = this.core.status();
-    const d = this.disk;
+    const hs = this.store.hardState();
     this.out(
       `= ${s.role}/${s.phase} leader=${s.leader === undefined ? '-' : `n${s.leader}`} epoch=${s.epoch} ` +
-        `committed=${fmtZxid(s.committedZxid)} | disk: accepted=${d.acceptedEpoch} current=${d.currentEpoch} ` +
-        `log=[${d.log.map((e) => fmtZxid(e.zxid)).join(' ')}]`,
+        `committed=${fmtZxid(s.committedZxid)} | disk: accepted=${hs.acceptedEpoch} current=${hs.currentEpoch}${this.snapshotText()} log=${this.logText()}`,
     );
-  }
-
-  private drain(quiet = false): void {
-    while (this.core.hasReady()) {
-      const r = this.core.ready();
-      const crash = this.crashAt;
-      this.crashAt = undefined;
-      if (crash === 'beforePersist') return this.crashNow(r, crash);
-      this.persist(r);
-      if (crash === 'afterPersist') return this.crashNow(r, crash);
-      this.describeEffects(r, quiet);
-      if (crash === 'afterSend') return this.crashNow(r, crash);
-      this.core.advance(r);
-    }
-  }
-
-  private crashNow(r: Ready, point: CrashPoint): void {
-    const lost = point === 'beforePersist' ? 'nothing of it persisted' : point === 'afterPersist' ? 'persisted, nothing sent' : 'persisted and sent';
-    this.out(`!! crash ${point}: ${lost} (${r.messages.length} message(s) in that Ready)`);
-    this.boot();
-  }
-
-  private persist(r: Ready): void {
-    const d = this.disk;
-    if (r.snapshot) {
-      d.snapshot = r.snapshot;
-      d.log = [];
-    }
-    if (r.truncateAfter !== undefined) d.log = d.log.filter((e) => e.zxid <= r.truncateAfter!);
-    d.log.push(...r.entries);
-    if (r.hardState) {
-      d.acceptedEpoch = r.hardState.acceptedEpoch;
-      d.currentEpoch = r.hardState.currentEpoch;
-    }
-  }
-
-  private describeEffects(r: Ready, quiet: boolean): void {
-    const out: string[] = [];
-    const persist: string[] = [];
-    if (r.snapshot) persist.push(`snapshot ${fmtZxid(r.snapshot.zxid)} "${r.snapshot.data.toString()}"`);
-    if (r.truncateAfter !== undefined) persist.push(`truncate after ${fmtZxid(r.truncateAfter)}`);
-    if (r.entries.length > 0) persist.push(`entries ${r.entries.map((e) => fmtZxid(e.zxid)).join(' ')}`);
-    if (r.hardState) persist.push(`acceptedEpoch=${r.hardState.acceptedEpoch} currentEpoch=${r.hardState.currentEpoch}`);
-    if (persist.length > 0) out.push(`persist: ${persist.join('; ')}`);
-    for (const m of r.messages) out.push(`send n${m.to}: ${fmtMsg(m.msg)}`);
-    for (const p of r.disconnect) out.push(`disconnect n${p}`);
-    if (r.committed.length > 0) out.push(`commit: ${r.committed.map((e) => fmtZxid(e.zxid)).join(' ')}`);
-    for (const ev of r.roleEvents) out.push(`role: ${ev.role}/${ev.phase} leader=${ev.leader === undefined ? '-' : `n${ev.leader}`} epoch=${ev.epoch}`);
-    for (const f of r.forwarded) out.push(`forwarded from n${f.from}: ${fmtMsg(f.msg)}`);
-    for (const z of r.syncs) out.push(`sync answered: apply up to ${fmtZxid(z)}`);
-    for (const g of r.ignored) out.push(`ignored from n${g.from}: ${g.type.toUpperCase()} (${g.why})`);
-    for (const e of r.errors) out.push(`error: ${e}`);
-    for (const n of r.notes) out.push(`note: ${n}`);
-    if (!quiet) for (const line of out) this.out(line);
   }
 }
