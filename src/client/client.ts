@@ -833,6 +833,11 @@ export class ZkClient extends EventEmitter {
   private async findProtected(parent: string, prefix: string, opts: CallOptions): Promise<CreateResult | undefined> {
     let children: string[];
     try {
+      // sync first: the lost create may still be a proposal at the leader (one cut off from its
+      // followers commits it when the partition heals), and a server we reconnected to answers
+      // reads from what it has applied. After sync it has applied everything the leader had
+      // logged, so a create the leader accepted is seen here, not made a second time and orphaned.
+      await this.sync(parent, opts);
       ({ children } = await this.getChildren(parent, opts));
     } catch (err) {
       if (err instanceof NoNodeError) return undefined;
