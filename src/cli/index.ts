@@ -70,10 +70,12 @@ async function runServer(options: ServerOptions, consoleFlags: Record<string, un
   serveParentControl(server);
   server.on('fatal', () => {
     // Fail-stop: a storage failure must not leave a process that looks alive. The server is already
-    // closing; exit with EXIT_FATAL once it has (or after a bound), never with 0.
+    // closing; exit with EXIT_FATAL once it has (or after a bound), never with 0. The bound is
+    // generous: on a starved machine (7.6 s stalls seen) a close that has not finished in 2 s is
+    // not hung, and an exit while the store's worker is inside SQLite aborts the process.
     process.exitCode = EXIT_FATAL;
     const exit = () => process.exit(EXIT_FATAL);
-    setTimeout(exit, 2000);
+    setTimeout(exit, 15_000).unref();
     void server.close().then(exit, exit);
   });
 }
