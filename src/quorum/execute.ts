@@ -15,7 +15,9 @@ import { zxidHex } from '../util/zxid';
  *  4. apply the committed entries, in order;
  *  5. report role changes, forwarded requests, sync answers, errors and notes.
  *
- * The caller then calls `core.advance(ready)`.
+ * The caller then calls `core.advance(ready)`. Step 4 may be spread over several event-loop turns
+ * (`beginReady` / `finishReady`); the Ready is finished, and the core advanced, only after its last
+ * committed entry is applied, and no later Ready starts before that.
  */
 
 /**
@@ -110,6 +112,16 @@ export function persistReady(store: Store, r: Ready, bugs: ShellBugs = {}): void
 }
 
 export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
+  beginReady(r, role, t, policy, bugs);
+  if (r.committed.length > 0) t.applyCommitted(r.committed);
+  finishReady(r, t);
+}
+
+/**
+ * Steps 1–3 of a Ready. A caller that applies step 4 in slices across event-loop turns
+ * (ZabReplicator) calls this, then `applyCommitted` per slice in zxid order, then `finishReady`.
+ */
+export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
   const early = sendsBeforePersist(r, role, policy);
   if (r.truncateAfter !== undefined && r.truncateAfter < t.store.lastZxid()) {
     t.log('warn', 'truncating txns the new leader does not have (TRUNC)', { after: zxidHex(r.truncateAfter), last: zxidHex(t.store.lastZxid()) });
@@ -123,7 +135,10 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
   if (bugs.proposalAppliedBeforeCommit && role === 'following' && r.entries.length > 0) t.applyLogged?.(r.entries);
   if (!early) for (const m of r.messages) t.send(m.to, m.msg);
   for (const peer of r.disconnect) t.disconnect(peer);
-  if (r.committed.length > 0) t.applyCommitted(r.committed);
+}
+
+/** Step 5 of a Ready, once every committed entry is applied: role changes and sync answers see the applied state. */
+export function finishReady(r: Ready, t: ReadyTarget): void {
   for (const ev of r.roleEvents) t.onRoleEvent(ev);
   for (const f of r.forwarded) t.onForwarded(f.from, f.msg);
   for (const z of r.syncs) t.onSyncAnswer(z);

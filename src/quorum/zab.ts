@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
-import type { QuorumCore, RoleEvent } from './core';
-import { executeReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
+import type { QuorumCore, Ready, RoleEvent } from './core';
+import { beginReady, finishReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
 import type { PeerLinks } from './transport';
 import { zxidHex } from '../util/zxid';
 import type { Clock, TimerHandle } from '../util/clock';
@@ -29,12 +29,30 @@ export interface ZabHost {
   onIgnored?(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void;
 }
 
+/**
+ * How committed txns are applied when a Ready carries many of them (a DIFF at sync, a restarted
+ * member catching up: tens of thousands of txns, 14 µs each): in chunks of `chunk` txns, yielding
+ * the event loop once a slice has run `budgetMs` of clock time or applied `maxTxns` txns, so no
+ * single turn stalls client I/O, pings and timers (issue 12).
+ */
+export interface ApplySlicing {
+  budgetMs: number;
+  /** Deterministic cap per slice (the simulator's clock stands still within a turn). */
+  maxTxns: number;
+  chunk: number;
+  /** Test-only: told each time a slice yields the event loop with `left` txns still to apply. */
+  onYield?: (left: number) => void;
+}
+
+export const APPLY_SLICING: ApplySlicing = { budgetMs: 10, maxTxns: Number.POSITIVE_INFINITY, chunk: 256 };
 
 /**
  * The imperative shell around the pure QuorumCore: it feeds the core ticks, peer up/down and
  * messages, then executes each Ready in the order the core demands — persist (one SQLite
  * transaction), send, disconnect, apply, advance. Inputs that arrive in one event-loop turn are
  * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
+ * A Ready with many committed txns applies them in slices (ApplySlicing); meanwhile input still
+ * reaches the core, but its next Ready waits until this one is finished and advanced.
  */
 export class ZabReplicator {
   private scheduled = false;
@@ -44,6 +62,8 @@ export class ZabReplicator {
   /** Where executeReady sends each step of a Ready: the store, the transport, the server. */
   private readonly target: ReadyTarget;
   private readonly policy: SendPolicy;
+  /** The Ready whose committed txns are being applied in slices; no other Ready runs meanwhile. */
+  private applying: Ready | undefined;
 
   constructor(
     private readonly core: QuorumCore,
@@ -56,6 +76,7 @@ export class ZabReplicator {
     appliedZxid: bigint,
     /** Test-only planted shell bugs (the simulator's plants). */
     private readonly bugs: ShellBugs = {},
+    private readonly slicing: ApplySlicing = APPLY_SLICING,
   ) {
     this.lastCommitted = appliedZxid;
     this.policy = sendPolicy(bugs);
@@ -218,18 +239,63 @@ export class ZabReplicator {
     this.host.onFatal(err);
   }
 
-  /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */
+  /**
+   * Executes Readys until the core has nothing more to say, or until one yields part-way through
+   * applying its committed txns (it resumes itself). Throws StorageFatalError upward.
+   */
   private processReady(): void {
+    if (this.applying) return;
     let worked = false;
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
       const r = this.core.ready();
-      executeReady(r, this.core.status().role, this.target, this.policy, this.bugs);
-      this.core.advance(r);
+      beginReady(r, this.core.status().role, this.target, this.policy, this.bugs);
+      if (!this.applyFrom(r, 0)) break;
     }
-    if (!worked) return;
-    // Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away.
+    if (worked) this.afterWork();
+  }
+
+  /** Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away. */
+  private afterWork(): void {
     this.transport.flushAll();
     this.host.afterReady();
+  }
+
+  /**
+   * Applies `r`'s committed txns from index `from` for one slice. When the last is applied,
+   * finishes the Ready, advances the core and returns true; otherwise schedules the next slice for
+   * the next turn and returns false.
+   */
+  private applyFrom(r: Ready, from: number): boolean {
+    const entries = r.committed;
+    const { budgetMs, maxTxns, chunk } = this.slicing;
+    const start = this.clock.now();
+    let i = from;
+    while (i < entries.length) {
+      if (i > from && (i - from >= maxTxns || this.clock.now() - start >= budgetMs)) {
+        this.applying = r;
+        this.slicing.onYield?.(entries.length - i);
+        this.clock.setImmediate(() => this.resume(r, i));
+        return false;
+      }
+      const end = Math.min(entries.length, i + chunk, from + maxTxns);
+      this.target.applyCommitted(i === 0 && end === entries.length ? entries : entries.slice(i, end));
+      i = end;
+    }
+    this.applying = undefined;
+    finishReady(r, this.target);
+    this.core.advance(r);
+    return true;
+  }
+
+  private resume(r: Ready, from: number): void {
+    if (this.stopped) return;
+    try {
+      const done = this.applyFrom(r, from);
+      this.afterWork();
+      if (done) this.processReady();
+    } catch (err) {
+      this.fatal(err as Error);
+    }
   }
 }

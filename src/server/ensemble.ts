@@ -7,7 +7,7 @@ import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { NoPeers, PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import type { ShellBugs } from '../quorum/execute';
 import { quorumSecurity } from './quorumSecurity';
-import { ZabReplicator, type ZabHost } from '../quorum/zab';
+import { ZabReplicator, type ApplySlicing, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import type { Clock } from '../util/clock';
 import type { Rng } from '../util/rng';
@@ -66,6 +66,8 @@ export interface ReplicationTestHooks {
   shellBugs?: ShellBugs;
   /** Largest zxid counter before the leader must start a new epoch (ZOOKEEPER-1277). */
   counterMax?: bigint;
+  /** Smaller apply slices than production's time budget (the simulator's clock stands still within a turn). */
+  applySlicing?: ApplySlicing;
 }
 
 /** What replication needs from the server it runs in. */
@@ -118,7 +120,7 @@ export async function buildReplication(
     { hooks: { snapshot: () => snapSync.snapshotForSync() }, bugs: hooks.coreBugs },
   );
   const links = e ? await peerLinks(host, options, logger, snapSync) : new NoPeers();
-  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs);
+  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs, hooks.applySlicing);
   const lastZxid = log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16);
   if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
   return { replicator, timing, snapSync };

@@ -20,6 +20,7 @@ import type { PeerMessage } from '../../../protocol/peer/messages';
 import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
 import type { PlantedBugs, RoleEvent } from '../../../src/quorum/core';
 import type { ShellBugs } from '../../../src/quorum/execute';
+import { APPLY_SLICING, type ApplySlicing } from '../../../src/quorum/zab';
 import { defaultServerOptions, type ServerOptions } from '../../../src/server/options';
 import { ZkServer, type ServerObserver } from '../../../src/server/zkserver';
 import type { ServerSpec } from '../../../src/config';
@@ -50,6 +51,11 @@ export interface SimOptions {
   livenessMs?: number;
   /** Only these fault kinds (default: a random subset per seed). */
   faults?: readonly FaultKind[];
+  /**
+   * Apply at most this many committed txns per event-loop turn (production slices by time, which
+   * stands still within a simulated turn): exercises a DIFF or catch-up applied across turns.
+   */
+  applySliceTxns?: number;
 }
 
 export const FAULT_KINDS = [
@@ -90,6 +96,8 @@ export interface SimStats {
   committed: number;
   snapshots: number;
   ignored: number;
+  /** Turns a member yielded part-way through applying one Ready's committed txns (applySliceTxns). */
+  applyYields: number;
   faults: Partial<Record<FaultKind, number>>;
   clientRequests: number;
 }
@@ -232,6 +240,7 @@ export class Simulation {
       committed: 0,
       snapshots: 0,
       ignored: 0,
+      applyYields: 0,
       faults: {},
       clientRequests: 0,
     };
@@ -327,6 +336,20 @@ export class Simulation {
 
   // ------------------------------------------------------------------ nodes
 
+  /**
+   * Each slice costs the member a millisecond of simulated CPU: input that arrives meanwhile is read
+   * before the next slice, as on a real event loop, so a Ready started after it would overtake it.
+   */
+  private applySlicing(owner: Owner): ApplySlicing | undefined {
+    const maxTxns = this.opts.applySliceTxns;
+    if (maxTxns === undefined) return undefined;
+    const onYield = (): void => {
+      this.stats.applyYields++;
+      this.world.stall(owner, 1);
+    };
+    return { ...APPLY_SLICING, maxTxns, chunk: Math.min(APPLY_SLICING.chunk, maxTxns), onYield };
+  }
+
   private options(n: SimNode): ServerOptions {
     return defaultServerOptions({
       host: n.host,
@@ -358,7 +381,12 @@ export class Simulation {
       clock: this.world.clockFor(owner),
       rng: this.rng.fork(),
       network: this.net.view(n.host, owner),
-      testHooks: { coreBugs: this.opts.coreBugs, shellBugs: this.opts.shellBugs, counterMax: this.opts.counterMax },
+      testHooks: {
+        coreBugs: this.opts.coreBugs,
+        shellBugs: this.opts.shellBugs,
+        counterMax: this.opts.counterMax,
+        applySlicing: this.applySlicing(owner),
+      },
       observer: this.observerFor(n, owner),
     };
     this.log(`n${n.id} start #${n.incarnation} (accepted=${n.disk.hardState.acceptedEpoch} current=${n.disk.hardState.currentEpoch} log=${n.disk.log.length} snapshot=${zxidHex(n.disk.catalog.at(-1)?.zxid ?? 0n)})`);
