@@ -119,9 +119,34 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
 
 /**
  * Steps 1–3 of a Ready. A caller that applies step 4 in slices across event-loop turns
- * (ZabReplicator) calls this, then `applyCommitted` per slice in zxid order, then `finishReady`.
+ * (ZabReplicator) calls `writeReady` and, once durable, `afterDurable`; then `applyCommitted` per
+ * slice in zxid order, then `finishReady`.
  */
 export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
+  const early = startReady(r, role, t, policy);
+  persistReady(t.store, r, bugs);
+  afterDurable(r, role, t, early, bugs);
+}
+
+/**
+ * Step 1's write, with the wait for the disk off the event loop where it can be: a Ready that only
+ * appends entries is written now and `durable` called once the store has synced it (a later turn);
+ * anything else (epochs, TRUNC, a SNAP install, the planted separate-transactions order) is one
+ * synchronous durable unit as before, and `durable` is called before this returns. Returns whether
+ * the messages left early (pass it to `afterDurable`).
+ */
+export function writeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy, bugs: ShellBugs, durable: (err?: Error) => void): boolean {
+  const early = startReady(r, role, t, policy);
+  if (!r.snapshot && !r.hardState && r.truncateAfter === undefined && r.entries.length > 0 && !bugs.snapSeparateTransactions) {
+    t.store.persistWritten({ entries: r.entries }, durable);
+  } else {
+    persistReady(t.store, r, bugs);
+    durable();
+  }
+  return early;
+}
+
+function startReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy): boolean {
   const early = sendsBeforePersist(r, role, policy);
   if (r.truncateAfter !== undefined && r.truncateAfter < t.store.lastZxid()) {
     t.log('warn', 'truncating txns the new leader does not have (TRUNC)', { after: zxidHex(r.truncateAfter), last: zxidHex(t.store.lastZxid()) });
@@ -130,7 +155,11 @@ export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPol
     for (const m of r.messages) t.send(m.to, m.msg);
     t.flush();
   }
-  persistReady(t.store, r, bugs);
+  return early;
+}
+
+/** The rest of steps 1–3, once the Ready's writes are durable: only now may an ACK leave. */
+export function afterDurable(r: Ready, role: Role, t: ReadyTarget, early: boolean, bugs: ShellBugs = {}): void {
   if (r.snapshot) t.installSnapshot(r.snapshot.zxid, r.snapshot.data);
   if (bugs.proposalAppliedBeforeCommit && role === 'following' && r.entries.length > 0) t.applyLogged?.(r.entries);
   if (!early) for (const m of r.messages) t.send(m.to, m.msg);

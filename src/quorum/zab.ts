@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
-import type { QuorumCore, Ready, RoleEvent } from './core';
-import { beginReady, finishReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
+import type { QuorumCore, Ready, Role, RoleEvent } from './core';
+import { afterDurable, finishReady, sendPolicy, writeReady, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
 import type { PeerLinks } from './transport';
 import { zxidHex } from '../util/zxid';
 import type { Clock, TimerHandle } from '../util/clock';
@@ -62,8 +62,12 @@ export class ZabReplicator {
   /** Where executeReady sends each step of a Ready: the store, the transport, the server. */
   private readonly target: ReadyTarget;
   private readonly policy: SendPolicy;
-  /** The Ready whose committed txns are being applied in slices; no other Ready runs meanwhile. */
-  private applying: Ready | undefined;
+  /**
+   * The Ready being executed across turns (waiting for its fsync, or applying its committed txns
+   * in slices): no other Ready starts meanwhile. Input still reaches the core, and what it produces
+   * in the meantime goes out as the next Ready, with one write and one fsync (group commit).
+   */
+  private busy: Ready | undefined;
 
   constructor(
     private readonly core: QuorumCore,
@@ -244,15 +248,42 @@ export class ZabReplicator {
    * applying its committed txns (it resumes itself). Throws StorageFatalError upward.
    */
   private processReady(): void {
-    if (this.applying) return;
+    if (this.busy) return;
     let worked = false;
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
       const r = this.core.ready();
-      beginReady(r, this.core.status().role, this.target, this.policy, this.bugs);
-      if (!this.applyFrom(r, 0)) break;
+      const role = this.core.status().role;
+      this.busy = r;
+      let returned = false;
+      let durableNow = false;
+      const early = writeReady(r, role, this.target, this.policy, this.bugs, (err) => {
+        if (err) return this.fatal(err);
+        if (returned) this.continueDurable(r, role, early);
+        else durableNow = true;
+      });
+      returned = true;
+      if (!durableNow || !this.runDurable(r, role, early)) break;
     }
     if (worked) this.afterWork();
+  }
+
+  /** Steps after the Ready is durable; true when it is finished (false: it yielded mid-apply). */
+  private runDurable(r: Ready, role: Role, early: boolean): boolean {
+    afterDurable(r, role, this.target, early, this.bugs);
+    return this.applyFrom(r, 0);
+  }
+
+  /** The store reported durability in a later turn: carry on where the Ready stopped. */
+  private continueDurable(r: Ready, role: Role, early: boolean): void {
+    if (this.stopped) return;
+    try {
+      const done = this.runDurable(r, role, early);
+      this.afterWork();
+      if (done) this.processReady();
+    } catch (err) {
+      this.fatal(err as Error);
+    }
   }
 
   /** Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away. */
@@ -273,7 +304,6 @@ export class ZabReplicator {
     let i = from;
     while (i < entries.length) {
       if (i > from && (i - from >= maxTxns || this.clock.now() - start >= budgetMs)) {
-        this.applying = r;
         this.slicing.onYield?.(entries.length - i);
         this.clock.setImmediate(() => this.resume(r, i));
         return false;
@@ -282,7 +312,7 @@ export class ZabReplicator {
       this.target.applyCommitted(i === 0 && end === entries.length ? entries : entries.slice(i, end));
       i = end;
     }
-    this.applying = undefined;
+    this.busy = undefined;
     finishReady(r, this.target);
     this.core.advance(r);
     return true;

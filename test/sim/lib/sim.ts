@@ -374,6 +374,7 @@ export class Simulation {
     n.role = undefined;
     const store = this.checkingStore(
       n,
+      owner,
       createMemoryStore({ disk: n.disk, failpoints: { beforeCommit: (what) => this.onCommit(n, owner, what) } }),
     );
     const deps = {
@@ -452,9 +453,17 @@ export class Simulation {
   }
 
   /** Wraps a node's store with the persistence checks (Z2, Z11, integrity of logged txns). */
-  private checkingStore(n: SimNode, store: Store): Store {
+  private checkingStore(n: SimNode, owner: Owner, store: Store): Store {
     const persist = store.persist.bind(store);
-    return Object.assign(Object.create(store) as Store, {
+    const clock = this.world.clockFor(owner);
+    const checked: Pick<Store, 'persist' | 'persistWritten'> = {
+      // The fsync takes a simulated millisecond after the write, as a thread-pool fdatasync would:
+      // the replicator must hold the Ready (its ACK, the next Ready) until told. A crash meanwhile
+      // drops the callback with the rest of the process.
+      persistWritten: (batch, durable) => {
+        checked.persist(batch);
+        clock.setTimeout(() => durable(), 1);
+      },
       persist: (batch: PersistBatch) => {
         const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
         const hs0 = { ...n.disk.hardState };
@@ -465,7 +474,8 @@ export class Simulation {
         for (const e of batch.entries ?? []) this.checkLogged(n, e.zxid, e.data);
         if (before) this.checkNoCommittedLost(n, before);
       },
-    });
+    };
+    return Object.assign(Object.create(store) as Store, checked);
   }
 
   /** zxids on this disk that are globally committed. */
