@@ -135,6 +135,8 @@ interface SimNode {
   slowCommitMs: number | undefined;
   /** Store writes fail (disk full / I/O error) until the fault heals. */
   failWrites: boolean;
+  /** First zxid of each persistWritten batch of this incarnation not yet reported durable. */
+  unsynced: Set<bigint>;
 }
 
 interface GlobalEntry {
@@ -216,6 +218,7 @@ export class Simulation {
         crashAtCommit: undefined,
         slowCommitMs: undefined,
         failWrites: false,
+        unsynced: new Set(),
       });
     }
     this.logger = opts.trace
@@ -368,6 +371,8 @@ export class Simulation {
     if (n.alive) return Promise.resolve();
     n.alive = true;
     n.incarnation++;
+    // A crash took the unsynced writes' callbacks with it (the page cache kept the data).
+    n.unsynced.clear();
     // Wall clocks differ a little between machines and restarts (session ids are built from them).
     const owner = new Owner(`n${n.id}#${n.incarnation}`, WALL_BASE + (this.rng.next() - 0.5) * 10_000);
     n.owner = owner;
@@ -462,7 +467,12 @@ export class Simulation {
       // drops the callback with the rest of the process.
       persistWritten: (batch, durable) => {
         checked.persist(batch);
-        clock.setTimeout(() => durable(), 1);
+        const first = batch.entries?.[0]?.zxid;
+        if (first !== undefined) n.unsynced.add(first);
+        clock.setTimeout(() => {
+          if (first !== undefined) n.unsynced.delete(first);
+          durable();
+        }, 1);
       },
       persist: (batch: PersistBatch) => {
         const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
@@ -539,6 +549,9 @@ export class Simulation {
     // Z9: an ACK means "durable": the acked history (and currentEpoch for NEWLEADER) is on disk.
     const durable = this.durableLast(n.disk);
     if (durable < msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent while only ${zxidHex(durable)} is durable (Z9 persist-before-ACK)`);
+    for (const first of n.unsynced) {
+      if (first <= msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent before the fsync of the write from ${zxidHex(first)} returned (Z9 persist-before-ACK)`);
+    }
     if (msg.newLeader && n.role && n.disk.hardState.currentEpoch < n.role.epoch) {
       this.fail(`n${n.id}: NEWLEADER ACK for epoch ${n.role.epoch} sent before currentEpoch was durable (Z9)`);
     }
