@@ -138,7 +138,8 @@ function processStart(pid: number): string | undefined {
   }
 }
 
-function writeOwner(runDir: string): void {
+/** Claims a run's namespaces for this process (cleanStaleRuns leaves a live owner's alone). */
+export function writeOwner(runDir: string): void {
   fs.writeFileSync(path.join(runDir, 'owner.json'), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }));
 }
 
@@ -154,8 +155,9 @@ function ownerAlive(ownerFile: string): boolean {
 /**
  * Removes what runs killed by SIGKILL (which no handler can catch) left behind: namespaces whose
  * run's owner process is gone, with their hosts files. Runs of other live processes are never
- * touched: a tag is stale only when its run dir names its owner and that process is gone, or
- * when nothing names an owner and no process is left in any of its namespaces.
+ * touched: a tag is stale only when its run dir names its owner and that process is gone. A tag
+ * nobody claims is left alone: its namespaces may be being built right now (no process in them
+ * yet) by a run that has not claimed them — removing those broke a concurrent test's setup.
  */
 export function cleanStaleRuns(log: (msg: string) => void): void {
   const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
@@ -171,9 +173,7 @@ export function cleanStaleRuns(log: (msg: string) => void): void {
       .filter((d) => d.startsWith('zabkeeper-') && d.includes(`-${tag}-`))
       .map((d) => path.join(tmp, d, 'owner.json'))
       .filter((f) => fs.existsSync(f));
-    const busy = parts.some((p) => spawnSync('ip', ['netns', 'pids', `${tag}-${p}`], { encoding: 'utf8' }).stdout.trim() !== '');
-    const stale = owners.length > 0 ? owners.every((o) => !ownerAlive(o)) : !busy;
-    if (!stale) continue;
+    if (owners.length === 0 || owners.some(ownerAlive)) continue;
     const members = parts.filter((p) => p.startsWith('m')).length;
     const t = planTopology(tag, members);
     teardown(t, log);

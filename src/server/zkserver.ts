@@ -437,7 +437,17 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   onQueueDrained(conn: ClientConnection): void {
+    // A reply went out: the client is there. While its reading is paused past the outstanding limit
+    // no request arrives to touch the session, and a slow server must not expire a client it owes
+    // replies (seen under load: 20k pipelined requests outlived a 4 s session).
+    this.touchSession(conn);
     conn.maybeResume(this.options.globalOutstandingLimit);
+  }
+
+  private touchSession(conn: ClientConnection): void {
+    if (conn.sessionId === 0n) return;
+    this.sessions.touch(conn.sessionId, this.clock.now());
+    if (this.options.ensemble) this.touched.add(conn.sessionId);
   }
 
   onPrelude(conn: ClientConnection, first4: number, rest: Buffer): 'fourLetter' | 'needMore' | 'protocol' {
@@ -554,10 +564,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
-    if (conn.sessionId !== 0n) {
-      this.sessions.touch(conn.sessionId, this.clock.now());
-      if (this.options.ensemble) this.touched.add(conn.sessionId);
-    }
+    this.touchSession(conn);
     try {
       this.dispatch(conn, header.xid, header.type, r, payload, now);
     } catch (err) {

@@ -7,9 +7,11 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { buildTopology, planTopology, runTag, teardown, type Topology } from '../../scripts/lib/nemesis-net';
+import { writeOwner } from '../../scripts/lib/nemesis-outer';
 
 export function canUseNamespaces(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network and PID namespaces)';
@@ -72,6 +74,9 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
 export function createLab(members: number, hostNames: (i: number) => string, repoRoot: string): Lab {
   const topology = planTopology(runTag(process.pid, Math.random()), members);
   const nsDirs = [...topology.members.map((m) => m.ns), topology.client.ns].map((ns) => `/etc/netns/${ns}`);
+  // Claimed before any namespace exists, so a concurrent nemesis run's stale sweep leaves them alone.
+  const ownerDir = fs.mkdtempSync(path.join(os.tmpdir(), `zabkeeper-lab-${topology.tag}-`));
+  writeOwner(ownerDir);
   let probe: ChildProcess | undefined;
   const cleanup = () => {
     probe?.stdin?.destroy();
@@ -79,6 +84,7 @@ export function createLab(members: number, hostNames: (i: number) => string, rep
     probe?.kill('SIGKILL');
     teardown(topology);
     for (const d of nsDirs) fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(ownerDir, { recursive: true, force: true });
   };
   try {
     buildTopology(topology);
