@@ -81,6 +81,8 @@ export class ZabReplicator {
     /** Test-only planted shell bugs (the simulator's plants). */
     private readonly bugs: ShellBugs = {},
     private readonly slicing: ApplySlicing = APPLY_SLICING,
+    /** Log appends fsynced on the thread pool (Store.persistWritten). WIP, off by default: docs/wip-log-writer.md. */
+    private readonly fsyncOffLoop = false,
   ) {
     this.lastCommitted = appliedZxid;
     this.policy = sendPolicy(bugs);
@@ -257,7 +259,7 @@ export class ZabReplicator {
       this.busy = r;
       let returned = false;
       let durableNow = false;
-      const early = writeReady(r, role, this.target, this.policy, this.bugs, (err) => {
+      const early = writeReady(r, role, this.target, this.policy, this.bugs, this.fsyncOffLoop, (err) => {
         if (err) return this.fatal(err);
         if (returned) this.continueDurable(r, role, early);
         else durableNow = true;

@@ -68,6 +68,8 @@ export interface ReplicationTestHooks {
   counterMax?: bigint;
   /** Smaller apply slices than production's time budget (the simulator's clock stands still within a turn). */
   applySlicing?: ApplySlicing;
+  /** Log appends fsynced off the event loop (WIP, docs/wip-log-writer.md). */
+  fsyncOffLoop?: boolean;
 }
 
 /** What replication needs from the server it runs in. */
@@ -120,7 +122,7 @@ export async function buildReplication(
     { hooks: { snapshot: () => snapSync.snapshotForSync() }, bugs: hooks.coreBugs },
   );
   const links = e ? await peerLinks(host, options, logger, snapSync) : new NoPeers();
-  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs, hooks.applySlicing);
+  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs, hooks.applySlicing, hooks.fsyncOffLoop);
   const lastZxid = log.length ? log[log.length - 1].zxid.toString(16) : snapshotZxid.toString(16);
   if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
   return { replicator, timing, snapSync };

@@ -56,6 +56,8 @@ export interface SimOptions {
    * stands still within a simulated turn): exercises a DIFF or catch-up applied across turns.
    */
   applySliceTxns?: number;
+  /** Log appends made durable a simulated ms after the write (Store.persistWritten; WIP, off by default). */
+  fsyncOffLoop?: boolean;
 }
 
 export const FAULT_KINDS = [
@@ -392,6 +394,7 @@ export class Simulation {
         shellBugs: this.opts.shellBugs,
         counterMax: this.opts.counterMax,
         applySlicing: this.applySlicing(owner),
+        fsyncOffLoop: this.opts.fsyncOffLoop,
       },
       observer: this.observerFor(n, owner),
     };
