@@ -5,9 +5,10 @@ import type { Entry, Ready, Role, RoleEvent } from './core';
 import { zxidHex } from '../util/zxid';
 
 /**
- * The one executor of a Ready. Production's ZabReplicator, the simulator (which runs the
- * production server) and the transcript tests all call `executeReady`, so the order of the steps —
- * and every exception to it — exists once:
+ * The one executor of a Ready. Production's ZabReplicator and the simulator (which runs the
+ * production server) call `executeReady`, so the order of the steps — and every exception to it —
+ * exists once (the single-core transcript tests, test/sim/lib/transcript.ts, still persist into a
+ * small disk model of their own):
  *
  *  1. persist: one atomic store unit (`persistReady`), then load a SNAP'ed state into the server;
  *  2. send the messages (per destination FIFO), unless the policy let them leave before step 1;
@@ -52,6 +53,8 @@ export interface ShellBugs {
   followerExpiresSessions?: boolean;
   /** The reply to a write leaves before the watch events it triggers. */
   watchAfterReply?: boolean;
+  /** A learner tells a client its resumed session is live before the leader confirmed it (no Learner.validateSession). */
+  followerAnswersBeforeRevalidation?: boolean;
 }
 
 /** ackBeforeFsync: the policy with no exception left. */

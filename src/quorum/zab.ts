@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PeerMessage } from '../../protocol/peer/messages';
+import type { MessageOf, PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
 import type { QuorumCore, Ready, Role, RoleEvent } from './core';
 import { afterDurable, finishReady, sendPolicy, writeReady, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
@@ -202,6 +202,13 @@ export class ZabReplicator {
     const leader = this.leaderId();
     if (leader === undefined || leader === this.core.id) return false;
     return this.transport.send(leader, msg);
+  }
+
+  /** Leader: the answer to a learner's REVALIDATE; false when `sid` is not a synced learner. */
+  sendToLearner(sid: number, msg: MessageOf<'revalidate'>): boolean {
+    if (!this.core.sendToLearner(sid, msg)) return false;
+    this.schedule();
+    return true;
   }
 
   /**

@@ -11,8 +11,6 @@ export type Forward =
   | { kind: 'write'; sessionId: bigint; cxid: number; opCode: number; body: Buffer; authIds: Id[] }
   | { kind: 'createSession'; sessionId: bigint; timeoutMs: number; passwd: Buffer }
   | { kind: 'closeSession'; sessionId: bigint }
-  /** A client resumed this session here: the leader records this server as its owner. */
-  | { kind: 'revalidate'; sessionId: bigint }
   | { kind: 'touch'; sessions: bigint[] };
 
 const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
@@ -39,8 +37,6 @@ export function decodeForward(buf: Buffer): Forward {
       return { kind: 'createSession', sessionId: big(v.sessionId), timeoutMs: v.timeoutMs as number, passwd: v.passwd as Buffer };
     case 'closeSession':
       return { kind: 'closeSession', sessionId: big(v.sessionId) };
-    case 'revalidate':
-      return { kind: 'revalidate', sessionId: big(v.sessionId) };
     case 'touch':
       if (!Array.isArray(v.sessions)) bad('touch');
       return { kind: 'touch', sessions: (v.sessions as unknown[]).map(big) };

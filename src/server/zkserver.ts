@@ -24,7 +24,7 @@ import { loopLag, timed } from '../metrics/looplag';
 import { ZabReplicator, type ZabHost } from '../quorum/zab';
 import type { ShellBugs } from '../quorum/execute';
 import type { RoleEvent } from '../quorum/core';
-import type { PeerMessage } from '../../protocol/peer/messages';
+import type { MessageOf, PeerMessage } from '../../protocol/peer/messages';
 import { decodeForward, encodeForward, type Forward } from './forward';
 import { buildReplication, ensembleConfigText, type ReplicationTestHooks } from './ensemble';
 import { zxidHex } from '../util/zxid';
@@ -170,6 +170,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly connections = new Map<number, ClientConnection>();
   private readonly connsByIp = new Map<string, number>();
   private readonly connBySession = new Map<bigint, ClientConnection>();
+  /** Learner: resumed sessions waiting for the leader's verdict (ZooKeeper's Learner.validateSession). */
+  private readonly revalidating = new Map<bigint, { conn: ClientConnection; timeoutMs: number; passwd: Buffer }>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
   readonly fourLetter: FourLetterWords;
@@ -437,17 +439,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   }
 
   onQueueDrained(conn: ClientConnection): void {
-    // A reply went out: the client is there. While its reading is paused past the outstanding limit
-    // no request arrives to touch the session, and a slow server must not expire a client it owes
-    // replies (seen under load: 20k pipelined requests outlived a 4 s session).
-    this.touchSession(conn);
     conn.maybeResume(this.options.globalOutstandingLimit);
-  }
-
-  private touchSession(conn: ClientConnection): void {
-    if (conn.sessionId === 0n) return;
-    this.sessions.touch(conn.sessionId, this.clock.now());
-    if (this.options.ensemble) this.touched.add(conn.sessionId);
   }
 
   onPrelude(conn: ClientConnection, first4: number, rest: Buffer): 'fourLetter' | 'needMore' | 'protocol' {
@@ -528,24 +520,67 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private resumeSession(conn: ClientConnection, sessionId: bigint, passwd: Buffer | null, timeoutMs: number): void {
     const session = this.db.sessions.get(sessionId);
     const valid = session !== undefined && passwd !== null && session.passwd.equals(passwd) && this.sessions.touch(sessionId, this.clock.now());
-    if (!valid) {
-      // Unknown, expired or wrong password: the client sees SESSION_EXPIRED. Never attach.
-      this.writeConnectResponse(conn.out, conn, 0, 0n, EXPIRED_PASSWD);
-      conn.closeAfterReplies();
+    if (!valid) return this.refuseSession(conn);
+    if (!this.options.ensemble || this.zab.canPropose) {
+      if (this.options.ensemble) this.sessionOwner.set(sessionId, this.myId);
+      return this.attachSession(conn, sessionId, timeoutMs, session.passwd);
+    }
+    // A learner does not know whether the leader is expiring the session right now (its close may
+    // not have reached us yet): as ZooKeeper's Learner.validateSession, ask the leader and answer
+    // the client only with its verdict, or a client could be told "connected" to a dead session.
+    if (this.shellBugs.followerAnswersBeforeRevalidation) {
+      this.zab.sendToLeader({ type: 'revalidate', sessionId, timeoutMs, valid: false });
+      return this.attachSession(conn, sessionId, timeoutMs, session.passwd);
+    }
+    if (!this.zab.sendToLeader({ type: 'revalidate', sessionId, timeoutMs, valid: false })) {
+      conn.destroy('no leader to revalidate the session with');
       return;
     }
+    const earlier = this.revalidating.get(sessionId);
+    if (earlier && earlier.conn !== conn) earlier.conn.destroy('session resumed on a newer connection');
+    this.revalidating.set(sessionId, { conn, timeoutMs, passwd: session.passwd });
+  }
+
+  /** Unknown, expired or wrong password: the client sees SESSION_EXPIRED. Never attach. */
+  private refuseSession(conn: ClientConnection): void {
+    this.writeConnectResponse(conn.out, conn, 0, 0n, EXPIRED_PASSWD);
+    conn.closeAfterReplies();
+  }
+
+  private attachSession(conn: ClientConnection, sessionId: bigint, timeoutMs: number, passwd: Buffer): void {
     const previous = this.connBySession.get(sessionId);
     if (previous && previous !== conn) previous.destroy('session moved to a new connection');
     conn.sessionId = sessionId;
     conn.timeoutMs = timeoutMs;
     this.connBySession.set(sessionId, conn);
     this.sessions.add(sessionId, timeoutMs, this.clock.now());
-    if (this.options.ensemble) {
-      this.touched.add(sessionId);
-      if (this.zab.canPropose) this.sessionOwner.set(sessionId, this.myId);
-      else this.zab.sendToLeader({ type: 'request', data: encodeForward({ kind: 'revalidate', sessionId }) });
+    if (this.options.ensemble) this.touched.add(sessionId);
+    this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, passwd));
+  }
+
+  /**
+   * REVALIDATE. Leader: a client resumed `sessionId` on learner `from`; valid unless the session is
+   * gone or being closed, and then `from` owns it (requests through any other server now fail).
+   * Learner: the leader's verdict on a session a client is waiting to resume here.
+   */
+  private onRevalidate(from: number, msg: MessageOf<'revalidate'>): void {
+    const sid = msg.sessionId;
+    if (this.zab.canPropose) {
+      // SessionTrackerImpl.touchSession: a session expiry has taken out of the tracker, or whose
+      // close is proposed, stays dead even though the close has not been applied yet.
+      const valid = this.db.sessions.has(sid) && this.sessions.touch(sid, this.clock.now());
+      if (valid) this.sessionOwner.set(sid, from);
+      this.zab.sendToLearner(from, { ...msg, valid });
+      return;
     }
-    this.enqueue(conn, 0, OpCode.createSession, (out) => this.writeConnectResponse(out, conn, timeoutMs, sessionId, session.passwd));
+    const p = this.revalidating.get(sid);
+    if (!p || from !== this.zab.leaderId()) return;
+    this.revalidating.delete(sid);
+    if (!this.connections.has(p.conn.id)) return;
+    if (!msg.valid) return this.refuseSession(p.conn);
+    const session = this.db.sessions.get(sid);
+    if (!session) return this.refuseSession(p.conn);
+    this.attachSession(p.conn, sid, p.timeoutMs, p.passwd);
   }
 
   // ---------------------------------------------------------------- requests
@@ -564,7 +599,10 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.metrics.counters.bytes_received_count += payload.length + 4;
     conn.stats.lastCxid = header.xid;
     conn.stats.lastOp = fourLetterOpName(header.type);
-    this.touchSession(conn);
+    if (conn.sessionId !== 0n) {
+      this.sessions.touch(conn.sessionId, this.clock.now());
+      if (this.options.ensemble) this.touched.add(conn.sessionId);
+    }
     try {
       this.dispatch(conn, header.xid, header.type, r, payload, now);
     } catch (err) {
@@ -956,11 +994,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.logger.warn({ clients: this.connections.size, reason }, 'closing client connections');
     for (const c of [...this.connections.values()]) c.destroy(reason);
     this.awaiting.clear();
+    this.revalidating.clear();
     this.syncWaiters.length = 0;
     this.inFlight.clear();
   }
 
   onForwarded(from: number, msg: PeerMessage): void {
+    if (msg.type === 'revalidate') return this.onRevalidate(from, msg);
     if (msg.type !== 'request' || !this.zab.canPropose) return;
     let f: Forward;
     try {
@@ -973,10 +1013,6 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     switch (f.kind) {
       case 'write':
         return this.prepForwardedWrite(f, from, now);
-      case 'revalidate':
-        // The client resumed its session on `from`: requests through any other server now fail.
-        if (this.db.sessions.has(f.sessionId)) this.sessionOwner.set(f.sessionId, from);
-        return;
       case 'createSession': {
         this.sessionOwner.set(f.sessionId, from);
         const txn = this.prep.prepCreateSession({ sessionId: f.sessionId, timeoutMs: f.timeoutMs, passwd: f.passwd }, { zxid: this.zab.nextZxid(), now: BigInt(now) });

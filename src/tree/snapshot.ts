@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { ACL } from '../../protocol/jute/data';
-import { DataTree, aclKey, emptyRow, type NodeKind, type NodeRow } from './datatree';
+import { DataTree, aclKey, emptyRow, type NodeKind, type NodeRow, type ZNode } from './datatree';
 import type { SessionRecord, ZkDatabase } from './database';
 import { recountAllQuotas } from './quota';
 
@@ -444,16 +444,31 @@ const STAT_FIELDS = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 
  */
 export function treeDigest(db: ZkDatabase): string {
   const h = createHash('sha256');
-  for (const path of [...db.tree.paths()].sort()) {
-    const n = db.tree.get(path)!;
-    h.update(path).update('\0');
-    h.update(STAT_FIELDS.map((f) => String(n.stat[f])).join(',')).update('\0');
-    h.update(`${n.kind}:${n.ttl ?? ''}`).update('\0');
-    h.update(n.data === null ? '-' : `${n.data.length}:`);
-    if (n.data) h.update(n.data);
-    h.update(aclKey(n.acl)).update('\n');
-  }
+  for (const path of [...db.tree.paths()].sort()) hashNode(h, path, db.tree.get(path)!);
   return h.digest('hex');
+}
+
+/** One node's part of a digest: path, stat, kind, value and ACL. */
+function hashNode(h: Hash, path: string, n: ZNode): void {
+  h.update(path).update('\0');
+  h.update(STAT_FIELDS.map((f) => String(n.stat[f])).join(',')).update('\0');
+  h.update(`${n.kind}:${n.ttl ?? ''}`).update('\0');
+  h.update(n.data === null ? '-' : `${n.data.length}:`);
+  if (n.data) h.update(n.data);
+  h.update(aclKey(n.acl)).update('\n');
+}
+
+/**
+ * A 64-bit hash of one node (0 when absent), the same fields `treeDigest` covers. Summed modulo
+ * 2^64 over all nodes it gives an order-free digest that can be kept up to date per txn by
+ * re-hashing only the nodes the txn touched (ZooKeeper's DigestCalculator works the same way).
+ */
+export function nodeHash(db: ZkDatabase, path: string): bigint {
+  const n = db.tree.get(path);
+  if (!n) return 0n;
+  const h = createHash('sha1');
+  hashNode(h, path, n);
+  return h.digest().readBigUInt64BE(0);
 }
 
 /**

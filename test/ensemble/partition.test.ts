@@ -116,6 +116,9 @@ describe('a follower cut off from its leader', () => {
             expect((await rq.create(holder, lock, null, CreateFlags.ephemeral)).err).toBe(ErrorCode.ok);
             observer = await connect(ens.clientPorts[leader]);
             expect((await rq.exists(observer, lock, true)).err).toBe(ErrorCode.ok);
+            // Dropped while the observer was set up: its 'close' is already past, set up again.
+            // From here to the listeners below nothing awaits, so no close can slip between.
+            if (holder.isClosed) throw new WireClosedError('lock holder dropped during setup');
             return { holder, observer, lock };
           } catch (err) {
             holder.close();

@@ -58,9 +58,11 @@ describe('bounded background work', () => {
   });
 
   test('wchp over 20k watches is written a slice per turn and lists every watch', async () => {
-    const srv = await startInProc();
+    // A long session: 20k pipelined requests on a busy machine can take longer than the 4 s default
+    // allows, and this test is about how wchp is written, not about expiry.
+    const srv = await startInProc({ maxSessionTimeoutMs: 60_000 });
     try {
-      const c = await srv.connect();
+      const c = await srv.connect({ sessionTimeoutMs: 60_000 });
       const paths = Array.from({ length: 20_000 }, (_, i) => `/absent/w${i}`);
       // exists() on an absent node leaves a data watch.
       await Promise.all(paths.map((path) => c.request(OpCode.exists, (w) => writeExistsRequest(w, { path, watch: true }))));

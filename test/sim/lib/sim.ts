@@ -26,7 +26,7 @@ import { ZkServer, type ServerObserver } from '../../../src/server/zkserver';
 import type { ServerSpec } from '../../../src/config';
 import { createMemoryStore, newMemoryDisk, type MemoryDisk } from '../../../src/storage/memory';
 import type { PersistBatch, Store } from '../../../src/storage/types';
-import { encodeTxn, treeDigest, type Txn, type ZkDatabase } from '../../../src/tree';
+import { encodeTxn, nodeHash, treeDigest, type Txn, type ZkDatabase } from '../../../src/tree';
 import type { WatchEvent } from '../../../src/tree/events';
 import { Prng } from '../../../src/util/prng';
 import { counterOf, epochOf, isSuccessor, zxidHex } from '../../../src/util/zxid';
@@ -70,9 +70,11 @@ export const FAULT_KINDS = [
   'partition',
   'oneway',
   'reset',
+  'halfOpen',
   'stall',
   'slowFsync',
   'diskError',
+  'diskFull',
   'clockJump',
   'clientCrash',
   'clientCut',
@@ -135,10 +137,50 @@ interface SimNode {
   crashAtCommit: number | undefined;
   /** Stall the next commit this long (slow fsync). */
   slowCommitMs: number | undefined;
-  /** Store writes fail (disk full / I/O error) until the fault heals. */
-  failWrites: boolean;
+  /** Store writes fail (an I/O error, or the disk is full) until the fault heals. */
+  diskFault: DiskFault | undefined;
+  /** Its tree's digest, kept per applied txn; rebuilt from the tree after a restart or a SNAP. */
+  digest: RollingDigest | undefined;
   /** First zxid of each persistWritten batch of this incarnation not yet reported durable. */
   unsynced: Set<bigint>;
+}
+
+/** What a failing store write throws, shaped as better-sqlite3 reports it. */
+const DISK_FAULTS = {
+  ioerr: () => Object.assign(new Error('disk I/O error (simulated EIO)'), { code: 'SQLITE_IOERR_WRITE' }),
+  full: () => Object.assign(new Error('database or disk is full (simulated ENOSPC)'), { code: 'SQLITE_FULL' }),
+};
+type DiskFault = keyof typeof DISK_FAULTS;
+
+/** A tree digest kept up to date per txn: the sum modulo 2^64 of every node's `nodeHash`. */
+interface RollingDigest {
+  sum: bigint;
+  hashes: Map<string, bigint>;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+function fullDigest(db: ZkDatabase): RollingDigest {
+  const hashes = new Map<string, bigint>();
+  let sum = 0n;
+  for (const path of db.tree.paths()) {
+    const h = nodeHash(db, path);
+    hashes.set(path, h);
+    sum = (sum + h) & MASK64;
+  }
+  return { sum, hashes };
+}
+
+/** The nodes a txn may have changed: those its events name (a node and its parent), and setACL's, which fires none. */
+function touchedPaths(txn: Txn, events: readonly WatchEvent[]): string[] {
+  const paths = events.map((e) => e.path);
+  if (txn.body.type === 'setACL') paths.push(txn.body.path);
+  return paths;
+}
+
+/** Quota statistics nodes change without events of their own: with quotas set, re-hash the whole tree. */
+function hasQuotas(db: ZkDatabase): boolean {
+  return (db.tree.get('/zookeeper/quota')?.stat.numChildren ?? 0) > 0;
 }
 
 interface GlobalEntry {
@@ -173,7 +215,7 @@ export class Simulation {
   // ---- checker state
   private readonly global: GlobalEntry[] = [];
   private readonly globalIndex = new Map<bigint, number>();
-  private readonly digests = new Map<bigint, string>();
+  private readonly digests = new Map<bigint, bigint>();
   private readonly eventsByPath = new Map<string, ChangeEvent[]>();
   /** Events on /secret and below (the workload's only persistent recursive watches are there). */
   private readonly secretEvents: ChangeEvent[] = [];
@@ -219,7 +261,8 @@ export class Simulation {
         role: undefined,
         crashAtCommit: undefined,
         slowCommitMs: undefined,
-        failWrites: false,
+        diskFault: undefined,
+        digest: undefined,
         unsynced: new Set(),
       });
     }
@@ -379,6 +422,7 @@ export class Simulation {
     const owner = new Owner(`n${n.id}#${n.incarnation}`, WALL_BASE + (this.rng.next() - 0.5) * 10_000);
     n.owner = owner;
     n.role = undefined;
+    n.digest = undefined;
     const store = this.checkingStore(
       n,
       owner,
@@ -405,6 +449,7 @@ export class Simulation {
         n.server = server;
         // Applied so far: the snapshot it loaded, plus (a core of one aside) nothing else yet.
         n.appliedZxid = server.db.lastProcessedZxid;
+        n.digest = undefined;
         server.on('fatal', (err: Error) => {
           if (!owner.alive) return;
           this.stats.failStops++;
@@ -413,7 +458,13 @@ export class Simulation {
           this.schedule(this.rng.range(50, 400), () => this.restart(n));
         });
       },
-      (err: Error) => this.fail(`n${n.id} failed to start from its disk: ${err.message}`),
+      (err: Error) => {
+        // A server may refuse to start while its disk cannot be written; it is started again later.
+        if (!n.diskFault || !owner.alive) return this.fail(`n${n.id} failed to start from its disk: ${err.message}`);
+        this.log(`n${n.id} cannot start while its disk fails writes: ${err.message}`);
+        this.kill(n, 'start failed');
+        this.schedule(this.rng.range(50, 400), () => this.restart(n));
+      },
     );
   }
 
@@ -448,7 +499,7 @@ export class Simulation {
   /** The store's failpoint: runs before every store transaction commits. */
   private onCommit(n: SimNode, owner: Owner, what: string): void {
     if (!owner.alive) throw new SimCrash('dead process');
-    if (n.failWrites) throw new Error('disk full (simulated ENOSPC)');
+    if (n.diskFault) throw DISK_FAULTS[n.diskFault]();
     if (n.slowCommitMs !== undefined) {
       this.world.stall(owner, n.slowCommitMs);
       n.slowCommitMs = undefined;
@@ -534,6 +585,8 @@ export class Simulation {
         if (!alive()) return;
         if (zxid !== 0n && !this.globalIndex.has(zxid)) this.fail(`n${n.id} installed a SNAP at ${zxidHex(zxid)}, which was never committed`);
         n.appliedZxid = zxid;
+        n.digest = undefined;
+        this.checkPrimaryIntegrity(n);
       },
       role: (ev) => alive() && this.onRole(n, ev),
       peerSent: (to, msg) => alive() && this.onPeerSent(n, to, msg),
@@ -564,6 +617,7 @@ export class Simulation {
     n.role = ev;
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
     this.checkQuiet(n, ev);
+    if (ev.role === 'following') this.checkPrimaryIntegrity(n);
     if (ev.role !== 'leading') return;
     if (ev.phase === 'sync') {
       // Zab.tla Leadership, on entry to synchronization: one leader per epoch.
@@ -581,6 +635,23 @@ export class Simulation {
     const last = this.global.at(-1);
     if (server && last && !server.hasLogged(last.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without committed ${zxidHex(last.zxid)} (primary integrity, Z12)`);
     for (const a of this.acked) if (server && !server.hasLogged(a.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without acknowledged ${a.what} (${zxidHex(a.zxid)})`);
+    for (const f of this.nodes) if (f.role?.leader === n.id) this.checkPrimaryIntegrity(f);
+  }
+
+  /**
+   * Zab.tla PrimaryIntegrity, checked whenever a follower or its leader changes (not only when the
+   * leader is established): while both are in broadcast in the same epoch, the leader has
+   * delivered every txn of an older epoch that the follower delivered.
+   */
+  private checkPrimaryIntegrity(f: SimNode): void {
+    const fr = f.role;
+    if (!f.alive || fr?.role !== 'following' || fr.phase !== 'broadcast') return;
+    const l = this.nodes.find((x) => x.id === fr.leader);
+    const lr = l?.role;
+    if (!l?.alive || lr?.role !== 'leading' || lr.phase !== 'broadcast' || lr.epoch !== fr.epoch) return;
+    if (epochOf(f.appliedZxid) < lr.epoch && f.appliedZxid > l.appliedZxid) {
+      this.fail(`n${f.id} delivered ${zxidHex(f.appliedZxid)} of an older epoch that its leader n${l.id} (epoch ${lr.epoch}) has not (${zxidHex(l.appliedZxid)}) (PrimaryIntegrity)`);
+    }
   }
 
   /**
@@ -605,17 +676,29 @@ export class Simulation {
     }
     if (zxid <= n.appliedZxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} again (already at ${zxidHex(n.appliedZxid)})`);
     n.appliedZxid = zxid;
+    this.checkPrimaryIntegrity(n);
     if (txn.body.type === 'closeSession' && db.tree.getEphemerals(txn.sessionId).length > 0) {
       this.fail(`n${n.id}: session 0x${txn.sessionId.toString(16)} closed at ${zxidHex(zxid)} but its ephemerals ${db.tree.getEphemerals(txn.sessionId).join(',')} remain`);
     }
-    // Digests at every 32nd counter (a digest walks the whole tree): every server computes one at
-    // the same zxids; the final check compares all of them at the last one.
-    if (counterOf(zxid) % 32n === 0n) {
-      const d = treeDigest(db);
-      const seen = this.digests.get(zxid);
-      if (seen === undefined) this.digests.set(zxid, d);
-      else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
+    // The tree digests of all members agree at every common zxid (kept per txn, see RollingDigest);
+    // every 32nd counter the rolling digest is also checked against a fresh walk of the tree.
+    const d = this.rollDigest(n, txn, db, events);
+    const seen = this.digests.get(zxid);
+    if (seen === undefined) this.digests.set(zxid, d);
+    else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
+    if (counterOf(zxid) % 32n === 0n && fullDigest(db).sum !== d) this.fail(`n${n.id}: rolling digest at ${zxidHex(zxid)} drifted from its tree (checker bookkeeping)`);
+  }
+
+  private rollDigest(n: SimNode, txn: Txn, db: ZkDatabase, events: readonly WatchEvent[]): bigint {
+    if (!n.digest || hasQuotas(db)) return (n.digest = fullDigest(db)).sum;
+    const dg = n.digest;
+    for (const path of touchedPaths(txn, events)) {
+      const h = nodeHash(db, path);
+      dg.sum = (dg.sum - (dg.hashes.get(path) ?? 0n) + h) & MASK64;
+      if (h === 0n) dg.hashes.delete(path);
+      else dg.hashes.set(path, h);
     }
+    return dg.sum;
   }
 
   /** The first time anyone applies a txn: it joins the committed sequence. */
@@ -806,6 +889,12 @@ export class Simulation {
         this.log(`RESET n${a.id}-n${b.id}: ${this.net.resetBetween(a.host, b.host)} connection(s)`);
         break;
       }
+      case 'halfOpen': {
+        const a = this.rng.pick(this.nodes);
+        const b = this.rng.pick(this.nodes.filter((x) => x !== a));
+        this.log(`HALF-OPEN n${a.id}-n${b.id}: ${this.net.forgetAtOneEnd(a.host, b.host)} connection(s) forgotten at n${a.id}'s end`);
+        break;
+      }
       case 'stall': {
         // SIGSTOP / a long GC: the process runs nothing, then catches up (ticks first).
         const n = victim();
@@ -823,13 +912,15 @@ export class Simulation {
       }
       case 'diskError': {
         const n = victim();
-        if (n) {
-          n.failWrites = true;
-          this.log(`n${n.id}: its disk starts failing writes`);
-          this.schedule(hold(), () => {
-            n.failWrites = false;
-          });
-        }
+        if (n) this.failDisks([n], 'ioerr', hold());
+        break;
+      }
+      case 'diskFull': {
+        // Members get the same writes on disks of the same size, so they tend to fill up together:
+        // one member, a majority or all of them, until an operator frees space.
+        const voters = this.nodes.filter((x) => !x.observer);
+        const k = this.rng.pick([1, Math.floor(voters.length / 2) + 1, this.nodes.length]);
+        this.failDisks(this.rng.shuffle([...this.nodes]).slice(0, k), 'full', hold());
         break;
       }
       case 'clockJump': {
@@ -861,6 +952,15 @@ export class Simulation {
     this.schedule(this.rng.range(150, 1000), () => this.onFault());
   }
 
+  private failDisks(nodes: SimNode[], fault: DiskFault, ms: number): void {
+    for (const n of nodes) n.diskFault = fault;
+    this.log(`disks of {${nodes.map((n) => n.id).join(',')}} fail writes (${fault}) for ${ms} ms`);
+    this.schedule(ms, () => {
+      for (const n of nodes) if (n.diskFault === fault) n.diskFault = undefined;
+      this.log(`disks of {${nodes.map((n) => n.id).join(',')}} write again`);
+    });
+  }
+
   private minority(): SimNode[] {
     const voters = this.nodes.filter((n) => !n.observer);
     const k = this.rng.range(1, Math.floor(voters.length / 2));
@@ -879,7 +979,7 @@ export class Simulation {
     this.log('HEAL: faults off, network healed, every server restarted');
     this.net.healAll();
     for (const n of this.nodes) {
-      n.failWrites = false;
+      n.diskFault = undefined;
       n.crashAtCommit = undefined;
       n.slowCommitMs = undefined;
     }

@@ -102,6 +102,23 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Every connection between a and b is forgotten at a's end without a word to b (a NAT or a
+   * firewall dropped its state, or a's FIN was lost): a's process sees a reset; b keeps its end
+   * until it writes and the RST comes back, so a dialer a reconnects while b still holds the old
+   * connection — a duplicate connection from one peer, whose old bytes may still be in flight.
+   */
+  forgetAtOneEnd(a: string, b: string): number {
+    let n = 0;
+    for (const s of [...this.sockets]) {
+      if (s.peer && s.host === a && s.peer.host === b && s.state === 'open') {
+        n++;
+        s.forget();
+      }
+    }
+    return n;
+  }
+
   /** A reset of every connection between a and b (a middlebox, a flapping link). */
   resetBetween(a: string, b: string): number {
     let n = 0;
@@ -276,6 +293,8 @@ export class SimSocket extends EventEmitter {
   private idleMs = 0;
   private idleTimer: { cancel(): void } | undefined;
   private closeEmitted = false;
+  /** Closed by `forget`: bytes that still arrive are answered with an RST, as a kernel does. */
+  private forgotten = false;
 
   constructor(
     private readonly net: SimNetwork,
@@ -428,9 +447,24 @@ export class SimSocket extends EventEmitter {
     this.scheduleClose(err);
   }
 
+  /** The kernel lost this connection: the process sees a reset, the peer is not told. */
+  forget(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.forgotten = true;
+    this.cancelIdle();
+    this.scheduleClose(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+  }
+
   /** A packet arrived from the peer. */
   receive(pkt: Packet): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      if (this.forgotten && pkt.kind === 'data' && this.peer) {
+        this.forgotten = false;
+        this.net.transmit(this, { kind: 'rst' });
+      }
+      return;
+    }
     if (this.paused && pkt.kind === 'data') {
       this.inbox.push(pkt);
       return;
