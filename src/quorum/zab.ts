@@ -52,7 +52,9 @@ export const APPLY_SLICING: ApplySlicing = { budgetMs: 10, maxTxns: Number.POSIT
  * transaction), send, disconnect, apply, advance. Inputs that arrive in one event-loop turn are
  * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
  * A Ready with many committed txns applies them in slices (ApplySlicing); meanwhile input still
- * reaches the core, but its next Ready waits until this one is finished and advanced.
+ * reaches the core, but its next Ready waits until this one is finished and advanced. With the
+ * txn-log fsync on the thread pool (`fsyncOffLoop`), a Ready is applied while its fsync runs and
+ * finished when both are done; its ACKs wait for the fsync (see `begin`).
  */
 export class ZabReplicator {
   private scheduled = false;
@@ -253,46 +255,64 @@ export class ZabReplicator {
   }
 
   /**
-   * Executes Readys until the core has nothing more to say, or until one yields part-way through
-   * applying its committed txns (it resumes itself). Throws StorageFatalError upward.
+   * Executes Readys until the core has nothing more to say, or until one waits for its fsync or
+   * yields part-way through applying its committed txns (it resumes itself). Throws
+   * StorageFatalError upward.
    */
   private processReady(): void {
     if (this.busy) return;
     let worked = false;
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
-      const r = this.core.ready();
-      const role = this.core.status().role;
-      this.busy = r;
-      let returned = false;
-      let durableNow = false;
-      const early = writeReady(r, role, this.target, this.policy, this.bugs, this.fsyncOffLoop, (err) => {
-        if (err) return this.fatal(err);
-        if (returned) this.continueDurable(r, role, early);
-        else durableNow = true;
-      });
-      returned = true;
-      if (!durableNow || !this.runDurable(r, role, early)) break;
+      if (!this.begin(this.core.ready())) break;
     }
     if (worked) this.afterWork();
   }
 
-  /** Steps after the Ready is durable; true when it is finished (false: it yielded mid-apply). */
-  private runDurable(r: Ready, role: Role, early: boolean): boolean {
-    afterDurable(r, role, this.target, early, this.bugs);
-    return this.applyFrom(r, 0);
+  /**
+   * Writes `r`, then applies its committed txns without waiting for the write's fsync when that
+   * runs on the thread pool: they were made durable by earlier Readys (or, on a learner, by the
+   * quorum that committed them), and the leader's COMMITs for them may already have left, so a
+   * client can see them on a follower within the fsync's time. A server holding them back would
+   * answer that client from an older state (a session it was told exists, unknown here). Only
+   * what needs this Ready durable waits for the fsync: its ACKs and the Ready's end (the core's
+   * advance, role changes, sync answers). True when the Ready is finished.
+   */
+  private begin(r: Ready): boolean {
+    const ex: Execution = { r, role: this.core.status().role, early: false, durable: false, applied: false };
+    this.busy = r;
+    let writing = true;
+    ex.early = writeReady(r, ex.role, this.target, this.policy, this.bugs, this.fsyncOffLoop, (err) => {
+      if (err) return this.fatal(err);
+      if (writing) ex.durable = true;
+      else this.onDurable(ex);
+    });
+    writing = false;
+    // Durable already (an inline commit): the sends that waited for it go before the apply, as ever.
+    if (ex.durable) afterDurable(r, ex.role, this.target, ex.early, this.bugs);
+    return this.applyFrom(ex, 0);
   }
 
-  /** The store reported durability in a later turn: carry on where the Ready stopped. */
-  private continueDurable(r: Ready, role: Role, early: boolean): void {
+  /** The store reported durability in a later turn: send what waited for it, finish if applied. */
+  private onDurable(ex: Execution): void {
     if (this.stopped) return;
     try {
-      const done = this.runDurable(r, role, early);
+      ex.durable = true;
+      afterDurable(ex.r, ex.role, this.target, ex.early, this.bugs);
+      const done = ex.applied && this.finish(ex);
       this.afterWork();
       if (done) this.processReady();
     } catch (err) {
       this.fatal(err as Error);
     }
+  }
+
+  /** Ends a durable, fully applied Ready: its role changes and sync answers, then the core moves on. */
+  private finish(ex: Execution): boolean {
+    this.busy = undefined;
+    finishReady(ex.r, this.target);
+    this.core.advance(ex.r);
+    return true;
   }
 
   /** Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away. */
@@ -302,39 +322,47 @@ export class ZabReplicator {
   }
 
   /**
-   * Applies `r`'s committed txns from index `from` for one slice. When the last is applied,
-   * finishes the Ready, advances the core and returns true; otherwise schedules the next slice for
-   * the next turn and returns false.
+   * Applies `ex`'s committed txns from index `from` for one slice. When the last is applied,
+   * finishes the Ready if it is durable (else its fsync's answer will) and returns whether it
+   * did; otherwise schedules the next slice for the next turn and returns false.
    */
-  private applyFrom(r: Ready, from: number): boolean {
-    const entries = r.committed;
+  private applyFrom(ex: Execution, from: number): boolean {
+    const entries = ex.r.committed;
     const { budgetMs, maxTxns, chunk } = this.slicing;
     const start = this.clock.now();
     let i = from;
     while (i < entries.length) {
       if (i > from && (i - from >= maxTxns || this.clock.now() - start >= budgetMs)) {
         this.slicing.onYield?.(entries.length - i);
-        this.clock.setImmediate(() => this.resume(r, i));
+        this.clock.setImmediate(() => this.resume(ex, i));
         return false;
       }
       const end = Math.min(entries.length, i + chunk, from + maxTxns);
       this.target.applyCommitted(i === 0 && end === entries.length ? entries : entries.slice(i, end));
       i = end;
     }
-    this.busy = undefined;
-    finishReady(r, this.target);
-    this.core.advance(r);
-    return true;
+    ex.applied = true;
+    return ex.durable && this.finish(ex);
   }
 
-  private resume(r: Ready, from: number): void {
+  private resume(ex: Execution, from: number): void {
     if (this.stopped) return;
     try {
-      const done = this.applyFrom(r, from);
+      const done = this.applyFrom(ex, from);
       this.afterWork();
       if (done) this.processReady();
     } catch (err) {
       this.fatal(err as Error);
     }
   }
+}
+
+/** A Ready being executed: written; then durable and applied, in either order; then finished. */
+interface Execution {
+  r: Ready;
+  role: Role;
+  /** Its messages left before the write (the leader's broadcast traffic). */
+  early: boolean;
+  durable: boolean;
+  applied: boolean;
 }

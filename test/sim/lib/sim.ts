@@ -58,6 +58,8 @@ export interface SimOptions {
   applySliceTxns?: number;
   /** Log appends made durable a simulated ms after the write (Store.persistWritten; WIP, off by default). */
   fsyncOffLoop?: boolean;
+  /** With fsyncOffLoop: simulated ms each thread-pool fsync takes (default 1; slowFsync adds to it). */
+  fsyncMs?: number;
 }
 
 export const FAULT_KINDS = [
@@ -226,6 +228,8 @@ export class Simulation {
   private maxAckedZxid = 0n;
   private readonly clientOfSession = new Map<bigint, SimClient>();
   private readonly closingSessions = new Set<bigint>();
+  /** Sessions some leader proposed to close (its tracker stops touching them at once). */
+  private readonly proposedCloses = new Set<bigint>();
   private barrier: { path: string; zxid?: bigint } | undefined;
   private quietUntil: number | undefined;
   private quietLeader: { id: number; epoch: number } | undefined;
@@ -516,17 +520,20 @@ export class Simulation {
     const persist = store.persist.bind(store);
     const clock = this.world.clockFor(owner);
     const checked: Pick<Store, 'persist' | 'persistWritten'> = {
-      // The fsync takes a simulated millisecond after the write, as a thread-pool fdatasync would:
-      // the replicator must hold the Ready (its ACK, the next Ready) until told. A crash meanwhile
-      // drops the callback with the rest of the process.
+      // The fsync takes a simulated millisecond after the write, as a thread-pool fdatasync would,
+      // and a slow fsync (the slowFsync fault) delays only that answer while the process goes on
+      // serving, timers and all: the replicator must hold the Ready (its ACK, the next Ready)
+      // until told. A crash meanwhile drops the callback with the rest of the process.
       persistWritten: (batch, durable) => {
+        const slowMs = n.slowCommitMs ?? 0;
+        n.slowCommitMs = undefined;
         checked.persist(batch);
         const first = batch.entries?.[0]?.zxid;
         if (first !== undefined) n.unsynced.add(first);
         clock.setTimeout(() => {
           if (first !== undefined) n.unsynced.delete(first);
           durable();
-        }, 1);
+        }, (this.opts.fsyncMs ?? 1) + slowMs);
       },
       persist: (batch: PersistBatch) => {
         const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
@@ -592,6 +599,9 @@ export class Simulation {
       peerSent: (to, msg) => alive() && this.onPeerSent(n, to, msg),
       ignored: (list) => {
         this.stats.ignored += list.length;
+      },
+      proposed: (txn) => {
+        if (alive() && txn.body.type === 'closeSession') this.proposedCloses.add(txn.sessionId);
       },
     };
   }
@@ -707,7 +717,10 @@ export class Simulation {
     const writes = txn.body.type !== 'error' && txn.body.type !== 'closeSession' && txn.body.type !== 'createSession';
     // A session id may be issued again after its session ended (ids come from the wall clock at
     // start, as in ZooKeeper): a createSession starts a new session.
-    if (txn.body.type === 'createSession') this.closedSessions.delete(txn.sessionId);
+    if (txn.body.type === 'createSession') {
+      this.closedSessions.delete(txn.sessionId);
+      this.proposedCloses.delete(txn.sessionId);
+    }
     if (closedAt !== undefined && writes) this.fail(`a write of session 0x${txn.sessionId.toString(16)} committed at ${zxidHex(txn.zxid)} after the session closed at ${zxidHex(this.global[closedAt]!.zxid)}`);
     this.globalIndex.set(txn.zxid, this.global.length);
     this.global.push({ zxid: txn.zxid, bytes, sessionId: txn.sessionId, type: txn.body.type });
@@ -801,10 +814,25 @@ export class Simulation {
     },
     sessionEnded: (c, sid, how) => {
       if (how === 'closing') this.closingSessions.add(sid);
+      if (how === 'expired') this.checkToldExpired(c, sid);
       this.log(`client ${c.id}: session 0x${sid.toString(16)} ${how}`);
     },
     note: (c, what) => this.log(`client ${c.id}: ${what}`),
   };
+
+  /**
+   * SESSION_EXPIRED is final (the client starts over, its ephemerals as good as gone): a server may
+   * say it only of a session whose close is committed or at least proposed by a leader.
+   * A client only ever resumes a session it was told was created, i.e. one already committed: a
+   * server that has not applied that far yet must find out (ask the leader), not refuse.
+   */
+  private checkToldExpired(c: SimClient, sid: bigint): void {
+    if (this.closedSessions.has(sid) || this.closingSessions.has(sid) || this.proposedCloses.has(sid)) return;
+    const created = this.global.find((g) => g.sessionId === sid && g.type === 'createSession')?.zxid;
+    const by = this.nodes.find((n) => n.host === c.connectedTo);
+    const role = by?.role ? `${by.role.role}/${by.role.phase}` : 'no role';
+    this.fail(`client ${c.id} was told by ${by ? `n${by.id} (${role})` : c.connectedTo} that its session 0x${sid.toString(16)} (created at ${created === undefined ? '?' : zxidHex(created)}) expired while it is live (no close of it committed or proposed)`);
+  }
 
   /**
    * A client sees a watch event before any reply that shows the change: no reply at zxid h may
