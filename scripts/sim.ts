@@ -7,6 +7,8 @@
  *       proposalAppliedBeforeCommit, followerExpiresSessions, watchAfterReply,
  *       followerAnswersBeforeRevalidation, leaderAppliesRecoveredLate)
  *   [--keep-going]                                   run the whole range, report every failure
+ *   [--fsync-off-loop on|off]                        the txn-log fsync on the thread pool or inline
+ *                                                    (SimOptions.fsyncOffLoop; default: the server's)
  * Prints seeds/s and the coverage statistics of the range.
  */
 import { runSeed, type SimOptions, type SimResult, type SimStats } from '../test/sim/lib/sim';
@@ -22,6 +24,7 @@ interface Args {
   firstSeed: number;
   bug?: string;
   keepGoing: boolean;
+  fsyncOffLoop?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -43,6 +46,11 @@ function parseArgs(argv: string[]): Args {
       }
       args.bug = b;
     } else if (a === '--keep-going') args.keepGoing = true;
+    else if (a === '--fsync-off-loop') {
+      const v = val();
+      if (v !== 'on' && v !== 'off') throw new Error(`--fsync-off-loop takes on or off, not ${v}`);
+      args.fsyncOffLoop = v === 'on';
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
@@ -69,10 +77,11 @@ export function summarize(all: SimStats[]): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const bugs = bugOptions(args.bug);
-  const replay = (s: number) => `npm run sim -- --seed ${s}${args.bug ? ` --bug ${args.bug}` : ''}`;
+  const simOpts = { ...bugOptions(args.bug), ...(args.fsyncOffLoop === undefined ? {} : { fsyncOffLoop: args.fsyncOffLoop }) };
+  const flags = `${args.bug ? ` --bug ${args.bug}` : ''}${args.fsyncOffLoop === undefined ? '' : ` --fsync-off-loop ${args.fsyncOffLoop ? 'on' : 'off'}`}`;
+  const replay = (s: number) => `npm run sim -- --seed ${s}${flags}`;
   if (args.seed !== undefined) {
-    const r = await runSeed({ seed: args.seed, trace: true, ...bugs });
+    const r = await runSeed({ seed: args.seed, trace: true, ...simOpts });
     for (const line of r.trace) console.log(line);
     console.log(r.ok ? `seed ${r.seed}: ok` : `seed ${r.seed}: FAILED: ${r.failure}`);
     console.log(summarize([r.stats]));
@@ -82,7 +91,7 @@ async function main(): Promise<number> {
   const stats: SimStats[] = [];
   const failed: SimResult[] = [];
   for (let s = args.firstSeed; s < args.firstSeed + args.seeds; s++) {
-    const r = await runSeed({ seed: s, ...bugs });
+    const r = await runSeed({ seed: s, ...simOpts });
     stats.push(r.stats);
     if (!r.ok) {
       failed.push(r);

@@ -3,9 +3,10 @@ import type { Store } from '../storage';
 import type { ServerMetrics } from './hub';
 
 /**
- * The store as the replicators see it, with every durable write timed: persist() is one SQLite
- * transaction whose commit includes the fsync (synchronous=FULL), so its duration is ZooKeeper's
- * fsynctime and its entry count the group-commit batch size. Everything else passes through.
+ * The store as the replicators see it, with every durable write timed from its start until it is
+ * durable: persist() returns then (its commit includes the fsync), persistWritten() says so later
+ * (its fsync runs on the thread pool). That is ZooKeeper's fsynctime, and the entry count the
+ * group-commit batch size. Everything else passes through.
  */
 export function instrumentStore(store: Store, metrics: ServerMetrics): Store {
   const persist: Store['persist'] = (batch) => {
@@ -13,9 +14,18 @@ export function instrumentStore(store: Store, metrics: ServerMetrics): Store {
     store.persist(batch);
     metrics.notePersist(batch.entries?.length ?? 0, performance.now() - started);
   };
+  // Written now, durable later: fsynctime runs until the disk has it, as ZooKeeper times its fsync.
+  const persistWritten: Store['persistWritten'] = (batch, durable) => {
+    const started = performance.now();
+    store.persistWritten(batch, (err) => {
+      if (!err) metrics.notePersist(batch.entries?.length ?? 0, performance.now() - started);
+      durable(err);
+    });
+  };
+  const wrapped: Partial<Store> = { persist, persistWritten };
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'persist') return persist;
+      if (prop === 'persist' || prop === 'persistWritten') return wrapped[prop];
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -16,7 +16,13 @@ import { zxidHex } from '../util/zxid';
  *  4. apply the committed entries, in order;
  *  5. report role changes, forwarded requests, sync answers, errors and notes.
  *
- * The caller then calls `core.advance(ready)`.
+ * The caller then calls `core.advance(ready)`. Step 4 may be spread over several event-loop turns
+ * (`beginReady` / `finishReady`); the Ready is finished, and the core advanced, only after its last
+ * committed entry is applied, and no later Ready starts before that. When step 1's fsync runs on
+ * the thread pool (`writeReady` with `offLoop`), step 4 starts right after the write and only
+ * steps 2–3 (`afterDurable`) and 5 wait for the fsync: the committed entries were durable before
+ * this Ready (or are committed by a quorum that has them), and holding them back would leave this
+ * server behind what the leader's COMMIT has already shown elsewhere.
  */
 
 /**
@@ -128,6 +134,42 @@ export function persistReady(store: Store, r: Ready, bugs: ShellBugs = {}): void
 }
 
 export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
+  beginReady(r, role, t, policy, bugs);
+  if (r.committed.length > 0) t.applyCommitted(r.committed);
+  finishReady(r, t);
+}
+
+/**
+ * Steps 1–3 of a Ready. A caller that applies step 4 in slices across event-loop turns
+ * (ZabReplicator) calls `writeReady` and, once durable, `afterDurable`; then `applyCommitted` per
+ * slice in zxid order, then `finishReady`.
+ */
+export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
+  const early = startReady(r, role, t, policy);
+  persistReady(t.store, r, bugs);
+  afterDurable(r, role, t, early, bugs);
+}
+
+/**
+ * Step 1's write, with the wait for the disk off the event loop where it can be (`offLoop`,
+ * docs/wip-log-writer.md): a Ready that only
+ * appends entries is written now and `durable` called once the store has synced it (a later turn);
+ * anything else (epochs, TRUNC, a SNAP install, the planted separate-transactions order) is one
+ * synchronous durable unit as before, and `durable` is called before this returns. Returns whether
+ * the messages left early (pass it to `afterDurable`).
+ */
+export function writeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy, bugs: ShellBugs, offLoop: boolean, durable: (err?: Error) => void): boolean {
+  const early = startReady(r, role, t, policy);
+  if (offLoop && !r.snapshot && !r.hardState && r.truncateAfter === undefined && r.entries.length > 0 && !bugs.snapSeparateTransactions) {
+    t.store.persistWritten({ entries: r.entries }, durable);
+  } else {
+    persistReady(t.store, r, bugs);
+    durable();
+  }
+  return early;
+}
+
+function startReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy): boolean {
   const early = sendsBeforePersist(r, role, policy);
   if (r.truncateAfter !== undefined && r.truncateAfter < t.store.lastZxid()) {
     t.log('warn', 'truncating txns the new leader does not have (TRUNC)', { after: zxidHex(r.truncateAfter), last: zxidHex(t.store.lastZxid()) });
@@ -136,12 +178,19 @@ export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendP
     for (const m of r.messages) t.send(m.to, m.msg);
     t.flush();
   }
-  persistReady(t.store, r, bugs);
+  return early;
+}
+
+/** The rest of steps 1–3, once the Ready's writes are durable: only now may an ACK leave. */
+export function afterDurable(r: Ready, role: Role, t: ReadyTarget, early: boolean, bugs: ShellBugs = {}): void {
   if (r.snapshot) t.installSnapshot(r.snapshot.zxid, r.snapshot.data);
   if (bugs.proposalAppliedBeforeCommit && role === 'following' && r.entries.length > 0) t.applyLogged?.(r.entries);
   if (!early) for (const m of r.messages) t.send(m.to, m.msg);
   for (const peer of r.disconnect) t.disconnect(peer);
-  if (r.committed.length > 0) t.applyCommitted(r.committed);
+}
+
+/** Step 5 of a Ready, once every committed entry is applied: role changes and sync answers see the applied state. */
+export function finishReady(r: Ready, t: ReadyTarget): void {
   for (const ev of r.roleEvents) t.onRoleEvent(ev);
   for (const f of r.forwarded) t.onForwarded(f.from, f.msg);
   for (const z of r.syncs) t.onSyncAnswer(z);

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { MessageOf, PeerMessage } from '../../protocol/peer/messages';
 import type { LogEntry, Store } from '../storage/types';
-import type { QuorumCore, RoleEvent } from './core';
-import { executeReady, sendPolicy, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
+import type { QuorumCore, Ready, Role, RoleEvent } from './core';
+import { afterDurable, finishReady, sendPolicy, writeReady, type ReadyTarget, type SendPolicy, type ShellBugs } from './execute';
 import type { PeerLinks } from './transport';
 import { epochOf, zxidHex } from '../util/zxid';
 import type { Clock, TimerHandle } from '../util/clock';
@@ -29,12 +29,32 @@ export interface ZabHost {
   onIgnored?(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void;
 }
 
+/**
+ * How committed txns are applied when a Ready carries many of them (a DIFF at sync, a restarted
+ * member catching up: tens of thousands of txns, 14 µs each): in chunks of `chunk` txns, yielding
+ * the event loop once a slice has run `budgetMs` of clock time or applied `maxTxns` txns, so no
+ * single turn stalls client I/O, pings and timers (issue 12).
+ */
+export interface ApplySlicing {
+  budgetMs: number;
+  /** Deterministic cap per slice (the simulator's clock stands still within a turn). */
+  maxTxns: number;
+  chunk: number;
+  /** Test-only: told each time a slice yields the event loop with `left` txns still to apply. */
+  onYield?: (left: number) => void;
+}
+
+export const APPLY_SLICING: ApplySlicing = { budgetMs: 10, maxTxns: Number.POSITIVE_INFINITY, chunk: 256 };
 
 /**
  * The imperative shell around the pure QuorumCore: it feeds the core ticks, peer up/down and
  * messages, then executes each Ready in the order the core demands — persist (one SQLite
  * transaction), send, disconnect, apply, advance. Inputs that arrive in one event-loop turn are
  * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
+ * A Ready with many committed txns applies them in slices (ApplySlicing); meanwhile input still
+ * reaches the core, but its next Ready waits until this one is finished and advanced. With the
+ * txn-log fsync on the thread pool (`fsyncOffLoop`), a Ready is applied while its fsync runs and
+ * finished when both are done; its ACKs wait for the fsync (see `begin`).
  */
 export class ZabReplicator {
   private scheduled = false;
@@ -46,6 +66,12 @@ export class ZabReplicator {
   private readonly policy: SendPolicy;
   /** Planted leaderAppliesRecoveredLate: older-epoch txns held back until the next commit. */
   private heldBack: LogEntry[] = [];
+  /**
+   * The Ready being executed across turns (waiting for its fsync, or applying its committed txns
+   * in slices): no other Ready starts meanwhile. Input still reaches the core, and what it produces
+   * in the meantime goes out as the next Ready, with one write and one fsync (group commit).
+   */
+  private busy: Ready | undefined;
 
   constructor(
     private readonly core: QuorumCore,
@@ -58,6 +84,9 @@ export class ZabReplicator {
     appliedZxid: bigint,
     /** Test-only planted shell bugs (the simulator's plants). */
     private readonly bugs: ShellBugs = {},
+    private readonly slicing: ApplySlicing = APPLY_SLICING,
+    /** Log appends fsynced on the thread pool (Store.persistWritten). WIP, off by default: docs/wip-log-writer.md. */
+    private readonly fsyncOffLoop = false,
   ) {
     this.lastCommitted = appliedZxid;
     this.policy = sendPolicy(bugs);
@@ -240,18 +269,115 @@ export class ZabReplicator {
     return older ? [] : entries;
   }
 
-  /** Executes Readys until the core has nothing more to say. Throws StorageFatalError upward. */
+  /**
+   * Executes Readys until the core has nothing more to say, or until one waits for its fsync or
+   * yields part-way through applying its committed txns (it resumes itself). Throws
+   * StorageFatalError upward.
+   */
   private processReady(): void {
+    if (this.busy) return;
     let worked = false;
     while (!this.stopped && this.core.hasReady()) {
       worked = true;
-      const r = this.core.ready();
-      executeReady(r, this.core.status().role, this.target, this.policy, this.bugs);
-      this.core.advance(r);
+      if (!this.begin(this.core.ready())) break;
     }
-    if (!worked) return;
-    // Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away.
+    if (worked) this.afterWork();
+  }
+
+  /**
+   * Writes `r`, then applies its committed txns without waiting for the write's fsync when that
+   * runs on the thread pool: they were made durable by earlier Readys (or, on a learner, by the
+   * quorum that committed them), and the leader's COMMITs for them may already have left, so a
+   * client can see them on a follower within the fsync's time. A server holding them back would
+   * answer that client from an older state (a session it was told exists, unknown here). Only
+   * what needs this Ready durable waits for the fsync: its ACKs and the Ready's end (the core's
+   * advance, role changes, sync answers). True when the Ready is finished.
+   */
+  private begin(r: Ready): boolean {
+    const ex: Execution = { r, role: this.core.status().role, early: false, durable: false, applied: false };
+    this.busy = r;
+    let writing = true;
+    ex.early = writeReady(r, ex.role, this.target, this.policy, this.bugs, this.fsyncOffLoop, (err) => {
+      if (err) return this.fatal(err);
+      if (writing) ex.durable = true;
+      else this.onDurable(ex);
+    });
+    writing = false;
+    // Durable already (an inline commit): the sends that waited for it go before the apply, as ever.
+    if (ex.durable) afterDurable(r, ex.role, this.target, ex.early, this.bugs);
+    return this.applyFrom(ex, 0);
+  }
+
+  /** The store reported durability in a later turn: send what waited for it, finish if applied. */
+  private onDurable(ex: Execution): void {
+    if (this.stopped) return;
+    try {
+      ex.durable = true;
+      afterDurable(ex.r, ex.role, this.target, ex.early, this.bugs);
+      const done = ex.applied && this.finish(ex);
+      this.afterWork();
+      if (done) this.processReady();
+    } catch (err) {
+      this.fatal(err as Error);
+    }
+  }
+
+  /** Ends a durable, fully applied Ready: its role changes and sync answers, then the core moves on. */
+  private finish(ex: Execution): boolean {
+    this.busy = undefined;
+    finishReady(ex.r, this.target);
+    this.core.advance(ex.r);
+    return true;
+  }
+
+  /** Every hop costs a turn otherwise: proposals/ACKs and client replies leave right away. */
+  private afterWork(): void {
     this.transport.flushAll();
     this.host.afterReady();
   }
+
+  /**
+   * Applies `ex`'s committed txns from index `from` for one slice. When the last is applied,
+   * finishes the Ready if it is durable (else its fsync's answer will) and returns whether it
+   * did; otherwise schedules the next slice for the next turn and returns false.
+   */
+  private applyFrom(ex: Execution, from: number): boolean {
+    const entries = ex.r.committed;
+    const { budgetMs, maxTxns, chunk } = this.slicing;
+    const start = this.clock.now();
+    let i = from;
+    while (i < entries.length) {
+      if (i > from && (i - from >= maxTxns || this.clock.now() - start >= budgetMs)) {
+        this.slicing.onYield?.(entries.length - i);
+        this.clock.setImmediate(() => this.resume(ex, i));
+        return false;
+      }
+      const end = Math.min(entries.length, i + chunk, from + maxTxns);
+      this.target.applyCommitted(i === 0 && end === entries.length ? entries : entries.slice(i, end));
+      i = end;
+    }
+    ex.applied = true;
+    return ex.durable && this.finish(ex);
+  }
+
+  private resume(ex: Execution, from: number): void {
+    if (this.stopped) return;
+    try {
+      const done = this.applyFrom(ex, from);
+      this.afterWork();
+      if (done) this.processReady();
+    } catch (err) {
+      this.fatal(err as Error);
+    }
+  }
+}
+
+/** A Ready being executed: written; then durable and applied, in either order; then finished. */
+interface Execution {
+  r: Ready;
+  role: Role;
+  /** Its messages left before the write (the leader's broadcast traffic). */
+  early: boolean;
+  durable: boolean;
+  applied: boolean;
 }

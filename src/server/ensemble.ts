@@ -7,7 +7,7 @@ import { quorumTiming, type QuorumTiming } from '../quorum/core/timing';
 import { NoPeers, PeerTransport, type PeerBodyCodec } from '../quorum/transport';
 import { durableStateOf, type ShellBugs } from '../quorum/execute';
 import { quorumSecurity } from './quorumSecurity';
-import { ZabReplicator, type ZabHost } from '../quorum/zab';
+import { ZabReplicator, type ApplySlicing, type ZabHost } from '../quorum/zab';
 import type { Store } from '../storage';
 import type { Clock } from '../util/clock';
 import type { Rng } from '../util/rng';
@@ -66,6 +66,10 @@ export interface ReplicationTestHooks {
   shellBugs?: ShellBugs;
   /** Largest zxid counter before the leader must start a new epoch (ZOOKEEPER-1277). */
   counterMax?: bigint;
+  /** Smaller apply slices than production's time budget (the simulator's clock stands still within a turn). */
+  applySlicing?: ApplySlicing;
+  /** Log appends fsynced off the event loop (WIP, docs/wip-log-writer.md). */
+  fsyncOffLoop?: boolean;
 }
 
 /** What replication needs from the server it runs in. */
@@ -115,7 +119,7 @@ export async function buildReplication(
     { hooks: { snapshot: () => snapSync.snapshotForSync() }, bugs: hooks.coreBugs },
   );
   const links = e ? await peerLinks(host, options, logger, snapSync) : new NoPeers();
-  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs);
+  const replicator = new ZabReplicator(core, store, links, host, logger.child({ component: 'zab' }), host.clock, timing.coreTickMs, appliedZxid, hooks.shellBugs, hooks.applySlicing, hooks.fsyncOffLoop);
   const lastZxid = (durable.log.at(-1)?.zxid ?? durable.snapshotZxid ?? 0n).toString(16);
   if (e) logger.info({ myid, servers: members.length, quorumPort: members.find((s) => s.id === myid)!.quorumPort, lastZxid }, 'joining ensemble');
   return { replicator, timing, snapSync };

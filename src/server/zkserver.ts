@@ -80,6 +80,8 @@ export interface ServerObserver {
   peerReceived?(from: number, msg: PeerMessage): void;
   /** Peer input the quorum core dropped on purpose. */
   ignored?(ignored: ReadonlyArray<{ from: number; type: string; why: string }>): void;
+  /** This server (the leader, or standalone) proposed a txn. */
+  proposed?(txn: Txn): void;
 }
 
 /** A txn in flight: who asked for it and how to answer once it is applied. */
@@ -170,7 +172,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   private readonly connections = new Map<number, ClientConnection>();
   private readonly connsByIp = new Map<string, number>();
   private readonly connBySession = new Map<bigint, ClientConnection>();
-  /** Learner: resumed sessions waiting for the leader's verdict (ZooKeeper's Learner.validateSession). */
+  /** Learner: resumed sessions waiting for the leader's verdict (ZooKeeper's Learner.validateSession), with the password the client offered. */
   private readonly revalidating = new Map<bigint, { conn: ClientConnection; timeoutMs: number; passwd: Buffer }>();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly dirty = new Set<ClientConnection>();
@@ -519,30 +521,37 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
 
   private resumeSession(conn: ClientConnection, sessionId: bigint, passwd: Buffer | null, timeoutMs: number): void {
     const session = this.db.sessions.get(sessionId);
-    const valid = session !== undefined && passwd !== null && session.passwd.equals(passwd) && this.sessions.touch(sessionId, this.clock.now());
-    if (!valid) return this.refuseSession(conn);
+    const passwdOk = session !== undefined && passwd !== null && session.passwd.equals(passwd);
     if (!this.options.ensemble || this.zab.canPropose) {
+      if (!passwdOk) return this.refuseSession(conn, sessionId, session ? 'wrong password' : 'unknown session');
+      if (!this.sessions.touch(sessionId, this.clock.now())) return this.refuseSession(conn, sessionId, 'expired');
       if (this.options.ensemble) this.sessionOwner.set(sessionId, this.myId);
       return this.attachSession(conn, sessionId, timeoutMs, session.passwd);
     }
-    // A learner does not know whether the leader is expiring the session right now (its close may
-    // not have reached us yet): as ZooKeeper's Learner.validateSession, ask the leader and answer
-    // the client only with its verdict, or a client could be told "connected" to a dead session.
     if (this.shellBugs.followerAnswersBeforeRevalidation) {
+      if (!passwdOk || !this.sessions.touch(sessionId, this.clock.now())) return this.refuseSession(conn, sessionId, 'unknown, expired or wrong password');
       this.zab.sendToLeader({ type: 'revalidate', sessionId, timeoutMs, valid: false });
       return this.attachSession(conn, sessionId, timeoutMs, session.passwd);
     }
+    // A learner's own view decides only a wrong password. Whether the session is alive is the
+    // leader's call, as ZooKeeper's Learner.validateSession: the close may not have reached us yet,
+    // and a session we do not know (or whose expiry we never tracked) may be one we have not
+    // applied yet — a SNAP'ed or restarted learner, one still behind the COMMIT of its
+    // createSession — which the client, told it was created, may rightly resume here.
+    if (passwd === null || (session !== undefined && !passwdOk)) return this.refuseSession(conn, sessionId, 'wrong password');
     if (!this.zab.sendToLeader({ type: 'revalidate', sessionId, timeoutMs, valid: false })) {
       conn.destroy('no leader to revalidate the session with');
       return;
     }
     const earlier = this.revalidating.get(sessionId);
     if (earlier && earlier.conn !== conn) earlier.conn.destroy('session resumed on a newer connection');
-    this.revalidating.set(sessionId, { conn, timeoutMs, passwd: session.passwd });
+    // A copy: the request's bytes may be a view of a read buffer that is reused meanwhile.
+    this.revalidating.set(sessionId, { conn, timeoutMs, passwd: Buffer.from(passwd) });
   }
 
   /** Unknown, expired or wrong password: the client sees SESSION_EXPIRED. Never attach. */
-  private refuseSession(conn: ClientConnection): void {
+  private refuseSession(conn: ClientConnection, sessionId: bigint, why: string): void {
+    this.logger.info({ session: hex(sessionId), why }, 'session resumption refused');
     this.writeConnectResponse(conn.out, conn, 0, 0n, EXPIRED_PASSWD);
     conn.closeAfterReplies();
   }
@@ -577,10 +586,13 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (!p || from !== this.zab.leaderId()) return;
     this.revalidating.delete(sid);
     if (!this.connections.has(p.conn.id)) return;
-    if (!msg.valid) return this.refuseSession(p.conn);
+    if (!msg.valid) return this.refuseSession(p.conn, sid, 'expired (the leader says)');
+    // The leader's verdict follows the COMMIT of the session's createSession on this link, so a
+    // session it calls valid is applied here by now: check the password the client offered.
     const session = this.db.sessions.get(sid);
-    if (!session) return this.refuseSession(p.conn);
-    this.attachSession(p.conn, sid, p.timeoutMs, p.passwd);
+    if (!session) return this.refuseSession(p.conn, sid, 'unknown here although the leader knows it');
+    if (!session.passwd.equals(p.passwd)) return this.refuseSession(p.conn, sid, 'wrong password (checked after the leader answered)');
+    this.attachSession(p.conn, sid, p.timeoutMs, session.passwd);
   }
 
   // ---------------------------------------------------------------- requests
@@ -831,6 +843,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     ps.min = ps.min < 0 ? data.length : Math.min(ps.min, data.length);
     ps.max = Math.max(ps.max, data.length);
     this.zab.propose({ zxid: txn.zxid, data });
+    this.observer.proposed?.(txn);
     this.scheduleFlush();
   }
 
@@ -944,6 +957,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (db.lastProcessedZxid !== zxid) throw new Error(`SNAP at ${zxidHex(zxid)} holds state at ${zxidHex(db.lastProcessedZxid)}`);
     this.db = db;
     this.prep = new Prep(db);
+    for (const sid of db.sessions.keys()) this.idGen.observe(sid);
     this.history.reset(zxid); // events before the snapshot were never applied here
     this.publishEnsembleConfig();
     this.observer.snapshotInstalled?.(zxid, db);
@@ -1070,6 +1084,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
   /** Keeps the expiry tracker and connection map in step with session txns. */
   private afterSessionTxn(txn: Txn): void {
     if (txn.body.type === 'createSession') {
+      // Ids this server minted before a restart may reach it only now (its log is replayed after
+      // the sync, a SNAP brings others): never mint a live one again (sim seed 61).
+      this.idGen.observe(txn.sessionId);
       this.sessions.add(txn.sessionId, txn.body.timeoutMs, this.clock.now());
     } else if (txn.body.type === 'closeSession') {
       this.sessions.remove(txn.sessionId);

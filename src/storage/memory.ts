@@ -113,6 +113,12 @@ class MemoryStore implements Store {
     if (snap) this.staged.delete(snap.id);
   }
 
+  /** Nothing to wait for: the simulator's disk is durable once `persist` returns. */
+  persistWritten(batch: PersistBatch, durable: (err?: StorageFatalError) => void): void {
+    this.persist(batch);
+    durable();
+  }
+
   hardState(): HardState {
     return { ...this.disk.hardState };
   }

@@ -7,6 +7,7 @@ import { entryIntact } from '../util/checksum';
 import { lockDir, type DirLock } from './lock';
 import { bodyWriter } from './writer';
 import { WalCheckpointer } from './checkpointer';
+import { WalSyncer } from './walsync';
 import {
   checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, historyProblem, maxOf, planPurge, resyncAdvice,
 } from './rules';
@@ -247,9 +248,12 @@ class SqliteStore implements Store {
   private isClosed = false;
   private checkpointer: WalCheckpointer | undefined;
   private released: Promise<void> = Promise.resolve();
+  /** fdatasync of the log db's WAL off the event loop (persistWritten). */
+  private readonly walSync: WalSyncer;
 
   constructor(private readonly p: Parts) {
     const { logDb, dataDb } = p;
+    this.walSync = new WalSyncer(`${logDb.name}-wal`);
     const stmt = (db: Database.Database, sql: string) => db.prepare(sql).safeIntegers(true);
     this.s = {
       insertLog: stmt(logDb, 'INSERT INTO log (zxid, data) VALUES (?, ?)'),
@@ -373,6 +377,27 @@ class SqliteStore implements Store {
     this.lastLog = lastLog;
     if (snap) this.replaceCatalog([snap]);
     if (batch.hardState) this.hs = { ...batch.hardState };
+  }
+
+  /**
+   * The same transaction as `persist`, committed with synchronous=NORMAL (WAL frames written, no
+   * fsync on the event loop), then the WAL fdatasync'ed on the thread pool: the event loop waits
+   * for the CPU part of the commit only, never for the disk.
+   */
+  persistWritten(batch: PersistBatch, durable: (err?: StorageFatalError) => void): void {
+    const db = this.p.logDb;
+    this.checkWritable();
+    db.pragma('synchronous = NORMAL');
+    try {
+      this.persist(batch);
+    } finally {
+      if (!this.failed) db.pragma('synchronous = FULL');
+    }
+    this.walSync.sync((err) => {
+      if (!err) return durable();
+      this.failed ??= err;
+      durable(new StorageFatalError(`fsync of ${db.name}-wal failed: ${err.message}`, { cause: err }));
+    });
   }
 
   hardState(): HardState {
@@ -545,6 +570,7 @@ class SqliteStore implements Store {
     if (this.isClosed) return;
     this.isClosed = true;
     if (this.checkpointer) this.released = this.checkpointer.stop();
+    this.walSync.close();
     try {
       this.p.logDb.close();
       this.p.dataDb.close();

@@ -64,6 +64,14 @@ export interface PurgeResult {
 export interface Store {
   /** One durable transaction; throws StorageFatalError on I/O failure (nothing of the batch persists). */
   persist(batch: PersistBatch): void;
+  /**
+   * `persist` without waiting for the disk on the event loop: when this returns the batch is
+   * written (readable, and ordered before any later write) but perhaps not yet fsynced; `durable`
+   * is called once it would survive power loss — at once, before returning, by a store with no
+   * disk to wait for, else from a later turn, in call order. If the sync fails, `durable` gets a
+   * StorageFatalError and the store accepts no more writes. A failed write throws as `persist` does.
+   */
+  persistWritten(batch: PersistBatch, durable: (err?: StorageFatalError) => void): void;
   /** {0,0} on a fresh store. */
   hardState(): HardState;
   /** Highest zxid the store knows: max(last logged zxid, latest snapshot zxid), 0n when fresh. */

@@ -361,6 +361,26 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
       expect(readSnapshotBytes(again, snap)).toEqual(Buffer.from([0, 1, 2, 255]));
     });
 
+    test('persistWritten: readable when it returns, durable callbacks in call order, kept across a reopen', async () => {
+      store.persist({ hardState: HS1 });
+      const order: number[] = [];
+      const durable = [1, 2, 3].map(
+        (i) =>
+          new Promise<void>((resolve, reject) => {
+            store.persistWritten({ entries: run(1, i * 10 - 9, i * 10) }, (err) => {
+              if (err) return reject(err);
+              order.push(i);
+              resolve();
+            });
+            expect(store.lastZxid()).toBe(z(1, i * 10));
+          }),
+      );
+      expect(store.readLog(0n)).toEqual(run(1, 1, 30));
+      await Promise.all(durable);
+      expect(order).toEqual([1, 2, 3]);
+      expect(reopen().readLog(0n)).toEqual(run(1, 1, 30));
+    });
+
     test('durable bytes cannot be changed through the caller\'s buffers', () => {
       const data = payload(z(1, 1));
       store.persist({ hardState: HS1, entries: [{ zxid: z(1, 1), data }] });
@@ -388,6 +408,17 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
         expect(after.hardState()).toEqual(HS1);
         after.persist({ entries: run(1, 4, 4) });
         expect(after.lastZxid()).toBe(z(1, 4));
+      });
+
+      test('persistWritten throws StorageFatalError, persists nothing and never reports durable', () => {
+        store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+        const failing = reopen(fp);
+        const durable = jest.fn();
+        expect(() => failing.persistWritten({ entries: run(1, 4, 9) }, durable)).toThrow(StorageFatalError);
+        expect(durable).not.toHaveBeenCalled();
+        expect(failing.lastZxid()).toBe(z(1, 3));
+        expect(() => failing.persistWritten({ entries: run(1, 4, 4) }, durable)).toThrow(StorageFatalError);
+        expect(reopen().readLog(0n)).toEqual(run(1, 1, 3));
       });
 
       test('saveSnapshot throws StorageFatalError and saves nothing', () => {

@@ -14,7 +14,8 @@ import { tempDir } from './helpers';
 const ROOT = path.resolve(__dirname, '../..');
 const CHILD = path.join(ROOT, 'dist/src/storage/kill9-child.js');
 const ACKS_BEFORE_KILL = 300;
-const ROUNDS = 3;
+/** Rounds alternate persist (durable on return) and persistWritten (durable when told). */
+const ROUNDS = 4;
 
 const haveDist = fs.existsSync(CHILD);
 if (!haveDist) console.warn(`kill -9 test skipped: ${CHILD} is missing (run \`npx tsc -p tsconfig.json\` or \`npm test\`)`);
@@ -23,9 +24,9 @@ else if (fs.statSync(CHILD).mtimeMs < fs.statSync(path.join(ROOT, 'src/storage/s
 }
 
 /** Runs the child until it has acknowledged `acks` batches, SIGKILLs it, returns the acked zxids. */
-function runAndKill(dataDir: string, acks: number): Promise<bigint[]> {
+function runAndKill(dataDir: string, acks: number, mode: 'persist' | 'written'): Promise<bigint[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, dataDir, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: bigint[] = [];
     let buffered = '';
     let stderr = '';
@@ -57,7 +58,7 @@ function runAndKill(dataDir: string, acks: number): Promise<bigint[]> {
     try {
       let lastAcked = 0n;
       for (let round = 0; round < ROUNDS; round++) {
-        const acked = await runAndKill(t.dir, ACKS_BEFORE_KILL);
+        const acked = await runAndKill(t.dir, ACKS_BEFORE_KILL, round % 2 === 0 ? 'persist' : 'written');
         expect(acked.length).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL);
         // The dead child's lock is stale: reopening takes it over.
         const store = openSqliteStore({ dataDir: t.dir });

@@ -20,6 +20,7 @@ import type { PeerMessage } from '../../../protocol/peer/messages';
 import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
 import type { PlantedBugs, RoleEvent } from '../../../src/quorum/core';
 import type { ShellBugs } from '../../../src/quorum/execute';
+import { APPLY_SLICING, type ApplySlicing } from '../../../src/quorum/zab';
 import { defaultServerOptions, type ServerOptions } from '../../../src/server/options';
 import { ZkServer, type ServerObserver } from '../../../src/server/zkserver';
 import type { ServerSpec } from '../../../src/config';
@@ -50,6 +51,15 @@ export interface SimOptions {
   livenessMs?: number;
   /** Only these fault kinds (default: a random subset per seed). */
   faults?: readonly FaultKind[];
+  /**
+   * Apply at most this many committed txns per event-loop turn (production slices by time, which
+   * stands still within a simulated turn): exercises a DIFF or catch-up applied across turns.
+   */
+  applySliceTxns?: number;
+  /** Log appends made durable a simulated ms after the write (Store.persistWritten; WIP, off by default). */
+  fsyncOffLoop?: boolean;
+  /** With fsyncOffLoop: simulated ms each thread-pool fsync takes (default 1; slowFsync adds to it). */
+  fsyncMs?: number;
 }
 
 export const FAULT_KINDS = [
@@ -92,6 +102,8 @@ export interface SimStats {
   committed: number;
   snapshots: number;
   ignored: number;
+  /** Turns a member yielded part-way through applying one Ready's committed txns (applySliceTxns). */
+  applyYields: number;
   faults: Partial<Record<FaultKind, number>>;
   clientRequests: number;
 }
@@ -131,6 +143,8 @@ interface SimNode {
   diskFault: DiskFault | undefined;
   /** Its tree's digest, kept per applied txn; rebuilt from the tree after a restart or a SNAP. */
   digest: RollingDigest | undefined;
+  /** First zxid of each persistWritten batch of this incarnation not yet reported durable. */
+  unsynced: Set<bigint>;
 }
 
 /** What a failing store write throws, shaped as better-sqlite3 reports it. */
@@ -214,6 +228,8 @@ export class Simulation {
   private maxAckedZxid = 0n;
   private readonly clientOfSession = new Map<bigint, SimClient>();
   private readonly closingSessions = new Set<bigint>();
+  /** Sessions some leader proposed to close (its tracker stops touching them at once). */
+  private readonly proposedCloses = new Set<bigint>();
   private barrier: { path: string; zxid?: bigint } | undefined;
   private quietUntil: number | undefined;
   private quietLeader: { id: number; epoch: number } | undefined;
@@ -251,6 +267,7 @@ export class Simulation {
         slowCommitMs: undefined,
         diskFault: undefined,
         digest: undefined,
+        unsynced: new Set(),
       });
     }
     this.logger = opts.trace
@@ -275,6 +292,7 @@ export class Simulation {
       committed: 0,
       snapshots: 0,
       ignored: 0,
+      applyYields: 0,
       faults: {},
       clientRequests: 0,
     };
@@ -370,6 +388,20 @@ export class Simulation {
 
   // ------------------------------------------------------------------ nodes
 
+  /**
+   * Each slice costs the member a millisecond of simulated CPU: input that arrives meanwhile is read
+   * before the next slice, as on a real event loop, so a Ready started after it would overtake it.
+   */
+  private applySlicing(owner: Owner): ApplySlicing | undefined {
+    const maxTxns = this.opts.applySliceTxns;
+    if (maxTxns === undefined) return undefined;
+    const onYield = (): void => {
+      this.stats.applyYields++;
+      this.world.stall(owner, 1);
+    };
+    return { ...APPLY_SLICING, maxTxns, chunk: Math.min(APPLY_SLICING.chunk, maxTxns), onYield };
+  }
+
   private options(n: SimNode): ServerOptions {
     return defaultServerOptions({
       host: n.host,
@@ -388,6 +420,8 @@ export class Simulation {
     if (n.alive) return Promise.resolve();
     n.alive = true;
     n.incarnation++;
+    // A crash took the unsynced writes' callbacks with it (the page cache kept the data).
+    n.unsynced.clear();
     // Wall clocks differ a little between machines and restarts (session ids are built from them).
     const owner = new Owner(`n${n.id}#${n.incarnation}`, WALL_BASE + (this.rng.next() - 0.5) * 10_000);
     n.owner = owner;
@@ -395,6 +429,7 @@ export class Simulation {
     n.digest = undefined;
     const store = this.checkingStore(
       n,
+      owner,
       createMemoryStore({ disk: n.disk, failpoints: { beforeCommit: (what) => this.onCommit(n, owner, what) } }),
     );
     const deps = {
@@ -402,7 +437,13 @@ export class Simulation {
       clock: this.world.clockFor(owner),
       rng: this.rng.fork(),
       network: this.net.view(n.host, owner),
-      testHooks: { coreBugs: this.opts.coreBugs, shellBugs: this.opts.shellBugs, counterMax: this.opts.counterMax },
+      testHooks: {
+        coreBugs: this.opts.coreBugs,
+        shellBugs: this.opts.shellBugs,
+        counterMax: this.opts.counterMax,
+        applySlicing: this.applySlicing(owner),
+        fsyncOffLoop: this.opts.fsyncOffLoop,
+      },
       observer: this.observerFor(n, owner),
     };
     this.log(`n${n.id} start #${n.incarnation} (accepted=${n.disk.hardState.acceptedEpoch} current=${n.disk.hardState.currentEpoch} log=${n.disk.log.length} snapshot=${zxidHex(n.disk.catalog.at(-1)?.zxid ?? 0n)})`);
@@ -475,9 +516,25 @@ export class Simulation {
   }
 
   /** Wraps a node's store with the persistence checks (Z2, Z11, integrity of logged txns). */
-  private checkingStore(n: SimNode, store: Store): Store {
+  private checkingStore(n: SimNode, owner: Owner, store: Store): Store {
     const persist = store.persist.bind(store);
-    return Object.assign(Object.create(store) as Store, {
+    const clock = this.world.clockFor(owner);
+    const checked: Pick<Store, 'persist' | 'persistWritten'> = {
+      // The fsync takes a simulated millisecond after the write, as a thread-pool fdatasync would,
+      // and a slow fsync (the slowFsync fault) delays only that answer while the process goes on
+      // serving, timers and all: the replicator must hold the Ready (its ACK, the next Ready)
+      // until told. A crash meanwhile drops the callback with the rest of the process.
+      persistWritten: (batch, durable) => {
+        const slowMs = n.slowCommitMs ?? 0;
+        n.slowCommitMs = undefined;
+        checked.persist(batch);
+        const first = batch.entries?.[0]?.zxid;
+        if (first !== undefined) n.unsynced.add(first);
+        clock.setTimeout(() => {
+          if (first !== undefined) n.unsynced.delete(first);
+          durable();
+        }, (this.opts.fsyncMs ?? 1) + slowMs);
+      },
       persist: (batch: PersistBatch) => {
         const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
         const hs0 = { ...n.disk.hardState };
@@ -488,7 +545,8 @@ export class Simulation {
         for (const e of batch.entries ?? []) this.checkLogged(n, e.zxid, e.data);
         if (before) this.checkNoCommittedLost(n, before);
       },
-    });
+    };
+    return Object.assign(Object.create(store) as Store, checked);
   }
 
   /** zxids on this disk that are globally committed. */
@@ -542,6 +600,9 @@ export class Simulation {
       ignored: (list) => {
         this.stats.ignored += list.length;
       },
+      proposed: (txn) => {
+        if (alive() && txn.body.type === 'closeSession') this.proposedCloses.add(txn.sessionId);
+      },
     };
   }
 
@@ -554,6 +615,9 @@ export class Simulation {
     // Z9: an ACK means "durable": the acked history (and currentEpoch for NEWLEADER) is on disk.
     const durable = this.durableLast(n.disk);
     if (durable < msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent while only ${zxidHex(durable)} is durable (Z9 persist-before-ACK)`);
+    for (const first of n.unsynced) {
+      if (first <= msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent before the fsync of the write from ${zxidHex(first)} returned (Z9 persist-before-ACK)`);
+    }
     if (msg.newLeader && n.role && n.disk.hardState.currentEpoch < n.role.epoch) {
       this.fail(`n${n.id}: NEWLEADER ACK for epoch ${n.role.epoch} sent before currentEpoch was durable (Z9)`);
     }
@@ -576,11 +640,18 @@ export class Simulation {
     const prev = this.leaderOfEpoch.get(ev.epoch);
     if (prev !== undefined && prev !== n.id) this.fail(`two leaders established in epoch ${ev.epoch}: n${prev} and n${n.id} (Z1)`);
     this.leaderOfEpoch.set(ev.epoch, n.id);
-    // Z12 / primary integrity: a new leader holds every committed txn and every acknowledged write.
+    // Z12 / primary integrity: a new leader holds every txn committed, and every write
+    // acknowledged, in an earlier epoch. Not those of a later epoch: a leader whose quorum of
+    // NEWLEADER acks was gathered before a stall or partition can reach broadcast after a later
+    // epoch has committed txns; it cannot commit anything (that quorum has moved on) and its lease
+    // lapses, and Zab's PrimaryIntegrity only speaks of earlier epochs (sim seeds 2595, 304437).
     const server = n.server;
-    const last = this.global.at(-1);
+    const earlier = (zxid: bigint) => epochOf(zxid) < ev.epoch;
+    let i = this.global.length - 1;
+    while (i >= 0 && !earlier(this.global[i]!.zxid)) i--;
+    const last = i >= 0 ? this.global[i] : undefined;
     if (server && last && !server.hasLogged(last.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without committed ${zxidHex(last.zxid)} (primary integrity, Z12)`);
-    for (const a of this.acked) if (server && !server.hasLogged(a.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without acknowledged ${a.what} (${zxidHex(a.zxid)})`);
+    for (const a of this.acked) if (server && earlier(a.zxid) && !server.hasLogged(a.zxid)) this.fail(`n${n.id} leads epoch ${ev.epoch} without acknowledged ${a.what} (${zxidHex(a.zxid)})`);
     for (const f of this.nodes) if (f.role?.leader === n.id) this.checkPrimaryIntegrity(f);
   }
 
@@ -653,7 +724,10 @@ export class Simulation {
     const writes = txn.body.type !== 'error' && txn.body.type !== 'closeSession' && txn.body.type !== 'createSession';
     // A session id may be issued again after its session ended (ids come from the wall clock at
     // start, as in ZooKeeper): a createSession starts a new session.
-    if (txn.body.type === 'createSession') this.closedSessions.delete(txn.sessionId);
+    if (txn.body.type === 'createSession') {
+      this.closedSessions.delete(txn.sessionId);
+      this.proposedCloses.delete(txn.sessionId);
+    }
     if (closedAt !== undefined && writes) this.fail(`a write of session 0x${txn.sessionId.toString(16)} committed at ${zxidHex(txn.zxid)} after the session closed at ${zxidHex(this.global[closedAt]!.zxid)}`);
     this.globalIndex.set(txn.zxid, this.global.length);
     this.global.push({ zxid: txn.zxid, bytes, sessionId: txn.sessionId, type: txn.body.type });
@@ -747,10 +821,25 @@ export class Simulation {
     },
     sessionEnded: (c, sid, how) => {
       if (how === 'closing') this.closingSessions.add(sid);
+      if (how === 'expired') this.checkToldExpired(c, sid);
       this.log(`client ${c.id}: session 0x${sid.toString(16)} ${how}`);
     },
     note: (c, what) => this.log(`client ${c.id}: ${what}`),
   };
+
+  /**
+   * SESSION_EXPIRED is final (the client starts over, its ephemerals as good as gone): a server may
+   * say it only of a session whose close is committed or at least proposed by a leader.
+   * A client only ever resumes a session it was told was created, i.e. one already committed: a
+   * server that has not applied that far yet must find out (ask the leader), not refuse.
+   */
+  private checkToldExpired(c: SimClient, sid: bigint): void {
+    if (this.closedSessions.has(sid) || this.closingSessions.has(sid) || this.proposedCloses.has(sid)) return;
+    const created = this.global.find((g) => g.sessionId === sid && g.type === 'createSession')?.zxid;
+    const by = this.nodes.find((n) => n.host === c.connectedTo);
+    const role = by?.role ? `${by.role.role}/${by.role.phase}` : 'no role';
+    this.fail(`client ${c.id} was told by ${by ? `n${by.id} (${role})` : c.connectedTo} that its session 0x${sid.toString(16)} (created at ${created === undefined ? '?' : zxidHex(created)}) expired while it is live (no close of it committed or proposed)`);
+  }
 
   /**
    * A client sees a watch event before any reply that shows the change: no reply at zxid h may
