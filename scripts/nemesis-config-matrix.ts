@@ -72,13 +72,21 @@ interface Writer {
   stop(): Promise<void>;
 }
 
-/** Sequential creates through `lanes` concurrent loops on one session, until stopped. */
+/** The lanes' parents: one per lane, so no single children list outgrows a reply frame. */
+const laneParents = (parent: string, lanes: number): string[] => Array.from({ length: lanes }, (_, i) => `${parent}/l${i}`);
+
+/**
+ * Sequential creates through `lanes` concurrent loops on one session, each under its own parent,
+ * until stopped. One parent for all of them outgrew jute.maxbuffer on an idle machine (70k
+ * children, a 1.39 MB getChildren reply: the check's client could not read it, as ZooKeeper's
+ * could not either).
+ */
 function writer(zk: ZkClient, parent: string, lanes: number): Writer {
   const w = { acked: [] as string[], errors: [] as string[], stopped: false };
-  const loops = Array.from({ length: lanes }, async () => {
+  const loops = laneParents(parent, lanes).map(async (lane) => {
     while (!w.stopped) {
       try {
-        const r = await zk.create(`${parent}/w-`, 'x', { mode: 'persistentSequential', signal: AbortSignal.timeout(10_000) });
+        const r = await zk.create(`${lane}/w-`, 'x', { mode: 'persistentSequential', signal: AbortSignal.timeout(10_000) });
         w.acked.push(r.path.slice(parent.length + 1));
       } catch (err) {
         w.errors.push((err as Error).name ?? String(err));
@@ -122,11 +130,16 @@ async function waitLeader(members: Member[], timeoutMs: number, exclude = -1): P
   return { error: `no single leader within ${secs(timeoutMs)} (modes: ${last.join(', ')})` };
 }
 
+/** Every `l<i>/w-...` under `parent`, read after a sync (a large reply frame is allowed: a 60 s run on a fast machine writes many). */
 async function syncedChildren(connect: string, parent: string): Promise<Set<string>> {
-  const zk = await createClient(connect, { sessionTimeoutMs: 10_000, connectTimeoutMs: 30_000 });
+  const zk = await createClient(connect, { sessionTimeoutMs: 10_000, connectTimeoutMs: 30_000, maxFrameBytes: 64 * 1024 * 1024 });
   try {
     await zk.sync(parent, { signal: AbortSignal.timeout(30_000) });
-    return new Set((await zk.getChildren(parent, { signal: AbortSignal.timeout(30_000) })).children);
+    const found = new Set<string>();
+    for (const lane of (await zk.getChildren(parent, { signal: AbortSignal.timeout(30_000) })).children) {
+      for (const c of (await zk.getChildren(`${parent}/${lane}`, { signal: AbortSignal.timeout(30_000) })).children) found.add(`${lane}/${c}`);
+    }
+    return found;
   } finally {
     await zk.close();
   }
@@ -173,7 +186,7 @@ async function inner(planPath: string): Promise<number> {
     const zk = await createClient(connect, { sessionTimeoutMs: 10_000, connectTimeoutMs: 30_000 });
     const states: string[] = [];
     zk.on('state', (s) => states.push(`${s}@${secs(clock())}`));
-    await zk.create('/matrix').catch(() => undefined);
+    for (const p of ['/matrix', ...laneParents('/matrix', 4)]) await zk.create(p).catch(() => undefined);
     const w = writer(zk, '/matrix', 4);
     const bad: string[] = [];
     const until = clock() + plan.secs * 1000;
