@@ -222,6 +222,8 @@ export class ZkClient extends EventEmitter {
   private closingFlag = false;
   /** Aborted by close(): ends the background clean-up below. */
   private readonly closing = new AbortController();
+  /** Paths with a background delete under way (a recipe retrying a guaranteed delete starts one, not one per attempt). */
+  private readonly deletingInBackground = new Set<string>();
   private closed: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private readonly connWaiters = new Set<ConnWaiter>();
@@ -814,7 +816,7 @@ export class ZkClient extends EventEmitter {
       if (outcomeUnknown(err)) {
         void this.inBackground(async () => {
           const found = await this.findProtected(parent, prefix, { retry: false });
-          if (found) await this.deleteOnce(found.path, -1);
+          if (found) this.deleteInBackground(found.path, -1);
         });
       }
       throw err;
@@ -896,15 +898,18 @@ export class ZkClient extends EventEmitter {
     try {
       await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, opts, undefined, [], [ErrorCode.noNode]);
     } catch (err) {
-      if (opts.guaranteed && outcomeUnknown(err)) void this.inBackground(() => this.deleteOnce(path, req.version));
+      if (opts.guaranteed && outcomeUnknown(err)) this.deleteInBackground(path, req.version);
       throw err;
     }
   }
 
-  /** One delete attempt for background clean-up: NoNode means done. */
-  private async deleteOnce(path: string, version: number): Promise<void> {
+  /** Deletes `path` in the background until done (NoNode counts as done), once per path at a time. */
+  private deleteInBackground(path: string, version: number): void {
+    if (this.deletingInBackground.has(path)) return;
+    this.deletingInBackground.add(path);
     const req = { path: this.serverPath(path), version };
-    await this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, { retry: false }, undefined, [ErrorCode.noNode]);
+    const once = () => this.call<void>(OpCode.delete, path, (w) => rec.writeDeleteRequest(w, req), undefined, { retry: false }, undefined, [ErrorCode.noNode]);
+    void this.inBackground(async () => void (await once())).finally(() => this.deletingInBackground.delete(path));
   }
 
   /** Deletes a node and everything under it (not atomic; NoNode along the way is ignored). */
