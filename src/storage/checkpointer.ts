@@ -10,7 +10,8 @@ const MAX_BACKOFF_MS = 5000;
  * The worker: its own connection to each database, passive checkpoints whenever a WAL has grown.
  * A failing checkpoint (a full disk) backs off and is reported at the 1st, 2nd, 4th... failure in a
  * row. The shared `stopping` flag is raised before anything else when the server stops: the worker
- * must not start a SQLite call after that, because a process exit that lands during one aborts the
+ * starts no further checkpoint after that (only the close that stop() asks for, which the exit
+ * waits for), because a process exit that lands during a SQLite call aborts the
  * whole process (better-sqlite3 cannot throw into a terminating isolate: SIGABRT instead of the
  * fail-stop exit code, seen under nemesis disk-full with a fatal storage error).
  * Plain JS run with `eval` so it needs no separate build output (tests run the TypeScript source).
@@ -61,7 +62,7 @@ parentPort.on('message', (m) => {
  */
 export class WalCheckpointer {
   private worker: Worker | undefined;
-  /** Raised (set to 1) by stop(): the worker starts no further SQLite call. */
+  /** Raised (set to 1) by stop(): the worker starts no further checkpoint. */
   private readonly stopping = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
