@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Store } from '../storage';
 import type { ServerMetrics } from './hub';
+import { timed } from './looplag';
 
 /**
  * The store as the replicators see it, with every durable write timed from its start until it is
@@ -14,12 +15,15 @@ export function instrumentStore(store: Store, metrics: ServerMetrics): Store {
     store.persist(batch);
     metrics.notePersist(batch.entries?.length ?? 0, performance.now() - started);
   };
-  // Written now, durable later: fsynctime runs until the disk has it, as ZooKeeper times its fsync.
+  // Written now, durable later: fsynctime runs until the disk has it, as ZooKeeper times its fsync
+  // (including any wait for the sync already running, which this write's fsync joins). What waited
+  // for it (ACKs, replies, the next batch) runs in the callback's turn: timed so that a slow turn's
+  // log names it, as 'commit batch' names the write.
   const persistWritten: Store['persistWritten'] = (batch, durable) => {
     const started = performance.now();
     store.persistWritten(batch, (err) => {
       if (!err) metrics.notePersist(batch.entries?.length ?? 0, performance.now() - started);
-      durable(err);
+      timed('after log fsync', () => durable(err));
     });
   };
   const wrapped: Partial<Store> = { persist, persistWritten };

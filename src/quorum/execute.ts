@@ -19,10 +19,11 @@ import { zxidHex } from '../util/zxid';
  * The caller then calls `core.advance(ready)`. Step 4 may be spread over several event-loop turns
  * (`beginReady` / `finishReady`); the Ready is finished, and the core advanced, only after its last
  * committed entry is applied, and no later Ready starts before that. When step 1's fsync runs on
- * the thread pool (`writeReady` with `offLoop`), step 4 starts right after the write and only
- * steps 2–3 (`afterDurable`) and 5 wait for the fsync: the committed entries were durable before
- * this Ready (or are committed by a quorum that has them), and holding them back would leave this
- * server behind what the leader's COMMIT has already shown elsewhere.
+ * the thread pool (`writeReady` with `offLoop`, production's default), step 4 starts right after
+ * the write for the committed entries durable before this Ready (holding them back would leave
+ * this server behind what the leader's COMMIT has already shown elsewhere); steps 2–3
+ * (`afterDurable`), the committed entries this Ready writes itself (applying one replies to its
+ * write) and step 5 wait for the fsync.
  */
 
 /**
@@ -152,7 +153,7 @@ export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPol
 
 /**
  * Step 1's write, with the wait for the disk off the event loop where it can be (`offLoop`,
- * docs/wip-log-writer.md): a Ready that only
+ * docs/log-writer.md): a Ready that only
  * appends entries is written now and `durable` called once the store has synced it (a later turn);
  * anything else (epochs, TRUNC, a SNAP install, the planted separate-transactions order) is one
  * synchronous durable unit as before, and `durable` is called before this returns. Returns whether

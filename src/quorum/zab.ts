@@ -53,8 +53,9 @@ export const APPLY_SLICING: ApplySlicing = { budgetMs: 10, maxTxns: Number.POSIT
  * handled by one Ready (group commit for the leader's proposals and the learners' ACKs alike).
  * A Ready with many committed txns applies them in slices (ApplySlicing); meanwhile input still
  * reaches the core, but its next Ready waits until this one is finished and advanced. With the
- * txn-log fsync on the thread pool (`fsyncOffLoop`), a Ready is applied while its fsync runs and
- * finished when both are done; its ACKs wait for the fsync (see `begin`).
+ * txn-log fsync on the thread pool (`fsyncOffLoop`, the default), a Ready's committed txns that
+ * were durable before it are applied while its fsync runs, and it is finished when both are done;
+ * its ACKs, and the committed txns it writes itself, wait for the fsync (see `begin`).
  */
 export class ZabReplicator {
   private scheduled = false;
@@ -85,8 +86,8 @@ export class ZabReplicator {
     /** Test-only planted shell bugs (the simulator's plants). */
     private readonly bugs: ShellBugs = {},
     private readonly slicing: ApplySlicing = APPLY_SLICING,
-    /** Log appends fsynced on the thread pool (Store.persistWritten). WIP, off by default: docs/wip-log-writer.md. */
-    private readonly fsyncOffLoop = false,
+    /** Log appends fsynced on the thread pool (Store.persistWritten), docs/log-writer.md; false (inline) is for tests. */
+    private readonly fsyncOffLoop = true,
   ) {
     this.lastCommitted = appliedZxid;
     this.policy = sendPolicy(bugs);
@@ -285,16 +286,17 @@ export class ZabReplicator {
   }
 
   /**
-   * Writes `r`, then applies its committed txns without waiting for the write's fsync when that
-   * runs on the thread pool: they were made durable by earlier Readys (or, on a learner, by the
-   * quorum that committed them), and the leader's COMMITs for them may already have left, so a
-   * client can see them on a follower within the fsync's time. A server holding them back would
-   * answer that client from an older state (a session it was told exists, unknown here). Only
-   * what needs this Ready durable waits for the fsync: its ACKs and the Ready's end (the core's
-   * advance, role changes, sync answers). True when the Ready is finished.
+   * Writes `r`, then applies the committed txns it can without waiting for the write's fsync when
+   * that runs on the thread pool: those durable here before this Ready. The leader's COMMITs for
+   * them may already have left, so a client can see them on a follower within the fsync's time; a
+   * server holding them back would answer that client from an older state (a session it was told
+   * exists, unknown here). Committed txns this Ready itself writes (a follower that got a PROPOSAL
+   * and its COMMIT together) wait for the fsync, as its ACKs and the Ready's end (the core's
+   * advance, role changes, sync answers) do: applying one replies to its write, and that reply says
+   * "on disk here". True when the Ready is finished.
    */
   private begin(r: Ready): boolean {
-    const ex: Execution = { r, role: this.core.status().role, early: false, durable: false, applied: false };
+    const ex: Execution = { r, role: this.core.status().role, early: false, durable: false, applied: false, unsynced: 0, parked: undefined };
     this.busy = r;
     let writing = true;
     ex.early = writeReady(r, ex.role, this.target, this.policy, this.bugs, this.fsyncOffLoop, (err) => {
@@ -305,6 +307,7 @@ export class ZabReplicator {
     writing = false;
     // Durable already (an inline commit): the sends that waited for it go before the apply, as ever.
     if (ex.durable) afterDurable(r, ex.role, this.target, ex.early, this.bugs);
+    else ex.unsynced = firstWritten(r);
     return this.applyFrom(ex, 0);
   }
 
@@ -314,7 +317,7 @@ export class ZabReplicator {
     try {
       ex.durable = true;
       afterDurable(ex.r, ex.role, this.target, ex.early, this.bugs);
-      const done = ex.applied && this.finish(ex);
+      const done = ex.parked !== undefined ? this.applyFrom(ex, ex.parked) : ex.applied && this.finish(ex);
       this.afterWork();
       if (done) this.processReady();
     } catch (err) {
@@ -337,24 +340,31 @@ export class ZabReplicator {
   }
 
   /**
-   * Applies `ex`'s committed txns from index `from` for one slice. When the last is applied,
-   * finishes the Ready if it is durable (else its fsync's answer will) and returns whether it
-   * did; otherwise schedules the next slice for the next turn and returns false.
+   * Applies `ex`'s committed txns from index `from` for one slice, stopping before those its own
+   * write has not made durable yet (`parked`: its fsync's answer resumes there). When the last is
+   * applied, finishes the Ready if it is durable (else its fsync's answer will) and returns whether
+   * it did; otherwise schedules the next slice for the next turn and returns false.
    */
   private applyFrom(ex: Execution, from: number): boolean {
     const entries = ex.r.committed;
     const { budgetMs, maxTxns, chunk } = this.slicing;
     const start = this.clock.now();
+    const limit = ex.durable ? entries.length : ex.unsynced;
+    ex.parked = undefined;
     let i = from;
-    while (i < entries.length) {
+    while (i < limit) {
       if (i > from && (i - from >= maxTxns || this.clock.now() - start >= budgetMs)) {
         this.slicing.onYield?.(entries.length - i);
         this.clock.setImmediate(() => this.resume(ex, i));
         return false;
       }
-      const end = Math.min(entries.length, i + chunk, from + maxTxns);
+      const end = Math.min(limit, i + chunk, from + maxTxns);
       this.target.applyCommitted(i === 0 && end === entries.length ? entries : entries.slice(i, end));
       i = end;
+    }
+    if (i < entries.length) {
+      ex.parked = i;
+      return false;
     }
     ex.applied = true;
     return ex.durable && this.finish(ex);
@@ -380,4 +390,16 @@ interface Execution {
   early: boolean;
   durable: boolean;
   applied: boolean;
+  /** Until durable, only committed[0..unsynced) may be applied: the rest is in this Ready's own write. */
+  unsynced: number;
+  /** Applied up to here, the rest waiting for the fsync (which resumes from it). */
+  parked: number | undefined;
+}
+
+/** The index of the first committed txn that `r` itself writes (none: all of them are durable already). */
+function firstWritten(r: Ready): number {
+  const first = r.entries[0]?.zxid;
+  if (first === undefined) return r.committed.length;
+  const i = r.committed.findIndex((e) => e.zxid >= first);
+  return i < 0 ? r.committed.length : i;
 }

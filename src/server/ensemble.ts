@@ -68,7 +68,7 @@ export interface ReplicationTestHooks {
   counterMax?: bigint;
   /** Smaller apply slices than production's time budget (the simulator's clock stands still within a turn). */
   applySlicing?: ApplySlicing;
-  /** Log appends fsynced off the event loop (WIP, docs/wip-log-writer.md). */
+  /** false: log appends fsynced inline, on the event loop (default: off the loop, docs/log-writer.md). */
   fsyncOffLoop?: boolean;
 }
 

@@ -56,7 +56,7 @@ export interface SimOptions {
    * stands still within a simulated turn): exercises a DIFF or catch-up applied across turns.
    */
   applySliceTxns?: number;
-  /** Log appends made durable a simulated ms after the write (Store.persistWritten; WIP, off by default). */
+  /** Log appends made durable fsyncMs simulated ms after the write (Store.persistWritten); default: the server's (on). */
   fsyncOffLoop?: boolean;
   /** With fsyncOffLoop: simulated ms each thread-pool fsync takes (default 1; slowFsync adds to it). */
   fsyncMs?: number;
@@ -692,6 +692,7 @@ export class Simulation {
       this.onNewlyCommitted(n, txn, bytes, events);
     }
     if (zxid <= n.appliedZxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} again (already at ${zxidHex(n.appliedZxid)})`);
+    this.checkAppliedDurable(n, zxid);
     n.appliedZxid = zxid;
     this.checkPrimaryIntegrity(n);
     if (txn.body.type === 'closeSession' && db.tree.getEphemerals(txn.sessionId).length > 0) {
@@ -704,6 +705,17 @@ export class Simulation {
     if (seen === undefined) this.digests.set(zxid, d);
     else if (seen !== d) this.fail(`n${n.id}: tree digest at ${zxidHex(zxid)} differs from another server's (divergent state)`);
     if (counterOf(zxid) % 32n === 0n && fullDigest(db).sum !== d) this.fail(`n${n.id}: rolling digest at ${zxidHex(zxid)} drifted from its tree (checker bookkeeping)`);
+  }
+
+  /**
+   * Z9c, Z9 for clients: applying a txn is what replies to its write, so a member applies only what
+   * its own disk has, even when a quorum of others has it (a write's reply from here means "on disk
+   * here"). Writes become durable in order, so any unsynced write starting at or below it counts.
+   */
+  private checkAppliedDurable(n: SimNode, zxid: bigint): void {
+    for (const first of n.unsynced) {
+      if (first <= zxid) this.fail(`n${n.id} applied ${zxidHex(zxid)} (and replied to its write) before the fsync of its write from ${zxidHex(first)} returned (Z9c)`);
+    }
   }
 
   private rollDigest(n: SimNode, txn: Txn, db: ZkDatabase, events: readonly WatchEvent[]): bigint {
