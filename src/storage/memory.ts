@@ -102,10 +102,14 @@ class MemoryStore implements Store {
     if (batch.hardState) checkHardState(batch.hardState);
     if (!snap && t === undefined && entries.length === 0 && !batch.hardState) return;
     // Build the new state first and swap it in only if the "commit" succeeds: all or nothing.
-    const log = [...kept, ...entries.map((e) => ({ zxid: e.zxid, data: copy(e.data) }))];
+    const added = entries.map((e) => ({ zxid: e.zxid, data: copy(e.data) }));
+    // A plain append extends the durable log in place (the simulators append thousands of times
+    // per run; copying the whole log each time dominated their cost).
+    const log = kept === this.disk.log ? kept : [...kept, ...added];
     const hardState = batch.hardState ? { ...batch.hardState } : this.disk.hardState;
     const catalog = snap ? [{ ...snap }] : this.disk.catalog;
     this.commit('persist', () => {
+      if (log === this.disk.log) for (const e of added) log.push(e);
       this.disk.log = log;
       this.disk.hardState = hardState;
       this.disk.catalog = catalog;

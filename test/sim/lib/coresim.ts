@@ -2,18 +2,27 @@
  * Deterministic simulator for the pure quorum core (the whole-server simulator is sim.ts): 3 or 5 voters (plus sometimes an observer) in one
  * process, driven by one seeded PRNG. Links are TCP-like FIFO connections: random delay but in
  * order, dropped on partition, crash or reset (both ends see peerDown). A one-way partition stalls
- * a direction (as TCP would) until it heals or the connection times out. A crash keeps only what
- * was persisted. Invariant checkers run on every persist, send, apply and role change; after the
- * fault phase everything heals and the ensemble must commit a barrier write on every server.
+ * a direction (as TCP would) until it heals or the connection times out. Each server runs its
+ * Readies through production's executor (`executeReady`, src/quorum/execute.ts, with production's
+ * send policy) into a memory store on a disk of its own; a crash keeps only that disk, and a
+ * restart builds the core from what it holds (`durableStateOf`). Invariant checkers run on every
+ * store write, send, apply and role change; after the fault phase everything heals and the
+ * ensemble must commit a barrier write on every server.
  */
 import { QuorumCore } from '../../../src/quorum/core/core';
 import type { Entry } from '../../../src/quorum/core/log';
-import type { PlantedBugs, Ready } from '../../../src/quorum/core/types';
+import type { PlantedBugs, Ready, RoleEvent } from '../../../src/quorum/core/types';
+import { durableStateOf, executeReady, sendPolicy, type ReadyTarget } from '../../../src/quorum/execute';
+import { createMemoryStore, newMemoryDisk, type MemoryDisk } from '../../../src/storage/memory';
+import { decodeSnapshotRef, encodeSnapshotRef, readSnapshotBytes, writeSnapshotBytes, type SnapshotRef } from '../../../src/storage/bodies';
+import type { PersistBatch, Store } from '../../../src/storage/types';
+import { entryPayload, sealEntry } from '../../../src/util/checksum';
 import { isSuccessor, zxidHex } from '../../../src/util/zxid';
 import { quorumTiming, type QuorumTiming } from '../../../src/quorum/core/timing';
 import { Prng } from '../../../src/util/prng';
 import type { PeerMessage } from '../../../protocol/peer/messages';
 import { EventQueue } from './queue';
+import { ackProblem, committedLost, committedOnDisk, durableLast, epochsProblem, flappingProblem, overriding, type SimResult as SimResultOf } from './checks';
 
 export interface SimOptions {
   seed: number;
@@ -48,13 +57,7 @@ export interface SimStats {
   initLimit: number;
 }
 
-export interface SimResult {
-  ok: boolean;
-  seed: number;
-  failure?: string;
-  trace: string[];
-  stats: SimStats;
-}
+export type SimResult = SimResultOf<SimStats>;
 
 import { SimViolation } from './world';
 export { SimViolation };
@@ -63,12 +66,35 @@ const TICK = 10; // time units per core tick; message delays are a few units
 /** The simulated zoo.cfg tickTime, in time units. */
 const TICK_TIME = 100;
 
-interface Durable {
-  acceptedEpoch: number;
-  currentEpoch: number;
-  snapshot?: { zxid: bigint; n: number };
-  log: Entry[];
+/** Retained snapshots when the shell purges after a snapshot (ZooKeeper's autopurge minimum). */
+const PURGE_RETAIN = 3;
+/** A SNAP from a leader that has no snapshot yet names the empty state (as server/snapsync.ts does). */
+const EMPTY_REF: SnapshotRef = { id: 0, chunks: 0, bytes: 0, checksum: 0, createdAt: 0 };
+
+/**
+ * The state machine is the committed sequence itself, so a count and the last zxid describe it;
+ * that pair is what a snapshot body holds.
+ */
+function stateBody(count: number, zxid: bigint): Buffer {
+  return Buffer.from(`${count}:${zxid}`);
 }
+
+function parseState(body: Buffer): { count: number; zxid: bigint } {
+  const [count, zxid] = body.toString().split(':');
+  return { count: Number(count), zxid: BigInt(zxid!) };
+}
+
+/** A txn's client value (entries travel and rest sealed with their checksum). */
+function valueOf(e: { data: Buffer }): string {
+  return entryPayload(e.data).toString();
+}
+
+function writesAnything(r: Ready): boolean {
+  return r.entries.length > 0 || r.hardState !== undefined || r.snapshot !== undefined || r.truncateAfter !== undefined;
+}
+
+/** Thrown from the shell's send hook at an armed failpoint: the process dies there. */
+class FailpointCrash extends Error {}
 
 interface SimNode {
   id: number;
@@ -76,8 +102,14 @@ interface SimNode {
   alive: boolean;
   incarnation: number;
   core: QuorumCore | undefined;
-  durable: Durable;
-  /** The state machine is the committed sequence itself, so a count and the last zxid describe it. */
+  /** What survives a crash: everything this server's stores committed. */
+  disk: MemoryDisk;
+  /** This incarnation's store on `disk`, with the persistence checkers around its writes. */
+  store: Store;
+  /** Where executeReady sends this incarnation's Readies. */
+  target: ReadyTarget | undefined;
+  /** The Ready being executed: its message count, how many have left, and the kind of ACK among them. */
+  sending: { total: number; sent: number; acked: 'ack' | 'newLeaderAck' | undefined };
   appliedCount: number;
   appliedZxid: bigint;
   /** SIGSTOP: no ticks, no deliveries until this time; missed ticks are replayed on resume. */
@@ -191,13 +223,18 @@ export class Simulation {
       initLimit: this.limits.initLimit,
     };
     for (const id of this.ids) {
+      const disk = newMemoryDisk();
       this.nodes.set(id, {
         id,
         observer: this.observerIds.includes(id),
         alive: false,
         incarnation: 0,
         core: undefined,
-        durable: { acceptedEpoch: 0, currentEpoch: 0, log: [] },
+        disk,
+        // Opened again, with the checkers around it, at every start.
+        store: createMemoryStore({ disk }),
+        target: undefined,
+        sending: { total: 0, sent: 0, acked: undefined },
         appliedCount: 0,
         appliedZxid: 0n,
         pausedUntil: 0,
@@ -320,9 +357,12 @@ export class Simulation {
     n.missedTicks = 0;
     n.deferredDowns = [];
     n.syncs = [];
-    const d = n.durable;
-    n.appliedCount = d.snapshot?.n ?? 0;
-    n.appliedZxid = d.snapshot?.zxid ?? 0n;
+    n.store = this.checkingStore(n, createMemoryStore({ disk: n.disk }));
+    const d = durableStateOf(n.store);
+    const snap = n.store.latestSnapshot();
+    const state = snap ? parseState(readSnapshotBytes(n.store, snap)) : { count: 0, zxid: 0n };
+    n.appliedCount = state.count;
+    n.appliedZxid = state.zxid;
     n.core = new QuorumCore(
       {
         id,
@@ -335,9 +375,10 @@ export class Simulation {
         rng: this.rng.fork(),
         counterMax: this.opts.counterMax,
       },
-      { acceptedEpoch: d.acceptedEpoch, currentEpoch: d.currentEpoch, log: d.log, snapshotZxid: d.snapshot?.zxid },
-      { bugs: this.opts.bugs, hooks: { snapshot: () => this.snapshotOf(n) } },
+      d,
+      { bugs: this.opts.bugs, hooks: { snapshot: () => this.snapshotForSync(n) } },
     );
+    n.target = this.readyTarget(n);
     this.log(`n${id} start #${n.incarnation} (accepted=${d.acceptedEpoch} current=${d.currentEpoch} last=${zxidHex(n.core.status().lastZxid)})`);
     this.drain(n);
     for (const other of this.ids) if (other !== id) this.schedule(this.rng.range(1, 2 * TICK), { k: 'connect', a: id, b: other });
@@ -383,6 +424,7 @@ export class Simulation {
     if (!n.alive) return;
     n.alive = false;
     n.core = undefined;
+    n.target = undefined;
     this.log(`n${id} CRASH`);
     for (const other of this.ids) {
       if (other === id) continue;
@@ -403,8 +445,23 @@ export class Simulation {
     this.schedule(this.rng.range(3, 40) * this.F, { k: 'restart', node: n.id });
   }
 
-  private snapshotOf(n: SimNode): { zxid: bigint; data: Buffer } {
-    return { zxid: n.appliedZxid, data: Buffer.from(`${n.appliedCount}:${n.appliedZxid}`) };
+  /** As server/snapsync.ts: a SNAP names this server's newest durable snapshot (or the empty state). */
+  private snapshotForSync(n: SimNode): { zxid: bigint; data: Buffer } {
+    const s = n.store.latestSnapshot();
+    return { zxid: s?.zxid ?? 0n, data: encodeSnapshotRef(s ?? EMPTY_REF) };
+  }
+
+  /** A SNAP leaves with the body its descriptor names, read from the sender's store, as the shell streams it. */
+  private wireOut(n: SimNode, msg: PeerMessage): PeerMessage {
+    if (msg.type !== 'snap') return msg;
+    const ref = decodeSnapshotRef(msg.data);
+    return { ...msg, data: ref.id === 0 ? stateBody(0, 0n) : readSnapshotBytes(n.store, { ...ref, zxid: msg.zxid }) };
+  }
+
+  /** A SNAP arrives: its body is written to the receiver's store first, and the core gets a descriptor of that local body. */
+  private wireIn(n: SimNode, msg: PeerMessage): PeerMessage {
+    if (msg.type !== 'snap') return msg;
+    return { ...msg, data: encodeSnapshotRef(writeSnapshotBytes(n.store, msg.zxid, msg.data, this.now)) };
   }
 
   // ------------------------------------------------------------------ network
@@ -473,15 +530,15 @@ export class Simulation {
     this.schedule(this.rng.range(1, 3) * TICK, { k: 'connect', a, b });
   }
 
-  private sendMsg(from: number, to: number, msg: PeerMessage): void {
-    const c = this.conn(from, to);
+  private sendMsg(n: SimNode, to: number, msg: PeerMessage): void {
+    const c = this.conn(n.id, to);
     if (!c.up) return;
     this.stats.messages++;
-    const l = this.link(from, to);
+    const l = this.link(n.id, to);
     const at = Math.max(l.lastAt, this.now + this.rng.range(1, this.maxDelay));
     l.lastAt = at;
-    l.q.push({ at, msg });
-    this.q.push({ at, key: this.rng.next(), ev: { k: 'deliver', from, to, gen: c.gen } });
+    l.q.push({ at, msg: this.wireOut(n, msg) });
+    this.q.push({ at, key: this.rng.next(), ev: { k: 'deliver', from: n.id, to, gen: c.gen } });
   }
 
   private onDeliver(from: number, to: number, gen: number): void {
@@ -515,14 +572,19 @@ export class Simulation {
         l.q = [];
         return;
       }
-      n.core!.step(from, msg);
+      n.core!.step(from, this.wireIn(n, msg));
       this.drain(n);
       if (!c.up || c.gen !== gen) return;
     }
   }
 
-  // ------------------------------------------------------------------ the shell: persist, send, apply
+  // ------------------------------------------------------------------ the shell: production's executor
 
+  /**
+   * Runs each Ready through production's executor. An armed failed fsync kills the process before
+   * anything of a Ready that writes is durable or sent (D1); an armed ACK failpoint kills it from
+   * the send hook once that Ready's messages, the ACK among them, have left.
+   */
   private drain(n: SimNode): void {
     const core = n.core;
     if (!core) return;
@@ -530,120 +592,113 @@ export class Simulation {
     while (core.hasReady()) {
       if (++guard > 1000) throw new SimViolation(`n${n.id}: Ready loop does not settle`);
       const r = core.ready();
-      if (this.armed.get(n.id) === 'fsync' && (r.entries.length > 0 || r.hardState || r.snapshot || r.truncateAfter !== undefined)) {
-        // storage.fsync fails: fail-stop before anything of this Ready is durable or sent (D1).
-        return this.failpointCrash(n, 'failed fsync');
-      }
-      this.persist(n, r);
-      let acked: 'ack' | 'newLeaderAck' | undefined;
-      for (const m of r.messages) {
-        this.checkAck(n, m.msg);
-        this.sendMsg(n.id, m.to, m.msg);
-        if (m.msg.type === 'ack') acked = m.msg.newLeader ? 'newLeaderAck' : 'ack';
-      }
-      if (acked && this.armed.get(n.id) === acked) return this.failpointCrash(n, acked);
-      for (const p of r.disconnect) this.breakConn(n.id, p);
-      this.applySnapshot(n, r);
-      for (const e of r.committed) this.apply(n, e);
-      for (const ev of r.roleEvents) this.onRoleEvent(n, ev);
-      for (const z of r.syncs) {
-        // Leaving the broadcast phase dropped the clients and their syncs (the server's dropClients).
-        const w = n.syncs.find((x) => x.zxid === undefined);
-        if (w) w.zxid = z;
+      if (this.armed.get(n.id) === 'fsync' && writesAnything(r)) return this.failpointCrash(n, 'failed fsync');
+      n.sending = { total: r.messages.length, sent: 0, acked: undefined };
+      try {
+        executeReady(r, core.status().role, n.target!, this.policy);
+      } catch (e) {
+        if (!(e instanceof FailpointCrash)) throw e;
+        return this.failpointCrash(n, e.message);
       }
       this.checkSyncs(n);
-      // In a correct ensemble no server ever sees an impossible message (Zab.tla ShouldNotBeTriggered).
-      for (const err of r.errors) throw new SimViolation(`n${n.id} saw a protocol violation ${err} (ShouldNotBeTriggered)`);
       core.advance(r);
     }
   }
 
-  private durableLast(d: Durable): bigint {
-    const n = d.log.length;
-    return n > 0 ? d.log[n - 1]!.zxid : (d.snapshot?.zxid ?? 0n);
+  private readonly policy = sendPolicy();
+
+  /** Where executeReady's steps go for this incarnation of `n`: the checkers, the network, the state machine. */
+  private readyTarget(n: SimNode): ReadyTarget {
+    return {
+      store: n.store,
+      send: (to, msg) => this.send(n, to, msg),
+      flush: () => undefined,
+      disconnect: (peer) => this.breakConn(n.id, peer),
+      installSnapshot: (zxid, data) => this.installSnapshot(n, zxid, data),
+      applyCommitted: (es) => {
+        for (const e of es) this.apply(n, e);
+      },
+      onRoleEvent: (ev) => this.onRoleEvent(n, ev),
+      // The core simulator has no server layer: nothing forwards REQUESTs.
+      onForwarded: () => undefined,
+      onSyncAnswer: (z) => {
+        // Leaving the broadcast phase dropped the clients and their syncs (the server's dropClients).
+        const w = n.syncs.find((x) => x.zxid === undefined);
+        if (w) w.zxid = z;
+      },
+      log: (_level, text, fields) => {
+        // In a correct ensemble no server ever sees an impossible message (Zab.tla ShouldNotBeTriggered).
+        if (fields?.error !== undefined) throw new SimViolation(`n${n.id} saw a protocol violation ${String(fields.error)} (ShouldNotBeTriggered)`);
+        this.log(`n${n.id}: ${text}`);
+      },
+    };
   }
 
-  private persist(n: SimNode, r: Ready): void {
-    const d = n.durable;
-    const touchesHistory = r.snapshot !== undefined || r.truncateAfter !== undefined;
-    const before = touchesHistory ? this.committedIn(d) : [];
-    if (r.snapshot) {
-      const [count, zxid] = r.snapshot.data.toString().split(':');
-      d.snapshot = { zxid: r.snapshot.zxid, n: Number(count) };
-      if (BigInt(zxid!) !== r.snapshot.zxid) throw new SimViolation(`n${n.id}: snapshot zxid mismatch`);
-      d.log = [];
+  private send(n: SimNode, to: number, msg: PeerMessage): void {
+    if (!this.opts.endToEndOnly) {
+      const problem = ackProblem(n.disk, msg, n.core!.status().epoch);
+      if (problem) throw new SimViolation(`n${n.id}: ${problem}`);
     }
-    if (r.truncateAfter !== undefined) {
-      const t = r.truncateAfter;
-      if (d.snapshot && t < d.snapshot.zxid) throw new SimViolation(`n${n.id}: TRUNC below the snapshot`);
-      d.log = d.log.filter((e) => e.zxid <= t);
-    }
-    for (const e of r.entries) {
-      const last = this.durableLast(d);
+    this.sendMsg(n, to, msg);
+    const s = n.sending;
+    s.sent++;
+    if (msg.type === 'ack') s.acked = msg.newLeader ? 'newLeaderAck' : 'ack';
+    if (s.sent === s.total && s.acked !== undefined && this.armed.get(n.id) === s.acked) throw new FailpointCrash(s.acked);
+  }
+
+  /** The store executeReady writes to, its `persist` checked before and after each transaction. */
+  private checkingStore(n: SimNode, store: Store): Store {
+    return overriding(store, {
+      persist: (b: PersistBatch) => {
+        this.checkBatch(n, b);
+        const before = b.snapshot || b.truncateAfter !== undefined ? committedOnDisk(n.disk, (z) => this.globalIndex.has(z)) : undefined;
+        try {
+          store.persist(b);
+        } catch (e) {
+          // A write the store refuses is one the core should never have asked for.
+          throw new SimViolation(`n${n.id}: the store refused a write: ${(e as Error).message}`);
+        }
+        const lost = before && committedLost(n.disk, before);
+        if (lost !== undefined) throw new SimViolation(`n${n.id}: committed ${zxidHex(lost)} removed by TRUNC/SNAP (Z11)`);
+      },
+    });
+  }
+
+  /** Z2, Z4 and integrity of one store transaction, before it is committed. */
+  private checkBatch(n: SimNode, b: PersistBatch): void {
+    const t = b.truncateAfter;
+    if (!b.snapshot && t !== undefined && t < (n.disk.catalog.at(-1)?.zxid ?? 0n)) throw new SimViolation(`n${n.id}: TRUNC below the snapshot`);
+    let last = b.snapshot ? b.snapshot.zxid : durableLast(n.disk);
+    if (!b.snapshot && t !== undefined && t < last) last = t;
+    for (const e of b.entries ?? []) {
       if (e.zxid <= last) throw new SimViolation(`n${n.id}: persisted ${zxidHex(e.zxid)} after ${zxidHex(last)} (Z4)`);
-      const want = this.proposed.get(e.zxid);
-      if (want === undefined || want !== e.data.toString()) {
-        throw new SimViolation(`n${n.id}: logged ${zxidHex(e.zxid)}=${e.data.toString()} that no leader proposed as such (integrity)`);
+      if (this.proposed.get(e.zxid) !== valueOf(e)) {
+        throw new SimViolation(`n${n.id}: logged ${zxidHex(e.zxid)}=${valueOf(e)} that no leader proposed as such (integrity)`);
       }
-      d.log.push(e);
+      last = e.zxid;
     }
-    if (r.hardState) {
-      const hs = r.hardState;
-      if (hs.acceptedEpoch < d.acceptedEpoch || hs.currentEpoch < d.currentEpoch) {
-        throw new SimViolation(`n${n.id}: epochs went backwards (${d.acceptedEpoch},${d.currentEpoch}) -> (${hs.acceptedEpoch},${hs.currentEpoch}) (Z2)`);
-      }
-      if (hs.currentEpoch > hs.acceptedEpoch) throw new SimViolation(`n${n.id}: currentEpoch > acceptedEpoch (Z2)`);
-      d.acceptedEpoch = hs.acceptedEpoch;
-      d.currentEpoch = hs.currentEpoch;
-    }
-    if (touchesHistory) this.checkNoCommittedLost(n, before);
+    const problem = b.hardState && epochsProblem(n.disk.hardState, b.hardState);
+    if (problem) throw new SimViolation(`n${n.id}: ${problem}`);
   }
 
-  /** zxids of this durable history that are known to be committed. */
-  private committedIn(d: Durable): bigint[] {
-    return d.log.filter((e) => this.globalIndex.has(e.zxid)).map((e) => e.zxid);
-  }
-
-  /** Z11: truncation or a snapshot install never removes a committed txn. */
-  private checkNoCommittedLost(n: SimNode, before: bigint[]): void {
-    const d = n.durable;
-    const snapZ = d.snapshot?.zxid ?? 0n;
-    const have = new Set(d.log.map((e) => e.zxid));
-    for (const z of before) {
-      if (z <= snapZ || have.has(z)) continue;
-      throw new SimViolation(`n${n.id}: committed ${zxidHex(z)} removed by TRUNC/SNAP (Z11)`);
-    }
-  }
-
-  /** Z9: an ACK leaves only for what is already durable (history, and currentEpoch for NEWLEADER). */
-  private checkAck(n: SimNode, msg: PeerMessage): void {
-    if (msg.type !== 'ack' || this.opts.endToEndOnly) return;
-    const d = n.durable;
-    if (this.durableLast(d) < msg.zxid) {
-      throw new SimViolation(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent but only ${zxidHex(this.durableLast(d))} is durable (Z9 persist-before-ACK)`);
-    }
-    if (msg.newLeader && d.currentEpoch < n.core!.status().epoch) {
-      throw new SimViolation(`n${n.id}: NEWLEADER ACK sent before currentEpoch was durable (Z9)`);
-    }
-  }
-
-  private applySnapshot(n: SimNode, r: Ready): void {
-    if (!r.snapshot) return;
-    const s = n.durable.snapshot!;
-    if (s.n > 0 && this.global[s.n - 1]?.zxid !== s.zxid) throw new SimViolation(`n${n.id}: snapshot is not a committed prefix`);
-    n.appliedCount = s.n;
+  /** A SNAP's body, already durable in this server's store, replaces the state machine. */
+  private installSnapshot(n: SimNode, zxid: bigint, data: Buffer): void {
+    const s = parseState(readSnapshotBytes(n.store, { ...decodeSnapshotRef(data), zxid }));
+    if (s.zxid !== zxid) throw new SimViolation(`n${n.id}: snapshot zxid mismatch`);
+    if (s.count > 0 && this.global[s.count - 1]?.zxid !== s.zxid) throw new SimViolation(`n${n.id}: snapshot is not a committed prefix`);
+    n.appliedCount = s.count;
     n.appliedZxid = s.zxid;
   }
 
   /** Z5/Z6/Z7/Z8: every server applies the same sequence; it only holds proposed txns, in zxid order. */
   private apply(n: SimNode, e: Entry): void {
     const pos = n.appliedCount;
-    const value = e.data.toString();
+    const value = valueOf(e);
     if (this.proposed.get(e.zxid) !== value) throw new SimViolation(`n${n.id}: applied ${zxidHex(e.zxid)}=${value} never proposed (integrity)`);
     if (pos < this.global.length) {
       const g = this.global[pos]!;
       if (g.zxid !== e.zxid || !g.data.equals(e.data)) {
-        throw new SimViolation(`n${n.id}: applied ${zxidHex(e.zxid)}=${value} at position ${pos} where others applied ${zxidHex(g.zxid)}=${g.data.toString()} (prefix consistency)`);
+        throw new SimViolation(`n${n.id}: applied ${zxidHex(e.zxid)}=${value} at position ${pos} where others applied ${zxidHex(g.zxid)}=${valueOf(g)} (prefix consistency)`);
       }
     } else {
       const prev = this.global[pos - 1];
@@ -665,7 +720,7 @@ export class Simulation {
     }
   }
 
-  private onRoleEvent(n: SimNode, ev: { role: string; phase: string; leader: number | undefined; epoch: number }): void {
+  private onRoleEvent(n: SimNode, ev: RoleEvent): void {
     this.log(`n${n.id} ${ev.role}/${ev.phase} leader=${ev.leader ?? '-'} epoch=${ev.epoch}`);
     this.checkQuiet(n, ev);
     if (ev.phase !== 'broadcast') n.syncs = [];
@@ -689,7 +744,9 @@ export class Simulation {
 
   private propose(n: SimNode, value: string): boolean {
     if (!n.core) return false; // crashed by a failpoint earlier in this burst
-    const zxid = n.core.propose(Buffer.from(value));
+    // The core decides the zxid before the txn is sealed with it, as the server's prep does.
+    const next = n.core.nextZxid();
+    const zxid = next === undefined ? undefined : n.core.propose(sealEntry(next, Buffer.from(value)));
     if (zxid === undefined) {
       this.drain(n);
       return false;
@@ -791,12 +848,10 @@ export class Simulation {
     this.quietUntil = this.now + (3 * t.syncLimitTicks + 2 * t.initLimitTicks + 20) * TICK;
   }
 
-  private checkQuiet(n: SimNode, ev: { role: string; phase: string; epoch: number; leader: number | undefined }): void {
+  private checkQuiet(n: SimNode, ev: RoleEvent): void {
     if (this.quietUntil === undefined) return;
-    const q = this.quietLeader;
-    // A learner finishing its sync with the same leader is progress, not flapping.
-    if (q && ev.role !== 'looking' && ev.leader === q.id && ev.epoch === q.epoch) return;
-    throw new SimViolation(`leader flapping: n${n.id} went ${ev.role}/${ev.phase} epoch ${ev.epoch} with a healthy network (leader was n${q?.id ?? '?'} epoch ${q?.epoch ?? '?'})`);
+    const problem = flappingProblem(this.quietLeader, ev);
+    if (problem) throw new SimViolation(`leader flapping: n${n.id} ${problem}`);
   }
 
   private readonly valuePos = new Map<string, number>();
@@ -804,7 +859,7 @@ export class Simulation {
     const cached = this.valuePos.get(value);
     if (cached !== undefined) return cached;
     for (let i = this.global.length - 1; i >= 0; i--) {
-      if (this.global[i]!.data.toString() === value) {
+      if (valueOf(this.global[i]!) === value) {
         this.valuePos.set(value, i);
         return i;
       }
@@ -929,14 +984,18 @@ export class Simulation {
   }
 
   /** The shell snapshots its applied state and purges the log up to it. */
+  /**
+   * The shell snapshots its applied state (a named snapshot in its store, as server/snapshots.ts
+   * saves one), lets the core drop the entries it covers, and purges what autopurge would.
+   */
   private compact(n: SimNode): void {
     const z = n.appliedZxid;
-    const d = n.durable;
-    if (z === 0n || (d.snapshot && z <= d.snapshot.zxid) || z > this.durableLast(d)) return;
-    d.snapshot = { zxid: z, n: n.appliedCount };
-    d.log = d.log.filter((e) => e.zxid > z);
+    const s = n.store;
+    if (z === 0n || z <= (s.latestSnapshot()?.zxid ?? 0n) || z > s.lastZxid()) return;
+    s.saveSnapshot(writeSnapshotBytes(s, z, stateBody(n.appliedCount, z), this.now));
+    s.purge(PURGE_RETAIN);
     n.core!.compact(z);
-    this.log(`n${n.id} snapshot at ${zxidHex(z)} (${n.appliedCount} txns), log purged`);
+    this.log(`n${n.id} snapshot at ${zxidHex(z)} (${n.appliedCount} txns)`);
   }
 
   private onHeal(): void {

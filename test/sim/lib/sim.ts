@@ -33,6 +33,7 @@ import { counterOf, epochOf, isSuccessor, zxidHex } from '../../../src/util/zxid
 import { SimClient, type Armed, type ClientChecks } from './simclient';
 import { SimNetwork } from './simnet';
 import { Owner, SimViolation, World } from './world';
+import { ackProblem, committedLost, committedOnDisk, epochsProblem, flappingProblem, overriding, type SimResult as SimResultOf } from './checks';
 
 export interface SimOptions {
   seed: number;
@@ -108,13 +109,7 @@ export interface SimStats {
   clientRequests: number;
 }
 
-export interface SimResult {
-  ok: boolean;
-  seed: number;
-  failure?: string;
-  trace: string[];
-  stats: SimStats;
-}
+export type SimResult = SimResultOf<SimStats>;
 
 export { SimViolation };
 /** Thrown from a store write to kill the process there (crash part-way through a batch). */
@@ -517,7 +512,6 @@ export class Simulation {
 
   /** Wraps a node's store with the persistence checks (Z2, Z11, integrity of logged txns). */
   private checkingStore(n: SimNode, owner: Owner, store: Store): Store {
-    const persist = store.persist.bind(store);
     const clock = this.world.clockFor(owner);
     const checked: Pick<Store, 'persist' | 'persistWritten'> = {
       // The fsync takes a simulated millisecond after the write, as a thread-pool fdatasync would,
@@ -536,36 +530,18 @@ export class Simulation {
         }, (this.opts.fsyncMs ?? 1) + slowMs);
       },
       persist: (batch: PersistBatch) => {
-        const before = batch.truncateAfter !== undefined || batch.snapshot ? this.durableCommitted(n.disk) : undefined;
+        const before = batch.truncateAfter !== undefined || batch.snapshot ? committedOnDisk(n.disk, (z) => this.globalIndex.has(z)) : undefined;
         const hs0 = { ...n.disk.hardState };
-        persist(batch);
-        const hs = n.disk.hardState;
-        if (hs.acceptedEpoch < hs0.acceptedEpoch || hs.currentEpoch < hs0.currentEpoch) this.fail(`n${n.id}: epochs went backwards (${hs0.acceptedEpoch},${hs0.currentEpoch}) -> (${hs.acceptedEpoch},${hs.currentEpoch}) (Z2)`);
-        if (hs.currentEpoch > hs.acceptedEpoch) this.fail(`n${n.id}: currentEpoch ${hs.currentEpoch} > acceptedEpoch ${hs.acceptedEpoch} (Z2)`);
+        store.persist(batch);
+        const epochs = epochsProblem(hs0, n.disk.hardState);
+        if (epochs) this.fail(`n${n.id}: ${epochs}`);
         for (const e of batch.entries ?? []) this.checkLogged(n, e.zxid, e.data);
-        if (before) this.checkNoCommittedLost(n, before);
+        // Z11: a TRUNC or a SNAP install never removes a committed txn from the disk (not even for a moment).
+        const lost = before && committedLost(n.disk, before);
+        if (lost !== undefined) this.fail(`n${n.id}: committed ${zxidHex(lost)} removed from its disk by a TRUNC or SNAP install (Z11)`);
       },
     };
-    return Object.assign(Object.create(store) as Store, checked);
-  }
-
-  /** zxids on this disk that are globally committed. */
-  private durableCommitted(d: MemoryDisk): bigint[] {
-    const snap = d.catalog.at(-1)?.zxid ?? 0n;
-    const out: bigint[] = [];
-    for (const e of d.log) if (e.zxid > snap && this.globalIndex.has(e.zxid)) out.push(e.zxid);
-    return out;
-  }
-
-  /** Z11: a TRUNC or a SNAP install never removes a committed txn from the disk (not even for a moment). */
-  private checkNoCommittedLost(n: SimNode, before: bigint[]): void {
-    const d = n.disk;
-    const snap = d.catalog.at(-1)?.zxid ?? 0n;
-    const have = new Set(d.log.map((e) => e.zxid));
-    for (const z of before) {
-      if (z <= snap || have.has(z)) continue;
-      this.fail(`n${n.id}: committed ${zxidHex(z)} removed from its disk by a TRUNC or SNAP install (Z11)`);
-    }
+    return overriding(store, checked);
   }
 
   /** Z6: a zxid is only ever logged with one txn (one leader per epoch proposes it once). */
@@ -574,12 +550,6 @@ export class Simulation {
     const seen = this.logged.get(zxid);
     if (!seen) this.logged.set(zxid, data);
     else if (!seen.equals(data)) this.fail(`n${n.id}: logged ${zxidHex(zxid)} with a different txn than another server did (Z6 integrity)`);
-  }
-
-  private durableLast(d: MemoryDisk): bigint {
-    const last = d.log.at(-1)?.zxid ?? 0n;
-    const snap = d.catalog.at(-1)?.zxid ?? 0n;
-    return last > snap ? last : snap;
   }
 
   // ------------------------------------------------------------------ what servers report
@@ -612,15 +582,13 @@ export class Simulation {
       this.log(`n${n.id} syncs n${to} by ${msg.type.toUpperCase()} at ${zxidHex(msg.zxid)}`);
     }
     if (msg.type !== 'ack') return;
-    // Z9: an ACK means "durable": the acked history (and currentEpoch for NEWLEADER) is on disk.
-    const durable = this.durableLast(n.disk);
-    if (durable < msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent while only ${zxidHex(durable)} is durable (Z9 persist-before-ACK)`);
+    // Z9: an ACK means "durable": the acked history (and currentEpoch for NEWLEADER) is on disk,
+    // and the fsync of every write it covers has returned.
     for (const first of n.unsynced) {
       if (first <= msg.zxid) this.fail(`n${n.id}: ACK ${zxidHex(msg.zxid)} sent before the fsync of the write from ${zxidHex(first)} returned (Z9 persist-before-ACK)`);
     }
-    if (msg.newLeader && n.role && n.disk.hardState.currentEpoch < n.role.epoch) {
-      this.fail(`n${n.id}: NEWLEADER ACK for epoch ${n.role.epoch} sent before currentEpoch was durable (Z9)`);
-    }
+    const problem = ackProblem(n.disk, msg, n.role?.epoch);
+    if (problem) this.fail(`n${n.id}: ${problem}`);
   }
 
   private onRole(n: SimNode, ev: RoleEvent): void {
@@ -1076,9 +1044,8 @@ export class Simulation {
   /** Stability: once healthy, nobody looks for another leader. */
   private checkQuiet(n: SimNode, ev: RoleEvent): void {
     if (this.quietUntil === undefined) return;
-    const q = this.quietLeader;
-    if (q && ev.role !== 'looking' && ev.leader === q.id && ev.epoch === q.epoch) return;
-    this.fail(`leader flapping: n${n.id} went ${ev.role}/${ev.phase} epoch ${ev.epoch} with a healthy network (leader was n${q?.id ?? '?'} epoch ${q?.epoch ?? '?'})`);
+    const problem = flappingProblem(this.quietLeader, ev);
+    if (problem) this.fail(`leader flapping: n${n.id} ${problem}`);
   }
 
   /** Every acknowledged write is committed; every server has it; all trees are identical. */
