@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     // 1. Java client (zkCli) handshake: ConnectRequest with the readOnly byte, 37-byte response body.
     // Async on purpose: the proxy lives in this process's event loop.
-    await promisify(execFile)('bash', ['-c', `/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:${proxy.port} ls / >/dev/null 2>&1`]);
+    await promisify(execFile)('bash', ['--norc', '-c', `/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:${proxy.port} ls / >/dev/null 2>&1`]);
     const javaConn = proxy.frames.find((f) => f.direction === 'client')!.conn;
     const java = cursor(proxy)(javaConn);
     add('connect-request-java', 'client', java.client[0], 'Java client 3.8 ConnectRequest: protocolVersion 0, lastZxidSeen 0, timeout 30000, sessionId 0, 16-byte zero passwd, readOnly false');

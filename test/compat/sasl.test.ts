@@ -13,7 +13,7 @@ import { compatTargets, isEnsemble, startServer, zabkeeperCli, type TestServer, 
 import { startProxy } from '../harness/proxy';
 import { run } from '../shell/helpers';
 import { AuthFailedError, createClient, type ConnectionState } from '../../src/client';
-import { runZkCli, sortWhoAmI } from './zkcli';
+import { bashArgs, runZkCli, sortWhoAmI } from './zkcli';
 import { runPython, scenario } from './pyrun';
 
 const TARGETS = compatTargets().filter((k) => !isEnsemble(k));
@@ -61,7 +61,7 @@ async function withServer<T>(kind: TargetKind, extraCfg: Record<string, string>,
 
 /** `zabkeeper shell` fed the commands on stdin, stdout and stderr merged, with zkCli's environment variable. */
 async function runOurShell(connectString: string, commands: string[], clientJvmFlags = '', extra: string[] = []): Promise<string> {
-  const r = await run('bash', ['-c', 'exec "$0" "$1" shell -server "$2" "${@:3}" 2>&1', process.execPath, zabkeeperCli(), connectString, ...extra], commands.join('\n') + '\n', { CLIENT_JVMFLAGS: clientJvmFlags });
+  const r = await run('bash', bashArgs('exec "$0" "$1" shell -server "$2" "${@:3}" 2>&1', process.execPath, zabkeeperCli(), connectString, ...extra), commands.join('\n') + '\n', { CLIENT_JVMFLAGS: clientJvmFlags });
   return r.stdout;
 }
 

@@ -7,6 +7,16 @@ import { execFile } from 'child_process';
 export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
 
 /**
+ * Arguments for `bash` running `script` with `args` as $0, $1...: `--norc` because node's child stdin
+ * is a socket, and bash started on a socket with SHLVL unset or 0 (as under a CI runner) takes
+ * itself for an rshd session and sources ~/.bashrc. On this machine that runs `pyenv rehash`, and
+ * concurrent rehashes print "pyenv: cannot rehash" into the very output the tests compare.
+ */
+export function bashArgs(script: string, ...args: string[]): string[] {
+  return ['--norc', '-c', script, ...args];
+}
+
+/**
  * Environment for every zkCli.sh run. Debian's zkCli has no SLF4J binding, so SLF4J prints its
  * "Failed to load class" warnings on stderr, the MDC one lazily from the client's I/O thread, where
  * it lands in the middle of the main thread's output (`Exception in thread "main" SLF4J: ...`).
@@ -24,7 +34,7 @@ export function runZkCli(connectString: string, commands: string[], timeoutMs = 
     const child = execFile(
       'bash',
       // `args` after -server: -client-configuration <file>, say.
-      ['-c', `exec "${ZKCLI}" -server "$1" "\${@:2}" 2>&1`, 'zkcli', connectString, ...args],
+      bashArgs(`exec "${ZKCLI}" -server "$1" "\${@:2}" 2>&1`, 'zkcli', connectString, ...args),
       // Extra -D flags (TLS, JAAS) go in CLIENT_JVMFLAGS as users pass them to zkCli.sh.
       { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...ZKCLI_ENV, CLIENT_JVMFLAGS: `${ZKCLI_ENV.CLIENT_JVMFLAGS} ${jvmFlags}` } },
       (err, stdout) => {

@@ -121,6 +121,12 @@ export async function startInProcEnsemble(
       // rightly steps down, closing every client connection mid-test. 30 ticks (3 s) rides that
       // out; killed or stopped members are still noticed at once (their connections close).
       ensemble: { myid: s.id, servers: views[i], initLimit: opts.ensemble?.initLimit ?? 30, syncLimit: opts.ensemble?.syncLimit ?? 30 },
+      // For the same reason the tests' 6 s sessions are granted as asked: the default cap of 20
+      // ticks (2 s) is shorter than the 3 s above, so a 2–3 s stall of this loop let the leader
+      // expire a session nobody had a turn to touch and closed the test's connection (the
+      // inproc.test.ts "session resumed elsewhere" failures under load). Shorter sessions a test
+      // asks for are still granted as asked.
+      maxSessionTimeoutMs: 60_000,
       ...overrides,
     }),
   );

@@ -3,7 +3,7 @@
  */
 import { execFile } from 'child_process';
 import { zabkeeperCli } from '../harness/servers';
-import { ZKCLI, ZKCLI_ENV } from '../compat/zkcli';
+import { bashArgs, ZKCLI, ZKCLI_ENV } from '../compat/zkcli';
 
 export interface ProcResult {
   stdout: string;
@@ -30,11 +30,11 @@ export function runShell(args: readonly string[], stdin?: string, env: NodeJS.Pr
 
 /** Both streams through one pipe (2>&1), so their interleaving is kept, as runZkCli does. */
 export function runShellMerged(connectString: string, commands: readonly string[], extra: readonly string[] = []): Promise<ProcResult> {
-  return run('bash', ['-c', 'exec "$0" "$1" shell -server "$2" "${@:3}" 2>&1', process.execPath, zabkeeperCli(), connectString, ...extra], commands.join('\n') + '\n');
+  return run('bash', bashArgs('exec "$0" "$1" shell -server "$2" "${@:3}" 2>&1', process.execPath, zabkeeperCli(), connectString, ...extra), commands.join('\n') + '\n');
 }
 
 export function runZkCliArgs(args: readonly string[], stdin?: string): Promise<ProcResult> {
-  return run('bash', ['-c', 'exec "$0" "$@" 2>&1', ZKCLI, ...args], stdin, ZKCLI_ENV, 60_000);
+  return run('bash', bashArgs('exec "$0" "$@" 2>&1', ZKCLI, ...args), stdin, ZKCLI_ENV, 60_000);
 }
 
 /** Drops SLF4J noise and blank lines (zkCli prints a blank line before each watcher line). */
