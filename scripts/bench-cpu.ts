@@ -9,9 +9,10 @@
  * write even on a busy machine: on 2 cores, three members' CPU per write caps the write rate.
  * The load generator's own CPU (this process) is shown apart: it is the same for both. Not a test.
  *
- *   npm run bench:cpu -- [--ops 30000] [--targets zabkeeper,apache] [--connections 32] [--depth 32]
+ *   npm run bench:cpu -- [--ops 30000] [--targets zabkeeper,apache] [--phases create,setData,getData] [--connections 32] [--depth 32]
  *
- * To profile zabkeeper's members at the same time: ZABKEEPER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR".
+ * To profile zabkeeper's members through one phase: --targets zabkeeper --phases create with
+ * ZABKEEPER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (then scripts/cpuprofile-top.ts DIR/*.cpuprofile).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,7 +28,6 @@ const HOST = '127.0.0.1';
 /** Parents of the created znodes (load.ts's 'create' workload spreads them over /bench/n0..n999). */
 const PARENTS = 1000;
 const VALUE = Buffer.alloc(100, 0x76);
-const PHASES: Workload[] = ['create', 'setData', 'getData'];
 /** Ops of each phase run first, unmeasured: the JVM's JIT and V8's optimizer warm up on the same code paths. */
 const WARMUP_OPS = 5000;
 /** Names the warm-up's creates use, far from the measured ones. */
@@ -107,7 +107,7 @@ interface Load {
   depth: number;
 }
 
-async function benchTarget(kind: TargetKind, ops: number, a: Load): Promise<TargetFigures> {
+async function benchTarget(kind: TargetKind, ops: number, phases: Workload[], a: Load): Promise<TargetFigures> {
   const loadBefore = os.loadavg();
   const ens = await startEnsemble(kind, 3, {
     tickTime: 2000,
@@ -119,16 +119,16 @@ async function benchTarget(kind: TargetKind, ops: number, a: Load): Promise<Targ
   try {
     await ens.waitServing(120_000);
     await setup(ens.members[0].clientPort);
-    for (const w of PHASES) await phase(ens, w, WARMUP_OPS, a, WARMUP_FIRST_CREATE);
+    for (const w of phases) await phase(ens, w, WARMUP_OPS, a, WARMUP_FIRST_CREATE);
     const leader = await ens.waitLeader();
-    const phases: PhaseFigures[] = [];
-    for (const w of PHASES) {
+    const measured: PhaseFigures[] = [];
+    for (const w of phases) {
       const p = await phase(ens, w, ops, a, 0);
       log(`${kind} ${w}: ${JSON.stringify(p)}`);
-      phases.push(p);
+      measured.push(p);
     }
     const roles = ens.members.map((_, k) => (k === leader ? 'leader' : 'follower'));
-    return { kind, roles, phases, loadBefore, loadAfter: os.loadavg() };
+    return { kind, roles, phases: measured, loadBefore, loadAfter: os.loadavg() };
   } finally {
     await ens.stop();
   }
@@ -175,13 +175,14 @@ async function main(): Promise<void> {
   const o = new Command('bench-cpu')
     .option('--ops <n>', 'operations per phase', '30000')
     .option('--targets <list>', 'ensembles to compare', 'zabkeeper,apache')
+    .option('--phases <list>', 'workloads, in order (one alone, to profile it)', 'create,setData,getData')
     .option('--connections <n>', 'client connections (spread over the members)', '32')
     .option('--depth <n>', 'outstanding requests per connection', '32')
     .parse(process.argv)
     .opts();
   const a = { connections: Number(o.connections), depth: Number(o.depth) };
   const all: TargetFigures[] = [];
-  for (const t of String(o.targets).split(',') as TargetKind[]) all.push(await benchTarget(t, Number(o.ops), a));
+  for (const t of String(o.targets).split(',') as TargetKind[]) all.push(await benchTarget(t, Number(o.ops), String(o.phases).split(',') as Workload[], a));
   process.stdout.write(`${new Date().toISOString()} CPU per operation, ${o.ops} ops per phase, ${a.connections} x ${a.depth}, CLK_TCK ${CLK_TCK}\n${table(all)}\n`);
 }
 
