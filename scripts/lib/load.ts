@@ -16,7 +16,7 @@ import {
  * `depth` requests outstanding, for `durationMs`. The same code drives zabkeeper and Apache
  * ZooKeeper so the only variable is the server.
  */
-export type Workload = 'setData' | 'getData' | 'createSeq';
+export type Workload = 'setData' | 'getData' | 'createSeq' | 'create';
 
 export interface LoadOptions {
   host: string;
@@ -30,6 +30,10 @@ export interface LoadOptions {
   workload: Workload;
   /** Prefix under which the workload's nodes live (created if missing). */
   root: string;
+  /** Stop after this many requests in all (a fixed amount of work, for per-op costs); default: run for durationMs only. */
+  maxOps?: number;
+  /** First name of the 'create' workload: it creates `${root}/n${i % 1000}/c${firstCreate + k}`, one new name per request. */
+  firstCreate?: number;
 }
 
 export interface LoadResult {
@@ -69,8 +73,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   const started = process.hrtime.bigint();
   const deadline = Date.now() + o.durationMs;
+  const maxOps = o.maxOps ?? Infinity;
+  let issued = 0;
+  let nextCreate = o.firstCreate ?? 0;
   const one = (c: WireConnection, i: number): Promise<{ err: number }> => {
     switch (o.workload) {
+      case 'create': {
+        const k = nextCreate++;
+        return c.request(OpCode.create, (w) => writeCreateRequest(w, { path: `${o.root}/n${k % 1000}/c${k}`, data: value, acl: OPEN_ACL_UNSAFE, flags: CreateFlags.persistent }), readCreateResponse);
+      }
       case 'setData':
         return c.request(OpCode.setData, (w) => writeSetDataRequest(w, { path: `${o.root}/n${i}`, data: value, version: -1 }), readStat);
       case 'getData':
@@ -80,7 +91,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
   };
   const worker = async (c: WireConnection, i: number): Promise<void> => {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && issued < maxOps) {
+      issued++;
       const t0 = process.hrtime.bigint();
       const reply = await one(c, i);
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);

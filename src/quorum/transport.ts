@@ -198,8 +198,22 @@ export class PeerTransport extends EventEmitter implements PeerLinks {
     return link.socket.writableLength + link.out.reduce((n, b) => n + b.length, 0);
   }
 
-  private enqueue(to: number, link: Link, msg: PeerMessage): void {
+  /**
+   * The last message encoded and its bytes. The core hands the same PROPOSAL / COMMIT object to
+   * every learner, one after the other, so a leader encodes each once instead of once per
+   * follower. Keyed by identity: messages are never changed after they are sent.
+   */
+  private lastEncoded: { msg: PeerMessage; body: Buffer } | undefined;
+
+  private encode(msg: PeerMessage): Buffer {
+    if (this.lastEncoded?.msg === msg) return this.lastEncoded.body;
     const body = this.o.codec.encode(msg);
+    this.lastEncoded = { msg, body };
+    return body;
+  }
+
+  private enqueue(to: number, link: Link, msg: PeerMessage): void {
+    const body = this.encode(msg);
     this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(body.length);
@@ -236,6 +250,7 @@ export class PeerTransport extends EventEmitter implements PeerLinks {
   }
 
   private writeNow(to: number, link: Link, msg: PeerMessage): void {
+    // Stream frames (SNAP chunks) go to one peer: not memoized, so no chunk stays pinned.
     const body = this.o.codec.encode(msg);
     this.o.observer?.sent(to, msg);
     const head = Buffer.allocUnsafe(4);

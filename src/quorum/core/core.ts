@@ -287,8 +287,11 @@ export class QuorumCore {
     const entry = { zxid, data };
     this.log.append(entry);
     this.queueEntries([entry]);
+    // One message object for every learner: the transport encodes a message once however many
+    // peers it goes to (PeerTransport's last-encoded memo).
+    const proposal: PeerMessage = { type: 'proposal', zxid, data };
     for (const h of lead.learners.values()) {
-      if (!h.observer && (h.stage === 'syncing' || h.stage === 'active')) this.send(h.sid, { type: 'proposal', zxid, data });
+      if (!h.observer && (h.stage === 'syncing' || h.stage === 'active')) this.send(h.sid, proposal);
     }
     // The counter is used up: the next zxid would wrap into the epoch bits, so a new epoch — a new
     // election — is needed (ZOOKEEPER-1277). This proposal goes out first, like any other.
@@ -984,10 +987,11 @@ export class QuorumCore {
     this.commitTo(z);
     const now = this.committedZxid;
     if (now === old) return;
+    const commit: PeerMessage = { type: 'commit', zxid: now };
     for (const h of lead.learners.values()) {
       if (h.stage !== 'syncing' && h.stage !== 'active') continue;
       if (!h.observer) {
-        this.send(h.sid, { type: 'commit', zxid: now });
+        this.send(h.sid, commit);
       } else {
         const from = h.syncedTo > old ? h.syncedTo : old;
         for (const e of this.log.slice(from, now)) this.send(h.sid, { type: 'inform', zxid: e.zxid, data: e.data });
