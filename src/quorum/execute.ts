@@ -17,7 +17,7 @@ import { zxidHex } from '../util/zxid';
  *  5. report role changes, forwarded requests, sync answers, errors and notes.
  *
  * The caller then calls `core.advance(ready)`. Step 4 may be spread over several event-loop turns
- * (`beginReady` / `finishReady`); the Ready is finished, and the core advanced, only after its last
+ * (`writeReady`, `afterDurable`, then `finishReady`); the Ready is finished, and the core advanced, only after its last
  * committed entry is applied, and no later Ready starts before that. When step 1's fsync runs on
  * the thread pool (`writeReady` with `offLoop`, production's default), step 4 starts right after
  * the write for the committed entries durable before this Ready (holding them back would leave
@@ -134,21 +134,16 @@ export function persistReady(store: Store, r: Ready, bugs: ShellBugs = {}): void
   }
 }
 
+/**
+ * All five steps in one turn, the fsync inline. A caller that applies step 4 in slices across
+ * event-loop turns (ZabReplicator) calls `writeReady` and, once durable, `afterDurable`; then
+ * `applyCommitted` per slice in zxid order, then `finishReady`.
+ */
 export function executeReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
-  beginReady(r, role, t, policy, bugs);
+  const early = writeReady(r, role, t, policy, bugs, false, () => undefined);
+  afterDurable(r, role, t, early, bugs);
   if (r.committed.length > 0) t.applyCommitted(r.committed);
   finishReady(r, t);
-}
-
-/**
- * Steps 1–3 of a Ready. A caller that applies step 4 in slices across event-loop turns
- * (ZabReplicator) calls `writeReady` and, once durable, `afterDurable`; then `applyCommitted` per
- * slice in zxid order, then `finishReady`.
- */
-export function beginReady(r: Ready, role: Role, t: ReadyTarget, policy: SendPolicy = SEND_BEFORE_PERSIST, bugs: ShellBugs = {}): void {
-  const early = startReady(r, role, t, policy);
-  persistReady(t.store, r, bugs);
-  afterDurable(r, role, t, early, bugs);
 }
 
 /**
