@@ -603,7 +603,7 @@ export class DataTree {
    * passes the path as bytes and the value as a range of its chunk, so a persistent node costs no
    * JS allocation at all (only ephemeral, container and TTL paths become strings, for their indexes).
    */
-  loadRow(r: NodeRow, value?: { src: Buffer; start: number; len: number }, path?: { buf: Buffer; len: number }): void {
+  loadRow(r: NodeRow, value?: { src: Buffer; view?: DataView; start: number; len: number }, path?: { buf: Buffer; len: number }): void {
     const bytes = path ?? this.encodePath(r.path);
     const s = this.allocate();
     this.index.addLoaded(s, bytes.buf, bytes.len);
@@ -618,7 +618,7 @@ export class DataTree {
     this.aversion[s] = r.aversion;
     this.setFields(s, path ? undefined : r.path, value ? null : r.data, r.acl, r.kind, r.ttl);
     if (value) {
-      const [slab, off] = this.values.putRange(value.src, value.start, value.len);
+      const [slab, off] = this.values.putRange(value.src, value.start, value.len, value.view);
       this.valSlab[s] = slab;
       this.valOff[s] = off;
       this.valLen[s] = value.len;

@@ -223,11 +223,13 @@ export class SnapshotEncoder {
 /** Reads records out of one chunk; every read is bounds-checked (a damaged body must throw, not wrap). */
 class In {
   off = 0;
-  /** 64-bit fields are read through it: DataView.getBigInt64 is about 3x faster than Buffer's readBigInt64BE. */
-  private readonly view: DataView;
+  /** Where the byte string `span` skipped starts. */
+  spanStart = 0;
+  /** 64-bit fields are read through it (DataView.getBigInt64 is about 3x faster than Buffer's readBigInt64BE), values copied. */
+  readonly dataView: DataView;
 
   constructor(private readonly buf: Buffer) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    this.dataView = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   get done(): boolean {
@@ -252,7 +254,7 @@ class In {
 
   i64(): bigint {
     this.need(8);
-    const v = this.view.getBigInt64(this.off);
+    const v = this.dataView.getBigInt64(this.off);
     this.off += 8;
     return v;
   }
@@ -286,17 +288,19 @@ class In {
     return this.bytes().toString('utf8');
   }
 
-  /** A length-prefixed byte string's position, without making a view of it. */
-  span(): [number, number] {
+  /** Skips a length-prefixed byte string and returns its length; it starts at `spanStart` (no view, no tuple per call). */
+  span(): number {
     const n = this.varint();
     this.need(n);
-    const start = this.off;
+    this.spanStart = this.off;
     this.off += n;
-    return [start, n];
+    return n;
   }
 
   copyTo(target: Buffer, at: number, start: number, n: number): void {
-    this.buf.copy(target, at, start, start + n);
+    // Path suffixes are a few bytes: a loop beats Buffer.copy, which makes a view per call.
+    if (n <= 64) for (let i = 0; i < n; i++) target[at + i] = this.buf[start + i];
+    else this.buf.copy(target, at, start, start + n);
   }
 
   get source(): Buffer {
@@ -320,7 +324,7 @@ export class SnapshotDecoder {
   private ended = false;
   /** One row object reused for every node (loadRow copies what it keeps). */
   private readonly row: NodeRow = emptyRow();
-  private readonly value: { src: Buffer; start: number; len: number } = { src: Buffer.alloc(0), start: 0, len: 0 };
+  private readonly value: { src: Buffer; view: DataView | undefined; start: number; len: number } = { src: Buffer.alloc(0), view: undefined, start: 0, len: 0 };
   private readonly pathRef: { buf: Buffer; len: number } = { buf: Buffer.alloc(0), len: 0 };
   private readonly bulk: boolean;
 
@@ -381,7 +385,8 @@ export class SnapshotDecoder {
     const flags = r.u8();
     const shared = r.varint();
     if (shared > this.pathLen) throw new Error('snapshot path prefix out of range');
-    const [start, n] = r.span();
+    const n = r.span();
+    const start = r.spanStart;
     const len = shared + n;
     if (len > this.path.length) {
       const bigger = Buffer.alloc(len * 2);
@@ -411,10 +416,10 @@ export class SnapshotDecoder {
     if (flags & F.nullData) this.tree.loadRow(row, undefined, this.pathRef);
     else {
       // The value is copied straight from the chunk into the tree's slabs.
-      const [start2, len2] = r.span();
+      this.value.len = r.span();
       this.value.src = r.source;
-      this.value.start = start2;
-      this.value.len = len2;
+      this.value.view = r.dataView;
+      this.value.start = r.spanStart;
       this.tree.loadRow(row, this.value, this.pathRef);
     }
     this.nodes++;
