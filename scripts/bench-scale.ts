@@ -239,6 +239,7 @@ async function benchTarget(kind: TargetKind, sizes: number[], a: { connections: 
         reads,
         writes,
       };
+      if (kind !== 'apache') logSlowTurns(ens, size);
       figures.restartMs = await restart(ens);
       figures.loadMs = await mntrMax(ports, 'max_dbinittime');
       log(`${kind} ${size}: ${JSON.stringify(figures)}`);
@@ -248,6 +249,31 @@ async function benchTarget(kind: TargetKind, sizes: number[], a: { connections: 
   } finally {
     await ens.stop();
   }
+}
+
+/** Where the longest stalls went: the members' own slow-turn log lines (worst first), so a stall figure comes with its cause. */
+function logSlowTurns(ens: TestEnsemble, size: number, worst = 5): void {
+  const turns: { member: number; stallMs: number; line: string }[] = [];
+  for (const m of ens.members) {
+    let text = '';
+    try {
+      text = fs.readFileSync(m.logPath, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes('slow event-loop turn')) continue;
+      try {
+        const j = JSON.parse(line) as { stallMs: number; cpuMs: number; ran: string[] };
+        turns.push({ member: m.id, stallMs: j.stallMs, line: `stallMs ${j.stallMs} cpuMs ${j.cpuMs} ran ${JSON.stringify(j.ran)}` });
+      } catch {
+        // A line cut by a kill: not a figure.
+      }
+    }
+  }
+  turns.sort((a, b) => b.stallMs - a.stallMs);
+  log(`zabkeeper ${size}: ${turns.length} slow turns logged so far; the worst: ${turns.length === 0 ? 'none' : ''}`);
+  for (const t of turns.slice(0, worst)) log(`  member ${t.member}: ${t.line}`);
 }
 
 function log(line: string): void {

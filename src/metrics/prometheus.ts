@@ -188,7 +188,9 @@ export class PrometheusExporter {
       const m = process.memoryUsage();
       return [
         { value: m.heapUsed, labels: { area: 'heap' } },
-        { value: m.external, labels: { area: 'nonheap' } },
+        // Resident memory outside the JS heap (buffers, SQLite, the tree's columns as far as they are
+        // used): not m.external, which counts the tree columns' untouched room too (tree/columns.ts).
+        { value: Math.max(0, m.rss - m.heapTotal), labels: { area: 'nonheap' } },
       ];
     }) as never);
     this.registry.registerMetric(custom('jvm_memory_bytes_max', help('jvm_memory_bytes_max'), 'gauge', () => [{ value: v8.getHeapStatistics().heap_size_limit, labels: { area: 'heap' } }]) as never);

@@ -69,10 +69,12 @@ export class Housekeeping {
     this.every(COMPACT_INTERVAL_MS, 'value compaction', () => this.compactValues());
   }
 
-  stop(): void {
+  /** Stops every timer; resolves once a snapshot in flight has been abandoned or, if already written, named. */
+  stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) t.cancel();
     this.timers.length = 0;
+    return this.snapshots.stop();
   }
 
   /** Counts applied txns; the snapshot itself is started after a flush, never mid-batch. */

@@ -31,8 +31,18 @@ export interface SnapshotHost {
  */
 export class SnapshotTaker {
   private running: Promise<SnapshotInfo | undefined> | undefined;
+  private stopping = false;
 
   constructor(private readonly host: SnapshotHost) {}
+
+  /**
+   * For a graceful stop: a snapshot still scanning is abandoned, one whose body is complete waits
+   * for its fsync and is named (a restart then replays less log). Resolves once none runs.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running?.catch(() => undefined);
+  }
 
   get busy(): boolean {
     return this.running !== undefined;
@@ -40,7 +50,7 @@ export class SnapshotTaker {
 
   /** Starts a snapshot of the applied state; undefined when one is already running. */
   take(): Promise<SnapshotInfo | undefined> | undefined {
-    if (this.running) return undefined;
+    if (this.running || this.stopping) return undefined;
     this.running = this.run().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -52,6 +62,11 @@ export class SnapshotTaker {
     const started = clock.now();
     const writer = store.beginSnapshot();
     let scanning = true;
+    const abandon = (why = 'the database was replaced by a SNAP'): undefined => {
+      logger.info({ zxid: zxidHex(zxid) }, `snapshot abandoned: ${why}`);
+      writer.abort();
+      return undefined;
+    };
     try {
       const enc = new SnapshotEncoder(zxid);
       // The sessions as of now (a copy: 100k sessions are encoded over several slices, while the
@@ -60,11 +75,8 @@ export class SnapshotTaker {
       let nextSession = 0;
       db.tree.beginScan(zxid);
       for (let done = false; !done; ) {
-        if (this.host.db !== db) {
-          logger.info({ zxid: zxidHex(zxid) }, 'snapshot abandoned: the database was replaced by a SNAP');
-          writer.abort();
-          return undefined;
-        }
+        if (this.host.db !== db) return abandon();
+        if (this.stopping) return abandon('the server is stopping');
         done = timed('snapshot slice', () => {
           const until = clock.now() + SLICE_MS;
           while (nextSession < sessions.length && clock.now() < until) {
@@ -79,12 +91,15 @@ export class SnapshotTaker {
       }
       db.tree.endScan();
       scanning = false;
-      const info = timed('snapshot finish', () => {
+      // The body's fsync (all of it: 128 MB at 1M znodes) runs off the event loop; only then is
+      // the body named, so a crash before that leaves an unnamed body that purge drops.
+      const written = timed('snapshot finish', () => {
         for (const c of enc.finish()) writer.append(c);
-        const finished = writer.finish(zxid, clock.wallNow());
-        store.saveSnapshot(finished);
-        return finished;
+        return new Promise<SnapshotInfo>((resolve, reject) => writer.finishWritten(zxid, clock.wallNow(), (err, info) => (err ? reject(err) : resolve(info))));
       });
+      const info = await written;
+      if (this.host.db !== db) return abandon();
+      timed('snapshot name', () => store.saveSnapshot(info));
       logger.info({ zxid: zxidHex(zxid), bytes: info.bytes, chunks: info.chunks, ms: Math.round(clock.now() - started) }, 'snapshot taken');
       return info;
     } catch (err) {

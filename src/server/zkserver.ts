@@ -1149,7 +1149,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     for (const c of this.connections.values()) c.socket.pause();
     if (!this.fatalError) this.flush();
     this.stopped = true;
-    this.housekeeping.stop();
+    const snapshotStopped = this.housekeeping.stop();
     this.touchTimer?.cancel();
     if (this.measuresLoopLag) loopLag.stop();
     this.zab.stop();
@@ -1158,6 +1158,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     await closed;
     await operationsClosed;
     await secureClosed;
+    await snapshotStopped;
     try {
       this.store.close();
       await this.store.closed();

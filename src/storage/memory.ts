@@ -157,6 +157,12 @@ class MemoryStore implements Store {
     this.checkWritable();
     const id = this.nextBodyId++;
     this.staged.set(id, 'writing');
+    const finish = (body: number): void => {
+      this.commit('snapshotFinish', () => {
+        if (!this.disk.bodies.has(body)) this.disk.bodies.set(body, []);
+      });
+      this.staged.set(body, 'finished');
+    };
     return bodyWriter(id, {
       maxChunks: Number.MAX_SAFE_INTEGER,
       checkWriting: (body) => {
@@ -167,11 +173,11 @@ class MemoryStore implements Store {
         const chunks = [...(this.disk.bodies.get(body) ?? []), { crc, data: copy(chunk) }];
         this.commit('snapshotChunk', () => this.disk.bodies.set(body, chunks));
       },
-      finish: (body) => {
-        this.commit('snapshotFinish', () => {
-          if (!this.disk.bodies.has(body)) this.disk.bodies.set(body, []);
-        });
-        this.staged.set(body, 'finished');
+      finish,
+      // Nothing to wait for: the simulator's disk is durable once a commit returns.
+      finishWritten: (body, durable) => {
+        finish(body);
+        durable();
       },
       abort: (body) => this.staged.delete(body),
     });

@@ -241,8 +241,8 @@ class SqliteStore implements Store {
   private catalog: SnapshotInfo[];
   /** Bodies in the data db that nothing names and no writer owns: dropped by purge. */
   private readonly garbage = new Set<number>();
-  /** Bodies being written or finished but not yet named. */
-  private readonly staged = new Map<number, 'writing' | 'finished'>();
+  /** Bodies being written, being synced (finishWritten) or finished, but not yet named. */
+  private readonly staged = new Map<number, 'writing' | 'syncing' | 'finished'>();
   private nextBodyId: number;
   private failed: Error | undefined;
   private isClosed = false;
@@ -250,10 +250,13 @@ class SqliteStore implements Store {
   private released: Promise<void> = Promise.resolve();
   /** fdatasync of the log db's WAL off the event loop (persistWritten). */
   private readonly walSync: WalSyncer;
+  /** fdatasync of the data db's WAL off the event loop (a snapshot body's finishWritten). */
+  private readonly dataWalSync: WalSyncer;
 
   constructor(private readonly p: Parts) {
     const { logDb, dataDb } = p;
     this.walSync = new WalSyncer(`${logDb.name}-wal`);
+    this.dataWalSync = new WalSyncer(`${dataDb.name}-wal`);
     const stmt = (db: Database.Database, sql: string) => db.prepare(sql).safeIntegers(true);
     this.s = {
       insertLog: stmt(logDb, 'INSERT INTO log (zxid, data) VALUES (?, ?)'),
@@ -393,7 +396,12 @@ class SqliteStore implements Store {
     } finally {
       if (!this.failed) db.pragma('synchronous = FULL');
     }
-    this.walSync.sync((err) => {
+    this.syncWal(this.walSync, db, durable);
+  }
+
+  /** `durable` once `syncer` has made `db`'s WAL durable; a failed sync poisons the store (never retried). */
+  private syncWal(syncer: WalSyncer, db: Database.Database, durable: (err?: StorageFatalError) => void): void {
+    syncer.sync((err) => {
       if (!err) return durable();
       this.failed ??= err;
       durable(new StorageFatalError(`fsync of ${db.name}-wal failed: ${err.message}`, { cause: err }));
@@ -439,9 +447,20 @@ class SqliteStore implements Store {
         try {
           this.write('snapshotFinish', this.p.dataDb, () => this.s.touchData.run(BigInt(body)));
         } finally {
-          this.p.dataDb.pragma('synchronous = NORMAL');
+          if (!this.failed) this.p.dataDb.pragma('synchronous = NORMAL');
         }
         this.staged.set(body, 'finished');
+      },
+      // The same commit at NORMAL, then that one fsync of the WAL on the thread pool. Chunks a
+      // checkpoint has already moved into the database file were synced there by the checkpoint
+      // before SQLite let the WAL be reused, so the WAL's fsync covers every chunk.
+      finishWritten: (body, durable) => {
+        this.write('snapshotFinish', this.p.dataDb, () => this.s.touchData.run(BigInt(body)));
+        this.staged.set(body, 'syncing');
+        this.syncWal(this.dataWalSync, this.p.dataDb, (err) => {
+          if (!err && this.staged.get(body) === 'syncing') this.staged.set(body, 'finished');
+          durable(err);
+        });
       },
       abort: (body) => {
         if (!this.staged.delete(body)) return;
@@ -571,6 +590,7 @@ class SqliteStore implements Store {
     this.isClosed = true;
     if (this.checkpointer) this.released = this.checkpointer.stop();
     this.walSync.close();
+    this.dataWalSync.close();
     try {
       this.p.logDb.close();
       this.p.dataDb.close();

@@ -37,6 +37,13 @@ export interface SnapshotWriter {
   append(chunk: Buffer): void;
   /** Makes the body durable (one fsync) and describes it; it is still unnamed (not a snapshot yet). */
   finish(zxid: bigint, createdAt: number): SnapshotInfo;
+  /**
+   * `finish` without waiting for the disk on the event loop (a 1M-znode body is 128 MB: its fsync
+   * took most of a second). The body is complete when this returns; `durable` gets its description
+   * once it would survive power loss: at once from a store with no disk to wait for, else from a
+   * later turn. A failed sync poisons the store, as a failed `persistWritten` does.
+   */
+  finishWritten(zxid: bigint, createdAt: number, durable: (err: StorageFatalError | undefined, info: SnapshotInfo) => void): void;
   /** Drops what was written (also fine after finish, as long as nothing named it). */
   abort(): void;
 }

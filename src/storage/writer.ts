@@ -1,6 +1,6 @@
 import { crc32 } from '../util/checksum';
 import { checkZxid, nextBodyChecksum } from './rules';
-import type { SnapshotInfo, SnapshotWriter } from './types';
+import type { SnapshotInfo, SnapshotWriter, StorageFatalError } from './types';
 
 /** What a store does for a snapshot body; the bookkeeping (CRCs, sizes, states) is shared. */
 export interface BodyIo {
@@ -10,6 +10,8 @@ export interface BodyIo {
   writeChunk(id: number, seq: number, crc: number, chunk: Buffer): void;
   /** Makes every chunk durable and marks the body finished (still unnamed). */
   finish(id: number): void;
+  /** finish's write now, its fsync off the event loop; the body is finished once `durable` is called without an error. */
+  finishWritten(id: number, durable: (err?: StorageFatalError) => void): void;
   abort(id: number): void;
   maxChunks: number;
 }
@@ -19,6 +21,12 @@ export function bodyWriter(id: number, io: BodyIo): SnapshotWriter {
   let chunks = 0;
   let bytes = 0;
   let checksum = 0;
+  const describe = (zxid: bigint, createdAt: number): SnapshotInfo => {
+    checkZxid(zxid, 'snapshot zxid');
+    if (!Number.isSafeInteger(createdAt)) throw new Error(`snapshot createdAt ${createdAt} must be an integer (ms)`);
+    io.checkWriting(id);
+    return { zxid, id, createdAt, bytes, chunks, checksum };
+  };
   return {
     id,
     get bytes() {
@@ -37,11 +45,13 @@ export function bodyWriter(id: number, io: BodyIo): SnapshotWriter {
       bytes += chunk.length;
     },
     finish(zxid: bigint, createdAt: number): SnapshotInfo {
-      checkZxid(zxid, 'snapshot zxid');
-      if (!Number.isSafeInteger(createdAt)) throw new Error(`snapshot createdAt ${createdAt} must be an integer (ms)`);
-      io.checkWriting(id);
+      const info = describe(zxid, createdAt);
       io.finish(id);
-      return { zxid, id, createdAt, bytes, chunks, checksum };
+      return info;
+    },
+    finishWritten(zxid, createdAt, durable) {
+      const info = describe(zxid, createdAt);
+      io.finishWritten(id, (err) => durable(err, info));
     },
     abort() {
       io.abort(id);

@@ -1,6 +1,7 @@
 import type { ACL, Stat } from '../../protocol/jute/data';
 import { NULL_VALUE, ValueArena } from './arena';
 import { PathIndex } from './pathindex';
+import { grownColumn } from './columns';
 import { parentOf } from './paths';
 
 /** How a node lives and dies: ZooKeeper's CreateMode collapsed to what the tree needs. */
@@ -436,20 +437,15 @@ export class DataTree {
     return s;
   }
 
-  /** Doubles the columns (at least to `min` slots: snapshot loading sizes them once). */
+  /**
+   * Doubles the slot columns in place (columns.ts: no copy of a million slots on the event loop),
+   * at least to `min` slots (snapshot loading sizes them once).
+   */
   private grow(min = this.cap + 1): void {
     let cap = Math.max(1024, this.cap * 2);
     while (cap < min) cap *= 2;
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new I32(cap);
-      b.set(a);
-      return b;
-    };
-    const i64 = (a: BigInt64Array): BigInt64Array => {
-      const b = new I64(cap);
-      b.set(a);
-      return b;
-    };
+    const i32 = (a: Int32Array): Int32Array => grownColumn(I32, a, cap);
+    const i64 = (a: BigInt64Array): BigInt64Array => grownColumn(I64, a, cap);
     this.czxid = i64(this.czxid);
     this.mzxid = i64(this.mzxid);
     this.pzxid = i64(this.pzxid);
@@ -468,12 +464,8 @@ export class DataTree {
     this.valSlab = i32(this.valSlab);
     this.valOff = i32(this.valOff);
     this.valLen = i32(this.valLen);
-    const kinds = new Uint8Array(cap);
-    kinds.set(this.kindCode);
-    this.kindCode = kinds;
-    const alive = new Uint8Array(cap);
-    alive.set(this.alive);
-    this.alive = alive;
+    this.kindCode = grownColumn(Uint8Array, this.kindCode, cap);
+    this.alive = grownColumn(Uint8Array, this.alive, cap);
     this.index.grow(cap);
     this.cap = cap;
   }
@@ -627,12 +619,11 @@ export class DataTree {
   }
 
   /**
-   * Snapshot loading: room for `n` znodes now, so the columns and the path table are sized once
-   * (to what growing to n would have made) instead of doubling and rehashing all the way up.
+   * Snapshot loading: room for `n` znodes now, so the columns are sized once (to what growing to n
+   * would have made); the path table is sized when the paths are indexed (PathIndex.indexLoaded).
    */
   reserve(n: number): void {
     if (n > this.cap) this.grow(n);
-    this.index.reserve(n);
   }
 
   private encodePath(path: string): { buf: Buffer; len: number } {

@@ -1,18 +1,22 @@
 import { ValueArena } from './arena';
+import { grownColumn } from './columns';
 
 const EMPTY = 0;
 const TOMBSTONE = -1;
 /** Table entries are slot + 1 (0 = empty, -1 = deleted). */
 const MIN_TABLE = 1024;
+/**
+ * Old-table slots moved into the new table per add or remove while a resize drains (incremental
+ * rehash): a whole rehash at 524k paths held the event loop for 55-370 ms here.
+ */
+const MIGRATE_SLOTS_PER_WRITE = 256;
 
-const FNV_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
 const SLASH = 0x2f;
 
 /** FNV-1a over bytes [start, end): the path hash (32-bit). */
 function fnv(buf: Uint8Array, start: number, end: number): number {
-  let h = FNV_BASIS;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], FNV_PRIME);
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
   return h | 0;
 }
 
@@ -62,7 +66,10 @@ export class PathIndex {
   private off: Int32Array = new Int32Array(0);
   private len: Int32Array = new Int32Array(0);
   private hash: Int32Array = new Int32Array(0);
-  private table: Int32Array = new Int32Array(MIN_TABLE);
+  private table: Int32Array;
+  /** After a resize, the previous table, drained into `table` a bounded step per write; lookups see both. */
+  private old: Int32Array | undefined;
+  private oldAt = 0;
   private used = 0;
   private deleted = 0;
   private readonly bytes = new ValueArena();
@@ -71,17 +78,21 @@ export class PathIndex {
   private pending: Int32Array = new Int32Array(0);
   private pendingCount = 0;
 
+  /** Tests pass small sizes to drive resizes and their draining through every path. */
+  constructor(
+    private readonly minTable = MIN_TABLE,
+    private readonly migrateSlots = MIGRATE_SLOTS_PER_WRITE,
+  ) {
+    this.table = new Int32Array(minTable);
+  }
+
   get size(): number {
     return this.used;
   }
 
   /** Makes room for slots below `cap`. */
   grow(cap: number): void {
-    const g = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
+    const g = (a: Int32Array): Int32Array => grownColumn(Int32Array, a, cap);
     this.slab = g(this.slab);
     this.off = g(this.off);
     this.len = g(this.len);
@@ -102,20 +113,26 @@ export class PathIndex {
    */
   get(path: string): number | undefined {
     const n = path.length;
-    let h = FNV_BASIS;
+    let h = 0x811c9dc5;
     for (let i = 0; i < n; i++) {
       const c = path.charCodeAt(i);
       if (c >= 0x80) return this.find(this.scratch, 0, this.encode(path));
-      h = Math.imul(h ^ c, FNV_PRIME);
+      h = Math.imul(h ^ c, 0x01000193);
     }
     return this.probe(h | 0, n, path, 0);
   }
 
-  /** Linear probing for a path with hash `h` and byte length `n`, given as a string or as bytes from `start`. */
+  /** The slot of a path with hash `h` and byte length `n` (a string, or bytes from `start`): new table first, then one being drained. */
   private probe(h: number, n: number, key: string | Uint8Array, start: number): number | undefined {
-    const mask = this.table.length - 1;
+    const s = this.probeIn(this.table, h, n, key, start);
+    return s !== undefined || !this.old ? s : this.probeIn(this.old, h, n, key, start);
+  }
+
+  /** Linear probing in one table. */
+  private probeIn(table: Int32Array, h: number, n: number, key: string | Uint8Array, start: number): number | undefined {
+    const mask = table.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = this.table[i];
+      const e = table[i];
       if (e === EMPTY) return undefined;
       if (e === TOMBSTONE) continue;
       const s = e - 1;
@@ -145,19 +162,19 @@ export class PathIndex {
 
   /** Adds `path` for slot `s` (the caller checked it is absent). */
   add(s: number, path: string): void {
-    let h = FNV_BASIS;
+    let h = 0x811c9dc5;
     for (let i = 0; i < path.length; i++) {
       const c = path.charCodeAt(i);
       if (c >= 0x80) return this.addBytes(s, this.scratch, 0, this.encode(path));
-      h = Math.imul(h ^ c, FNV_PRIME);
+      h = Math.imul(h ^ c, 0x01000193);
     }
-    if ((this.used + this.deleted + 1) * 2 > this.table.length) this.rehash();
+    this.beforeAdd();
     const [slab, off] = this.bytes.putAscii(path);
     this.place(s, slab, off, path.length, h | 0);
   }
 
   addBytes(s: number, buf: Uint8Array, start: number, n: number): void {
-    if ((this.used + this.deleted + 1) * 2 > this.table.length) this.rehash();
+    this.beforeAdd();
     const [slab, off] = this.bytes.putRange(buf, start, n);
     this.place(s, slab, off, n, fnv(buf, start, start + n));
   }
@@ -182,36 +199,55 @@ export class PathIndex {
   }
 
   /**
-   * Puts the paths from `addLoaded` into the table at once: sorted by home bucket (a radix sort)
-   * and laid down in table order, so the table is written front to back instead of at random.
-   * Returns a slot whose path was already indexed or loaded before it (nothing is indexed then),
-   * else undefined.
+   * Puts the paths from `addLoaded` into the table. Into an empty index (a load from disk, all rows
+   * at once) in bulk: a table sized for them, the slots radix-sorted by home bucket and laid down
+   * front to back instead of at random, a duplicate found in its twin's bucket group. Otherwise (a
+   * SNAP indexed chunk by chunk) one by one, as adds, resizes draining as usual. Returns a slot whose
+   * path is already indexed (the load fails: what was indexed stays), else undefined.
    */
   indexLoaded(): number | undefined {
     const n = this.pendingCount;
-    const existing = this.used;
     const pending = this.pending.subarray(0, n);
     this.pending = new Int32Array(0);
     this.pendingCount = 0;
-    this.reserve(existing + n);
-    const mask = this.table.length - 1;
+    return this.used === 0 ? this.indexAll(pending) : this.indexEach(pending);
+  }
+
+  private indexEach(slots: Int32Array): number | undefined {
+    for (const s of slots) {
+      if (this.probe(this.hash[s], this.len[s], this.bytes.slabBuffer(this.slab[s]), this.off[s]) !== undefined) return s;
+      this.beforeAdd();
+      this.insert(s, this.hash[s]);
+      this.used++;
+    }
+    return undefined;
+  }
+
+  private indexAll(pending: Int32Array): number | undefined {
+    const n = pending.length;
+    let size = this.minTable;
+    // The size growing to n would reach: at most half full.
+    while (size < (n + 1) * 2) size *= 2;
+    this.table = new Int32Array(size);
+    this.old = undefined;
+    this.deleted = 0;
+    const mask = size - 1;
     const [keys, slots] = sortByBucket(pending, this.hash, mask);
     // Equal paths have equal hashes, so a duplicate sits in its twin's bucket group.
     for (let i = 0, group = 0; i < n; i++) {
       if ((keys[i] & mask) !== (keys[group] & mask)) group = i;
       for (let j = group; j < i; j++) if (keys[j] === keys[i] && this.sameBytes(slots[j], slots[i])) return slots[i];
-      if (existing > 0 && this.probe(keys[i], this.len[slots[i]], this.bytes.slabBuffer(this.slab[slots[i]]), this.off[slots[i]]) !== undefined) return slots[i];
     }
     for (let i = 0, next = 0; i < n; i++) {
       const at = Math.max(keys[i] & mask, next);
-      // Past the end (wrapping around) or into a table already in use: an ordinary probe.
-      if (existing > 0 || at > mask) this.insert(slots[i], keys[i]);
+      // A run past the end wraps around: an ordinary probe from the table's start.
+      if (at > mask) this.insert(slots[i], keys[i]);
       else {
         this.table[at] = slots[i] + 1;
         next = at + 1;
       }
     }
-    this.used += n;
+    this.used = n;
     return undefined;
   }
 
@@ -249,18 +285,24 @@ export class PathIndex {
   }
 
   remove(s: number): void {
-    const mask = this.table.length - 1;
-    for (let i = this.hash[s] & mask; ; i = (i + 1) & mask) {
-      const e = this.table[i];
-      if (e === EMPTY) throw new Error(`path index: slot ${s} is not indexed`);
-      if (e === s + 1) {
-        this.table[i] = TOMBSTONE;
-        break;
-      }
-    }
+    if (this.old) this.migrate(this.migrateSlots);
+    if (this.unlist(this.table, s)) this.deleted++;
+    else if (!this.old || !this.unlist(this.old, s)) throw new Error(`path index: slot ${s} is not indexed`);
     this.bytes.release(this.slab[s], this.len[s]);
     this.used--;
-    this.deleted++;
+  }
+
+  /** Replaces slot `s`'s entry in `table` by a tombstone; false if it is not there. */
+  private unlist(table: Int32Array, s: number): boolean {
+    const mask = table.length - 1;
+    for (let i = this.hash[s] & mask; ; i = (i + 1) & mask) {
+      const e = table[i];
+      if (e === EMPTY) return false;
+      if (e === s + 1) {
+        table[i] = TOMBSTONE;
+        return true;
+      }
+    }
   }
 
   /** The path of slot `s` as a string (allocated on each call). */
@@ -285,23 +327,40 @@ export class PathIndex {
     return this.len[s];
   }
 
-  /** Sizes the table for `n` paths now (snapshot loading knows the count: no rehash while it grows). */
-  reserve(n: number): void {
-    // The smallest table that holds n at the load factor that triggers growth (at most 1/2).
-    if ((n + this.deleted + 1) * 2 > this.table.length) this.rehash((n + 1) * 2);
+  /** Keeps the table at most half full (live entries and tombstones), draining a resize a step at a time. */
+  private beforeAdd(): void {
+    if (this.old) this.migrate(this.migrateSlots);
+    if ((this.used + this.deleted + 1) * 2 > this.table.length) this.resize();
   }
 
-  /** Rebuilds the table (by default at four times the live size), dropping tombstones, from the stored hashes. */
-  private rehash(minSize = (this.used + 1) * 4): void {
-    let size = MIN_TABLE;
-    while (size < minSize) size *= 2;
-    const old = this.table;
+  /**
+   * Starts a table of at least four times the live size (so it is a quarter full and tombstones
+   * are gone); the old one is drained by later writes. A drain always ends long before the new
+   * table fills; if one were still running, it is finished first (never two old tables).
+   */
+  private resize(): void {
+    if (this.old) this.migrate(this.old.length);
+    let size = this.minTable;
+    while (size < (this.used + 1) * 4) size *= 2;
+    this.old = this.table;
+    this.oldAt = 0;
     this.table = new Int32Array(size);
     this.deleted = 0;
-    for (let i = 0; i < old.length; i++) {
+  }
+
+  /** Moves the live entries of the next `slots` old-table slots into the new table, from the stored hashes. */
+  private migrate(slots: number): void {
+    const old = this.old!;
+    const end = Math.min(old.length, this.oldAt + slots);
+    for (let i = this.oldAt; i < end; i++) {
       const e = old[i];
-      if (e > 0) this.insert(e - 1, this.hash[e - 1]);
+      if (e <= 0) continue;
+      this.insert(e - 1, this.hash[e - 1]);
+      // Lookups fall through to the old table: a moved entry must not be found there again.
+      old[i] = TOMBSTONE;
     }
+    this.oldAt = end;
+    if (end === old.length) this.old = undefined;
   }
 
   /** Moves path bytes out of sparse slabs (see ValueArena.sparse); `isLive(s)` tells which slots hold a path. */

@@ -1,8 +1,9 @@
 /**
  * Proves the byte-keyed path index (the tree's path -> slot map without a JS object per znode)
  * agrees with a Map under random adds, removes and lookups, for ASCII and non-ASCII paths, by
- * string and by bytes, across table growth and tombstone rebuilds, and when a snapshot load
- * indexes its paths in bulk.
+ * string and by bytes, across table growth and tombstone rebuilds — including lookups, adds and
+ * removes while a resized table is still being drained into its successor (incremental rehash) —
+ * and when a snapshot load indexes its paths in bulk.
  */
 import fc from 'fast-check';
 import { PathIndex } from '../../src/tree/pathindex';
@@ -10,15 +11,25 @@ import { PathIndex } from '../../src/tree/pathindex';
 const segment = fc.oneof(fc.stringMatching(/^[a-z0-9]{1,6}$/), fc.constantFrom('é', 'ü-x', '日本', '😀', 'zz'));
 const pathArb = fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => '/' + parts.join('/'));
 
-test('PathIndex agrees with a Map', () => {
+// [first table size, old-table slots drained per write]: the default, and tiny ones so that most
+// operations run while a drain is in progress.
+test.each([
+  [1024, 256],
+  [8, 1],
+  [16, 3],
+])('PathIndex (table %i, drain %i) agrees with a Map', (minTable, drain) => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'remove', 'get'), pathArb), { maxLength: 400 }), (ops) => {
-      const idx = new PathIndex();
+    fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'add', 'add', 'remove', 'removeSome', 'get'), pathArb, fc.nat()), { minLength: 50, maxLength: 400 }), (ops) => {
+      const idx = new PathIndex(minTable, drain);
       const model = new Map<string, number>();
       const free: number[] = [];
       let next = 0;
       idx.grow(4096);
-      for (const [op, path] of ops) {
+      for (const [kind, random, pick] of ops) {
+        // removeSome removes a path that is indexed (a random path rarely is).
+        const some = kind === 'removeSome' && model.size > 0 ? [...model.keys()][pick % model.size] : undefined;
+        const op = kind === 'removeSome' ? 'remove' : kind;
+        const path = some ?? random;
         const have = model.get(path);
         if (op === 'add' && have === undefined) {
           const s = free.pop() ?? next++;
@@ -39,7 +50,7 @@ test('PathIndex agrees with a Map', () => {
         expect(idx.path(s)).toBe(path);
       }
     }),
-    { numRuns: 200 },
+    { numRuns: 100 },
   );
 });
 

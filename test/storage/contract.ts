@@ -381,6 +381,45 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
       expect(reopen().readLog(0n)).toEqual(run(1, 1, 30));
     });
 
+    test('finishWritten: the body is complete at once, finished and nameable only once durable, kept across a reopen', async () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+      const w = store.beginSnapshot();
+      w.append(Buffer.from('snap-'));
+      w.append(Buffer.from('body'));
+      const info = await new Promise<SnapshotInfo>((resolve, reject) => {
+        w.finishWritten(z(1, 3), 7, (err, done) => (err ? reject(err) : resolve(done)));
+        // Nothing more may go into a body whose fsync has started.
+        expect(() => w.append(Buffer.from('late'))).toThrow(/not being written/);
+      });
+      expect(info).toMatchObject({ zxid: z(1, 3), id: w.id, createdAt: 7, bytes: 9, chunks: 2 });
+      store.saveSnapshot(info);
+      expect(bytesOf(reopen(), store.latestSnapshot())).toBe('snap-body');
+    });
+
+    test('finishWritten: a body aborted while its fsync runs is never named', async () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+      const w = store.beginSnapshot();
+      w.append(Buffer.from('x'));
+      const info = await new Promise<SnapshotInfo>((resolve, reject) => {
+        w.finishWritten(z(1, 3), 1, (err, done) => (err ? reject(err) : resolve(done)));
+        w.abort();
+      });
+      expect(() => store.saveSnapshot(info)).toThrow(/finished/);
+      expect(reopen().purge(3)).toEqual({ snapshotsRemoved: 0, logEntriesRemoved: 0, done: true });
+    });
+
+    test('finishWritten whose commit fails throws StorageFatalError, finishes nothing and never reports durable', () => {
+      store.persist({ hardState: HS1, entries: run(1, 1, 3) });
+      const failing = reopen({ beforeCommit: (what) => { if (what === 'snapshotFinish') throw new Error('boom'); } });
+      const w = failing.beginSnapshot();
+      w.append(Buffer.from('x'));
+      const durable = jest.fn();
+      expect(() => w.finishWritten(z(1, 3), 1, durable)).toThrow(StorageFatalError);
+      expect(durable).not.toHaveBeenCalled();
+      expect(() => failing.beginSnapshot()).toThrow(StorageFatalError);
+      expect(reopen().listSnapshots()).toEqual([]);
+    });
+
     test('durable bytes cannot be changed through the caller\'s buffers', () => {
       const data = payload(z(1, 1));
       store.persist({ hardState: HS1, entries: [{ zxid: z(1, 1), data }] });
