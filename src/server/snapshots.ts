@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createDatabase, snapshotChunks, SnapshotDecoder, SnapshotEncoder, type ZkDatabase } from '../tree';
+import { createDatabase, expectedNodes, snapshotChunks, SnapshotDecoder, SnapshotEncoder, type ZkDatabase } from '../tree';
 import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage/types';
 import type { SnapshotRef } from '../storage/bodies';
 import { nextBodyChecksum } from '../storage/rules';
@@ -113,10 +113,12 @@ export class SnapshotTaker {
 
 /**
  * Loads a named snapshot chunk by chunk: each chunk's CRC and the whole body's checksum are
- * verified while decoding (no separate integrity pass over the file).
+ * verified while decoding (no separate integrity pass over the file). The last chunk is read first
+ * for the node count its end record states, so the tree is sized once before decoding.
  */
 export function loadSnapshot(store: Store, info: SnapshotInfo): ZkDatabase {
-  const decoder = new SnapshotDecoder();
+  const [last] = info.chunks > 0 ? store.readSnapshotChunks(info, info.chunks - 1, 1) : [];
+  const decoder = new SnapshotDecoder(last === undefined ? 0 : (expectedNodes(last, info.bytes) ?? 0));
   let checksum = 0;
   for (let seq = 0; seq < info.chunks; seq += LOAD_BATCH) {
     for (const chunk of store.readSnapshotChunks(info, seq, LOAD_BATCH)) {

@@ -191,7 +191,8 @@ export class DataTree {
   private dataSize = 0;
   private scan: Scan | undefined;
   private readonly scratchRow = emptyRow();
-  /** Snapshot loading: slots whose parent was not loaded yet. */
+  /** Snapshot loading: slots below this are indexed and linked (or orphans, until their parent comes). */
+  private linkedUpTo = 0;
   private orphans: number[] = [];
 
   // ---------------------------------------------------------------- reads
@@ -436,9 +437,13 @@ export class DataTree {
     return s;
   }
 
-  /** Doubles the slot columns in place (columns.ts: no copy of a million slots on the event loop). */
-  private grow(): void {
-    const cap = Math.max(1024, this.cap * 2);
+  /**
+   * Doubles the slot columns in place (columns.ts: no copy of a million slots on the event loop),
+   * at least to `min` slots (snapshot loading sizes them once).
+   */
+  private grow(min = this.cap + 1): void {
+    let cap = Math.max(1024, this.cap * 2);
+    while (cap < min) cap *= 2;
     const i32 = (a: Int32Array): Int32Array => grownColumn(I32, a, cap);
     const i64 = (a: BigInt64Array): BigInt64Array => grownColumn(I64, a, cap);
     this.czxid = i64(this.czxid);
@@ -584,16 +589,16 @@ export class DataTree {
   }
 
   /**
-   * Snapshot loading: adds a node with all its stored fields. Rows may come in any order (a
-   * child's slot can precede its parent's); call finishLoad() after the last one. The decoder
+   * Snapshot loading into a fresh tree: adds a node with all its stored fields. Rows may come in
+   * any order (a child's slot can precede its parent's); the paths are indexed and the nodes linked
+   * by indexLoadedRows() and finishLoad(), which must follow the last row before the tree is used. The decoder
    * passes the path as bytes and the value as a range of its chunk, so a persistent node costs no
    * JS allocation at all (only ephemeral, container and TTL paths become strings, for their indexes).
    */
-  loadRow(r: NodeRow, value?: { src: Buffer; start: number; len: number }, path?: { buf: Buffer; len: number }): void {
+  loadRow(r: NodeRow, value?: { src: Buffer; view?: DataView; start: number; len: number }, path?: { buf: Buffer; len: number }): void {
     const bytes = path ?? this.encodePath(r.path);
-    if (this.index.find(bytes.buf, 0, bytes.len) !== undefined) throw new Error(`snapshot holds ${bytes.buf.toString('utf8', 0, bytes.len)} twice`);
     const s = this.allocate();
-    this.index.addBytes(s, bytes.buf, 0, bytes.len);
+    this.index.addLoaded(s, bytes.buf, bytes.len);
     this.czxid[s] = r.czxid;
     this.mzxid[s] = r.mzxid;
     this.pzxid[s] = r.pzxid;
@@ -605,16 +610,20 @@ export class DataTree {
     this.aversion[s] = r.aversion;
     this.setFields(s, path ? undefined : r.path, value ? null : r.data, r.acl, r.kind, r.ttl);
     if (value) {
-      const [slab, off] = this.values.putRange(value.src, value.start, value.len);
+      const [slab, off] = this.values.putRange(value.src, value.start, value.len, value.view);
       this.valSlab[s] = slab;
       this.valOff[s] = off;
       this.valLen[s] = value.len;
       this.dataSize += value.len;
     }
-    if (bytes.len === 1) return; // the root
-    const p = this.parentSlot(bytes.buf, bytes.len);
-    if (p === undefined) this.orphans.push(s);
-    else this.link(s, p);
+  }
+
+  /**
+   * Snapshot loading: room for `n` znodes now, so the columns are sized once (to what growing to n
+   * would have made); the path table is sized when the paths are indexed (PathIndex.indexLoaded).
+   */
+  reserve(n: number): void {
+    if (n > this.cap) this.grow(n);
   }
 
   private encodePath(path: string): { buf: Buffer; len: number } {
@@ -622,18 +631,30 @@ export class DataTree {
     return { buf, len: buf.length };
   }
 
-  /** The slot of the parent of the path in buf[0, len) ('/' is the parent of '/x'). */
-  private parentSlot(buf: Uint8Array, len: number): number | undefined {
-    let slash = len - 1;
-    while (slash > 0 && buf[slash] !== 0x2f) slash--;
-    return this.index.find(buf, 0, slash === 0 ? 1 : slash);
+  /**
+   * Indexes the paths of the rows loaded since the last call (see PathIndex.indexLoaded) and links
+   * those whose parent is indexed; throws for a path loaded twice. A SNAP decoded as it streams
+   * calls this per chunk, so each turn stays bounded; a load from disk only once, through
+   * finishLoad, where indexing a million paths together costs half as much as one by one.
+   */
+  indexLoadedRows(): void {
+    const dup = this.index.indexLoaded();
+    if (dup !== undefined) throw new Error(`snapshot holds ${this.index.path(dup)} twice`);
+    // Loading fills a fresh tree, whose slots are handed out in order.
+    for (let s = this.linkedUpTo; s < this.slots; s++) {
+      if (this.index.byteLength(s) === 1) continue; // the root
+      const p = this.index.parentSlotOf(s);
+      if (p === undefined) this.orphans.push(s);
+      else this.link(s, p);
+    }
+    this.linkedUpTo = this.slots;
   }
 
-  /** Links the nodes loaded before their parents; throws when a parent never came. */
+  /** Ends a load: indexes what is left and links the nodes loaded before their parents; throws when a parent never came. */
   finishLoad(): void {
+    this.indexLoadedRows();
     for (const s of this.orphans) {
-      const bytes = this.index.pathBytes(s);
-      const p = this.parentSlot(bytes, bytes.length);
+      const p = this.index.parentSlotOf(s);
       if (p === undefined) throw new Error(`snapshot holds ${this.index.path(s)} but not its parent`);
       this.link(s, p);
     }

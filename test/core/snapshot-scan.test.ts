@@ -1,11 +1,13 @@
 /**
  * Proves a snapshot taken while writes keep being applied is exactly the state at its zxid (the
  * copy-on-write scan), that the snapshot format decodes chunk by chunk (any prefix of a body is
- * usable as it streams), and that the compact tree keeps its value memory bounded under churn.
+ * usable as it streams), that a body with a path twice or an orphan is refused, that the loader's
+ * node-count hint is read from the end record, and that the compact tree keeps its value memory
+ * bounded under churn.
  */
 import fc from 'fast-check';
 import { CreateFlags, OpCode } from '../../protocol/jute/constants';
-import { SnapshotDecoder, SnapshotEncoder, deserializeSnapshot, serializeSnapshot, snapshotChunks, treeDigest, type NodeRow } from '../../src/tree';
+import { SnapshotDecoder, SnapshotEncoder, deserializeSnapshot, expectedNodes, serializeSnapshot, snapshotChunks, treeDigest, type NodeRow } from '../../src/tree';
 import { Harness, OPEN, SESSION } from './harness';
 
 type Op = { kind: 'create' | 'delete' | 'set' | 'acl' | 'scan'; n: number; size: number };
@@ -84,6 +86,42 @@ describe('copy-on-write snapshot scan', () => {
     expect(() => truncated.finish()).toThrow(/truncated/);
     const cut = Buffer.concat(chunks).subarray(0, 5000);
     expect(() => new SnapshotDecoder().push(cut)).toThrow(/runs past the end/);
+  });
+
+  test('a body holding a path twice, or a node without its parent, is refused at the end of the load', () => {
+    const body = (paths: string[]) => {
+      const enc = new SnapshotEncoder(5n);
+      for (const path of paths) {
+        enc.addRow({ path, data: null, acl: OPEN, kind: 'persistent', ttl: undefined, czxid: 1n, mzxid: 1n, pzxid: 1n, ctime: 1n, mtime: 1n, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n });
+      }
+      return Buffer.concat(enc.finish());
+    };
+    expect(treeDigest(deserializeSnapshot(body(['/a/b', '/', '/a'])))).toBe(treeDigest(deserializeSnapshot(body(['/', '/a', '/a/b']))));
+    // Loaded from disk (indexed at the end) and streamed as a SNAP (indexed per chunk).
+    const streamed = (b: Buffer) => {
+      const d = new SnapshotDecoder();
+      d.push(b);
+      return d.finish();
+    };
+    for (const load of [deserializeSnapshot, streamed]) {
+      expect(() => load(body(['/', '/a', '/b', '/a']))).toThrow('snapshot holds /a twice');
+      expect(() => load(body(['/', '/a', '/b/c']))).toThrow('snapshot holds /b/c but not its parent');
+    }
+  });
+
+  test('the node count for sizing the tree is read from the end record, bounded by the body size', () => {
+    const h = new Harness();
+    seed(h, 3000);
+    const chunks = snapshotChunks(h.db);
+    const bytes = chunks.reduce((n, c) => n + c.length, 0);
+    expect(expectedNodes(chunks.at(-1)!, bytes)).toBe(h.db.tree.nodeCount);
+    expect(expectedNodes(chunks.at(-1)!, 24 * 100)).toBe(100); // a count the body cannot hold
+    expect(expectedNodes(Buffer.from([0x04, 0x05, 0x06]), bytes)).toBeUndefined(); // no end tag before the two varints
+    expect(expectedNodes(Buffer.from([0x7f, 0x05, 0x86]), bytes)).toBeUndefined(); // ends inside a varint
+    expect(expectedNodes(Buffer.alloc(0), bytes)).toBeUndefined();
+    const d = new SnapshotDecoder(expectedNodes(chunks.at(-1)!, bytes));
+    for (const c of chunks) d.push(c);
+    expect(treeDigest(d.finish())).toBe(treeDigest(h.db));
   });
 
   test('deleting and overwriting values returns their memory after compaction', () => {
