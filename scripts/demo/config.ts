@@ -13,7 +13,7 @@
  * Prints a timeline and, last, one JSON summary line (per-version delivery latency, convergence).
  */
 import { Command } from 'commander';
-import { NodeExistsError, createClient, type ZkClient } from '../../src/client';
+import { BoundedExponentialBackoff, NodeExistsError, createClient, type ClientOptions, type ZkClient } from '../../src/client';
 import { ConfigWatcher } from '../../src/recipes';
 import { DemoChild, DEFAULT_CONNECT, Timeline, intOption, makeReporter, printSummary, siblingScript, waitFor, type ChildEvent } from './lib/common';
 import { demoConfig, encodeAppConfig, parseAppConfig, type AppConfig } from './lib/appConfig';
@@ -30,11 +30,21 @@ interface Args {
   json: boolean;
 }
 
+/**
+ * As a Curator user configures it: calls retried on ConnectionLoss with backoff, so a server that
+ * pauses longer than the client's read timeout (2/3 of the session timeout) costs a reconnect, not
+ * the demo. Every call here may be repeated: reads, unconditional setData, and a create whose
+ * repeat finds NodeExists (ensureNode then sets the data).
+ */
+function clientOptions(args: Args): ClientOptions {
+  return { sessionTimeoutMs: args.sessionTimeoutMs, retryPolicy: new BoundedExponentialBackoff(100, 1000, 10) };
+}
+
 // ------------------------------------------------------------------ worker
 
 async function runWorker(args: Args): Promise<void> {
   const report = makeReporter(`worker-${args.workerId}`, args.json);
-  const client = await createClient(args.connect, { sessionTimeoutMs: args.sessionTimeoutMs });
+  const client = await createClient(args.connect, clientOptions(args));
   const config = new ConfigWatcher<AppConfig>(client, args.path, { parse: parseAppConfig });
   config.on('change', (value) => {
     // "Applying" the config is the demo's stand-in for reconfiguring a rate limiter and a logger.
@@ -144,7 +154,7 @@ class Orchestrator {
 }
 
 async function runOrchestrator(args: Args): Promise<void> {
-  const admin = await createClient(args.connect, { sessionTimeoutMs: args.sessionTimeoutMs });
+  const admin = await createClient(args.connect, clientOptions(args));
   const o = new Orchestrator(admin, args);
   o.tl.line('demo', `config hot reload: ${args.workers} workers watching ${args.path} on ${args.connect}`);
   const steps: Record<string, boolean> = {};

@@ -59,8 +59,8 @@ export interface Normalized {
 const EPOCH = 'Thu Jan 01 00:00:00 UTC 1970';
 
 /**
- * Watcher output comes from zkCli's event thread and interleaves with command output at random, so it
- * is split out (its own order is deterministic). zxids become Z1, Z2... by first appearance (keeps the
+ * Watcher output comes from zkCli's event thread and interleaves with command output at random, even
+ * inside a line, so it is split out (its own order is deterministic). zxids become Z1, Z2... by first appearance (keeps the
  * equalities that matter, e.g. cZxid == mZxid, without tying the test to absolute numbering); times
  * and session ids are masked; lists whose order the server does not define are sorted.
  */
@@ -74,7 +74,12 @@ export function normalize(raw: string): Normalized {
   const lines: string[] = [];
   const events: string[] = [];
   const config: string[] = [];
-  for (const line of raw.split('\n')) {
+  // The event thread prints "\nWATCHER::" and "\n" + the event, each with println, and they can
+  // land inside a command's line: `ls` appends its list a piece at a time ("[a, ttl" + event +
+  // ", zookeeper]"). Cut them out of the raw text, with the newline each print adds in front, before
+  // splitting it into lines.
+  const text = raw.replace(/\nWATCHER::\n/g, '').replace(/\n(WatchedEvent [^\n]*)\n/g, (_m, ev: string) => (events.push(ev), ''));
+  for (const line of text.split('\n')) {
     if (line.trim() === '' || line === 'WATCHER::' || line.startsWith('SLF4J:')) continue;
     if (line.startsWith('WatchedEvent ')) {
       events.push(line);

@@ -84,10 +84,14 @@ describe('quotas against Apache ZooKeeper 3.8, same zkCli.sh script', () => {
 
 describe('quota usage is replicated and replayed identically', () => {
   test('every member of a 3-member ensemble stores the same stats, also after a full restart', async () => {
-    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 200, extraCfg: ENFORCE });
+    // A 500 ms tick (syncLimit 2.5 s): on a busy CI machine a 200 ms tick's 1 s let a starved
+    // member re-elect mid-test, and zkCli's commands met ConnectionLoss.
+    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 500, extraCfg: ENFORCE });
     try {
       await ens.waitServing();
-      await runZkCli(ens.connectString.split(',')[1]!, ['create /q', 'setquota -n 100 /q', 'create /q/a 12', 'create /q/b 345', 'delete /q/a', 'set /q/b 6', 'create /q/c', 'quit']);
+      const setup = await runZkCli(ens.connectString.split(',')[1]!, ['create /q', 'setquota -n 100 /q', 'create /q/a 12', 'create /q/b 345', 'delete /q/a', 'set /q/b 6', 'create /q/c', 'quit']);
+      // The setup must have gone through, or the stats below would fail for an unrelated reason.
+      if (/KeeperErrorCode|Exception/.test(setup)) throw new Error(`zkCli setup failed:\n${setup}`);
       const stats = async () =>
         Promise.all(
           ens.members.map(async (m) => {
