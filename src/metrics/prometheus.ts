@@ -189,7 +189,8 @@ export class PrometheusExporter {
       return [
         { value: m.heapUsed, labels: { area: 'heap' } },
         // Resident memory outside the JS heap (buffers, SQLite, the tree's columns as far as they are
-        // used): not m.external, which counts the tree columns' untouched room too (tree/columns.ts).
+        // used): not m.external, which leaves out the large tree columns (SharedArrayBuffers,
+        // tree/columns.ts) and would count their untouched room if they were ArrayBuffers.
         { value: Math.max(0, m.rss - m.heapTotal), labels: { area: 'nonheap' } },
       ];
     }) as never);
