@@ -59,7 +59,9 @@ export interface EnsembleOptions {
 
 export async function startEnsemble(kind: TargetKind, n: number, opts: EnsembleOptions = {}): Promise<TestEnsemble> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `zkens-${kind}-`));
-  const tickTime = opts.tickTime ?? 200;
+  // 500 ms ticks: with initLimit 10 and syncLimit 5 a member tolerates a 2.5 s stall (a loaded 2-core
+  // CI machine pauses processes for over a second) without re-electing mid-test.
+  const tickTime = opts.tickTime ?? 500;
   const ports = [];
   for (let i = 1; i <= n; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
   const serverLines: Record<string, string> = {};

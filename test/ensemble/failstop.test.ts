@@ -72,7 +72,7 @@ const mountable = root && spawnSync('mount', ['--version']).status === 0;
   test('a member whose disk fills up exits with code 2 and says why; the ensemble keeps serving', async () => {
     const mnt = fs.mkdtempSync(path.join(os.tmpdir(), `zk-full-${process.pid}-`));
     expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status).toBe(0);
-    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 200, dataDirOf: (id) => (id === 3 ? mnt : undefined) });
+    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 500, dataDirOf: (id) => (id === 3 ? mnt : undefined) });
     try {
       await ens.waitServing();
       const big = Buffer.alloc(100 * 1024, 1);

@@ -25,7 +25,7 @@ async function start(kind: 'zabkeeper' | 'apache'): Promise<Target> {
   const admin = [await freePort(), await freePort(), await freePort()];
   const metrics = [await freePort(), await freePort(), await freePort()];
   const ens = await startEnsemble(kind, 3, {
-    tickTime: 200,
+    tickTime: 500,
     // A busy CI machine stalls processes for seconds: a 5 s sync limit keeps one leader throughout,
     // so the leader's counters cover the whole load.
     extraCfg: { syncLimit: '25' },

@@ -79,7 +79,7 @@ describe('zabkeeper status', () => {
         expect(bad.stderr).toMatch(/bad\.cfg:1: tickTime must be an integer/);
       }
       // One member of a 3-member ensemble alone: running, answering srvr, but not serving.
-      const ens = await startEnsemble('zabkeeper', 3, { tickTime: 200 });
+      const ens = await startEnsemble('zabkeeper', 3, { tickTime: 500 });
       try {
         await ens.waitServing();
         await Promise.all([ens.members[1]!.stop(), ens.members[2]!.stop()]);
@@ -156,7 +156,7 @@ describe('audit log (audit.enable=true)', () => {
   });
 
   test('in an ensemble, a write through a follower is audited by that follower only', async () => {
-    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 200, extraCfg: { 'audit.enable': 'true' } });
+    const ens = await startEnsemble('zabkeeper', 3, { tickTime: 500, extraCfg: { 'audit.enable': 'true' } });
     try {
       await ens.waitServing();
       const leader = await ens.waitLeader();

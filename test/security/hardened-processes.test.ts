@@ -31,7 +31,7 @@ beforeAll(async () => {
   fs.writeFileSync(jaas, 'QuorumServer {\n org.apache.zookeeper.server.auth.DigestLoginModule required user_zk="quorum-secret";\n};\nQuorumLearner {\n org.apache.zookeeper.server.auth.DigestLoginModule required username="zk" password="quorum-secret";\n};\n');
   securePorts = [await freePort(), await freePort(), await freePort()];
   ens = await startEnsemble('zabkeeper', 3, {
-    tickTime: 200,
+    tickTime: 500,
     extraCfg: {
       // Sessions outlive the restart of every member on a busy machine.
       maxSessionTimeout: '60000',
