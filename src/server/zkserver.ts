@@ -908,7 +908,7 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     this.observer.applied?.(txn, this.db, events);
     this.prep.committed(txn.zxid);
     this.operations?.audit?.applied(txn, result, events, inflight.conn, inflight.pending);
-    this.housekeeping.noteTxn();
+    this.housekeeping.noteTxn(txn.zxid);
     this.afterSessionTxn(txn);
     // Notifications first: a client must see the watch event before any reply showing the change.
     const notify = (): void => {
