@@ -75,10 +75,104 @@ export interface ReplayQuery {
 
 export type ReplayResult = { events: ResumedEvent[]; more: boolean } | 'purged';
 
+/** Stat fields by column: bigints in one BigInt64Array each, the rest in Int32Arrays. */
+const BIG_STAT = ['czxid', 'mzxid', 'ctime', 'mtime', 'ephemeralOwner', 'pzxid'] as const;
+const INT_STAT = ['version', 'cversion', 'aversion', 'dataLength', 'numChildren'] as const;
+/** `data` column value for "not kept" (null is a null value, which is kept). */
+const NO_DATA = undefined;
+
+/**
+ * The kept events as a ring of columns, oldest first: event `seq` (a running count) lives in slot
+ * `seq & mask`. A busy server records two events per create and keeps 100k of them for seconds,
+ * long enough for every one to be promoted to V8's old space and die there; as objects (an event,
+ * its Stat and five bigints) that made the history the largest source of old-space garbage at 1M
+ * znodes (issue 12: a 400 MB heap whose collection stalled a member). In columns an event holds
+ * only references to its path, ACL and data, which exist anyway.
+ */
+class EventRing {
+  private readonly mask: number;
+  readonly zxid: BigInt64Array;
+  readonly type: Uint8Array;
+  readonly hasStat: Uint8Array;
+  readonly big: Record<(typeof BIG_STAT)[number], BigInt64Array>;
+  readonly int: Record<(typeof INT_STAT)[number], Int32Array>;
+  readonly path: (string | undefined)[];
+  readonly acl: (readonly ACL[] | undefined)[];
+  readonly data: (Buffer | null | undefined)[];
+
+  constructor(readonly capacity: number) {
+    this.mask = capacity - 1;
+    this.zxid = new BigInt64Array(capacity);
+    this.type = new Uint8Array(capacity);
+    this.hasStat = new Uint8Array(capacity);
+    this.big = Object.fromEntries(BIG_STAT.map((k) => [k, new BigInt64Array(capacity)])) as EventRing['big'];
+    this.int = Object.fromEntries(INT_STAT.map((k) => [k, new Int32Array(capacity)])) as EventRing['int'];
+    this.path = new Array<string | undefined>(capacity).fill(undefined);
+    this.acl = new Array<readonly ACL[] | undefined>(capacity).fill(undefined);
+    this.data = new Array<Buffer | null | undefined>(capacity).fill(NO_DATA);
+  }
+
+  slot(seq: number): number {
+    return seq & this.mask;
+  }
+
+  put(seq: number, ev: HistoryEvent): void {
+    const i = seq & this.mask;
+    this.zxid[i] = ev.zxid;
+    this.type[i] = ev.type;
+    this.path[i] = ev.path;
+    this.acl[i] = ev.acl;
+    this.data[i] = ev.data;
+    const st = ev.stat;
+    this.hasStat[i] = st ? 1 : 0;
+    if (!st) return;
+    for (const k of BIG_STAT) this.big[k][i] = st[k];
+    for (const k of INT_STAT) this.int[k][i] = st[k];
+  }
+
+  /** Drops the references of slot `seq` (its path, ACL and data may then be collected). */
+  clear(seq: number): void {
+    const i = seq & this.mask;
+    this.path[i] = undefined;
+    this.acl[i] = undefined;
+    this.data[i] = NO_DATA;
+  }
+
+  stat(seq: number): Stat | undefined {
+    const i = seq & this.mask;
+    if (this.hasStat[i] === 0) return undefined;
+    const st = {} as Stat;
+    for (const k of BIG_STAT) st[k] = this.big[k][i]!;
+    for (const k of INT_STAT) st[k] = this.int[k][i]!;
+    return st;
+  }
+
+  /** A ring twice as big holding events [first, end) of this one at the same sequence numbers. */
+  grown(first: number, end: number): EventRing {
+    const next = new EventRing(this.capacity * 2);
+    for (let seq = first; seq < end; seq++) {
+      const from = seq & this.mask;
+      const to = seq & next.mask;
+      next.zxid[to] = this.zxid[from]!;
+      next.type[to] = this.type[from]!;
+      next.hasStat[to] = this.hasStat[from]!;
+      for (const k of BIG_STAT) next.big[k][to] = this.big[k][from]!;
+      for (const k of INT_STAT) next.int[k][to] = this.int[k][from]!;
+      next.path[to] = this.path[from];
+      next.acl[to] = this.acl[from];
+      next.data[to] = this.data[from];
+    }
+    return next;
+  }
+}
+
+const INITIAL_RING = 1024;
+
 export class WatchHistory {
-  private events: HistoryEvent[] = [];
-  /** Index of the oldest kept event in `events` (dropped ones are compacted away lazily). */
-  private head = 0;
+  private ring = new EventRing(INITIAL_RING);
+  /** Sequence numbers of the oldest kept event and one past the newest. */
+  private first = 0;
+  private end = 0;
   private bytes = 0;
   private startZxid: bigint;
 
@@ -95,7 +189,7 @@ export class WatchHistory {
   }
 
   get size(): number {
-    return this.events.length - this.head;
+    return this.end - this.first;
   }
 
   /** Whether every event after `after` is still here. */
@@ -106,9 +200,10 @@ export class WatchHistory {
   /** Appends the events of one txn (in the order they were told), then enforces the limits. */
   record(events: readonly HistoryEvent[]): void {
     for (const ev of events) {
-      const kept = ev.data !== undefined && ev.data !== null && ev.data.length > this.limits.dataMaxBytes ? { ...ev, data: undefined } : ev;
-      if (kept.data === undefined) delete kept.data;
-      this.events.push(kept);
+      const tooBig = ev.data !== undefined && ev.data !== null && ev.data.length > this.limits.dataMaxBytes;
+      const kept = tooBig ? { ...ev, data: NO_DATA } : ev;
+      if (this.size === this.ring.capacity) this.ring = this.ring.grown(this.first, this.end);
+      this.ring.put(this.end++, kept);
       this.bytes += eventBytes(kept);
     }
     this.evict();
@@ -116,35 +211,35 @@ export class WatchHistory {
 
   /** Forget everything: the state was replaced (a snapshot from the leader) at `zxid`. */
   reset(zxid: bigint): void {
-    this.events = [];
-    this.head = 0;
+    this.ring = new EventRing(INITIAL_RING);
+    this.first = 0;
+    this.end = 0;
     this.bytes = 0;
     this.startZxid = zxid;
   }
 
   /** Drops whole txns from the front until within limits; `start` moves past them. */
   private evict(): void {
+    const r = this.ring;
     while (this.size > this.limits.maxEvents || (this.bytes > this.limits.maxBytes && this.size > 0)) {
-      const zxid = this.events[this.head]!.zxid;
-      while (this.head < this.events.length && this.events[this.head]!.zxid === zxid) {
-        this.bytes -= eventBytes(this.events[this.head]!);
-        this.head++;
+      const zxid = r.zxid[r.slot(this.first)]!;
+      while (this.first < this.end && r.zxid[r.slot(this.first)] === zxid) {
+        const i = r.slot(this.first);
+        this.bytes -= EVENT_OVERHEAD_BYTES + r.path[i]!.length + (r.data[i]?.length ?? 0);
+        r.clear(this.first++);
       }
       this.startZxid = zxid;
     }
-    if (this.head > 1024 && this.head * 2 > this.events.length) {
-      this.events = this.events.slice(this.head);
-      this.head = 0;
-    }
   }
 
-  /** First index whose zxid is >= zxid (binary search; events are in zxid order). */
+  /** First sequence number whose zxid is >= zxid (binary search; events are in zxid order). */
   private indexOf(zxid: bigint): number {
-    let lo = this.head;
-    let hi = this.events.length;
+    const r = this.ring;
+    let lo = this.first;
+    let hi = this.end;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.events[mid]!.zxid < zxid) lo = mid + 1;
+      const mid = lo + ((hi - lo) >>> 1);
+      if (r.zxid[r.slot(mid)]! < zxid) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -156,19 +251,24 @@ export class WatchHistory {
    */
   replay(q: ReplayQuery): ReplayResult {
     if (!this.covers(q.after)) return 'purged';
+    const r = this.ring;
     const out: ResumedEvent[] = [];
     let bytes = 0;
     let skip = q.after.seen === SEEN_ALL ? Number.POSITIVE_INFINITY : q.after.seen;
-    for (let i = this.indexOf(q.after.zxid); i < this.events.length; i++) {
-      const ev = this.events[i]!;
-      if (!watchMatches(q.mode, q.path, ev.type, ev.path) || !q.mayRead(ev.acl)) continue;
-      if (ev.zxid === q.after.zxid && skip > 0) {
+    for (let seq = this.indexOf(q.after.zxid); seq < this.end; seq++) {
+      const i = r.slot(seq);
+      const type = r.type[i]!;
+      const path = r.path[i]!;
+      if (!watchMatches(q.mode, q.path, type, path) || !q.mayRead(r.acl[i]!)) continue;
+      const zxid = r.zxid[i]!;
+      if (zxid === q.after.zxid && skip > 0) {
         skip--;
         continue;
       }
-      const item: ResumedEvent = { zxid: ev.zxid, type: ev.type, path: ev.path };
-      if (ev.stat) item.stat = ev.stat;
-      if (q.includeData && ev.data !== undefined) item.data = ev.data;
+      const item: ResumedEvent = { zxid, type, path };
+      const stat = r.stat(seq);
+      if (stat) item.stat = stat;
+      if (q.includeData && r.data[i] !== NO_DATA) item.data = r.data[i];
       const size = resumedEventBytes(item);
       if (out.length > 0 && bytes + size > q.maxBytes) return { events: out, more: true };
       out.push(item);

@@ -132,3 +132,39 @@ test('model: replay from any point of the watch’s own sequence yields exactly 
     { numRuns: 300 },
   );
 });
+
+describe('the ring the events are kept in', () => {
+  // The ring starts at 1,024 slots and doubles when full: these limits keep it wrapping without
+  // growing (700), growing once then wrapping (1,500), and growing several times (5,000).
+  test.each([700, 1500, 5000])('maxEvents %d: after 6,000 txns the newest are replayed exactly, stats and data intact', (maxEvents) => {
+    const h = new WatchHistory(0n, { maxEvents, maxBytes: 1 << 30, dataMaxBytes: 16 });
+    const stat = (i: number) => ({ czxid: BigInt(i), mzxid: BigInt(i) + 1n, ctime: -BigInt(i), mtime: 7n, version: i, cversion: -i | 0, aversion: 3, ephemeralOwner: BigInt(i) << 40n, dataLength: 2, numChildren: i % 5, pzxid: 9n });
+    for (let i = 1; i <= 6000; i++) {
+      // Every third txn has two events; only the first of each carries a Stat and data.
+      const first: HistoryEvent = { ...ev(BigInt(i), M, `/r/${i}`), stat: stat(i), data: i % 7 === 0 ? null : Buffer.from(String(i % 100)) };
+      h.record(i % 3 === 0 ? [first, ev(BigInt(i), K, '/r')] : [first]);
+    }
+    expect(h.size).toBeLessThanOrEqual(maxEvents);
+    expect(h.size).toBeGreaterThan(maxEvents - 2);
+    const r = h.replay({ ...all, includeData: true, path: '/', mode: 'persistentRecursive', after: { zxid: h.start, seen: SEEN_ALL } });
+    if (r === 'purged') throw new Error('purged');
+    const from = Number(h.start) + 1;
+    expect(r.events.map((e) => e.path)).toEqual(Array.from({ length: 6000 - from + 1 }, (_, k) => `/r/${from + k}`));
+    for (const e of r.events) {
+      const i = Number(e.zxid);
+      expect(e.stat).toEqual(stat(i));
+      expect(e.data === null ? null : e.data!.toString()).toEqual(i % 7 === 0 ? null : String(i % 100));
+    }
+    // The childrenChanged events (not told to recursive watches) are there for persistent ones.
+    const kids = h.replay({ ...all, path: '/r', mode: 'persistent', after: { zxid: h.start, seen: SEEN_ALL } });
+    expect(kids !== 'purged' && kids.events.map((e) => Number(e.zxid))).toEqual(Array.from({ length: 6000 - from + 1 }, (_, k) => from + k).filter((i) => i % 3 === 0));
+    // One txn of almost maxEvents events (a big multi) grows a ring that has wrapped; then it is
+    // all that is kept.
+    const n = maxEvents - 10;
+    h.record(Array.from({ length: n }, (_, k) => ({ ...ev(6001n, C, `/big/${k}`), stat: stat(k) })));
+    const big = h.replay({ ...all, path: '/', mode: 'persistentRecursive', after: { zxid: 6000n, seen: SEEN_ALL } });
+    if (big === 'purged') throw new Error('purged');
+    expect(big.events.map((e) => e.path)).toEqual(Array.from({ length: n }, (_, k) => `/big/${k}`));
+    expect(big.events.map((e) => e.stat)).toEqual(Array.from({ length: n }, (_, k) => stat(k)));
+  });
+});
