@@ -87,6 +87,18 @@ export class ValueArena {
     return this.slabs[slab]!.subarray(off, off + len);
   }
 
+  /**
+   * Points `out` at a value's bytes without making a view (a snapshot scan reads a million of them);
+   * false for a null value.
+   */
+  ref(slab: number, off: number, len: number, out: { buf: Buffer; start: number; len: number }): boolean {
+    if (slab === NULL_VALUE) return false;
+    out.buf = slab === EMPTY_VALUE ? EMPTY : this.slabs[slab]!;
+    out.start = slab === EMPTY_VALUE ? 0 : off;
+    out.len = slab === EMPTY_VALUE ? 0 : len;
+    return true;
+  }
+
   release(slab: number, len: number): void {
     if (slab < 0) return;
     this.live[slab] -= len;

@@ -46,7 +46,10 @@ export interface NodeRow {
   path: string;
   /** Where the path's UTF-8 bytes are (scan rows): read them during the callback, do not keep. */
   pathRef?: { buf: Buffer; start: number; len: number };
+  /** Scan rows with a value leave this a placeholder and carry `dataRef` (no view made per row). */
   data: Buffer | null;
+  /** Where the value's bytes are (scan rows; meaningless when `data` is null): read them during the callback. */
+  dataRef?: { buf: Buffer; start: number; len: number };
   acl: ACL[];
   kind: NodeKind;
   ttl: bigint | undefined;
@@ -568,6 +571,8 @@ export class DataTree {
     const r = this.fillRow(s, emptyRow());
     r.path = this.index.path(s);
     r.pathRef = undefined;
+    r.data = this.value(s);
+    r.dataRef = undefined;
     return r;
   }
 
@@ -575,7 +580,8 @@ export class DataTree {
     const kind = KINDS[this.kindCode[s]];
     r.path = '';
     this.index.pathRef(s, (r.pathRef ??= { buf: EMPTY_BUF, start: 0, len: 0 }));
-    r.data = this.value(s);
+    const ref = (r.dataRef ??= { buf: EMPTY_BUF, start: 0, len: 0 });
+    r.data = this.values.ref(this.valSlab[s], this.valOff[s], this.valLen[s], ref) ? EMPTY_BUF : null;
     r.acl = this.acls.get(this.aclIdx[s]);
     r.kind = kind;
     r.ttl = kind === 'ttl' ? this.ttlOf.get(s) : undefined;

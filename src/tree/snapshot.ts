@@ -34,6 +34,8 @@ export const SNAPSHOT_CHUNK_TARGET = 256 * 1024;
 /** Growable output buffer with the few encodings the format needs. */
 class Out {
   buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_TARGET + 4096);
+  /** Over `buf`: DataView.setBigInt64 allocates nothing, Buffer.writeBigInt64BE makes bigints per call. */
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   len = 0;
 
   ensure(n: number): void {
@@ -41,6 +43,7 @@ class Out {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   u8(v: number): void {
@@ -55,7 +58,8 @@ class Out {
 
   i64(v: bigint): void {
     this.ensure(8);
-    this.len = this.buf.writeBigInt64BE(v, this.len);
+    this.view.setBigInt64(this.len, v);
+    this.len += 8;
   }
 
   varint(v: number): void {
@@ -173,7 +177,11 @@ export class SnapshotEncoder {
     // Container and TTL markers read back unsigned; stored as the same 64 bits.
     if (flags & F.owner) o.i64(BigInt.asIntN(64, r.ephemeralOwner));
     if (flags & F.ttl) o.i64(r.ttl!);
-    if (r.data !== null) o.bytes(r.data);
+    const dref = r.dataRef;
+    if (r.data !== null) {
+      if (dref) o.range(dref.buf, dref.start, dref.start + dref.len);
+      else o.bytes(r.data);
+    }
     this.nodes++;
     this.cut();
   }
