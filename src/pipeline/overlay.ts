@@ -54,7 +54,8 @@ export class Overlay {
     const rec = this.byPath.get(path);
     if (rec) return rec.state ? cloneState(rec.state) : undefined;
     const n = this.db.tree.get(path);
-    return n ? { stat: { ...n.stat }, acl: n.acl, kind: n.kind } : undefined;
+    // get() makes a fresh Stat per call: it is already a private copy.
+    return n ? { stat: n.stat, acl: n.acl, kind: n.kind } : undefined;
   }
 
   put(zxid: bigint, path: string, state: NodeState | null): void {

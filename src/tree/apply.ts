@@ -1,6 +1,5 @@
 import { EventType, ErrorCode } from '../../protocol/jute/constants';
 import type { ACL, Stat } from '../../protocol/jute/data';
-import { copyStat, type ZNode } from './datatree';
 import type { ZkDatabase } from './database';
 import type { WatchEvent } from './events';
 import { parentOf } from './paths';
@@ -32,11 +31,11 @@ interface Ctx {
   events: WatchEvent[];
 }
 
-function mustGet(db: ZkDatabase, path: string): ZNode {
-  const n = db.tree.get(path);
+function mustStat(db: ZkDatabase, path: string): Stat {
+  const st = db.tree.statOf(path);
   // prep guarantees existence; a miss here means the log and the tree disagree.
-  if (!n) throw new Error(`apply: ${path} does not exist`);
-  return n;
+  if (!st) throw new Error(`apply: ${path} does not exist`);
+  return st;
 }
 
 function aclOf(db: ZkDatabase, path: string): ACL[] {
@@ -57,7 +56,7 @@ function applyCreate(ctx: Ctx, b: CreateTxnBody): SubResult {
   tree.childChanged(parentPath, b.parentCVersion, ctx.txn.zxid);
   event(ctx, EventType.nodeCreated, b.path, b.acl);
   event(ctx, EventType.nodeChildrenChanged, parentPath, aclOf(ctx.db, parentPath));
-  return { type: 'create', opCode: b.opCode, path: b.path, stat: copyStat(mustGet(ctx.db, b.path)) };
+  return { type: 'create', opCode: b.opCode, path: b.path, stat: mustStat(ctx.db, b.path) };
 }
 
 function deleteNode(ctx: Ctx, path: string): void {
@@ -78,9 +77,8 @@ function applySetData(ctx: Ctx, path: string, data: Buffer | null, version: numb
   const before = ctx.db.tree.dataOf(path) ?? null;
   ctx.db.tree.setData(path, data, version, ctx.txn.zxid, ctx.txn.time);
   quotaAfterSetData(ctx.db.tree, path, before, data);
-  const node = mustGet(ctx.db, path);
-  event(ctx, EventType.nodeDataChanged, path, node.acl);
-  return { type: 'setData', stat: copyStat(node) };
+  event(ctx, EventType.nodeDataChanged, path, aclOf(ctx.db, path));
+  return { type: 'setData', stat: mustStat(ctx.db, path) };
 }
 
 /** Ephemerals of a session in creation order, so replay and events are deterministic. */
@@ -132,7 +130,7 @@ const handlers: { [K in TxnBody['type']]: (ctx: Ctx, body: Extract<TxnBody, { ty
   setData: (ctx, b) => ({ err: ErrorCode.ok, stat: applySetData(ctx, b.path, b.data, b.version).stat }),
   setACL: (ctx, b) => {
     ctx.db.tree.setAcl(b.path, b.acl, b.aversion);
-    return { err: ErrorCode.ok, stat: copyStat(mustGet(ctx.db, b.path)) };
+    return { err: ErrorCode.ok, stat: mustStat(ctx.db, b.path) };
   },
   check: () => ({ err: ErrorCode.ok }),
   multi: (ctx, b) => ({ err: ErrorCode.ok, results: b.ops.map((op) => applyOp(ctx, op)) }),

@@ -252,6 +252,21 @@ export class DataTree {
   }
 
   /** A node's ACL list without building the whole view (apply and watch filtering use it). */
+  /**
+   * The node's Stat as clients see it (copyStat: container and TTL markers read as 0), without the
+   * node view `get` makes (a data view and a node object besides): the write path reads one per txn.
+   */
+  statOf(path: string): Stat | undefined {
+    const s = this.index.get(path);
+    if (s === undefined) return undefined;
+    const kind = KINDS[this.kindCode[s]];
+    return {
+      czxid: this.czxid[s], mzxid: this.mzxid[s], ctime: this.ctime[s], mtime: this.mtime[s],
+      version: this.version[s], cversion: this.cversion[s], aversion: this.aversion[s],
+      ephemeralOwner: kind === 'container' || kind === 'ttl' ? 0n : this.owner[s], dataLength: Math.max(0, this.valLen[s]), numChildren: this.nchildren[s], pzxid: this.pzxid[s],
+    };
+  }
+
   aclOf(path: string): ACL[] | undefined {
     const s = this.index.get(path);
     return s === undefined ? undefined : this.acls.get(this.aclIdx[s]);

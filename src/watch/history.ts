@@ -14,7 +14,6 @@
 import { EventType } from '../../protocol/jute/constants';
 import type { ACL, Stat } from '../../protocol/jute/data';
 import { SEEN_ALL, resumedEventBytes, type ResumedEvent } from '../../protocol/jute/extensions';
-import { copyStat } from '../tree/datatree';
 import type { ZkDatabase } from '../tree/database';
 import type { WatchEvent } from '../tree/events';
 
@@ -289,10 +288,10 @@ function eventBytes(ev: HistoryEvent): number {
 export function historyEventsOf(db: ZkDatabase, events: readonly WatchEvent[]): HistoryEvent[] {
   return events.map((ev) => {
     const out: HistoryEvent = { zxid: ev.zxid, type: ev.type, path: ev.path, acl: ev.acl };
-    const node = ev.type === EventType.nodeDeleted ? undefined : db.tree.get(ev.path);
-    if (node) {
-      out.stat = copyStat(node);
-      if (ev.type !== EventType.nodeChildrenChanged) out.data = node.data;
+    const stat = ev.type === EventType.nodeDeleted ? undefined : db.tree.statOf(ev.path);
+    if (stat) {
+      out.stat = stat;
+      if (ev.type !== EventType.nodeChildrenChanged) out.data = db.tree.dataOf(ev.path) ?? null;
     }
     return out;
   });

@@ -71,6 +71,8 @@ function settle(m: Model, r: Real): void {
   for (const [p, e] of m.nodes) {
     const n = r.h.db.tree.get(p)!;
     const s = copyStat(n);
+    // The write path's cheaper read gives the same Stat.
+    expect(r.h.db.tree.statOf(p)).toEqual(s);
     expect({ p, ...s }).toEqual({
       p, czxid: e.czxid, mzxid: e.mzxid, pzxid: e.pzxid, ctime: e.ctime, mtime: e.mtime, version: e.version, cversion: e.cversion,
       aversion: 0, ephemeralOwner: e.owner, dataLength: e.data?.length ?? 0, numChildren: e.numChildren,

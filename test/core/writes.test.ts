@@ -255,6 +255,7 @@ describe('containers and TTL nodes', () => {
     expect(t.result.err).toBe(0);
     expect(t.result.stat!.ephemeralOwner).toBe(0n);
     expect(h.db.tree.get('/t')!.stat.ephemeralOwner).toBe(TTL_EPHEMERAL_OWNER_MASK | 500n);
+    for (const p of ['/c', '/t']) expect(h.db.tree.statOf(p)).toEqual(copyStat(h.db.tree.get(p)!));
     // a never-used container is kept; TTL not yet expired
     expect(findExpiredContainersAndTtls(h.db, 1000n + 500n)).toEqual([]);
     expect(findExpiredContainersAndTtls(h.db, 1000n + 501n)).toEqual(['/t']);
