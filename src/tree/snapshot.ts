@@ -84,7 +84,9 @@ class Out {
     const n = end - start;
     this.varint(n);
     this.ensure(n);
-    if (n <= 64) for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
+    // Byte by byte up to a typical znode value: subarray (and Buffer.copy, which makes one) would
+    // allocate a view per row of a million-row scan.
+    if (n <= 512) for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
     else this.buf.set(src.subarray(start, end), this.len);
     this.len += n;
   }
@@ -146,7 +148,13 @@ export class SnapshotEncoder {
     const need = ref ? ref.len : Buffer.byteLength(r.path);
     if (need > this.pathBuf.length) this.pathBuf = Buffer.allocUnsafe(need * 2);
     const path = this.pathBuf;
-    const len = ref ? ref.buf.copy(path, 0, ref.start, ref.start + ref.len) : path.write(r.path, 0);
+    let len: number;
+    if (ref) {
+      // Not Buffer.copy: it makes a view of a partial source, once per row.
+      const { buf, start } = ref;
+      len = ref.len;
+      for (let i = 0; i < len; i++) path[i] = buf[start + i];
+    } else len = path.write(r.path, 0);
     const prev = this.prevBuf;
     let shared = 0;
     const max = Math.min(len, this.prevLen);
