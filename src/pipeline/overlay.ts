@@ -58,8 +58,9 @@ export class Overlay {
     return n ? { stat: n.stat, acl: n.acl, kind: n.kind } : undefined;
   }
 
+  /** Takes `state` over: the caller (Batch.flush, whose staged states are its own copies) keeps no reference. */
   put(zxid: bigint, path: string, state: NodeState | null): void {
-    const rec: ChangeRecord = { zxid, path, state: state ? cloneState(state) : null };
+    const rec: ChangeRecord = { zxid, path, state };
     this.queue.push(rec);
     this.byPath.set(path, rec);
   }
@@ -146,6 +147,7 @@ export class Batch {
   }
 
   flush(zxid: bigint): void {
+    // The staged states move into the overlay (Batch.put made them private copies).
     for (const [path, state] of this.staged) this.overlay.put(zxid, path, state);
     this.staged.clear();
     for (const [root, usage] of this.quotaStaged) this.overlay.addQuota(zxid, root, usage);
