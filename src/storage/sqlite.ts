@@ -11,7 +11,7 @@ import { WalSyncer } from './walsync';
 import {
   checkAppend, checkHardState, checkTruncate, checkZxid, chunkProblem, historyProblem, maxOf, planPurge, resyncAdvice,
 } from './rules';
-import { zxidHex as hex } from '../util/zxid';
+import { counterOf, zxidHex as hex } from '../util/zxid';
 import {
   StorageFatalError,
   StoreCorruptError,
@@ -268,6 +268,8 @@ class SqliteStore implements Store {
       maxLog: stmt(logDb, 'SELECT MAX(zxid) FROM log').pluck(),
       maxLogUpTo: stmt(logDb, 'SELECT MAX(zxid) FROM log WHERE zxid <= ?').pluck(),
       minLogAfter: stmt(logDb, 'SELECT MIN(zxid) FROM log WHERE zxid > ?').pluck(),
+      minLogFrom: stmt(logDb, 'SELECT MIN(zxid) FROM log WHERE zxid >= ?').pluck(),
+      logSegment: stmt(logDb, 'SELECT COUNT(*) AS n, MAX(zxid) AS hi FROM log WHERE zxid >= ? AND zxid < ?'),
       setMeta: stmt(logDb, 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
       // A hole is two neighbours that are not a legal succession (see rules.isSuccessor). Only the
       // part after the newest snapshot is ever replayed, so only that part is checked at open.
@@ -327,9 +329,26 @@ class SqliteStore implements Store {
     return this.catalog.at(-1)?.zxid;
   }
 
+  /**
+   * Whether the log from `from` on may have a hole: each epoch's entries must be consecutive, and
+   * every epoch after the first must start at counter 1. One COUNT per epoch over the rowid range
+   * (a 80k-txn tail: 10 ms of CPU) instead of findGap's window over every row (55-64 ms), which
+   * then only runs to name the hole.
+   */
+  private mayHaveGap(from: bigint): boolean {
+    for (let x = from, first = true; ; first = false) {
+      const lo = toBig(this.s.minLogFrom.get(x));
+      if (lo === undefined) return false;
+      const end = ((lo >> 32n) + 1n) << 32n;
+      const seg = this.s.logSegment.get(lo, end) as { n: bigint | number; hi: bigint | number };
+      if (BigInt(seg.hi) - lo + 1n !== BigInt(seg.n) || (!first && counterOf(lo) !== 1n)) return true;
+      x = end;
+    }
+  }
+
   private checkHistory(): void {
     const latest = this.latestSnap();
-    const gap = this.s.findGap.get(latest ?? 0n) as { prev: bigint; zxid: bigint } | undefined;
+    const gap = this.mayHaveGap(latest ?? 0n) ? (this.s.findGap.get(latest ?? 0n) as { prev: bigint; zxid: bigint } | undefined) : undefined;
     const problem = historyProblem({
       firstLog: this.firstLog,
       lastLog: this.lastLog,
