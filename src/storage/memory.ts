@@ -210,7 +210,7 @@ class MemoryStore implements Store {
     return this.disk.catalog.map((c) => ({ ...c }));
   }
 
-  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[] {
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number, crcs?: number[]): Buffer[] {
     this.checkOpen();
     const end = Math.min(info.chunks, from + count);
     if (!Number.isSafeInteger(from) || from < 0 || end < from) throw new Error(`invalid chunk range ${from}+${count}`);
@@ -220,7 +220,8 @@ class MemoryStore implements Store {
       const c = body[seq];
       const problem = c ? chunkProblem({ seq, crc: c.crc, data: c.data }, seq) : `chunk ${seq} is missing`;
       if (problem) throw new StoreCorruptError(`memory store: snapshot ${hex(info.zxid)}: ${problem}`);
-      out.push(copy(c.data));
+      crcs?.push(c!.crc >>> 0);
+      out.push(copy(c!.data));
     }
     return out;
   }

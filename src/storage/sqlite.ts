@@ -524,7 +524,7 @@ class SqliteStore implements Store {
     return this.catalog.map((c) => ({ ...c }));
   }
 
-  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[] {
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number, crcs?: number[]): Buffer[] {
     this.checkOpen();
     const end = Math.min(info.chunks, from + count);
     if (!Number.isSafeInteger(from) || from < 0 || end < from) throw new Error(`invalid chunk range ${from}+${count}`);
@@ -534,6 +534,7 @@ class SqliteStore implements Store {
     return rows.map((r, i) => {
       const problem = chunkProblem({ seq: Number(r.key) - chunkKey(info.id, 0), crc: Number(r.crc), data: r.data }, from + i);
       if (problem) throw this.p.damaged(`${where}: ${problem}`);
+      crcs?.push(Number(r.crc) >>> 0);
       return r.data;
     });
   }

@@ -93,8 +93,12 @@ export interface Store {
   latestSnapshot(): SnapshotInfo | undefined;
   /** Oldest first. */
   listSnapshots(): SnapshotInfo[];
-  /** Chunks [from, from + count) of a named snapshot, each CRC-verified (StoreCorruptError if not). */
-  readSnapshotChunks(info: SnapshotInfo, from: number, count: number): Buffer[];
+  /**
+   * Chunks [from, from + count) of a named snapshot, each CRC-verified (StoreCorruptError if not).
+   * With `crcs`, each chunk's verified CRC-32 is appended to it: a loader folds them into the
+   * whole-body checksum without hashing the bytes a second time (134 MB at 1M znodes).
+   */
+  readSnapshotChunks(info: SnapshotInfo, from: number, count: number, crcs?: number[]): Buffer[];
   /**
    * Keeps the N (at least 3) newest snapshots and every log entry after the oldest kept one,
    * deleting at most `maxRows` rows per call (default: no limit) so a big purge can be spread

@@ -5,7 +5,7 @@
  * meanwhile.
  */
 import pino from 'pino';
-import { treeDigest, type ZkDatabase } from '../../src/tree';
+import { snapshotChunks, treeDigest, type ZkDatabase } from '../../src/tree';
 import { createMemoryStore, type SnapshotWriter, type Store } from '../../src/storage';
 import { loadSnapshot, SnapshotTaker, type SnapshotHost } from '../../src/server/snapshots';
 import { systemClock } from '../../src/util/clock';
@@ -95,5 +95,31 @@ describe('SnapshotTaker: the body fsync off the event loop', () => {
     held.shift()!();
     expect(await run).toBeUndefined();
     expect(store.listSnapshots()).toEqual([]);
+  });
+});
+
+describe('loadSnapshot', () => {
+  test('a body whose chunks are each intact but out of order fails the whole-body checksum', () => {
+    const h = new Harness();
+    h.openSession();
+    for (let i = 0; i < 12000; i++) h.create(`/n${i}`, { data: Buffer.alloc(60, i) });
+    const store = createMemoryStore();
+    logUpTo(store, h);
+    const w = store.beginSnapshot();
+    for (const c of snapshotChunks(h.db)) w.append(c);
+    const info = w.finish(h.zxid, 1);
+    store.saveSnapshot(info);
+    expect(info.chunks).toBeGreaterThan(3); // the end record stays last
+    expect(treeDigest(loadSnapshot(store, info))).toBe(treeDigest(h.db));
+    // Chunks 1 and 2 swapped, each with its own (correct) CRC, as a misfiled body would read back.
+    const swapped = overriding(store, {
+      readSnapshotChunks: (i, from, count, crcs) => {
+        const order = (seq: number) => (seq === 1 ? 2 : seq === 2 ? 1 : seq);
+        const out: Buffer[] = [];
+        for (let seq = from; seq < Math.min(i.chunks, from + count); seq++) out.push(...store.readSnapshotChunks(i, order(seq), 1, crcs));
+        return out;
+      },
+    });
+    expect(() => loadSnapshot(swapped, info)).toThrow(/whole-body checksum/);
   });
 });

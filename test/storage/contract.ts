@@ -1,5 +1,5 @@
 import { readSnapshotBytes, StorageFatalError, writeSnapshotBytes, type Failpoints, type LogEntry, type SnapshotInfo, type Store } from '../../src/storage';
-import { sealEntry } from '../../src/util/checksum';
+import { crc32, sealEntry } from '../../src/util/checksum';
 import { makeZxid } from '../../src/util/zxid';
 
 /** Opens stores on one persistent "disk" (a temp dir, or a MemoryDisk); `open` again = restart. */
@@ -187,6 +187,10 @@ export function storeContract(name: string, makeEnv: () => StoreEnv): void {
       expect(info).toMatchObject({ zxid: z(1, 2), chunks: 3, bytes: 20 });
       expect(reopen().readSnapshotChunks(info, 1, 5)).toEqual(parts.slice(1));
       expect(store.readSnapshotChunks(info, 0, 1)).toEqual(parts.slice(0, 1));
+      // The CRCs it verified, for a loader's whole-body checksum.
+      const crcs: number[] = [7];
+      expect(store.readSnapshotChunks(info, 0, 3, crcs)).toEqual(parts);
+      expect(crcs).toEqual([7, ...parts.map((p) => crc32(p))]);
     });
 
     test('a snapshot must be of state in the log: a later one goes through a SNAP install', () => {
