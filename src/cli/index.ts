@@ -37,6 +37,13 @@ async function runServer(options: ServerOptions, consoleFlags: Record<string, un
   for (const w of pendingWarnings.splice(0)) logger.warn(w);
   let server: ZkServer;
   const consoles: ConsoleServer[] = [];
+  // Signals are caught from the start: a SIGTERM while the server starts (it may already have
+  // logged "serving clients") is a graceful stop once it has started, never the default kill
+  // (a supervisor stopping a member mid-start; seen as a SIGTERM death on a loaded CI machine).
+  let requested: string | undefined;
+  let stop = (signal: string): void => void (requested ??= signal);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   try {
     const consoleOpts = consoleOptionsFromFlags(consoleFlags);
     server = await ZkServer.start(options, logger);
@@ -54,7 +61,7 @@ async function runServer(options: ServerOptions, consoleFlags: Record<string, un
     return;
   }
   let stopping = false;
-  const stop = (signal: string) => {
+  stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -62,8 +69,6 @@ async function runServer(options: ServerOptions, consoleFlags: Record<string, un
       .then(() => server.close())
       .then(() => process.exit(0));
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
   // Started by `zabkeeper ensemble`: stop with the parent, however it ended.
   if (process.send) process.on('disconnect', () => stop('parent exited'));
   // Started by a test harness (startTestCluster): answer its expireSession/status requests.
@@ -78,6 +83,7 @@ async function runServer(options: ServerOptions, consoleFlags: Record<string, un
     setTimeout(exit, 15_000).unref();
     void server.close().then(exit, exit);
   });
+  if (requested !== undefined) stop(requested);
 }
 
 const pendingWarnings: string[] = [];

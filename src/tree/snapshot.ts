@@ -477,7 +477,7 @@ export function snapshotChunks(db: ZkDatabase): Buffer[] {
   const chunks: Buffer[] = [];
   db.tree.beginScan(db.lastProcessedZxid);
   try {
-    while (!db.tree.scanEach(65536, (r) => enc.addRow(r))) chunks.push(...enc.takeChunks());
+    while (!db.tree.scanEach(65536, (r) => enc.addRow(r))) for (const c of enc.takeChunks()) chunks.push(c);
   } finally {
     db.tree.endScan();
   }

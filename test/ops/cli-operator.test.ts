@@ -4,6 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConnectionLossError, createClient, type ZkClient } from '../../src/client';
+import { openSqliteStore } from '../../src/storage/sqlite';
+import { encodeTxn } from '../../src/tree';
+import { makeZxid } from '../../src/util/zxid';
 import { requireBuiltCli, fourLetter } from '../harness/cli';
 import { freePort } from '../harness/ports';
 
@@ -87,6 +90,29 @@ test('server without a zoo.cfg enforces SERVER_JVMFLAGS: enforce.auth closes una
     await p.exited;
   }
 }, 40_000);
+
+test('a SIGTERM while the server is still starting stops it gracefully once started (exit 0, not killed by the signal)', async () => {
+  const port = await freePort();
+  // A log of 150k txns: after "database recovered" the start reads it all (about half a second),
+  // so the signal lands while the server is still starting.
+  const dir = tmp();
+  const store = openSqliteStore({ dataDir: dir });
+  for (let from = 1; from <= 150_000; from += 5000) {
+    const entries = Array.from({ length: 5000 }, (_, k) => {
+      const zxid = makeZxid(1, BigInt(from + k));
+      return { zxid, data: encodeTxn({ zxid, sessionId: 0n, cxid: 0, time: 1n, body: { type: 'error', err: -110 } }) };
+    });
+    store.persist({ hardState: { acceptedEpoch: 1, currentEpoch: 1 }, entries });
+  }
+  store.close();
+  const p = run(['dev', '--port', String(port), '--data-dir', dir]);
+  await waitStderr(p, '"database recovered"', (s) => s.includes('database recovered'));
+  p.proc.kill('SIGTERM');
+  const exited = await p.exited;
+  // On failure the exit and the end of the server's log, together.
+  expect({ ...exited, log: exited.code === 0 ? '' : p.stderr().slice(-1500) }).toEqual({ code: 0, signal: null, log: '' });
+  expect(p.stderr()).toContain('"shutting down"');
+}, 30_000);
 
 test('dev prints no "clientPort is not set" warning (its port comes from --port)', async () => {
   const port = await freePort();

@@ -1,5 +1,6 @@
 /** Proves the pure helpers of the quorum core: vote order, quorum arithmetic, log view, sync planning and timing. */
 import fc from 'fast-check';
+import { QuorumCore } from '../../src/quorum/core/core';
 import { LogView, planSync } from '../../src/quorum/core/log';
 import { compareVotes, quorumSize, quorumValue } from '../../src/quorum/core/vote';
 import { isSuccessor, makeZxid } from '../../src/util/zxid';
@@ -119,5 +120,26 @@ describe('quorumTiming (zoo.cfg limits -> core ticks)', () => {
   it('never counts a core tick shorter than CORE_TICK_MS_MIN, and refuses limits below 1', () => {
     expect(quorumTiming({ tickTimeMs: 1, initLimit: 1, syncLimit: 1 }).coreTickMs).toBe(CORE_TICK_MS_MIN);
     expect(() => quorumTiming({ tickTimeMs: 2000, initLimit: 5, syncLimit: 0 })).toThrow(/invalid/);
+  });
+});
+
+describe('a one-voter core restarting on a long log', () => {
+  it('commits 200k logged entries in one Ready (a spread of them overflowed the stack)', () => {
+    const log = Array.from({ length: 200_000 }, (_, i) => ({ zxid: z(1, i + 1), data: Buffer.alloc(1) }));
+    const core = new QuorumCore(
+      { id: 1, voters: [1], observers: [], electionTimeoutTicks: 10, syncLimitTicks: 10, initLimitTicks: 10, pingIntervalTicks: 2, rng: { next: () => 0.5 } as never },
+      { acceptedEpoch: 1, currentEpoch: 1, log, snapshotZxid: 0n },
+      { hooks: { snapshot: () => ({ zxid: 0n, data: Buffer.alloc(0) }) } },
+    );
+    let committed = 0;
+    for (let step = 0; step < 100 && committed < log.length; step++) {
+      core.tick();
+      while (core.hasReady()) {
+        const r = core.ready();
+        committed += r.committed.length;
+        core.advance(r);
+      }
+    }
+    expect(committed).toBe(log.length);
   });
 });

@@ -462,7 +462,7 @@ export class QuorumCore {
 
   private queueEntries(entries: readonly Entry[], real = true): void {
     if (entries.length === 0) return;
-    this.pending.entries.push(...entries);
+    appendAll(this.pending.entries, entries);
     if (real) this.pendingReal = true;
   }
 
@@ -500,7 +500,7 @@ export class QuorumCore {
     if (upTo <= this.committedZxid) return;
     const from = this.committedZxid > this.log.base() ? this.committedZxid : this.log.base();
     const entries = this.log.slice(from, upTo);
-    this.pending.committed.push(...entries);
+    appendAll(this.pending.committed, entries);
     this.committedZxid = upTo;
     this.pendingReal = true;
   }
@@ -1227,3 +1227,12 @@ const learnerHandlers: Partial<Record<PeerMessage['type'], LearnerHandler>> = {
   ping: (c, l, m: MessageOf<'ping'>) => c.onLeaderPing(l, m),
   sync: (c, l, m: MessageOf<'sync'>) => c.onSyncAnswer(l, m),
 };
+
+/**
+ * `target.push(...items)` without spreading: a spread passes every item as an argument, and a log
+ * tail of ~120k entries or more overflowed the stack (a standalone restart committing 150k logged
+ * txns died with "Maximum call stack size exceeded").
+ */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
