@@ -38,7 +38,9 @@ function cloneState(s: NodeState): NodeState {
  * the tree shows the same thing).
  */
 export class Overlay {
-  private readonly queue: ChangeRecord[] = [];
+  /** In zxid order from `head`; committed records before it are dropped in bulk, not one splice per txn. */
+  private queue: ChangeRecord[] = [];
+  private head = 0;
   private readonly byPath = new Map<string, ChangeRecord>();
   /** Sessions created / closed by txns not yet applied, with that txn's zxid. */
   readonly pendingSessions = new Map<bigint, bigint>();
@@ -87,12 +89,23 @@ export class Overlay {
 
   /** Drops everything decided by txns up to `zxid`: the tree now reflects them. */
   committed(zxid: bigint): void {
-    let n = 0;
-    while (n < this.queue.length && this.queue[n].zxid <= zxid) {
-      const rec = this.queue[n++];
+    // Called once per applied txn with ~1,000 in flight: a splice here moved the whole queue every
+    // time (4.6% of a member's CPU under a create load).
+    const queue = this.queue;
+    let n = this.head;
+    while (n < queue.length && queue[n]!.zxid <= zxid) {
+      const rec = queue[n]!;
+      queue[n++] = undefined as unknown as ChangeRecord;
       if (this.byPath.get(rec.path) === rec) this.byPath.delete(rec.path);
     }
-    if (n > 0) this.queue.splice(0, n);
+    this.head = n;
+    if (n === queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else if (n > 1024 && n * 2 > queue.length) {
+      this.queue = queue.slice(n);
+      this.head = 0;
+    }
     let q = 0;
     while (q < this.quotaQueue.length && this.quotaQueue[q]!.zxid <= zxid) {
       const rec = this.quotaQueue[q++]!;
@@ -105,7 +118,7 @@ export class Overlay {
   }
 
   get size(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 }
 

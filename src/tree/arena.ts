@@ -91,11 +91,13 @@ export class ValueArena {
    * Points `out` at a value's bytes without making a view (a snapshot scan reads a million of them);
    * false for a null value.
    */
-  ref(slab: number, off: number, len: number, out: { buf: Buffer; start: number; len: number }): boolean {
+  ref(slab: number, off: number, len: number, out: { buf: Buffer; start: number; len: number; view?: DataView }): boolean {
     if (slab === NULL_VALUE) return false;
-    out.buf = slab === EMPTY_VALUE ? EMPTY : this.slabs[slab]!;
-    out.start = slab === EMPTY_VALUE ? 0 : off;
-    out.len = slab === EMPTY_VALUE ? 0 : len;
+    const empty = slab === EMPTY_VALUE;
+    out.buf = empty ? EMPTY : this.slabs[slab]!;
+    out.view = empty ? undefined : this.views[slab];
+    out.start = empty ? 0 : off;
+    out.len = empty ? 0 : len;
     return true;
   }
 

@@ -49,7 +49,7 @@ export interface NodeRow {
   /** Scan rows with a value leave this a placeholder and carry `dataRef` (no view made per row). */
   data: Buffer | null;
   /** Where the value's bytes are (scan rows; meaningless when `data` is null): read them during the callback. */
-  dataRef?: { buf: Buffer; start: number; len: number };
+  dataRef?: { buf: Buffer; start: number; len: number; view?: DataView };
   acl: ACL[];
   kind: NodeKind;
   ttl: bigint | undefined;
