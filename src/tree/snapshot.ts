@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ACL } from '../../protocol/jute/data';
-import { DataTree, aclKey, emptyRow, type NodeKind, type NodeRow, type ZNode } from './datatree';
+import { DataTree, RAW_CTIME, RAW_CZXID, RAW_MTIME, RAW_MZXID, RAW_OWNER, RAW_PZXID, aclKey, emptyRow, type NodeKind, type NodeRow, type ZNode } from './datatree';
 import type { SessionRecord, ZkDatabase } from './database';
 import { recountAllQuotas } from './quota';
 
@@ -31,6 +31,11 @@ const MIN_NODE_RECORD = 24;
 /** Chunks are cut at about this size (a record is never split, so one huge value makes a big chunk). */
 export const SNAPSHOT_CHUNK_TARGET = 256 * 1024;
 
+/** Whether two 64-bit fields of a raw row hold the same words. */
+function sameWords(raw: Int32Array, a: number, b: number): boolean {
+  return raw[a] === raw[b] && raw[a + 1] === raw[b + 1];
+}
+
 /** Growable output buffer with the few encodings the format needs. */
 class Out {
   buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_TARGET + 4096);
@@ -59,6 +64,14 @@ class Out {
   i64(v: bigint): void {
     this.ensure(8);
     this.view.setBigInt64(this.len, v);
+    this.len += 8;
+  }
+
+  /** The 64-bit field at raw[at] (low word) and raw[at + 1] (high word), as i64 writes it. */
+  i64Words(raw: Int32Array, at: number): void {
+    this.ensure(8);
+    this.view.setInt32(this.len, raw[at + 1]!);
+    this.view.setInt32(this.len + 4, raw[at]!);
     this.len += 8;
   }
 
@@ -169,28 +182,40 @@ export class SnapshotEncoder {
     this.pathBuf = prev.length >= len ? prev : Buffer.allocUnsafe(len * 2);
     this.prevBuf = path;
     this.prevLen = len;
+    const raw = r.raw;
     let flags = KINDS.indexOf(r.kind);
     if (r.data === null) flags |= F.nullData;
-    if (r.mzxid !== r.czxid) flags |= F.mzxid;
-    if (r.pzxid !== r.czxid) flags |= F.pzxid;
-    if (r.mtime !== r.ctime) flags |= F.mtime;
-    if (r.ephemeralOwner !== 0n) flags |= F.owner;
+    if (raw ? !sameWords(raw, RAW_MZXID, RAW_CZXID) : r.mzxid !== r.czxid) flags |= F.mzxid;
+    if (raw ? !sameWords(raw, RAW_PZXID, RAW_CZXID) : r.pzxid !== r.czxid) flags |= F.pzxid;
+    if (raw ? !sameWords(raw, RAW_MTIME, RAW_CTIME) : r.mtime !== r.ctime) flags |= F.mtime;
+    if (raw ? (raw[RAW_OWNER]! | raw[RAW_OWNER + 1]!) !== 0 : r.ephemeralOwner !== 0n) flags |= F.owner;
     if (r.ttl !== undefined) flags |= F.ttl;
     o.u8(T.node);
     o.u8(flags);
     o.varint(shared);
     o.range(path, shared, len);
     o.varint(acl);
-    o.i64(r.czxid);
-    o.i64(r.ctime);
-    if (flags & F.mzxid) o.i64(r.mzxid);
-    if (flags & F.pzxid) o.i64(r.pzxid);
-    if (flags & F.mtime) o.i64(r.mtime);
+    if (raw) {
+      o.i64Words(raw, RAW_CZXID);
+      o.i64Words(raw, RAW_CTIME);
+      if (flags & F.mzxid) o.i64Words(raw, RAW_MZXID);
+      if (flags & F.pzxid) o.i64Words(raw, RAW_PZXID);
+      if (flags & F.mtime) o.i64Words(raw, RAW_MTIME);
+    } else {
+      o.i64(r.czxid);
+      o.i64(r.ctime);
+      if (flags & F.mzxid) o.i64(r.mzxid);
+      if (flags & F.pzxid) o.i64(r.pzxid);
+      if (flags & F.mtime) o.i64(r.mtime);
+    }
     o.zigzag(r.version);
     o.zigzag(r.cversion);
     o.zigzag(r.aversion);
     // Container and TTL markers read back unsigned; stored as the same 64 bits.
-    if (flags & F.owner) o.i64(BigInt.asIntN(64, r.ephemeralOwner));
+    if (flags & F.owner) {
+      if (raw) o.i64Words(raw, RAW_OWNER);
+      else o.i64(BigInt.asIntN(64, r.ephemeralOwner));
+    }
     if (flags & F.ttl) o.i64(r.ttl!);
     const dref = r.dataRef;
     if (r.data !== null) {

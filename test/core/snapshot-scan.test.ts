@@ -7,7 +7,8 @@
  */
 import fc from 'fast-check';
 import { CreateFlags, OpCode } from '../../protocol/jute/constants';
-import { SnapshotDecoder, SnapshotEncoder, deserializeSnapshot, expectedNodes, serializeSnapshot, snapshotChunks, treeDigest, type NodeRow } from '../../src/tree';
+import { SnapshotDecoder, SnapshotEncoder, createDatabase, deserializeSnapshot, expectedNodes, serializeSnapshot, snapshotChunks, treeDigest, type NodeRow } from '../../src/tree';
+import { makeZxid } from '../../src/util/zxid';
 import { Harness, OPEN, SESSION } from './harness';
 
 type Op = { kind: 'create' | 'delete' | 'set' | 'acl' | 'scan'; n: number; size: number };
@@ -62,6 +63,52 @@ describe('copy-on-write snapshot scan', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  test('live rows (64-bit fields as int32 words) encode to the same bytes as pre-image rows (bigints)', () => {
+    const h = new Harness();
+    h.now = (1n << 40n) + 12345n; // times with a high word
+    const other = { id: -0x7edcba9876543210n, authIds: [] }; // a session id with the top bit set
+    h.openSession();
+    h.openSession(other.id);
+    h.create('/p', { data: Buffer.from('parent') });
+    for (let i = 0; i < 40; i++) h.create(`/p/n${i}`, { data: i % 5 === 0 ? null : Buffer.alloc(i * 7, i) });
+    for (let i = 0; i < 10; i++) h.create(`/p/e${i}`, { flags: CreateFlags.ephemeral, session: i % 2 ? other : undefined });
+    h.create('/c', { flags: CreateFlags.container, opCode: OpCode.createContainer });
+    h.create('/c/x');
+    h.create('/t', { flags: CreateFlags.persistentWithTTL, opCode: OpCode.createTTL, ttl: 500n });
+    h.now += 77n;
+    for (let i = 0; i < 40; i += 3) h.setData(`/p/n${i}`, Buffer.from(`v${i}`)); // mzxid, mtime differ
+    const zxid = h.db.lastProcessedZxid;
+    const encode = (during: () => void): Buffer => {
+      const enc = new SnapshotEncoder(zxid, h.db.sessions);
+      h.db.tree.beginScan(zxid);
+      during();
+      while (!h.db.tree.scanEach(7, (r: NodeRow) => enc.addRow(r)));
+      h.db.tree.endScan();
+      return Buffer.concat([...enc.takeChunks(), ...enc.finish()]);
+    };
+    const live = encode(() => undefined);
+    // Every node changed before the scan reaches it: each is emitted from its bigint pre-image.
+    const paths = [...h.db.tree.paths()].filter((p) => p.startsWith('/p') || p.startsWith('/c') || p === '/t');
+    const preimages = encode(() => paths.forEach((p) => h.setData(p, Buffer.from('changed'))));
+    expect(paths.length).toBe(54);
+    expect(preimages.equals(live)).toBe(true);
+  });
+
+  test('the scan skips nodes created after its zxid, comparing 64-bit zxids by words (low words past 2^31 too)', () => {
+    const db = createDatabase();
+    const at = (counter: number) => makeZxid(3, BigInt(counter));
+    const init = (zxid: bigint) => ({ data: null, acl: OPEN, zxid, time: 1n, ephemeralOwner: 0n, kind: 'persistent' as const });
+    db.tree.create('/before-lo', init(at(0x7fffffff)));
+    db.tree.create('/before-hi', init(at(0x80000005)));
+    db.tree.create('/after', init(at(0x80000009)));
+    db.tree.create('/next-epoch', init(makeZxid(4, 1n)));
+    const seen: string[] = [];
+    db.tree.beginScan(at(0x80000007));
+    while (!db.tree.scanEach(2, (r: NodeRow) => seen.push(r.pathRef ? r.pathRef.buf.toString('utf8', r.pathRef.start, r.pathRef.start + r.pathRef.len) : r.path)));
+    db.tree.endScan();
+    expect(seen.filter((p) => !p.startsWith('/zookeeper') && p !== '/').sort()).toEqual(['/before-hi', '/before-lo']);
   });
 
   test('a big body is cut into record-aligned chunks that decode one at a time', () => {
