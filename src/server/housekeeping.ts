@@ -52,13 +52,17 @@ export class Housekeeping {
   private txnsSinceSnapshot = 0;
   private snapThreshold: number;
   /**
-   * The last zxid a previous run of this server logged. Applying those again at start (the log tail
-   * after the snapshot) does not count toward the next snapshot, as ZooKeeper counts only the txns
-   * its SyncRequestProcessor appends: at 1M znodes a restart that replayed 80k txns otherwise began
-   * a 144 MB snapshot while still catching up, competing for the CPU its restart needs. The tail
-   * stays bounded: a snapshot follows within snapCount txns logged by this run.
+   * The last zxid a previous run of this server logged. The log tail after the snapshot is applied
+   * again at start; those txns count toward the next snapshot only once the last of them is
+   * applied. Counted as they were applied, a restart at 1M znodes that replayed 80k txns began a
+   * 144 MB snapshot in the middle of its catch-up, competing for the CPU the catch-up needs; not
+   * counted at all, a server restarted every few thousand txns would never snapshot and its tail
+   * would grow without bound. Counted at the end, the tail stays within snapCount, and a snapshot
+   * it makes due starts right after the catch-up (ZooKeeper too snapshots after loading its log).
    */
   private readonly loggedBefore: bigint;
+  /** Txns of the tail applied again so far, not yet counted (see noteTxn). */
+  private replayed = 0;
   private readonly snapshots: SnapshotTaker;
   private readonly running = new Set<string>();
   private stopped = false;
@@ -86,9 +90,15 @@ export class Housekeeping {
     return this.snapshots.stop();
   }
 
-  /** Counts applied txns this run logged; the snapshot itself is started after a flush, never mid-batch. */
+  /** Counts applied txns (the replayed tail once it is all applied); a snapshot starts after a flush, never mid-batch. */
   noteTxn(zxid: bigint): void {
-    if (zxid > this.loggedBefore) this.txnsSinceSnapshot++;
+    if (zxid < this.loggedBefore) {
+      this.replayed++;
+      return;
+    }
+    // The tail's last txn, or (after a TRUNC or a SNAP) the first beyond it: the catch-up is over.
+    this.txnsSinceSnapshot += this.replayed + 1;
+    this.replayed = 0;
   }
 
   afterFlush(): void {

@@ -11,6 +11,7 @@ import { ZkServer } from '../../src/server/zkserver';
 import { defaultServerOptions } from '../../src/server/options';
 import { overriding } from '../sim/lib/checks';
 import { startInProc } from '../harness/inproc';
+import { until } from '../harness/wait';
 
 /** Restart rebuilds exactly the same tree, sessions and sequence counters from durable state. */
 describe('restart from durable state', () => {
@@ -59,33 +60,40 @@ describe('restart from durable state', () => {
     }
   });
 
-  test('the log tail replayed at start does not count toward the next snapshot; txns logged after it do', async () => {
+  test('the log tail replayed at start counts toward the next snapshot only once it is all applied', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-test-'));
     const logger = pino({ level: 'silent' });
-    // A server whose store counts the snapshots it begins (a snapshot begins in the turn that decides it).
+    // A server whose store records the zxid of every snapshot it names.
     const start = async (snapCount: number) => {
-      const begun = { n: 0 };
+      const named: bigint[] = [];
       const inner = openSqliteStore({ dataDir });
-      const store = overriding(inner, { beginSnapshot: () => (begun.n++, inner.beginSnapshot()) });
+      const store = overriding(inner, { saveSnapshot: (info) => (named.push(info.zxid), inner.saveSnapshot(info)) });
       const server = await ZkServer.start(defaultServerOptions({ port: 0, tickTimeMs: 500, dataDir, snapCount }), logger, { store });
       const c = await WireConnection.connect({ host: '127.0.0.1', port: server.port, sessionTimeoutMs: 10_000 });
-      return { server, c, begun };
+      return { server, c, named };
     };
     try {
       const first = await start(1_000_000);
-      for (let i = 0; i < 60; i++) expect((await rq.create(first.c, `/tail${i}`, null)).err).toBe(ErrorCode.ok);
+      // More than one apply slice (256 txns): counted as applied, the tail would make a snapshot due
+      // at the end of its first slice.
+      const created = await Promise.all(Array.from({ length: 700 }, (_, i) => rq.create(first.c, `/tail${i}`, null)));
+      expect(created.every((r) => r.err === ErrorCode.ok)).toBe(true);
+      const tailEnd = first.server.lastZxid();
       first.c.close();
       await first.server.close();
-      // snapCount 20: a threshold of 10-19 txns, far below the ~62 logged txns this start replays.
-      const second = await start(20);
+      // snapCount 200: a threshold of 100-199 txns, far below the ~702 logged txns this start replays.
+      const second = await start(200);
       try {
-        expect(second.server.db.tree.get('/tail59')).toBeDefined();
-        // This reply comes after the replayed tail was applied and a flush decided on snapshots.
+        expect(second.server.db.tree.get('/tail699')).toBeDefined();
         expect((await rq.create(second.c, '/after0', null)).err).toBe(ErrorCode.ok);
-        expect(second.begun.n).toBe(0);
-        // Txns this run logs do count: 20 of them pass any threshold snapCount 20 can draw.
-        for (let i = 1; i <= 20; i++) expect((await rq.create(second.c, `/after${i}`, null)).err).toBe(ErrorCode.ok);
-        expect(second.begun.n).toBeGreaterThanOrEqual(1);
+        // Not in the middle of the catch-up (counted as applied: after the tail's first slice),
+        // and not never (not counted at all: a server restarted often would never snapshot).
+        await until(() => second.named.length > 0, 'a snapshot after the replayed tail', 20_000);
+        expect(second.named[0]! >= tailEnd).toBe(true);
+        // Txns logged by this run count as they are applied.
+        const more = await Promise.all(Array.from({ length: 400 }, (_, i) => rq.create(second.c, `/after${i + 1}`, null)));
+        expect(more.every((r) => r.err === ErrorCode.ok)).toBe(true);
+        await until(() => second.named.length > 1, 'a snapshot of the txns logged after the restart', 20_000);
       } finally {
         second.c.close();
         await second.server.close();
