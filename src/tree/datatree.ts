@@ -270,7 +270,6 @@ export class DataTree {
     return s === undefined ? undefined : this.value(s);
   }
 
-  /** A node's ACL list without building the whole view (apply and watch filtering use it). */
   /**
    * The node's Stat as clients see it (copyStat: container and TTL markers read as 0), without the
    * node view `get` makes (a data view and a node object besides): the write path reads one per txn.
@@ -286,6 +285,7 @@ export class DataTree {
     };
   }
 
+  /** A node's ACL list without building the whole view (apply and watch filtering use it). */
   aclOf(path: string): ACL[] | undefined {
     const s = this.index.get(path);
     return s === undefined ? undefined : this.acls.get(this.aclIdx[s]);
