@@ -268,7 +268,6 @@ class SqliteStore implements Store {
       maxLog: stmt(logDb, 'SELECT MAX(zxid) FROM log').pluck(),
       maxLogUpTo: stmt(logDb, 'SELECT MAX(zxid) FROM log WHERE zxid <= ?').pluck(),
       minLogAfter: stmt(logDb, 'SELECT MIN(zxid) FROM log WHERE zxid > ?').pluck(),
-      minLogFrom: stmt(logDb, 'SELECT MIN(zxid) FROM log WHERE zxid >= ?').pluck(),
       logSegment: stmt(logDb, 'SELECT COUNT(*) AS n, MAX(zxid) AS hi FROM log WHERE zxid >= ? AND zxid < ?'),
       setMeta: stmt(logDb, 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
       // A hole is two neighbours that are not a legal succession (see rules.isSuccessor). Only the
@@ -337,7 +336,7 @@ class SqliteStore implements Store {
    */
   private mayHaveGap(from: bigint): boolean {
     for (let x = from, first = true; ; first = false) {
-      const lo = toBig(this.s.minLogFrom.get(x));
+      const lo = toBig(this.s.minLogAfter.get(x - 1n));
       if (lo === undefined) return false;
       const end = ((lo >> 32n) + 1n) << 32n;
       const seg = this.s.logSegment.get(lo, end) as { n: bigint | number; hi: bigint | number };

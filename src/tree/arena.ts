@@ -14,6 +14,21 @@ export const NULL_VALUE = -1;
 export const EMPTY_VALUE = -2;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Copies src[start, start + n) into dst at `at` without making a view of src per call (a snapshot
+ * load or scan copies a million values): four bytes at a time through DataViews when the caller
+ * has one over src, byte by byte up to 64 bytes, else one native copy through a view (worth it for
+ * a big value).
+ */
+export function copyBytes(dst: Uint8Array, dstView: DataView, at: number, src: Uint8Array, start: number, n: number, srcView?: DataView): void {
+  if (srcView && n <= 4096) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) dstView.setInt32(at + i, srcView.getInt32(start + i));
+    for (; i < n; i++) dst[at + i] = src[start + i]!;
+  } else if (n <= 64) for (let i = 0; i < n; i++) dst[at + i] = src[start + i]!;
+  else dst.set(src.subarray(start, start + n), at);
+}
+
 export class ValueArena {
   private slabs: (Buffer | undefined)[] = [];
   /** A DataView per slab, for putRange's four-byte copies. */
@@ -38,12 +53,7 @@ export class ValueArena {
   putRange(src: Uint8Array, start: number, n: number, srcView?: DataView): [number, number] {
     if (n === 0) return [EMPTY_VALUE, 0];
     const [id, off] = this.reserve(n);
-    const slab = this.slabs[id]!;
-    if (n <= 64 || srcView) {
-      let i = 0;
-      if (srcView) for (const to = this.views[id]!; i + 4 <= n; i += 4) to.setInt32(off + i, srcView.getInt32(start + i));
-      for (; i < n; i++) slab[off + i] = src[start + i];
-    } else slab.set(src.subarray(start, start + n), off);
+    copyBytes(this.slabs[id]!, this.views[id]!, off, src, start, n, srcView);
     return [id, off];
   }
 

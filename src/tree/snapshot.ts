@@ -3,6 +3,7 @@ import type { ACL } from '../../protocol/jute/data';
 import { DataTree, RAW_CTIME, RAW_CZXID, RAW_MTIME, RAW_MZXID, RAW_OWNER, RAW_PZXID, aclKey, emptyRow, type NodeKind, type NodeRow, type ZNode } from './datatree';
 import type { SessionRecord, ZkDatabase } from './database';
 import { recountAllQuotas } from './quota';
+import { copyBytes } from './arena';
 
 /*
  * Snapshot body format 3: a stream of records, cut into chunks (each chunk holds whole records, so
@@ -101,13 +102,7 @@ class Out {
     const n = end - start;
     this.varint(n);
     this.ensure(n);
-    const at = this.len;
-    if (srcView && n <= 4096) {
-      let i = 0;
-      for (const to = this.view; i + 4 <= n; i += 4) to.setInt32(at + i, srcView.getInt32(start + i));
-      for (; i < n; i++) this.buf[at + i] = src[start + i];
-    } else if (n <= 64) for (let i = 0; i < n; i++) this.buf[at + i] = src[start + i];
-    else this.buf.set(src.subarray(start, end), at);
+    copyBytes(this.buf, this.view, this.len, src, start, n, srcView);
     this.len += n;
   }
 

@@ -224,7 +224,7 @@ export class WatchHistory {
       const zxid = r.zxid[r.slot(this.first)]!;
       while (this.first < this.end && r.zxid[r.slot(this.first)] === zxid) {
         const i = r.slot(this.first);
-        this.bytes -= EVENT_OVERHEAD_BYTES + r.path[i]!.length + (r.data[i]?.length ?? 0);
+        this.bytes -= eventBytes({ path: r.path[i]!, data: r.data[i] });
         r.clear(this.first++);
       }
       this.startZxid = zxid;
@@ -277,7 +277,7 @@ export class WatchHistory {
   }
 }
 
-function eventBytes(ev: HistoryEvent): number {
+function eventBytes(ev: Pick<HistoryEvent, 'path' | 'data'>): number {
   return EVENT_OVERHEAD_BYTES + ev.path.length + (ev.data?.length ?? 0);
 }
 
