@@ -8,7 +8,7 @@ import pino from 'pino';
 import { snapshotChunks, treeDigest, type ZkDatabase } from '../../src/tree';
 import { createMemoryStore, type SnapshotWriter, type Store } from '../../src/storage';
 import { loadSnapshot, SnapshotTaker, type SnapshotHost } from '../../src/server/snapshots';
-import { systemClock } from '../../src/util/clock';
+import { systemClock, type Clock } from '../../src/util/clock';
 import { sealEntry } from '../../src/util/checksum';
 import { Harness } from '../core/harness';
 import { overriding } from '../sim/lib/checks';
@@ -95,6 +95,51 @@ describe('SnapshotTaker: the body fsync off the event loop', () => {
     held.shift()!();
     expect(await run).toBeUndefined();
     expect(store.listSnapshots()).toEqual([]);
+  });
+});
+
+describe('SnapshotTaker: slices', () => {
+  test("a slice's budget covers writing chunks too: a slow store spreads the writes over turns", async () => {
+    const h = new Harness();
+    h.openSession();
+    for (let i = 0; i < 3000; i++) h.create(`/n${i}`, { data: Buffer.alloc(1000, i) });
+    // A clock that stands still while encoding (the whole scan fits one slice) and advances 5 ms
+    // per chunk written, as a busy disk does; turns are counted where the taker yields.
+    let now = 0;
+    let writes = 0;
+    const perTurn: number[] = [];
+    const clock: Clock = {
+      ...systemClock,
+      now: () => now,
+      setImmediate: (fn) => {
+        perTurn.push(writes);
+        writes = 0;
+        setImmediate(fn);
+      },
+    };
+    const inner = createMemoryStore();
+    const slow = (w: SnapshotWriter): SnapshotWriter =>
+      new Proxy(w, {
+        get: (target, key: keyof SnapshotWriter) =>
+          key === 'append'
+            ? (chunk: Buffer) => {
+                now += 5;
+                writes++;
+                target.append(chunk);
+              }
+            : typeof target[key] === 'function'
+              ? (target[key] as (...a: unknown[]) => unknown).bind(target)
+              : target[key],
+      });
+    const store = overriding(inner, { beginSnapshot: () => slow(inner.beginSnapshot()) });
+    logUpTo(store, h);
+    const info = await new SnapshotTaker({ db: h.db, store, logger: pino({ level: 'silent' }), clock }).take()!;
+    perTurn.push(writes);
+    expect(info?.chunks).toBeGreaterThan(10);
+    // 8 ms a slice, 5 ms a write: at most two writes in a turn (all of them in one before).
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(2);
+    expect(perTurn.length).toBeGreaterThanOrEqual(5);
+    expect(treeDigest(loadSnapshot(store, store.latestSnapshot()!))).toBe(treeDigest(h.db));
   });
 });
 
