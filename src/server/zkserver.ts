@@ -259,8 +259,11 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
       server.coreTickMs = timing.coreTickMs;
       server.serving = false;
       // Standalone, the core elects itself, establishes a new epoch and commits its whole log in
-      // these first Readys, so the server serves its recovered state from the start.
+      // these first Readys. Applying a long log is sliced across turns (apply slicing), so the port
+      // opens once all of it is applied: as ZooKeeper's standalone server replays its log before it
+      // serves, a client is never turned away as "not serving" by a server that just started.
       replicator.flush();
+      if (!options.ensemble) await server.untilServing();
     } catch (err) {
       store.close();
       throw err;
@@ -973,12 +976,29 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     if (e && this.db.tree.has('/zookeeper/config')) this.db.tree.replaceValue('/zookeeper/config', Buffer.from(ensembleConfigText(e.servers, e.configVersion)));
   }
 
+  /** Resolves once the core reaches broadcast (a standalone server's log is then all applied); rejects on a fatal error first. */
+  private untilServing(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        if (!this.fatalError && !this.serving) return;
+        this.off('serving', settle);
+        this.off('fatal', settle);
+        if (this.fatalError) reject(this.fatalError);
+        else resolve();
+      };
+      this.on('serving', settle);
+      this.on('fatal', settle);
+      settle();
+    });
+  }
+
   onRoleEvent(ev: RoleEvent): void {
     const wasServing = this.serving;
     this.role = ev;
     this.observer.role?.(ev);
     this.metrics.noteRole(ev, this.clock.wallNow());
     this.serving = ev.phase === 'broadcast';
+    if (this.serving && !wasServing) this.emit('serving');
     this.logger.info({ role: ev.role, phase: ev.phase, leader: ev.leader, epoch: ev.epoch }, 'quorum role changed');
     if (ev.role === 'leading' && ev.phase === 'broadcast') {
       this.leaderSince = this.clock.wallNow();

@@ -74,8 +74,8 @@ describe('restart from durable state', () => {
     };
     try {
       const first = await start(1_000_000);
-      // More than one apply slice (256 txns): counted as applied, the tail would make a snapshot due
-      // at the end of its first slice.
+      // Replayed over more than one apply slice (10 ms each): counted as applied, the tail would make a
+      // snapshot due at the end of its first slice.
       const created = await Promise.all(Array.from({ length: 700 }, (_, i) => rq.create(first.c, `/tail${i}`, null)));
       expect(created.every((r) => r.err === ErrorCode.ok)).toBe(true);
       const tailEnd = first.server.lastZxid();
