@@ -55,6 +55,7 @@ function sameAcl(a: ACL, b: ACL): boolean {
  */
 export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[], schemes: ReadonlySet<string> = DEFAULT_ACL_SCHEMES): ACL[] | undefined {
   if (!acl || acl.length === 0) return undefined;
+  if (acl.length === 1 && acl[0]!.id.scheme === 'world' && acl[0]!.id.id === 'anyone') return openAcl(acl[0]!.perms);
   const unique: ACL[] = [];
   for (const a of acl) if (!unique.some((u) => sameAcl(u, a))) unique.push(a);
   const out: ACL[] = [];
@@ -74,6 +75,24 @@ export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[], sch
     }
   }
   return out;
+}
+
+/**
+ * One shared list per perms for the ACL nearly every create carries (world:anyone): fixupAcl ran
+ * per create and made three arrays and two objects for it. Frozen: the list is shared by the txn,
+ * the overlay and the tree (which keep ACL lists as given and never change them in place).
+ */
+const openAcls = new Map<number, ACL[]>();
+
+function openAcl(perms: number): ACL[] {
+  let list = openAcls.get(perms);
+  if (!list) {
+    list = Object.freeze([Object.freeze({ perms, id: Object.freeze({ scheme: 'world', id: 'anyone' }) })]) as ACL[];
+    // perms is a client's int: keep at most the 32 meaningful values, make the rest each time.
+    if ((perms & ~31) !== 0) return list;
+    openAcls.set(perms, list);
+  }
+  return list;
 }
 
 /** 3.9 getACL for callers without ADMIN: digest ids keep the user and hide the hash ("user:x"). */
