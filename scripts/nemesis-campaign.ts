@@ -15,39 +15,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { aggregate, formatTotals, parseRun, type RunRecord } from './lib/nemesis-campaign';
+import { aggregate, formatTotals, HelpAsked, parseCampaignArgs, parseRun, type CampaignArgs, type RunRecord } from './lib/nemesis-campaign';
 import { repoRoot } from './lib/zk-process';
 
-interface CampaignArgs {
-  runs: number;
-  secs: number;
-  members: number;
-  firstSeed: number;
-  out: string;
-  extra: string[];
-}
-
-function parseArgs(argv: string[]): CampaignArgs {
-  const dash = argv.indexOf('--');
-  const own = dash >= 0 ? argv.slice(0, dash) : argv;
-  const get = (name: string) => {
-    const i = own.indexOf(`--${name}`);
-    return i >= 0 ? own[i + 1] : undefined;
-  };
-  const members = Number(get('members') ?? 3);
-  const a = {
-    runs: Number(get('runs') ?? 20),
-    secs: Number(get('secs') ?? 60),
-    members,
-    firstSeed: Number(get('first-seed') ?? members * 1000 + 1),
-    out: get('out') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-campaign-')),
-    extra: dash >= 0 ? argv.slice(dash + 1) : [],
-  };
-  if (![a.runs, a.secs, a.firstSeed].every((n) => Number.isInteger(n) && n > 0) || ![3, 5].includes(members)) {
-    throw new Error('usage: nemesis:campaign --runs <n> --secs <n> --members 3|5 [--first-seed <int>] [--out DIR] [-- <nemesis args>]');
-  }
-  fs.mkdirSync(a.out, { recursive: true });
-  return a;
+/** Validated arguments, then the output dir (made only for a valid command). */
+function parseArgs(argv: string[]): CampaignArgs & { out: string } {
+  const a = parseCampaignArgs(argv);
+  const out = a.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zabkeeper-campaign-'));
+  fs.mkdirSync(out, { recursive: true });
+  return { ...a, out };
 }
 
 /**
@@ -100,10 +76,14 @@ const runLine = (r: RunRecord) =>
   `seed ${r.seed}: exit ${r.code} in ${(r.wallMs / 1000).toFixed(0)} s, load ${r.load.mean.toFixed(1)} (max ${r.load.max.toFixed(1)}): ${r.summary ?? '(no summary line)'}`;
 
 async function main(): Promise<void> {
-  let a: CampaignArgs;
+  let a: CampaignArgs & { out: string };
   try {
     a = parseArgs(process.argv.slice(2));
   } catch (err) {
+    if (err instanceof HelpAsked) {
+      console.log(err.message);
+      process.exit(0);
+    }
     console.error((err as Error).message);
     process.exit(2);
   }

@@ -118,3 +118,50 @@ export function formatTotals(t: CampaignTotals, members: number, secsPerRun: num
     ...kinds.map(([k, v]) => `| ${k} | ${v.runs} | ${s1(v.ms)} | ${v.seed} |`),
   ];
 }
+
+export interface CampaignArgs {
+  runs: number;
+  secs: number;
+  members: number;
+  firstSeed: number;
+  /** Where the logs go; the caller makes a temp dir when it is not given. */
+  out: string | undefined;
+  extra: string[];
+}
+
+const USAGE = 'usage: nemesis:campaign --runs <n> --secs <n> --members 3|5 [--first-seed <int>] [--out DIR] [-- <nemesis args>]';
+const OPTIONS = ['runs', 'secs', 'members', 'first-seed', 'out'];
+
+/** Thrown for --help: the usage goes to stdout and the exit is 0. */
+export class HelpAsked extends Error {}
+
+/**
+ * The campaign's own arguments (before `--`; the rest goes to each nemesis run). Every word is
+ * `--option value`: an unknown option or a missing value is refused, never ignored (`--help` once
+ * started a 20-minute default campaign).
+ */
+export function parseCampaignArgs(argv: string[]): CampaignArgs {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  if (own.includes('--help') || own.includes('-h')) throw new HelpAsked(USAGE);
+  for (let i = 0; i < own.length; i += 2) {
+    const name = own[i]!.startsWith('--') ? own[i]!.slice(2) : undefined;
+    if (name === undefined || !OPTIONS.includes(name)) throw new Error(`unknown argument '${own[i]}'\n${USAGE}`);
+    if (own[i + 1] === undefined || own[i + 1]!.startsWith('--')) throw new Error(`--${name} needs a value\n${USAGE}`);
+  }
+  const get = (name: string) => {
+    const i = own.indexOf(`--${name}`);
+    return i >= 0 ? own[i + 1] : undefined;
+  };
+  const members = Number(get('members') ?? 3);
+  const a = {
+    runs: Number(get('runs') ?? 20),
+    secs: Number(get('secs') ?? 60),
+    members,
+    firstSeed: Number(get('first-seed') ?? members * 1000 + 1),
+    out: get('out'),
+    extra: dash >= 0 ? argv.slice(dash + 1) : [],
+  };
+  if (![a.runs, a.secs, a.firstSeed].every((n) => Number.isInteger(n) && n > 0) || ![3, 5].includes(members)) throw new Error(USAGE);
+  return a;
+}

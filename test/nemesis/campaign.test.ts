@@ -2,7 +2,7 @@
  * The nemesis campaign reads each run's summary line and findings, and its totals keep the worst
  * unavailability per fault kind with the seed that produced it, counting every non-zero exit as failed.
  */
-import { aggregate, formatTotals, parseRun } from '../../scripts/lib/nemesis-campaign';
+import { aggregate, formatTotals, HelpAsked, parseCampaignArgs, parseRun } from '../../scripts/lib/nemesis-campaign';
 
 const summary = (seed: number, kinds: string, worst: string, overlaps = 0) =>
   `nemesis seed=${seed} members=3 secs=60 PASS: 812 ops (ok 700, fail 12, info 100); registers 13/13 keys linearizable; ` +
@@ -41,5 +41,19 @@ describe('nemesis campaign', () => {
       '| kill | 2 | 2.5 s | 2 |',
       '| split | 1 | 1.0 s | 2 |',
     ]);
+  });
+
+  test('arguments: --help asks for the usage; unknown options, missing values and bad numbers are refused', () => {
+    expect(() => parseCampaignArgs(['--help'])).toThrow(HelpAsked);
+    expect(() => parseCampaignArgs(['--runs', '2', '-h'])).toThrow(HelpAsked);
+    expect(() => parseCampaignArgs(['--bogus', '1'])).toThrow(/unknown argument '--bogus'/);
+    expect(() => parseCampaignArgs(['5'])).toThrow(/unknown argument '5'/);
+    expect(() => parseCampaignArgs(['--runs'])).toThrow(/--runs needs a value/);
+    expect(() => parseCampaignArgs(['--runs', '--secs', '5'])).toThrow(/--runs needs a value/);
+    expect(() => parseCampaignArgs(['--members', '4'])).toThrow(/usage/);
+    expect(() => parseCampaignArgs(['--secs', 'x'])).toThrow(/usage/);
+    expect(parseCampaignArgs([])).toEqual({ runs: 20, secs: 60, members: 3, firstSeed: 3001, out: undefined, extra: [] });
+    // After `--`, everything is the nemesis run's, even what looks like an option.
+    expect(parseCampaignArgs(['--members', '5', '--', '--tick-time', '2000', '--help'])).toMatchObject({ members: 5, firstSeed: 5001, extra: ['--tick-time', '2000', '--help'] });
   });
 });
