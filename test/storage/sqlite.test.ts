@@ -91,24 +91,6 @@ describe('sqlite store on disk', () => {
     db.close();
   });
 
-  test('a new data db has 64 KB pages (4 WAL frames per 256 KB chunk, not 64); an existing one keeps its page size', () => {
-    seed();
-    raw(DATA_DB_FILE, (db) => expect(db.pragma('page_size', { simple: true })).toBe(65536));
-    raw(LOG_DB_FILE, (db) => expect(db.pragma('page_size', { simple: true })).toBe(4096));
-    // A data db with 4 KB pages (as older builds made it) opens, reads back and keeps its pages.
-    raw(DATA_DB_FILE, (db) => {
-      db.pragma('journal_mode = DELETE');
-      db.pragma('page_size = 4096');
-      db.exec('VACUUM');
-      db.pragma('journal_mode = WAL');
-    });
-    const s = openStore();
-    const info = s.latestSnapshot()!;
-    expect(Buffer.concat(s.readSnapshotChunks(info, 0, info.chunks)).toString()).toBe('snapshot-five');
-    closeAll();
-    raw(DATA_DB_FILE, (db) => expect(db.pragma('page_size', { simple: true })).toBe(4096));
-  });
-
   test('keeps the txn log in dataLogDir and locks both dirs', () => {
     const dataDir = path.join(t.dir, 'data');
     const dataLogDir = path.join(t.dir, 'log');
