@@ -76,7 +76,7 @@ export class SnapshotTaker {
       // Encoded chunks not yet written. Writing is part of the slice's budget, one chunk per clock
       // check: a 256 KB chunk's insert costs 0.3-2 ms, and up to 90 ms when the disk is busy with
       // the log's fsyncs, so a slice that wrote all it had encoded (15 chunks) stalled for 100-400 ms.
-      const unwritten: Buffer[] = [];
+      let unwritten: Buffer[] = [];
       let nextUnwritten = 0;
       db.tree.beginScan(zxid);
       for (let done = false; !done; ) {
@@ -90,12 +90,12 @@ export class SnapshotTaker {
           while (clock.now() < until) {
             if (nextUnwritten < unwritten.length) writer.append(unwritten[nextUnwritten++]!);
             else if (scanning) {
-              unwritten.length = nextUnwritten = 0;
               if (db.tree.scanEach(ROWS_PER_CHECK, (r) => enc.addRow(r))) {
                 db.tree.endScan();
                 scanning = false;
               }
-              unwritten.push(...enc.takeChunks());
+              unwritten = enc.takeChunks();
+              nextUnwritten = 0;
             } else return true;
           }
           return !scanning && nextUnwritten === unwritten.length;

@@ -18,14 +18,7 @@ function holdingStore(): { store: Store; held: Array<() => void> } {
   const inner = createMemoryStore();
   const held: Array<() => void> = [];
   const hold = (w: SnapshotWriter): SnapshotWriter =>
-    new Proxy(w, {
-      get: (target, key: keyof SnapshotWriter) =>
-        key === 'finishWritten'
-          ? (...[zxid, at, durable]: Parameters<SnapshotWriter['finishWritten']>) => target.finishWritten(zxid, at, (err, info) => held.push(() => durable(err, info)))
-          : typeof target[key] === 'function'
-            ? (target[key] as (...a: unknown[]) => unknown).bind(target)
-            : target[key],
-    });
+    overriding(w, { finishWritten: (zxid, at, durable) => w.finishWritten(zxid, at, (err, info) => held.push(() => durable(err, info))) });
   return { store: overriding(inner, { beginSnapshot: () => hold(inner.beginSnapshot()) }), held };
 }
 
@@ -119,17 +112,12 @@ describe('SnapshotTaker: slices', () => {
     };
     const inner = createMemoryStore();
     const slow = (w: SnapshotWriter): SnapshotWriter =>
-      new Proxy(w, {
-        get: (target, key: keyof SnapshotWriter) =>
-          key === 'append'
-            ? (chunk: Buffer) => {
-                now += 5;
-                writes++;
-                target.append(chunk);
-              }
-            : typeof target[key] === 'function'
-              ? (target[key] as (...a: unknown[]) => unknown).bind(target)
-              : target[key],
+      overriding(w, {
+        append: (chunk) => {
+          now += 5;
+          writes++;
+          w.append(chunk);
+        },
       });
     const store = overriding(inner, { beginSnapshot: () => slow(inner.beginSnapshot()) });
     logUpTo(store, h);

@@ -20,9 +20,9 @@ export interface SimResult<Stats> {
 }
 
 /** The store with some of its methods replaced (to check or fault what goes through them); the rest run on the store itself. */
-export function overriding(store: Store, methods: Partial<Store>): Store {
+export function overriding<T extends object = Store>(store: T, methods: Partial<T>): T {
   return new Proxy(store, {
-    get: (target, key: keyof Store) => {
+    get: (target, key: keyof T & string) => {
       const own = methods[key];
       if (own !== undefined) return own;
       const v = target[key];
