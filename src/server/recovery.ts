@@ -4,7 +4,7 @@ import { applyTxn, createDatabase, decodeTxn, type ZkDatabase } from '../tree';
 import { StoreCorruptError, type SnapshotInfo, type Store } from '../storage/types';
 import { loadSnapshot } from './snapshots';
 import { counterOf, zxidHex } from '../util/zxid';
-import { historyEventsOf, type WatchHistory } from '../watch/history';
+import type { WatchHistory } from '../watch/history';
 import { systemClock, type Clock } from '../util/clock';
 
 const REPLAY_PAGE = 10_000;
@@ -46,7 +46,7 @@ export function recoverDatabase(store: Store, logger: Logger, opts: { replayLog?
       }
       if (txn.zxid !== entry.zxid) throw new StoreCorruptError(`log entry ${zxidHex(entry.zxid)} holds txn ${zxidHex(txn.zxid)}`);
       const { events } = applyTxn(db, txn);
-      if (opts.history && events.length > 0) opts.history.record(historyEventsOf(db, events));
+      if (opts.history && events.length > 0) opts.history.recordApplied(db.tree, events);
       replayed++;
     }
     after = page[page.length - 1].zxid;

@@ -4,11 +4,12 @@
  * notifications with an EventDetail (Stat, data) for connections that negotiated it. Apache
  * clients never ask, so they never get any of it.
  */
-import { KeeperState, Xid } from '../../protocol/jute/constants';
+import { EventType, KeeperState, Xid } from '../../protocol/jute/constants';
 import { Feature, writeEventDetail, type EventDetail } from '../../protocol/jute/extensions';
 import { writeReplyHeader, writeWatcherEvent } from '../../protocol/jute/records';
 import type { JuteWriter } from '../../protocol/jute/writer';
-import { DEFAULT_HISTORY_LIMITS, WatchHistory, type HistoryEvent } from '../watch/history';
+import { DEFAULT_HISTORY_LIMITS, WatchHistory } from '../watch/history';
+import type { DataTree } from '../tree';
 import type { Delivery } from '../watch';
 import type { ServerOptions } from './options';
 
@@ -28,16 +29,17 @@ export function newWatchHistory(options: ServerOptions): WatchHistory {
 
 export type DetailLookup = (d: Delivery) => EventDetail | undefined;
 
-/** The recorded Stat/data for each delivery of one txn (matched by event type and path). */
-export function detailLookup(recorded: readonly HistoryEvent[]): DetailLookup {
-  return (d) => {
-    const ev = recorded.find((e) => e.type === d.type && e.path === d.path && e.zxid === d.zxid);
-    if (!ev) return undefined;
-    const detail: EventDetail = {};
-    if (ev.stat) detail.stat = ev.stat;
-    if (ev.data !== undefined) detail.data = ev.data;
-    return detail;
-  };
+/**
+ * The Stat and data a detailed notification carries, read from the tree right after the txn that
+ * fired it (deliveries are written in the same turn as the apply, before the next txn): created and
+ * changed carry their node's Stat and data, childrenChanged the parent's Stat, deleted nothing —
+ * the same the watch history records for a resumed watch.
+ */
+export function eventDetail(tree: DataTree, d: Delivery): EventDetail | undefined {
+  if (d.type === EventType.nodeDeleted) return undefined;
+  const stat = tree.statOf(d.path);
+  if (!stat) return undefined;
+  return d.type === EventType.nodeChildrenChanged ? { stat } : { stat, data: tree.dataOf(d.path) ?? null };
 }
 
 /**

@@ -38,8 +38,8 @@ import { recoverDatabase } from './recovery';
 import { FourLetterWords } from './fourletter';
 import { ServerStats } from './stats';
 import { Housekeeping } from './housekeeping';
-import { detailLookup, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
-import { historyEventsOf, type WatchHistory } from '../watch/history';
+import { eventDetail, grantFeatures, hasFeature, newWatchHistory, writeDetailedNotification, type DetailLookup } from './resumable';
+import type { WatchHistory } from '../watch/history';
 import { Feature } from '../../protocol/jute/extensions';
 import { ServerMetrics } from '../metrics/hub';
 import { instrumentStore } from '../metrics/store';
@@ -783,6 +783,9 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     return conn !== undefined && checkAcl(acl, Perms.read, conn.authIds);
   };
 
+  /** A detailed notification's Stat and data, read only for connections that negotiated them. */
+  private readonly details: DetailLookup = (d) => eventDetail(this.db.tree, d);
+
   authenticate(scheme: string, auth: Buffer | null): Id[] | undefined {
     const sec = this.clientSecurity.config;
     return authenticate(scheme, auth ?? Buffer.alloc(0), this.options.superDigest, { enabled: sec.digestEnabled, alg: sec.digestAlg });
@@ -916,9 +919,8 @@ export class ZkServer extends EventEmitter implements ConnectionHost, ConnOpHost
     // Notifications first: a client must see the watch event before any reply showing the change.
     const notify = (): void => {
       if (events.length === 0) return;
-      const recorded = historyEventsOf(this.db, events);
-      this.history.record(recorded);
-      this.deliver(this.watches.trigger(events, this.mayRead), detailLookup(recorded));
+      this.history.recordApplied(this.db.tree, events);
+      this.deliver(this.watches.trigger(events, this.mayRead), this.details);
     };
     if (this.shellBugs.watchAfterReply) {
       this.reply(inflight, result, now); // planted: the reply overtakes the watch events

@@ -163,6 +163,21 @@ interface Scan {
   preimages: Map<number, NodeRow>;
 }
 
+/**
+ * A Stat per slot as columns (DataTree.statInto): `words` are the 64-bit fields in STAT_BIG_FIELDS
+ * order, each an Int32Array view of a BigInt64Array (two words per slot); `ints` the 32-bit ones in
+ * STAT_INT_FIELDS order.
+ */
+export interface StatColumns {
+  readonly words: readonly Int32Array[];
+  readonly ints: readonly Int32Array[];
+}
+export const STAT_BIG_FIELDS = ['czxid', 'mzxid', 'ctime', 'mtime', 'ephemeralOwner', 'pzxid'] as const;
+export const STAT_INT_FIELDS = ['version', 'cversion', 'aversion', 'dataLength', 'numChildren'] as const;
+/** For each of STAT_BIG_FIELDS, its column in DataTree.words (czxid, mzxid, pzxid, ctime, mtime, owner). */
+const STAT_WORD_SOURCES = [0, 1, 3, 4, 5, 2] as const;
+const STAT_OWNER_FIELD = 4;
+
 const I32 = Int32Array;
 const I64 = BigInt64Array;
 
@@ -283,6 +298,32 @@ export class DataTree {
       version: this.version[s], cversion: this.cversion[s], aversion: this.aversion[s],
       ephemeralOwner: kind === 'container' || kind === 'ttl' ? 0n : this.owner[s], dataLength: Math.max(0, this.valLen[s]), numChildren: this.nchildren[s], pzxid: this.pzxid[s],
     };
+  }
+
+  /**
+   * statOf's fields written into slot `i` of `cols` without making anything (no Stat, no bigints):
+   * the watch history records two Stats per create, and as objects they were a tenth of a create's
+   * garbage. False when there is no such node.
+   */
+  statInto(path: string, cols: StatColumns, i: number): boolean {
+    const s = this.index.get(path);
+    if (s === undefined) return false;
+    const kind = KINDS[this.kindCode[s]];
+    const hideOwner = kind === 'container' || kind === 'ttl';
+    for (let f = 0; f < STAT_WORD_SOURCES.length; f++) {
+      const from = this.words[STAT_WORD_SOURCES[f]]!;
+      const to = cols.words[f]!;
+      const zero = hideOwner && f === STAT_OWNER_FIELD;
+      to[2 * i] = zero ? 0 : from[2 * s]!;
+      to[2 * i + 1] = zero ? 0 : from[2 * s + 1]!;
+    }
+    const ints = cols.ints;
+    ints[0]![i] = this.version[s]!;
+    ints[1]![i] = this.cversion[s]!;
+    ints[2]![i] = this.aversion[s]!;
+    ints[3]![i] = Math.max(0, this.valLen[s]!);
+    ints[4]![i] = this.nchildren[s]!;
+    return true;
   }
 
   /** A node's ACL list without building the whole view (apply and watch filtering use it). */

@@ -14,7 +14,7 @@
 import { EventType } from '../../protocol/jute/constants';
 import type { ACL, Stat } from '../../protocol/jute/data';
 import { SEEN_ALL, resumedEventBytes, type ResumedEvent } from '../../protocol/jute/extensions';
-import type { ZkDatabase } from '../tree/database';
+import { STAT_BIG_FIELDS as BIG_STAT, STAT_INT_FIELDS as INT_STAT, type StatColumns } from '../tree/datatree';
 import type { WatchEvent } from '../tree/events';
 
 export type PersistentWatchMode = 'persistent' | 'persistentRecursive';
@@ -74,9 +74,11 @@ export interface ReplayQuery {
 
 export type ReplayResult = { events: ResumedEvent[]; more: boolean } | 'purged';
 
-/** Stat fields by column: bigints in one BigInt64Array each, the rest in Int32Arrays. */
-const BIG_STAT = ['czxid', 'mzxid', 'ctime', 'mtime', 'ephemeralOwner', 'pzxid'] as const;
-const INT_STAT = ['version', 'cversion', 'aversion', 'dataLength', 'numChildren'] as const;
+/** Where recordApplied reads each event's Stat and data: the tree right after the event's txn. */
+export interface StatSource {
+  statInto(path: string, cols: StatColumns, i: number): boolean;
+  dataOf(path: string): Buffer | null | undefined;
+}
 /** `data` column value for "not kept" (null is a null value, which is kept). */
 const NO_DATA = undefined;
 
@@ -98,6 +100,8 @@ class EventRing {
   readonly path: (string | undefined)[];
   readonly acl: (readonly ACL[] | undefined)[];
   readonly data: (Buffer | null | undefined)[];
+  /** The stat columns as StatSource.statInto writes them (views on `big` and `int`). */
+  private readonly cols: StatColumns;
 
   constructor(readonly capacity: number) {
     this.mask = capacity - 1;
@@ -109,6 +113,7 @@ class EventRing {
     this.path = new Array<string | undefined>(capacity).fill(undefined);
     this.acl = new Array<readonly ACL[] | undefined>(capacity).fill(undefined);
     this.data = new Array<Buffer | null | undefined>(capacity).fill(NO_DATA);
+    this.cols = { words: BIG_STAT.map((k) => new Int32Array(this.big[k].buffer)), ints: INT_STAT.map((k) => this.int[k]) };
   }
 
   slot(seq: number): number {
@@ -127,6 +132,23 @@ class EventRing {
     if (!st) return;
     for (const k of BIG_STAT) this.big[k][i] = st[k];
     for (const k of INT_STAT) this.int[k][i] = st[k];
+  }
+
+  /**
+   * As put, with the Stat and data read from `tree` (see recordApplied). Returns the data kept:
+   * data over `dataMax` bytes is left for the client to read.
+   */
+  putApplied(seq: number, tree: StatSource, ev: WatchEvent, dataMax: number): Buffer | null | undefined {
+    const i = seq & this.mask;
+    this.zxid[i] = ev.zxid;
+    this.type[i] = ev.type;
+    this.path[i] = ev.path;
+    this.acl[i] = ev.acl;
+    const hasStat = ev.type !== EventType.nodeDeleted && tree.statInto(ev.path, this.cols, i);
+    this.hasStat[i] = hasStat ? 1 : 0;
+    const data = hasStat && ev.type !== EventType.nodeChildrenChanged ? (tree.dataOf(ev.path) ?? null) : NO_DATA;
+    this.data[i] = data === null || data === undefined || data.length <= dataMax ? data : NO_DATA;
+    return this.data[i];
   }
 
   /** Drops the references of slot `seq` (its path, ACL and data may then be collected). */
@@ -208,6 +230,21 @@ export class WatchHistory {
     this.evict();
   }
 
+  /**
+   * Appends the events of one txn just applied to `tree`, each with the Stat and data the tree
+   * holds right after it: created/changed carry their node's, childrenChanged its parent's, deleted
+   * none. Written straight into the ring's columns (no event or Stat object per event), then the
+   * limits are enforced.
+   */
+  recordApplied(tree: StatSource, events: readonly WatchEvent[]): void {
+    for (const ev of events) {
+      if (this.size === this.ring.capacity) this.ring = this.ring.grown(this.first, this.end);
+      const data = this.ring.putApplied(this.end++, tree, ev, this.limits.dataMaxBytes);
+      this.bytes += eventBytes({ path: ev.path, data });
+    }
+    this.evict();
+  }
+
   /** Forget everything: the state was replaced (a snapshot from the leader) at `zxid`. */
   reset(zxid: bigint): void {
     this.ring = new EventRing(INITIAL_RING);
@@ -279,20 +316,4 @@ export class WatchHistory {
 
 function eventBytes(ev: Pick<HistoryEvent, 'path' | 'data'>): number {
   return EVENT_OVERHEAD_BYTES + ev.path.length + (ev.data?.length ?? 0);
-}
-
-/**
- * History entries for the events of one applied txn, with Stat and data read from the tree right
- * after it: created/changed carry their node's, childrenChanged its parent's, deleted none.
- */
-export function historyEventsOf(db: ZkDatabase, events: readonly WatchEvent[]): HistoryEvent[] {
-  return events.map((ev) => {
-    const out: HistoryEvent = { zxid: ev.zxid, type: ev.type, path: ev.path, acl: ev.acl };
-    const stat = ev.type === EventType.nodeDeleted ? undefined : db.tree.statOf(ev.path);
-    if (stat) {
-      out.stat = stat;
-      if (ev.type !== EventType.nodeChildrenChanged) out.data = db.tree.dataOf(ev.path) ?? null;
-    }
-    return out;
-  });
 }

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { EventType } from '../../protocol/jute/constants';
 import { OPEN_ACL_UNSAFE, type ACL } from '../../protocol/jute/data';
 import { SEEN_ALL } from '../../protocol/jute/extensions';
+import { createDatabase, type NodeInit, type NodeKind } from '../../src/tree';
 import { WatchHistory, watchMatches, type HistoryEvent, type PersistentWatchMode } from '../../src/watch/history';
 
 const { nodeCreated: C, nodeDeleted: D, nodeDataChanged: M, nodeChildrenChanged: K } = EventType;
@@ -166,5 +167,37 @@ describe('the ring the events are kept in', () => {
     if (big === 'purged') throw new Error('purged');
     expect(big.events.map((e) => e.path)).toEqual(Array.from({ length: n }, (_, k) => `/big/${k}`));
     expect(big.events.map((e) => e.stat)).toEqual(Array.from({ length: n }, (_, k) => stat(k)));
+  });
+});
+
+describe('recordApplied', () => {
+  // A tree as apply leaves it; recordApplied must record what statOf and dataOf say about it.
+  const db = createDatabase();
+  const node = (zxid: bigint, kind: NodeKind, data: Buffer | null, ephemeralOwner = 0n): NodeInit => ({ data, acl: [...OPEN_ACL_UNSAFE], zxid, time: -(1n << 62n) + zxid, ephemeralOwner, kind, ttl: kind === 'ttl' ? 60_000n : undefined });
+  db.tree.create('/p', node(0x100000001n, 'persistent', Buffer.from('v')));
+  db.tree.create('/p/e', node(0x1ffffffffn, 'ephemeral', null, -0x7edcba9876543210n));
+  // Containers and TTL nodes carry ZooKeeper's markers in ephemeralOwner (prep's ownerFor).
+  db.tree.create('/p/c', node(0x200000003n, 'container', Buffer.alloc(0), -(1n << 63n)));
+  db.tree.create('/p/t', node(0x200000004n, 'ttl', Buffer.alloc(5000, 1), -(1n << 56n) | 60_000n));
+  const told: HistoryEvent[] = [ev(1n, C, '/p'), ev(2n, K, '/p'), ev(3n, M, '/p/e'), ev(4n, C, '/p/c'), ev(4n, C, '/p/t'), ev(5n, D, '/p/gone'), ev(6n, C, '/p/gone')];
+  const limits = { maxEvents: 5000, maxBytes: 1 << 30, dataMaxBytes: 1024 };
+
+  test('each event with the Stat and data the tree holds (owner hidden for containers and TTL nodes; big data not kept)', () => {
+    const h = new WatchHistory(0n, limits);
+    // Past the first ring's capacity, so a grown ring is written too.
+    const rounds = 200;
+    for (let r = 0; r < rounds; r++) for (const e of told) h.recordApplied(db.tree, [{ ...e, type: e.type as EventType, zxid: e.zxid + BigInt(10 * r) }]);
+    const got = h.replay({ ...all, includeData: true, path: '/', mode: 'persistentRecursive', after: { zxid: 0n, seen: SEEN_ALL } });
+    if (got === 'purged') throw new Error('purged');
+    const expected = (e: HistoryEvent) => {
+      const stat = e.type === D ? undefined : db.tree.statOf(e.path);
+      const data = stat && e.type !== K ? db.tree.dataOf(e.path) ?? null : undefined;
+      return { zxid: e.zxid, type: e.type, path: e.path, ...(stat && { stat }), ...(data !== undefined && (data === null || data.length <= limits.dataMaxBytes) && { data }) };
+    };
+    const want = Array.from({ length: rounds }, (_, r) => told.map((e) => expected({ ...e, zxid: e.zxid + BigInt(10 * r) }))).flat().filter((e) => e.type !== K);
+    expect(got.events).toEqual(want);
+    expect(got.events.find((e) => e.path === '/p/c')?.stat?.ephemeralOwner).toBe(0n);
+    expect(got.events.find((e) => e.path === '/p/t')?.stat?.ephemeralOwner).toBe(0n);
+    expect(got.events.find((e) => e.path === '/p/e')?.stat?.ephemeralOwner).toBe(-0x7edcba9876543210n);
   });
 });
