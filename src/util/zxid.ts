@@ -39,6 +39,7 @@ export function isSuccessor(last: bigint, next: bigint): boolean {
  * when the counter would pass `counterMax` (the leader must start a new epoch: ZOOKEEPER-1277).
  */
 export function nextZxid(last: bigint, epoch: number, counterMax = COUNTER_MAX): bigint | undefined {
-  const counter = epochOf(last) === epoch ? counterOf(last) : 0n;
-  return counter >= counterMax ? undefined : makeZxid(epoch, counter + 1n);
+  // Called twice per write: the usual case (same epoch) makes three bigints, not six.
+  if (epochOf(last) === epoch) return counterOf(last) >= counterMax ? undefined : last + 1n;
+  return counterMax < 1n ? undefined : makeZxid(epoch, 1n);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { ErrorCode } from '../../protocol/jute/constants';
 import { Prng, ZkError, codeName, isZkError, zkAssert, noNode, errorMessage, createLogger } from '../../src/util';
+import { COUNTER_MAX, counterOf, epochOf, makeZxid, nextZxid } from '../../src/util/zxid';
 
 describe('Prng', () => {
   test('same seed, same sequence; different seeds differ', () => {
@@ -126,5 +127,25 @@ describe('createLogger', () => {
       else process.env.ZABKEEPER_LOG_LEVEL = old;
     }
     expect(createLogger({ level: 'debug', destination: os.devNull }).level).toBe('debug');
+  });
+});
+
+describe('nextZxid', () => {
+  // The definition: the next counter of `epoch` (1 when the log ends in another epoch), unless it
+  // would pass counterMax.
+  const reference = (last: bigint, epoch: number, max: bigint): bigint | undefined => {
+    const counter = epochOf(last) === epoch ? counterOf(last) : 0n;
+    return counter >= max ? undefined : makeZxid(epoch, counter + 1n);
+  };
+  test('follows the definition at epoch and counter boundaries', () => {
+    const counter = fc.oneof(fc.constantFrom(0n, 1n, COUNTER_MAX - 1n, COUNTER_MAX), fc.bigInt(0n, COUNTER_MAX));
+    const epoch = fc.integer({ min: 0, max: 5 });
+    fc.assert(
+      fc.property(epoch, counter, epoch, fc.constantFrom(0n, 1n, 2n, 7n, COUNTER_MAX), (e, c, next, max) => {
+        const last = makeZxid(e, c);
+        expect(nextZxid(last, next, max)).toBe(reference(last, next, max));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

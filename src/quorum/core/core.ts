@@ -1,5 +1,5 @@
 import type { LogHistory, MessageOf, PeerMessage, ServerState, Vote } from '../../../protocol/peer/messages';
-import { COUNTER_MAX, epochOf, isSuccessor, nextZxid } from '../../util/zxid';
+import { COUNTER_MAX, counterOf, epochOf, isSuccessor, nextZxid } from '../../util/zxid';
 import { type Entry, LogView, planSync } from './log';
 import {
   type CoreOptions,
@@ -295,7 +295,7 @@ export class QuorumCore {
     }
     // The counter is used up: the next zxid would wrap into the epoch bits, so a new epoch — a new
     // election — is needed (ZOOKEEPER-1277). This proposal goes out first, like any other.
-    if (this.nextZxid() === undefined) this.stepDown();
+    if (counterOf(zxid) >= this.counterMax) this.stepDown();
     return zxid;
   }
 
