@@ -67,9 +67,17 @@ export class Overlay {
     this.byPath.set(path, rec);
   }
 
-  /** Paths of in-flight records (for closeSession's scan of ephemerals created in flight). */
-  inFlightPaths(): IterableIterator<string> {
-    return this.byPath.keys();
+  /**
+   * Paths whose latest in-flight state is an ephemeral of `sessionId` (closeSession's scan), read
+   * in place: the leader runs one closeSession per expired session, each over every record in
+   * flight (~2,000 under a 32 x 32 create load), and copying each state as `get` does cost 0.3 ms a
+   * session — 181 ms for one turn of expiries at 1M znodes in bench:scale.
+   */
+  *inFlightEphemerals(sessionId: bigint): IterableIterator<string> {
+    for (const [path, rec] of this.byPath) {
+      const s = rec.state;
+      if (s !== null && s.kind === 'ephemeral' && s.stat.ephemeralOwner === sessionId) yield path;
+    }
   }
 
   /** Usage change of `root` decided by txns still in flight. */

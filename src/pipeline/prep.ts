@@ -346,7 +346,7 @@ export class Prep {
   /** Ephemerals owned by a session: applied ones not deleted in flight, plus ones created in flight. */
   private ephemeralsOf(sessionId: bigint): string[] {
     const paths = new Set<string>(this.overlay.db.tree.getEphemerals(sessionId));
-    for (const p of this.overlay.inFlightPaths()) paths.add(p);
+    for (const p of this.overlay.inFlightEphemerals(sessionId)) paths.add(p);
     return [...paths]
       .filter((p) => {
         const s = this.overlay.get(p);
