@@ -29,13 +29,14 @@ describe('planted shell bugs are caught', () => {
   }
 
   // Issue 10: production's old SNAP install (truncate, then snapshot, then entries, each its own
-  // store transaction) lost committed txns when a follower crashed between them. Seed 7 shows it
-  // with that order planted (seed 11 did, before the disk-full and half-open faults changed every
-  // seed's schedule); the atomic install passes the same seed.
-  it('regression seed 7: SNAP installed as separate transactions loses a committed txn; the atomic install does not', async () => {
-    const bad = await runSeed({ seed: 7, shellBugs: { snapSeparateTransactions: true } });
+  // store transaction) lost committed txns when a follower crashed between them. Seed 10 shows it
+  // with that order planted (seed 11 did, then 7 after the disk-full and half-open faults changed
+  // every seed's schedule; a follower acking a batch of PROPOSALs once moved it to 10, and 34 and 54
+  // show it too); the atomic install passes the same seed.
+  it('regression seed 10: SNAP installed as separate transactions loses a committed txn; the atomic install does not', async () => {
+    const bad = await runSeed({ seed: 10, shellBugs: { snapSeparateTransactions: true } });
     expect(bad.failure).toMatch(/Z11/);
-    const good = await runSeed({ seed: 7 });
+    const good = await runSeed({ seed: 10 });
     expect(good.failure).toBeUndefined();
   });
 
@@ -43,14 +44,14 @@ describe('planted shell bugs are caught', () => {
   // view — after the leader had expired the session and before the close reached the follower — so
   // the client was told "connected" to a session about to vanish. ZooKeeper's learner asks the
   // leader first (Learner.validateSession); so do we now. The window is narrow: with client faults
-  // and stalls seed 136 shows it (it was 359, then 133, then 69 with the fsync inline, as changes to
-  // the server's behaviour moved the schedules; the txn-log fsync off the loop, the default since,
-  // moved it to 136; find the next one with the plant and these faults).
-  it('regression seed 136: a follower answering a resumed session before the leader revalidates it tells a client its expiring session is live', async () => {
+  // and stalls seed 133 shows it (it was 359, then 133, then 69 with the fsync inline, as changes to
+  // the server's behaviour moved the schedules; the txn-log fsync off the loop moved it to 136, and
+  // coalesced ACKs to 133, with 211 next; find the next one with the plant and these faults).
+  it('regression seed 133: a follower answering a resumed session before the leader revalidates it tells a client its expiring session is live', async () => {
     const faults = ['clientCut', 'clientCrash', 'stall'] as const;
-    const bad = await runSeed({ seed: 136, faults, shellBugs: { followerAnswersBeforeRevalidation: true } });
+    const bad = await runSeed({ seed: 133, faults, shellBugs: { followerAnswersBeforeRevalidation: true } });
     expect(bad.failure).toMatch(/its client was in contact/);
-    const good = await runSeed({ seed: 136, faults });
+    const good = await runSeed({ seed: 133, faults });
     expect(good.failure).toBeUndefined();
   });
 

@@ -384,9 +384,29 @@ export class QuorumCore {
 
   private send(to: number, msg: PeerMessage): void {
     if (!this.connected.has(to)) return;
+    if (msg.type === 'ack' && !msg.newLeader && this.coalesceAck(to, msg)) return;
     this.pending.messages.push({ to, msg });
     this.lastSent.set(to, this.now);
     this.pendingReal = true;
+  }
+
+  /**
+   * ACKs are cumulative (the leader keeps each follower's highest), so when the last message this
+   * Ready holds for `to` is an ACK, the new one replaces it: a follower that logs a batch of
+   * PROPOSALs in one Ready acks once, for the last, and the leader then commits and sends COMMIT once
+   * per batch instead of once per txn. Same place in `to`'s FIFO, same Ready, so still sent only
+   * after the entries are durable (Z9).
+   */
+  private coalesceAck(to: number, msg: MessageOf<'ack'>): boolean {
+    const queued = this.pending.messages;
+    for (let i = queued.length - 1; i >= 0; i--) {
+      const q = queued[i]!;
+      if (q.to !== to) continue;
+      if (q.msg.type !== 'ack' || q.msg.newLeader || q.msg.zxid >= msg.zxid) return false;
+      q.msg = msg;
+      return true;
+    }
+    return false;
   }
 
   /** Input dropped on purpose: reported in the Ready, so nothing vanishes silently. */

@@ -147,6 +147,11 @@ const COMMANDS: Record<string, (c: Conversation, args: string) => void> = {
     const sp = a.indexOf(' ');
     c.recv(peerOf(a.slice(0, sp)), parseMsg(a.slice(sp + 1)));
   },
+  // `fromBatch n1: MSG | MSG ...`: messages read in one turn, stepped before one Ready is drained.
+  fromBatch: (c, a) => {
+    const sp = a.indexOf(' ');
+    c.recvBatch(peerOf(a.slice(0, sp)), a.slice(sp + 1).split(' | ').map(parseMsg));
+  },
   tick: (c, a) => c.tick(a ? Number(a.replace(/^x/, '')) : 1),
   propose: (c, a) => c.propose(a.replace(/^"|"$/g, '')),
   sendToLeader: (c, a) => c.toLeader(parseMsg(a) as Parameters<QuorumCore['sendToLeader']>[0]),
@@ -384,6 +389,11 @@ export class Conversation {
 
   recv(from: number, msg: PeerMessage): void {
     this.core.step(from, this.wire(msg));
+    this.drain();
+  }
+
+  recvBatch(from: number, msgs: PeerMessage[]): void {
+    for (const msg of msgs) this.core.step(from, this.wire(msg));
     this.drain();
   }
 
