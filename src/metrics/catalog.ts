@@ -117,9 +117,9 @@ export const CATALOG: readonly CatalogMetric[] = [
   // ---- ZooKeeper counters
   counter('looking_count', 'Times this server entered LOOKING (started a leader election)', (v) => v.hub.counters.looking_count),
   counter('proposal_count', 'Leader: proposals sent to learners (one per zxid)', (v) => v.hub.counters.proposal_count),
-  counter('commit_count', 'Leader: commits sent to learners (one per zxid)', (v) => v.hub.counters.commit_count),
+  counter('commit_count', 'Leader: zxids committed and sent to learners (one per zxid; one COMMIT can cover several)', (v) => v.hub.counters.commit_count),
   counter('learner_proposal_received_count', 'Learner: proposals received from the leader', (v) => v.hub.counters.learner_proposal_received_count),
-  counter('learner_commit_received_count', 'Learner: commits received from the leader', (v) => v.hub.counters.learner_commit_received_count),
+  counter('learner_commit_received_count', 'Learner: zxids the leader\'s COMMITs covered (one per zxid)', (v) => v.hub.counters.learner_commit_received_count),
   counter('connection_request_count', 'Client TCP connections accepted', (v) => v.hub.counters.connection_request_count),
   counter('connection_rejected', 'Client connections refused (maxClientCnxns per IP)', (v) => v.stats.rejectedConnections),
   counter('stale_sessions_expired', 'Sessions expired by this server (leader or standalone)', (v) => v.stats.sessionsExpired),

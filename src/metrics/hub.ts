@@ -1,6 +1,7 @@
 import type { PeerMessage } from '../../protocol/peer/messages';
 import type { RoleEvent } from '../quorum/core';
 import { SummarySet, SummaryStat } from './summary';
+import { counterOf, epochOf } from '../util/zxid';
 
 /**
  * What the server observes as it runs, under ZooKeeper's metric names (ServerMetrics.java): the
@@ -55,6 +56,7 @@ export class ServerMetrics {
   private lastProposalCounted = 0n;
   private lastQuotaLogMs = Number.NEGATIVE_INFINITY;
   private lastCommitCounted = 0n;
+  private lastCommitReceived = 0n;
   /** Leader side: when a PING tick / PROPOSAL zxid was sent to each peer (bounded per peer). */
   private readonly pingSent = new Map<number, Map<number, number>>();
   private readonly proposalSent = new Map<number, Map<bigint, number>>();
@@ -133,8 +135,10 @@ export class ServerMetrics {
         this.counters.proposal_count++;
       }
     } else if (msg.type === 'commit' && msg.zxid > this.lastCommitCounted) {
+      // One per zxid committed, as ZooKeeper counts: a COMMIT covers every zxid since the last one
+      // (followers ack a batch once), and an epoch's zxids are consecutive from counter 1.
+      this.counters.commit_count += zxidsSince(this.lastCommitCounted, msg.zxid);
       this.lastCommitCounted = msg.zxid;
-      this.counters.commit_count++;
     }
   }
 
@@ -147,7 +151,8 @@ export class ServerMetrics {
         return;
       }
       case 'ack': {
-        const sent = take(this.proposalSent, from, msg.zxid);
+        // Cumulative: a follower acks a batch once, for its last zxid; the batch's earlier sends are done with.
+        const sent = takeUpTo(this.proposalSent, from, msg.zxid);
         if (sent !== undefined) this.ack_latency.add(String(from), nowMs - sent);
         return;
       }
@@ -155,7 +160,11 @@ export class ServerMetrics {
         this.counters.learner_proposal_received_count++;
         return;
       case 'commit':
-        this.counters.learner_commit_received_count++;
+        // One per zxid, as in ZooKeeper, though a COMMIT can cover several (see notePeerSent).
+        if (msg.zxid > this.lastCommitReceived) {
+          this.counters.learner_commit_received_count += zxidsSince(this.lastCommitReceived, msg.zxid);
+          this.lastCommitReceived = msg.zxid;
+        }
         return;
       default:
         return;
@@ -181,6 +190,22 @@ function remember<K>(table: Map<number, Map<K, number>>, peer: number, key: K, a
   if (m.has(key)) return; // a retransmission: time the first send
   m.set(key, at);
   if (m.size > REMEMBERED_PER_PEER) m.delete(m.keys().next().value as K);
+}
+
+/** How many zxids (last, next] holds: an epoch's zxids are consecutive from counter 1. */
+function zxidsSince(last: bigint, next: bigint): number {
+  return Number(epochOf(last) === epochOf(next) ? next - last : counterOf(next));
+}
+
+/** take for ascending bigint keys: also forgets every earlier key (they were remembered in order). */
+function takeUpTo(table: Map<number, Map<bigint, number>>, peer: number, key: bigint): number | undefined {
+  const m = table.get(peer);
+  if (!m) return undefined;
+  for (const k of m.keys()) {
+    if (k >= key) break;
+    m.delete(k);
+  }
+  return take(table, peer, key);
 }
 
 function take<K>(table: Map<number, Map<K, number>>, peer: number, key: K): number | undefined {

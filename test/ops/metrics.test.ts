@@ -51,8 +51,32 @@ describe('ServerMetrics', () => {
     expect([...m.peer_rtt.byKey].map(([k, s]) => [k, s.count, s.sum])).toEqual([['2', 1, 2.5]]);
     expect([...m.ack_latency.byKey].map(([k, s]) => [k, s.count, s.sum])).toEqual([['3', 1, 4]]);
     expect(m.counters.proposal_count).toBe(1);
-    m.notePeerReceived(1, { type: 'commit', zxid: 5n }, 0);
+    m.notePeerReceived(1, { type: 'commit', zxid: 0x100000001n }, 0);
     expect(m.counters.learner_commit_received_count).toBe(1);
+  });
+
+  test('a cumulative ACK times its own zxid and forgets the batch before it; commit_count counts every zxid a COMMIT covers', () => {
+    const m = new ServerMetrics(0);
+    for (let c = 1; c <= 5; c++) m.notePeerSent(2, { type: 'proposal', zxid: 0x100000000n + BigInt(c), data: Buffer.alloc(0) }, 10 * c);
+    m.notePeerReceived(2, { type: 'ack', zxid: 0x100000003n, newLeader: false }, 37);
+    expect([...m.ack_latency.byKey].map(([k, s]) => [k, s.count, s.sum])).toEqual([['2', 1, 7]]);
+    // 1 and 2 were covered by the ACK of 3: a late duplicate of theirs times nothing.
+    m.notePeerReceived(2, { type: 'ack', zxid: 0x100000001n, newLeader: false }, 40);
+    expect(m.ack_latency.byKey.get('2')!.count).toBe(1);
+    m.notePeerReceived(2, { type: 'ack', zxid: 0x100000005n, newLeader: false }, 58);
+    expect(m.ack_latency.byKey.get('2')!.sum).toBe(15);
+    m.notePeerSent(2, { type: 'commit', zxid: 0x100000003n }, 60);
+    m.notePeerSent(3, { type: 'commit', zxid: 0x100000003n }, 60);
+    m.notePeerSent(2, { type: 'commit', zxid: 0x100000005n }, 61);
+    expect(m.counters.commit_count).toBe(5);
+    // A new epoch's first commit counts from its counter 1.
+    m.notePeerSent(2, { type: 'commit', zxid: 0x200000002n }, 70);
+    expect(m.counters.commit_count).toBe(7);
+    // A learner counts the same way.
+    m.notePeerReceived(1, { type: 'commit', zxid: 0x100000004n }, 80);
+    m.notePeerReceived(1, { type: 'commit', zxid: 0x100000004n }, 81);
+    m.notePeerReceived(1, { type: 'commit', zxid: 0x200000001n }, 82);
+    expect(m.counters.learner_commit_received_count).toBe(5);
   });
 
   test('reply sizes and latencies split reads from writes', () => {
