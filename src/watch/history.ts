@@ -120,18 +120,28 @@ class EventRing {
     return seq & this.mask;
   }
 
-  put(seq: number, ev: HistoryEvent): void {
+  /** Slot `seq` for `ev`: its zxid, type, path and ACL, and `data` as kept (see keptData). */
+  private head(seq: number, ev: Pick<HistoryEvent, 'zxid' | 'type' | 'path' | 'acl'>, data: Buffer | null | undefined): number {
     const i = seq & this.mask;
     this.zxid[i] = ev.zxid;
     this.type[i] = ev.type;
     this.path[i] = ev.path;
     this.acl[i] = ev.acl;
-    this.data[i] = ev.data;
+    this.data[i] = data;
+    return i;
+  }
+
+  /** An event with its Stat and data given (`record`). */
+  put(seq: number, ev: HistoryEvent, dataMax: number): Buffer | null | undefined {
+    const data = keptData(ev.data, dataMax);
+    const i = this.head(seq, ev, data);
     const st = ev.stat;
     this.hasStat[i] = st ? 1 : 0;
-    if (!st) return;
-    for (const k of BIG_STAT) this.big[k][i] = st[k];
-    for (const k of INT_STAT) this.int[k][i] = st[k];
+    if (st) {
+      for (const k of BIG_STAT) this.big[k][i] = st[k];
+      for (const k of INT_STAT) this.int[k][i] = st[k];
+    }
+    return data;
   }
 
   /**
@@ -139,15 +149,10 @@ class EventRing {
    * data over `dataMax` bytes is left for the client to read.
    */
   putApplied(seq: number, tree: StatSource, ev: WatchEvent, dataMax: number): Buffer | null | undefined {
-    const i = seq & this.mask;
-    this.zxid[i] = ev.zxid;
-    this.type[i] = ev.type;
-    this.path[i] = ev.path;
-    this.acl[i] = ev.acl;
+    const i = this.head(seq, ev, NO_DATA);
     const hasStat = ev.type !== EventType.nodeDeleted && tree.statInto(ev.path, this.cols, i);
     this.hasStat[i] = hasStat ? 1 : 0;
-    const data = hasStat && ev.type !== EventType.nodeChildrenChanged ? (tree.dataOf(ev.path) ?? null) : NO_DATA;
-    this.data[i] = data === null || data === undefined || data.length <= dataMax ? data : NO_DATA;
+    if (hasStat && ev.type !== EventType.nodeChildrenChanged) this.data[i] = keptData(tree.dataOf(ev.path) ?? null, dataMax);
     return this.data[i];
   }
 
@@ -218,14 +223,16 @@ export class WatchHistory {
     return after.zxid > this.startZxid || (after.zxid === this.startZxid && after.seen === SEEN_ALL);
   }
 
-  /** Appends the events of one txn (in the order they were told), then enforces the limits. */
+  /**
+   * Appends the events of one txn (in the order they were told) with the Stat and data each carries,
+   * then enforces the limits. The server records through recordApplied; this is for events built
+   * by hand (tests).
+   */
   record(events: readonly HistoryEvent[]): void {
     for (const ev of events) {
-      const tooBig = ev.data !== undefined && ev.data !== null && ev.data.length > this.limits.dataMaxBytes;
-      const kept = tooBig ? { ...ev, data: NO_DATA } : ev;
-      if (this.size === this.ring.capacity) this.ring = this.ring.grown(this.first, this.end);
-      this.ring.put(this.end++, kept);
-      this.bytes += eventBytes(kept);
+      const seq = this.nextSeq(); // first: it may replace this.ring
+      const data = this.ring.put(seq, ev, this.limits.dataMaxBytes);
+      this.bytes += eventBytes({ path: ev.path, data });
     }
     this.evict();
   }
@@ -238,11 +245,17 @@ export class WatchHistory {
    */
   recordApplied(tree: StatSource, events: readonly WatchEvent[]): void {
     for (const ev of events) {
-      if (this.size === this.ring.capacity) this.ring = this.ring.grown(this.first, this.end);
-      const data = this.ring.putApplied(this.end++, tree, ev, this.limits.dataMaxBytes);
+      const seq = this.nextSeq(); // first: it may replace this.ring
+      const data = this.ring.putApplied(seq, tree, ev, this.limits.dataMaxBytes);
       this.bytes += eventBytes({ path: ev.path, data });
     }
     this.evict();
+  }
+
+  /** The sequence number of the next event, the ring grown first if it is full. */
+  private nextSeq(): number {
+    if (this.size === this.ring.capacity) this.ring = this.ring.grown(this.first, this.end);
+    return this.end++;
   }
 
   /** Forget everything: the state was replaced (a snapshot from the leader) at `zxid`. */
@@ -312,6 +325,11 @@ export class WatchHistory {
     }
     return { events: out, more: false };
   }
+}
+
+/** Data over `max` bytes is not kept (the client reads it if it needs it); null is a value and is kept. */
+function keptData(data: Buffer | null | undefined, max: number): Buffer | null | undefined {
+  return data !== null && data !== undefined && data.length > max ? NO_DATA : data;
 }
 
 function eventBytes(ev: Pick<HistoryEvent, 'path' | 'data'>): number {
